@@ -1,0 +1,49 @@
+import { z } from 'zod';
+import { FlwrAidSchema } from '../accounts';
+import { ServiceNameSchema } from '../authorization';
+
+/**
+ * `.fedgate/stack.json`, written at the repository root by the command that
+ * starts the local stack, read by tools and tests to find everything.
+ */
+export const STACK_FILE_PATH = '.fedgate/stack.json';
+
+const BaseUrlSchema = z.url({ protocol: /^https?$/ });
+
+export const StackFileSchema = z.object({
+  services: z.object({
+    login: BaseUrlSchema,
+    token: BaseUrlSchema,
+    authz: BaseUrlSchema,
+    audit: BaseUrlSchema,
+  }),
+  /** Path of the CA certificate that signed the services' TLS certificates. */
+  ca_cert: z.string().min(1),
+  /** Development key accepted by every service (including audit reads). */
+  api_key: z.string().min(1),
+  idp: z.object({
+    issuer: BaseUrlSchema,
+    /** The dev IdP's public client and the API audience of its access tokens. */
+    client_id: z.string().min(1).optional(),
+    audience: z.string().min(1).optional(),
+    users: z.array(z.object({ username: z.string().min(1), password: z.string() })),
+  }),
+  kafka: z.object({
+    /** `host:port` bootstrap servers. */
+    brokers: z.array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'must be host:port')).min(1),
+  }),
+  openfga: z.object({
+    url: BaseUrlSchema,
+    store_id: z.string().min(1),
+    /** Preshared key of the local OpenFGA (development only). */
+    api_key: z.string().min(1).optional(),
+  }),
+  postgres: z.object({
+    url: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL'),
+  }),
+  /** The SuperLink's `service:<name>` object id. */
+  service_name: ServiceNameSchema,
+  /** Bootstrap admin of that service (a dev IdP user). */
+  admin_flwr_aid: FlwrAidSchema,
+});
+export type StackFile = z.infer<typeof StackFileSchema>;

@@ -1,0 +1,435 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type { FlwrAid } from './accounts';
+import { accountUser, runObject, serviceObject } from './authorization';
+import {
+  CLOUDEVENTS_JSON_CONTENT_TYPE,
+  CLOUDEVENTS_SPEC_VERSION,
+  CloudEventEnvelopeSchema,
+  EVENT_DATA_CONTENT_TYPE,
+  type CloudEvent,
+} from './cloud-events';
+import { FedgateError, type FieldIssue } from './errors';
+import {
+  AccessGrantedDataSchema,
+  AccessRevokedDataSchema,
+  AccountSeenDataSchema,
+  AuthzDecisionDataSchema,
+  LoginDeniedDataSchema,
+  LoginExpiredDataSchema,
+  LoginStartedDataSchema,
+  LoginSucceededDataSchema,
+  RunRegisteredDataSchema,
+  RunSharedDataSchema,
+  RunUnsharedDataSchema,
+  SessionRevokedDataSchema,
+  SystemTestDataSchema,
+  TokenRefreshReuseDetectedDataSchema,
+  TokenRefreshedDataSchema,
+  TokenRejectedDataSchema,
+  TokenVerifiedDataSchema,
+} from './event-data';
+import { describeFieldIssues, fieldIssuesOf } from './validation';
+
+// Topics ---------------------------------------------------------------------
+
+/** Kafka topics: one per domain. Topic names exist only here. */
+export const TOPICS = {
+  /** Device login and session lifecycle: login.*, token.refreshed, token.refresh_reuse_detected, session.revoked, account.seen. */
+  login: 'fedgate.login.v1',
+  /** Token verification outcomes: token.verified, token.rejected (high volume). */
+  token: 'fedgate.token.v1',
+  /** Authorization decisions: authz.decision. */
+  authz: 'fedgate.authz.v1',
+  /**
+   * Run ownership and grants: run.registered / shared / unshared, access.granted / revoked.
+   * Event-sourced truth: OpenFGA tuples and database tables are projections rebuilt by replay,
+   * so this topic is never compacted or expired.
+   */
+  ownership: 'fedgate.ownership.v1',
+  /** Infrastructure tests: system.test. */
+  system: 'fedgate.system.v1',
+} as const;
+export type TopicName = (typeof TOPICS)[keyof typeof TOPICS];
+export const TOPIC_NAMES = Object.values(TOPICS) as TopicName[];
+
+/** Topics whose events are the source of truth: infinite retention, no compaction (`retention.ms=-1`). */
+export const EVENT_SOURCED_TOPICS: readonly TopicName[] = [TOPICS.ownership];
+
+// Audit view of an event -----------------------------------------------------
+
+export const AUDIT_OUTCOMES = ['success', 'failure', 'denied'] as const;
+export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
+export const AuditOutcomeSchema = z.enum(AUDIT_OUTCOMES);
+
+/** What the audit log records about an event besides its data. */
+export interface AuditFacts {
+  /** Who acted; null when nobody is known yet (e.g. a login still pending). */
+  actor: { flwr_aid: FlwrAid; account_name?: string } | null;
+  /** What was acted on (`run:42`, `service:superlink`), if anything. */
+  object: string | null;
+  /** A short verb, e.g. `login`, `run.share`, `check.can_view`. */
+  action: string;
+  outcome: AuditOutcome;
+  decision_id?: string;
+}
+
+// Catalogue --------------------------------------------------------------------
+
+interface EventDefinition<S extends z.ZodType> {
+  topic: TopicName;
+  data: S;
+  description: string;
+  /** The subject (= Kafka key) derived from the data, so producers cannot key an event wrongly. */
+  subject: (data: z.output<S>) => string;
+  audit: (data: z.output<S>) => AuditFacts;
+}
+
+// Identity function that keeps each entry's data type for inference.
+const defineEvent = <S extends z.ZodType>(definition: EventDefinition<S>): EventDefinition<S> => definition;
+
+const loginSubject = (data: { device_code_hash: string }): string => `login:${data.device_code_hash}`;
+const actorOf = (flwrAid: FlwrAid | null): AuditFacts['actor'] => (flwrAid === null ? null : { flwr_aid: flwrAid });
+
+/**
+ * Every Fedgate event type, with its topic, data schema, subject rule and
+ * audit facts. Event type names are versioned; a breaking change is a new
+ * `.v2` entry next to `.v1`.
+ */
+export const EVENT_CATALOGUE = {
+  'fedgate.login.started.v1': defineEvent({
+    topic: TOPICS.login,
+    data: LoginStartedDataSchema,
+    description: 'A device authorization started (flwr login / GetLoginDetails).',
+    subject: loginSubject,
+    audit: () => ({ actor: null, object: null, action: 'login.start', outcome: 'success' }),
+  }),
+  'fedgate.login.succeeded.v1': defineEvent({
+    topic: TOPICS.login,
+    data: LoginSucceededDataSchema,
+    description: 'The user signed in at the IdP and the CLI received tokens.',
+    subject: loginSubject,
+    audit: (data) => ({ actor: data.account, object: null, action: 'login', outcome: 'success' }),
+  }),
+  'fedgate.login.denied.v1': defineEvent({
+    topic: TOPICS.login,
+    data: LoginDeniedDataSchema,
+    description: 'The user or the IdP refused the device authorization.',
+    subject: loginSubject,
+    audit: () => ({ actor: null, object: null, action: 'login', outcome: 'denied' }),
+  }),
+  'fedgate.login.expired.v1': defineEvent({
+    topic: TOPICS.login,
+    data: LoginExpiredDataSchema,
+    description: 'The device code expired before the user signed in.',
+    subject: loginSubject,
+    audit: () => ({ actor: null, object: null, action: 'login', outcome: 'failure' }),
+  }),
+  'fedgate.token.refreshed.v1': defineEvent({
+    topic: TOPICS.login,
+    data: TokenRefreshedDataSchema,
+    description: 'A refresh token was exchanged for a new token set (rotation).',
+    subject: (data) => accountUser(data.account.flwr_aid),
+    audit: (data) => ({ actor: data.account, object: null, action: 'token.refresh', outcome: 'success' }),
+  }),
+  'fedgate.token.refresh_reuse_detected.v1': defineEvent({
+    topic: TOPICS.login,
+    data: TokenRefreshReuseDetectedDataSchema,
+    description: 'An already-rotated refresh token was presented again; the session is revoked.',
+    subject: (data) => accountUser(data.flwr_aid),
+    audit: (data) => ({ actor: actorOf(data.flwr_aid), object: null, action: 'token.refresh', outcome: 'failure' }),
+  }),
+  'fedgate.session.revoked.v1': defineEvent({
+    topic: TOPICS.login,
+    data: SessionRevokedDataSchema,
+    description: 'A session ended (logout, refresh reuse, admin); token-service caches evict its tokens.',
+    subject: (data) => accountUser(data.flwr_aid),
+    audit: (data) => ({
+      actor: actorOf(data.flwr_aid),
+      object: null,
+      action: data.reason === 'logout' ? 'logout' : 'session.revoke',
+      outcome: 'success',
+    }),
+  }),
+  'fedgate.account.seen.v1': defineEvent({
+    topic: TOPICS.login,
+    data: AccountSeenDataSchema,
+    description: "An account authenticated; carries its display name for other services.",
+    subject: (data) => accountUser(data.account.flwr_aid),
+    audit: (data) => ({ actor: data.account, object: null, action: 'account.seen', outcome: 'success' }),
+  }),
+  'fedgate.token.verified.v1': defineEvent({
+    topic: TOPICS.token,
+    data: TokenVerifiedDataSchema,
+    description: 'An access token was verified as active.',
+    subject: (data) => accountUser(data.account.flwr_aid),
+    audit: (data) => ({ actor: data.account, object: null, action: 'token.verify', outcome: 'success' }),
+  }),
+  'fedgate.token.rejected.v1': defineEvent({
+    topic: TOPICS.token,
+    data: TokenRejectedDataSchema,
+    description: 'An access token was refused (invalid, expired or revoked).',
+    // Without a readable account, the token hash keys the event.
+    subject: (data) => (data.flwr_aid === undefined ? `token:${data.access_token_hash}` : accountUser(data.flwr_aid)),
+    audit: (data) => ({ actor: actorOf(data.flwr_aid ?? null), object: null, action: 'token.verify', outcome: 'failure' }),
+  }),
+  'fedgate.authz.decision.v1': defineEvent({
+    topic: TOPICS.authz,
+    data: AuthzDecisionDataSchema,
+    description: 'One permission check and its answer (fail-closed denies included).',
+    subject: (data) => accountUser(data.flwr_aid),
+    audit: (data) => ({
+      actor: actorOf(data.flwr_aid),
+      object: data.object,
+      action: `check.${data.relation}`,
+      outcome: data.allowed ? 'success' : data.error === undefined ? 'denied' : 'failure',
+      decision_id: data.decision_id,
+    }),
+  }),
+  'fedgate.run.registered.v1': defineEvent({
+    topic: TOPICS.ownership,
+    data: RunRegisteredDataSchema,
+    description: 'A run was registered; its caller owns it.',
+    subject: (data) => runObject(data.run_id),
+    audit: (data) => ({ actor: actorOf(data.owner), object: runObject(data.run_id), action: 'run.register', outcome: 'success' }),
+  }),
+  'fedgate.run.shared.v1': defineEvent({
+    topic: TOPICS.ownership,
+    data: RunSharedDataSchema,
+    description: 'The owner gave an account a role (viewer/operator) on a run; replaces any earlier role.',
+    subject: (data) => runObject(data.run_id),
+    audit: (data) => ({ actor: actorOf(data.acting_flwr_aid), object: runObject(data.run_id), action: 'run.share', outcome: 'success' }),
+  }),
+  'fedgate.run.unshared.v1': defineEvent({
+    topic: TOPICS.ownership,
+    data: RunUnsharedDataSchema,
+    description: "An account's role on a run was removed.",
+    subject: (data) => runObject(data.run_id),
+    audit: (data) => ({ actor: actorOf(data.acting_flwr_aid), object: runObject(data.run_id), action: 'run.unshare', outcome: 'success' }),
+  }),
+  'fedgate.access.granted.v1': defineEvent({
+    topic: TOPICS.ownership,
+    data: AccessGrantedDataSchema,
+    description: 'An account became member (has_access) or admin of a service.',
+    subject: (data) => accountUser(data.flwr_aid),
+    audit: (data) => ({ actor: actorOf(data.acting_flwr_aid), object: serviceObject(data.service), action: 'access.grant', outcome: 'success' }),
+  }),
+  'fedgate.access.revoked.v1': defineEvent({
+    topic: TOPICS.ownership,
+    data: AccessRevokedDataSchema,
+    description: 'An account lost every role on a service.',
+    subject: (data) => accountUser(data.flwr_aid),
+    audit: (data) => ({ actor: actorOf(data.acting_flwr_aid), object: serviceObject(data.service), action: 'access.revoke', outcome: 'success' }),
+  }),
+  'fedgate.system.test.v1': defineEvent({
+    topic: TOPICS.system,
+    data: SystemTestDataSchema,
+    description: 'Infrastructure round-trip test; not an audit fact of any user.',
+    subject: (data) => `system:${data.nonce ?? 'test'}`,
+    audit: () => ({ actor: null, object: null, action: 'system.test', outcome: 'success' }),
+  }),
+} as const;
+
+export type EventType = keyof typeof EVENT_CATALOGUE;
+export const EVENT_TYPES = Object.keys(EVENT_CATALOGUE) as EventType[];
+export const EventTypeSchema = z.enum(EVENT_TYPES as [EventType, ...EventType[]]);
+
+export type EventData<T extends EventType> = z.output<(typeof EVENT_CATALOGUE)[T]['data']>;
+
+/** A validated Fedgate event; with no argument, the union of all types (narrow on `type`). */
+export type FedgateEvent<T extends EventType = EventType> = T extends EventType ? CloudEvent<T, EventData<T>> : never;
+
+export function isEventType(value: unknown): value is EventType {
+  return typeof value === 'string' && Object.hasOwn(EVENT_CATALOGUE, value);
+}
+
+export function topicOf(type: EventType): TopicName {
+  return EVENT_CATALOGUE[type].topic;
+}
+
+export function eventTypesOnTopic(topic: TopicName): EventType[] {
+  return EVENT_TYPES.filter((type) => EVENT_CATALOGUE[type].topic === topic);
+}
+
+// Catalogue entries are generic per type; this view lets code index them by a runtime type.
+function definitionOf(type: EventType): EventDefinition<z.ZodType> {
+  return EVENT_CATALOGUE[type] as unknown as EventDefinition<z.ZodType>;
+}
+
+// Errors -------------------------------------------------------------------------
+
+/** The event breaks the envelope or its type's data schema. */
+export class InvalidEventError extends FedgateError {
+  readonly fields: readonly FieldIssue[];
+
+  constructor(description: string, fields: readonly FieldIssue[] = []) {
+    super('invalid_event', description);
+    this.fields = fields;
+  }
+}
+
+/** The event's type is not in the catalogue (e.g. a newer producer); consumers decide to skip or park it. */
+export class UnknownEventTypeError extends FedgateError {
+  readonly eventType: string;
+
+  constructor(eventType: string) {
+    super('unknown_event_type', `Unknown event type '${eventType}'.`);
+    this.eventType = eventType;
+  }
+}
+
+// Creating and parsing -------------------------------------------------------------
+
+/** Keys that would mean a raw secret is about to be published; data carries `*_hash` instead. */
+const SECRET_KEYS = new Set([
+  'access_token',
+  'refresh_token',
+  'id_token',
+  'device_code',
+  'user_code',
+  'token',
+  'password',
+  'client_secret',
+  'api_key',
+]);
+
+function findSecretKey(value: unknown, path: string): string | null {
+  if (Array.isArray(value)) {
+    for (const [index, item] of value.entries()) {
+      const found = findSecretKey(item, `${path}[${index}]`);
+      if (found) return found;
+    }
+  } else if (value !== null && typeof value === 'object') {
+    for (const [key, item] of Object.entries(value)) {
+      const keyPath = path ? `${path}.${key}` : key;
+      if (SECRET_KEYS.has(key)) return keyPath;
+      const found = findSecretKey(item, keyPath);
+      if (found) return found;
+    }
+  }
+  return null;
+}
+
+export interface CreateCloudEventInput<T extends EventType> {
+  type: T;
+  /** Producer URI-reference, e.g. `/fedgate/authz-service`. */
+  source: string;
+  data: EventData<T>;
+  /** Optional: derived from the data; if given it must equal the derived subject. */
+  subject?: string;
+  id?: string;
+  time?: Date | string;
+}
+
+/**
+ * Builds a validated event: data checked against its type's schema (unknown
+ * fields dropped), secrets refused, subject derived from the data, id a UUID.
+ * Throws InvalidEventError on any violation — a producer bug, not a runtime path.
+ */
+export function createCloudEvent<T extends EventType>(input: CreateCloudEventInput<T>): FedgateEvent<T> {
+  const definition = definitionOf(input.type);
+  const secretKey = findSecretKey(input.data, '');
+  if (secretKey) {
+    throw new InvalidEventError(`data.${secretKey}: raw secrets must not be published; send a hash`, [
+      { field: `data.${secretKey}`, message: 'raw secret' },
+    ]);
+  }
+  const parsedData = definition.data.safeParse(input.data);
+  if (!parsedData.success) throw invalidEvent(parsedData.error, ['data']);
+  const subject = definition.subject(parsedData.data);
+  if (input.subject !== undefined && input.subject !== subject) {
+    throw new InvalidEventError(`subject must be '${subject}' for ${input.type}, got '${input.subject}'`, [
+      { field: 'subject', message: `must be '${subject}'` },
+    ]);
+  }
+  const time = input.time === undefined ? new Date() : input.time;
+  const candidate = {
+    specversion: CLOUDEVENTS_SPEC_VERSION,
+    id: input.id ?? randomUUID(),
+    source: input.source,
+    type: input.type,
+    time: typeof time === 'string' ? time : time.toISOString(),
+    subject,
+    datacontenttype: EVENT_DATA_CONTENT_TYPE,
+    data: parsedData.data,
+  };
+  const envelope = CloudEventEnvelopeSchema.safeParse(candidate);
+  if (!envelope.success) throw invalidEvent(envelope.error, []);
+  return candidate as FedgateEvent<T>;
+}
+
+/**
+ * Validates an event received from Kafka (or anywhere): envelope, then the
+ * data schema of its type, then the subject rule. Unknown types throw
+ * UnknownEventTypeError; everything else malformed throws InvalidEventError.
+ */
+export function parseEvent(input: unknown): FedgateEvent {
+  const envelope = CloudEventEnvelopeSchema.safeParse(input);
+  if (!envelope.success) {
+    // Report an unknown type as such even when the rest is also wrong: it is the more useful answer.
+    const type = (input as { type?: unknown } | null)?.type;
+    if (typeof type === 'string' && type.length > 0 && !isEventType(type) && envelopeOnlyFailsOnData(envelope.error)) {
+      throw new UnknownEventTypeError(type);
+    }
+    throw invalidEvent(envelope.error, []);
+  }
+  const event = envelope.data;
+  if (!isEventType(event.type)) throw new UnknownEventTypeError(event.type);
+  const definition = definitionOf(event.type);
+  const data = definition.data.safeParse(event.data);
+  if (!data.success) throw invalidEvent(data.error, ['data']);
+  const expectedSubject = definition.subject(data.data);
+  if (event.subject !== expectedSubject) {
+    throw new InvalidEventError(`subject must be '${expectedSubject}' for ${event.type}, got '${event.subject}'`, [
+      { field: 'subject', message: `must be '${expectedSubject}'` },
+    ]);
+  }
+  return { ...event, data: data.data } as FedgateEvent;
+}
+
+function envelopeOnlyFailsOnData(error: z.ZodError): boolean {
+  return error.issues.every((issue) => issue.path[0] === 'data');
+}
+
+/** parseEvent for a Kafka message value (JSON text or bytes). */
+export function parseEventJson(value: string | Uint8Array): FedgateEvent {
+  const text = typeof value === 'string' ? value : new TextDecoder().decode(value);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new InvalidEventError('event is not valid JSON');
+  }
+  return parseEvent(json);
+}
+
+function invalidEvent(error: z.ZodError, prefix: readonly string[]): InvalidEventError {
+  const fields = fieldIssuesOf(error).map(({ field, message }) => {
+    const base = prefix.join('.');
+    const joined = base && field ? (field.startsWith('[') ? `${base}${field}` : `${base}.${field}`) : base || field;
+    return { field: joined, message };
+  });
+  return new InvalidEventError(describeFieldIssues(fields), fields);
+}
+
+/** Topic, key and value for publishing an event (structured-mode CloudEvents over Kafka). */
+export interface EventKafkaMessage {
+  topic: TopicName;
+  key: string;
+  value: string;
+  headers: Record<string, string>;
+}
+
+export function toKafkaMessage(event: FedgateEvent): EventKafkaMessage {
+  return {
+    topic: topicOf(event.type),
+    key: event.subject,
+    value: JSON.stringify(event),
+    headers: { 'content-type': CLOUDEVENTS_JSON_CONTENT_TYPE },
+  };
+}
+
+/** What the audit log records about this event (actor, object, action, outcome). */
+export function auditFactsOf(event: FedgateEvent): AuditFacts {
+  return definitionOf(event.type).audit(event.data);
+}
