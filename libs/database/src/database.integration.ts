@@ -1,0 +1,85 @@
+// Prisma against the real PostgreSQL of the local stack: migrations, schema agreement, queries.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { Client } from 'pg';
+import { createCloudEvent } from '@fedgate/contracts';
+import { repoRoot, uniqueSuffix } from '@fedgate/testing';
+import { createPrismaClient } from './prisma.service';
+import { OutboxStore } from './outbox.store';
+import { ProcessedEventStore } from './processed-event.store';
+
+const databaseUrl = process.env.FEDGATE_DATABASE_URL ?? '';
+
+function prisma(args: string[], url = databaseUrl) {
+  const result = spawnSync('npx', ['prisma', ...args], {
+    cwd: repoRoot(),
+    encoding: 'utf8',
+    env: { ...process.env, FEDGATE_DATABASE_URL: url },
+    timeout: 180_000,
+  });
+  return { status: result.status, output: `${result.stdout}\n${result.stderr}` };
+}
+
+function withDatabase(url: string, name: string): string {
+  const u = new URL(url);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+async function admin<T>(fn: (c: Client) => Promise<T>): Promise<T> {
+  const client = new Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+describe('Prisma on the real PostgreSQL', () => {
+  it('has DATABASE settings from the stack', () => assert.match(databaseUrl, /^postgresql:\/\//));
+
+  it('migrations in prisma/migrations produce exactly schema.prisma (no drift)', { timeout: 180_000 }, () => {
+    const diff = prisma(['migrate', 'diff', '--from-migrations', 'prisma/migrations', '--to-schema', 'prisma/schema.prisma', '--exit-code']);
+    // --exit-code: 0 = no difference, 2 = difference, 1 = error
+    assert.equal(diff.status, 0, `schema.prisma and the migrations disagree:\n${diff.output}`);
+  });
+
+  it('the stack database has every migration applied', { timeout: 120_000 }, () => {
+    const status = prisma(['migrate', 'status']);
+    assert.equal(status.status, 0, status.output);
+    assert.match(status.output, /Database schema is up to date/);
+  });
+
+  it('applies the migrations to an empty database, then the generated client queries it', { timeout: 180_000 }, async () => {
+    const name = `fedgate_migrate_${uniqueSuffix()}`;
+    await admin((c) => c.query(`CREATE DATABASE "${name}"`));
+    const url = withDatabase(databaseUrl, name);
+    const client = createPrismaClient(url, 2);
+    try {
+      const deploy = prisma(['migrate', 'deploy'], url);
+      assert.equal(deploy.status, 0, deploy.output);
+
+      const event = createCloudEvent({ type: 'fedgate.system.test.v1', source: '/fedgate/tests', data: { message: 'hello', nonce: name } });
+      await new OutboxStore(client).appendNow([event]);
+      const rows = await client.outboxEvent.findMany({ where: { id: event.id } });
+      assert.equal(rows.length, 1);
+      assert.equal(rows[0].topic, 'fedgate.system.v1');
+      assert.equal(rows[0].key, `system:${name}`);
+      assert.deepEqual(rows[0].event, event);
+      assert.equal(rows[0].publishedAt, null);
+
+      const processed = new ProcessedEventStore(client);
+      let effects = 0;
+      const id = randomUUID();
+      assert.equal(await processed.runOnce('test', id, async () => void effects++), true);
+      assert.equal(await processed.runOnce('test', id, async () => void effects++), false);
+      assert.equal(effects, 1, 'a processed event id is applied once');
+    } finally {
+      await client.$disconnect();
+      await admin((c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
+    }
+  });
+});

@@ -1,0 +1,5 @@
+export * from './prisma.service';
+export * from './outbox.store';
+export * from './processed-event.store';
+export * from './database.module';
+export { PrismaClient, Prisma } from './generated/prisma/client';

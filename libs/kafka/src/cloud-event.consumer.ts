@@ -1,0 +1,85 @@
+import { Logger } from '@nestjs/common';
+import { Consumer, Kafka, logLevel } from 'kafkajs';
+import type { FedgateEvent } from '@fedgate/contracts';
+import { fromKafkaValue } from './cloud-event.serializer';
+import { KafkaSettings, kafkaClientConfig } from './kafka-settings';
+
+export interface ReceivedEvent {
+  event: FedgateEvent;
+  topic: string;
+  partition: number;
+  offset: string;
+}
+
+export interface CloudEventConsumerOptions {
+  groupId: string;
+  topics: readonly string[];
+  /** Start a new group at the beginning of the topics (projections, audit) or at the end. */
+  fromBeginning: boolean;
+  /**
+   * Handles one batch of one partition, in offset order. Offsets are committed only after
+   * it resolves, so a crash redelivers: handlers must be idempotent on event id
+   * (see `onceInMemory` / `onceInDatabase`).
+   */
+  handle(events: ReceivedEvent[]): Promise<void>;
+}
+
+/**
+ * A kafkajs consumer of Fedgate CloudEvents. Messages that are not valid CloudEvents are
+ * logged and skipped (they can never become valid by retrying); handler failures retry.
+ */
+export class CloudEventConsumer {
+  private readonly logger: Logger;
+  private readonly consumer: Consumer;
+  private skipped = 0;
+
+  constructor(settings: KafkaSettings, private readonly options: CloudEventConsumerOptions) {
+    this.logger = new Logger(`CloudEventConsumer:${options.groupId}`);
+    const kafka = new Kafka({ ...kafkaClientConfig(settings), logLevel: logLevel.WARN, logCreator: kafkaLogCreator });
+    this.consumer = kafka.consumer({ groupId: options.groupId, allowAutoTopicCreation: true });
+  }
+
+  get skippedMessages(): number {
+    return this.skipped;
+  }
+
+  async start(): Promise<void> {
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topics: [...this.options.topics], fromBeginning: this.options.fromBeginning });
+    await this.consumer.run({
+      eachBatchAutoResolve: false,
+      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+        const events: ReceivedEvent[] = [];
+        for (const message of batch.messages) {
+          try {
+            events.push({ event: fromKafkaValue(message.value), topic: batch.topic, partition: batch.partition, offset: message.offset });
+          } catch (err) {
+            this.skipped += 1;
+            this.logger.warn({ topic: batch.topic, partition: batch.partition, offset: message.offset, reason: (err as Error).message }, 'skipping invalid message');
+          }
+        }
+        if (!isRunning() || isStale()) return;
+        if (events.length > 0) await this.options.handle(events);
+        const last = batch.messages.at(-1);
+        if (last) resolveOffset(last.offset);
+        await heartbeat();
+      },
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer.disconnect();
+  }
+}
+
+/** kafkajs log lines through Nest's logger (JSON in services) instead of its own format. */
+export function kafkaLogCreator() {
+  const logger = new Logger('kafkajs');
+  return ({ level, log }: { level: logLevel; log: { message: string; [k: string]: unknown } }) => {
+    const { message, ...extra } = log;
+    const fields = { broker: extra['broker'], error: extra['error'], groupId: extra['groupId'] };
+    if (level <= logLevel.ERROR) logger.error(fields, message);
+    else if (level === logLevel.WARN) logger.warn(fields, message);
+    else logger.debug(fields, message);
+  };
+}

@@ -1,0 +1,27 @@
+import type { Deserializer, Serializer } from '@nestjs/microservices';
+import type { Message } from 'kafkajs';
+import { FedgateEvent, parseEventJson, toKafkaMessage } from '@fedgate/contracts';
+
+/**
+ * Nest serializer for ClientKafka: every outgoing packet is a Fedgate CloudEvent in
+ * structured mode (value = the JSON envelope, key = its subject so one entity's events
+ * stay in one partition, in order). `ce_id`/`ce_type` headers let tools filter without parsing.
+ */
+export class CloudEventKafkaSerializer implements Serializer<FedgateEvent, Message> {
+  serialize(event: FedgateEvent): Message {
+    const { key, value, headers } = toKafkaMessage(event);
+    return { key, value, headers: { ...headers, ce_id: event.id, ce_type: event.type } };
+  }
+}
+
+/** Parses and validates one Kafka message value as a known, versioned CloudEvent. */
+export function fromKafkaValue(value: Buffer | null): FedgateEvent {
+  return parseEventJson(value ?? '');
+}
+
+/** Nest deserializer for services that consume through the Kafka transport (@EventPattern). */
+export class CloudEventKafkaDeserializer implements Deserializer<{ topic: string; value: Buffer | null }, { pattern: string; data: FedgateEvent }> {
+  deserialize(message: { topic: string; value: Buffer | null }, options?: { channel?: string }) {
+    return { pattern: options?.channel ?? message.topic, data: fromKafkaValue(message.value) };
+  }
+}

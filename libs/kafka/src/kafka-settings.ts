@@ -1,0 +1,20 @@
+import type { KafkaConfig, RetryOptions } from 'kafkajs';
+
+export interface KafkaSettings {
+  clientId: string;
+  brokers: string[];
+}
+
+export const KAFKA_SETTINGS = Symbol('KAFKA_SETTINGS');
+
+// Short retries: callers (the outbox relay, consumers) have their own retry loops, and a
+// broker outage must not block them for kafkajs's default ~30 s.
+const retry: RetryOptions = { retries: 3, initialRetryTime: 200, maxRetryTime: 2000 };
+
+export function kafkaClientConfig(settings: KafkaSettings): KafkaConfig {
+  return { clientId: settings.clientId, brokers: settings.brokers, connectionTimeout: 3000, requestTimeout: 10000, retry };
+}
+
+export function parseBrokers(list: string): string[] {
+  return list.split(',').map((b) => b.trim()).filter(Boolean);
+}

@@ -1,0 +1,63 @@
+import { DynamicModule, Global, Inject, Injectable, Module, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Kafka } from 'kafkajs';
+import type { ReadinessCheck } from '@fedgate/platform';
+import { OutboxStore } from '@fedgate/database';
+import { CloudEventPublisher } from './cloud-event.publisher';
+import { KAFKA_SETTINGS, KafkaSettings, kafkaClientConfig } from './kafka-settings';
+import { OutboxRelay } from './outbox.relay';
+import { kafkaLogCreator } from './cloud-event.consumer';
+
+@Injectable()
+export class KafkaReadinessCheck implements ReadinessCheck {
+  readonly name = 'kafka';
+  constructor(@Inject(KAFKA_SETTINGS) private readonly settings: KafkaSettings) {}
+  async check(): Promise<void> {
+    const admin = new Kafka({ ...kafkaClientConfig(this.settings), retry: { retries: 0 }, logCreator: kafkaLogCreator }).admin();
+    try {
+      await admin.connect();
+      await admin.describeCluster();
+    } finally {
+      await admin.disconnect();
+    }
+  }
+}
+
+/** Runs the outbox relay for the lifetime of the Nest application. */
+@Injectable()
+export class OutboxRelayLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
+  constructor(readonly relay: OutboxRelay) {}
+  onApplicationBootstrap(): void {
+    this.relay.start();
+  }
+  async onApplicationShutdown(): Promise<void> {
+    await this.relay.stop();
+  }
+}
+
+export interface KafkaModuleOptions extends KafkaSettings {
+  /** Run the outbox relay in this service (needs DatabaseModule). */
+  outboxRelay?: boolean;
+}
+
+/**
+ * One Nest module owning Kafka for every service: settings, the idempotent CloudEvent
+ * publisher, the readiness check and, where the service writes events, the outbox relay.
+ */
+@Global()
+@Module({})
+export class KafkaModule {
+  static forRoot(options: KafkaModuleOptions): DynamicModule {
+    const settings: KafkaSettings = { clientId: options.clientId, brokers: options.brokers };
+    const relayProviders = options.outboxRelay
+      ? [
+          { provide: OutboxRelay, useFactory: (store: OutboxStore, publisher: CloudEventPublisher) => new OutboxRelay(store, publisher), inject: [OutboxStore, CloudEventPublisher] },
+          OutboxRelayLifecycle,
+        ]
+      : [];
+    return {
+      module: KafkaModule,
+      providers: [{ provide: KAFKA_SETTINGS, useValue: settings }, CloudEventPublisher, KafkaReadinessCheck, ...relayProviders],
+      exports: [KAFKA_SETTINGS, CloudEventPublisher, KafkaReadinessCheck, ...(options.outboxRelay ? [OutboxRelay] : [])],
+    };
+  }
+}

@@ -1,0 +1,69 @@
+import { readFileSync } from 'node:fs';
+import type { DynamicModule, INestApplication, Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { NextFunction, Request, Response } from 'express';
+import { Logger } from 'nestjs-pino';
+import type { z } from 'zod';
+import { loadConfig, serviceConfigSchema } from './config';
+import { ServiceMetrics } from './metrics';
+
+export interface ServiceAppOptions {
+  /** TLS key and certificate (PEM). Omitted only by in-process tests that use plain HTTP. */
+  tls?: { key: Buffer | string; cert: Buffer | string };
+  /** Largest request body accepted, checked before parsing. */
+  bodyLimit?: string;
+}
+
+/** Builds a configured (not yet listening) Nest app: the same pipeline for services and tests. */
+export async function createServiceApp(appModule: Type<unknown> | DynamicModule, options: ServiceAppOptions = {}): Promise<INestApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(appModule, {
+    httpsOptions: options.tls,
+    bufferLogs: true,
+    bodyParser: false,
+  });
+  app.useLogger(app.get(Logger));
+  app.disable('x-powered-by');
+  const limit = options.bodyLimit ?? '64kb';
+  app.useBodyParser('json', { limit });
+  app.useBodyParser('urlencoded', { limit, extended: false });
+  const metrics = app.get(ServiceMetrics);
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    const stop = metrics.httpDuration.startTimer();
+    res.on('finish', () => {
+      // the matched route pattern, never the raw path: ids must not explode label cardinality
+      const route = (req.route as { path?: string } | undefined)?.path ?? 'unmatched';
+      const labels = { method: req.method, route: String(route), status: String(res.statusCode) };
+      stop(labels);
+      metrics.httpRequests.inc(labels);
+    });
+    next();
+  });
+  app.enableShutdownHooks();
+  return app;
+}
+
+/** Starts a service over HTTPS from FEDGATE_* settings; SIGTERM/SIGINT close it cleanly. */
+export async function startHttpsService(appModule: Type<unknown> | DynamicModule, options: Omit<ServiceAppOptions, 'tls'> = {}): Promise<INestApplication> {
+  const config = loadConfig(serviceConfigSchema);
+  const app = await createServiceApp(appModule, {
+    ...options,
+    tls: { key: readFileSync(config.FEDGATE_TLS_KEY), cert: readFileSync(config.FEDGATE_TLS_CERT) },
+  });
+  await app.listen(config.FEDGATE_PORT, config.FEDGATE_HOST);
+  app.get(Logger).log({ port: config.FEDGATE_PORT, host: config.FEDGATE_HOST }, 'listening over HTTPS');
+  return app;
+}
+
+/**
+ * A service's whole main(): validate settings, build the module from them, serve over HTTPS.
+ * A failure to start is one JSON line and exit code 1, so the stack script can report it.
+ */
+export function runService<C>(serviceName: string, configSchema: z.ZodType<C>, moduleFor: (config: C) => DynamicModule): void {
+  Promise.resolve()
+    .then(() => startHttpsService(moduleFor(loadConfig(configSchema))))
+    .catch((err: Error) => {
+      console.error(JSON.stringify({ level: 'fatal', service: serviceName, msg: 'failed to start', reason: err.message }));
+      process.exit(1);
+    });
+}

@@ -1,0 +1,34 @@
+import { z } from 'zod';
+
+/** Settings every Fedgate HTTP service has. */
+export const serviceConfigSchema = z.object({
+  FEDGATE_HOST: z.string().default('127.0.0.1'),
+  FEDGATE_PORT: z.coerce.number().int().min(1).max(65535),
+  FEDGATE_TLS_CERT: z.string().min(1),
+  FEDGATE_TLS_KEY: z.string().min(1),
+  FEDGATE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+export type ServiceConfig = z.infer<typeof serviceConfigSchema>;
+
+export class ConfigError extends Error {
+  readonly code = 'invalid_configuration';
+}
+
+/**
+ * Validates environment variables against a schema; a bad setting stops the service at
+ * start with every problem named, instead of failing later on first use.
+ */
+export function loadConfig<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv = process.env): z.infer<S> {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+  }
+  return parsed.data;
+}
+
+/** Settings fragments for the dependencies a service may have; apps merge what they use. */
+export const databaseConfigSchema = z.object({ FEDGATE_DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgresql:// URL') });
+export const kafkaConfigSchema = z.object({ FEDGATE_KAFKA_BROKERS: z.string().min(1) });
+export const oidcConfigSchema = z.object({ FEDGATE_OIDC_ISSUER: z.string().url() });
+export const openfgaConfigSchema = z.object({ FEDGATE_OPENFGA_URL: z.string().url(), FEDGATE_OPENFGA_API_KEY: z.string().min(1) });

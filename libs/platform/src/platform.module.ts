@@ -1,0 +1,45 @@
+import { DynamicModule, InjectionToken, Module } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { LoggerModule } from 'nestjs-pino';
+import { HttpErrorFilter } from './http-error.filter';
+import { ServiceMetrics } from './metrics';
+import { OpsController } from './ops.controller';
+import { READINESS_CHECKS, ReadinessCheck } from './readiness';
+import { SERVICE_NAME } from './tokens';
+import { pinoHttpOptions } from './logging';
+
+export interface PlatformModuleOptions {
+  serviceName: string;
+  logLevel?: string;
+  /**
+   * What gates /readyz: `inject` names providers implementing ReadinessCheck (from global
+   * modules such as DatabaseModule and KafkaModule); `checks` are ready-made values.
+   */
+  readiness?: { inject?: InjectionToken[]; checks?: ReadinessCheck[] };
+}
+
+/**
+ * What every Fedgate service shares: JSON logs with request ids, /healthz, /readyz,
+ * /metrics, and the error filter that turns failures into stable codes.
+ */
+@Module({})
+export class PlatformModule {
+  static forRoot(options: PlatformModuleOptions): DynamicModule {
+    const inject = options.readiness?.inject ?? [];
+    return {
+      module: PlatformModule,
+      global: true,
+      imports: [
+        LoggerModule.forRoot({ pinoHttp: pinoHttpOptions(options.serviceName, options.logLevel ?? process.env.FEDGATE_LOG_LEVEL ?? 'info') }),
+      ],
+      controllers: [OpsController],
+      providers: [
+        { provide: SERVICE_NAME, useValue: options.serviceName },
+        { provide: ServiceMetrics, useValue: new ServiceMetrics(options.serviceName) },
+        { provide: READINESS_CHECKS, useFactory: (...injected: ReadinessCheck[]) => [...injected, ...(options.readiness?.checks ?? [])], inject },
+        { provide: APP_FILTER, useClass: HttpErrorFilter },
+      ],
+      exports: [SERVICE_NAME, ServiceMetrics],
+    };
+  }
+}

@@ -1,0 +1,47 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+
+/** The repository root (the folder with nx.json), from compiled or source locations alike. */
+export function repoRoot(from: string = __dirname): string {
+  let dir = from;
+  while (!existsSync(path.join(dir, 'nx.json'))) {
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error(`no nx.json above ${from}`);
+    dir = parent;
+  }
+  return dir;
+}
+
+export interface ScriptResult {
+  status: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs one of the project's own scripts (e.g. `scripts/infra/kafka.sh stop`), as the README would. */
+export function runProjectScript(script: string, args: string[] = [], timeoutMs = 300_000): ScriptResult {
+  const result = spawnSync('bash', [path.join(repoRoot(), script), ...args], { encoding: 'utf8', timeout: timeoutMs, env: process.env });
+  return { status: result.status ?? -1, stdout: result.stdout ?? '', stderr: result.stderr ?? '' };
+}
+
+/** Polls `probe` until it returns a value other than undefined/false, or fails after `timeoutMs`. */
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30_000, intervalMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== undefined && value !== false) return value;
+    } catch (err) {
+      lastError = err;
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ''}`);
+}
+
+/** Run-unique suffix so tests sharing the stack never see each other's data. */
+export function uniqueSuffix(): string {
+  return `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+}
