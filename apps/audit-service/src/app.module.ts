@@ -1,0 +1,23 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { z } from 'zod';
+import { DatabaseModule, DatabaseReadinessCheck } from '@fedgate/database';
+import { KafkaModule, KafkaReadinessCheck, parseBrokers } from '@fedgate/kafka';
+import { PlatformModule, databaseConfigSchema, kafkaConfigSchema } from '@fedgate/platform';
+
+export const auditServiceConfigSchema = databaseConfigSchema.extend(kafkaConfigSchema.shape);
+export type AuditServiceConfig = z.infer<typeof auditServiceConfigSchema>;
+
+/** The audit log store and query API (endpoints come with the audit issue). */
+@Module({})
+export class AuditServiceModule {
+  static register(config: AuditServiceConfig): DynamicModule {
+    return {
+      module: AuditServiceModule,
+      imports: [
+        DatabaseModule.forRoot({ databaseUrl: config.FEDGATE_DATABASE_URL }),
+        KafkaModule.forRoot({ clientId: 'audit-service', brokers: parseBrokers(config.FEDGATE_KAFKA_BROKERS) }),
+        PlatformModule.forRoot({ serviceName: 'audit-service', readiness: { inject: [DatabaseReadinessCheck, KafkaReadinessCheck] } }),
+      ],
+    };
+  }
+}

@@ -1,0 +1,15 @@
+import { Command } from 'commander';
+import { registerDevCommands } from './dev.commands';
+
+const program = new Command('fedgate')
+  .description('Fedgate: login, authorization and audit for Flower SuperLinks')
+  .version('0.1.0')
+  .showHelpAfterError();
+
+registerDevCommands(program);
+
+program.parseAsync(process.argv).catch((err: Error & { code?: string }) => {
+  // errors are values with codes: print the code and a sentence, never a stack trace
+  console.error(`error: ${err.code ?? 'failed'}: ${err.message}`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,26 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { z } from 'zod';
+import { DatabaseModule, DatabaseReadinessCheck } from '@fedgate/database';
+import { KafkaModule, KafkaReadinessCheck, parseBrokers } from '@fedgate/kafka';
+import { PlatformModule, databaseConfigSchema, kafkaConfigSchema, oidcConfigSchema, oidcDiscoveryReadinessCheck } from '@fedgate/platform';
+
+export const tokenServiceConfigSchema = databaseConfigSchema.extend(kafkaConfigSchema.shape).extend(oidcConfigSchema.shape);
+export type TokenServiceConfig = z.infer<typeof tokenServiceConfigSchema>;
+
+/** Verifies bearer tokens (endpoints come with the token issue). */
+@Module({})
+export class TokenServiceModule {
+  static register(config: TokenServiceConfig): DynamicModule {
+    return {
+      module: TokenServiceModule,
+      imports: [
+        DatabaseModule.forRoot({ databaseUrl: config.FEDGATE_DATABASE_URL }),
+        KafkaModule.forRoot({ clientId: 'token-service', brokers: parseBrokers(config.FEDGATE_KAFKA_BROKERS), outboxRelay: true }),
+        PlatformModule.forRoot({
+          serviceName: 'token-service',
+          readiness: { inject: [DatabaseReadinessCheck, KafkaReadinessCheck], checks: [oidcDiscoveryReadinessCheck(config.FEDGATE_OIDC_ISSUER)] },
+        }),
+      ],
+    };
+  }
+}

@@ -1,0 +1,21 @@
+# shellcheck shell=bash
+# Source after lib.sh + ensure_secrets: the environment every Fedgate process of the local
+# stack gets (docker-compose.yml sets the same FEDGATE_* variables for its containers).
+TLS_DIR=$STATE/tls
+export NODE_EXTRA_CA_CERTS=$TLS_DIR/ca.pem
+export FEDGATE_TLS_CERT=$TLS_DIR/server.pem
+export FEDGATE_TLS_KEY=$TLS_DIR/server-key.pem
+export FEDGATE_DATABASE_URL="postgresql://$PG_USER:$FEDGATE_PG_PASSWORD@127.0.0.1:$PG_PORT/$PG_DATABASE"
+export FEDGATE_KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT"
+export FEDGATE_OPENFGA_URL="http://127.0.0.1:$OPENFGA_HTTP_PORT"
+export FEDGATE_OPENFGA_API_KEY=$OPENFGA_PRESHARED_KEY
+export FEDGATE_OIDC_ISSUER="https://127.0.0.1:$IDP_PORT"
+export FEDGATE_OIDC_CLIENT_ID=$IDP_CLIENT_ID
+export FEDGATE_OIDC_AUDIENCE=$IDP_API_AUDIENCE
+# the services and the stack file name each service by its base URL
+service_url() { echo "https://127.0.0.1:$1"; }
+# the dev IdP's seeded users (passwords generated per machine into secrets.env)
+dev_idp_users_json() {
+  printf '[{"username":"alice","password":"%s","name":"Alice Example","email":"alice@example.test"},{"username":"bob","password":"%s","name":"Bob Example","email":"bob@example.test"}]' \
+    "$FEDGATE_IDP_ALICE_PASSWORD" "$FEDGATE_IDP_BOB_PASSWORD"
+}

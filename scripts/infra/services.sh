@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The four Fedgate services of the local stack (compiled by scripts/build.sh).
+#   services.sh start    start login, token, authz and audit services; wait until /readyz answers 200
+#   services.sh stop     stop them
+#   services.sh status   exit 0 if all four are running
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+ensure_secrets
+. "$(dirname "${BASH_SOURCE[0]}")/service-env.sh"
+
+SERVICES=(login token authz audit)
+port_of() { local var=${1^^}_PORT; echo "${!var}"; }
+
+cmd_start() {
+  local svc port pidfile status
+  for svc in "${SERVICES[@]}"; do
+    pidfile=$RUN/$svc-service.pid
+    if is_running "$pidfile" "$svc-service"; then log "$svc-service: already running"; continue; fi
+    port=$(port_of "$svc")
+    require_free_port "$svc-service" "$port"
+    FEDGATE_PORT=$port spawn "$pidfile" "$RUN/$svc-service.log" node "$ROOT/dist/apps/$svc-service/src/main.js"
+  done
+  # started together, then waited for: they boot in parallel
+  for svc in "${SERVICES[@]}"; do
+    port=$(port_of "$svc")
+    status=0
+    WAIT_PIDFILE=$RUN/$svc-service.pid wait_for curl -fsS --cacert "$TLS_DIR/ca.pem" "$(service_url "$port")/readyz" 90 || status=$?
+    if [ "$status" != 0 ]; then
+      show_log_tail "$RUN/$svc-service.log"
+      die "$svc-service did not become ready on port $port"
+    fi
+    log "$svc-service: ready on $(service_url "$port")"
+  done
+}
+
+cmd_stop() {
+  local svc
+  for svc in "${SERVICES[@]}"; do stop_pidfile "$RUN/$svc-service.pid" "$svc-service"; done
+}
+
+cmd_status() {
+  local svc
+  for svc in "${SERVICES[@]}"; do is_running "$RUN/$svc-service.pid" "$svc-service" || return 1; done
+}
+
+case "${1:-}" in
+  start) cmd_start ;;
+  stop) cmd_stop ;;
+  status) cmd_status ;;
+  *) die "usage: $0 start|stop|status" ;;
+esac

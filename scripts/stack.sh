@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# `npm run stack` — the whole local stack: PostgreSQL, Kafka, OpenFGA, the dev IdP and the
+# four Fedgate services over HTTPS. Installs what is missing, waits for every part to be
+# healthy and writes .fedgate/stack.json. Foreground by default (Ctrl-C stops everything);
+# `--detach` returns once healthy (`npm run stack:down` stops it).
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/infra/lib.sh"
+
+DETACH=0
+for arg in "$@"; do
+  case "$arg" in
+    --detach|-d) DETACH=1 ;;
+    -h|--help) sed -n '2,6p' "$0"; exit 0 ;;
+    *) die "unknown option $arg (use --detach)" ;;
+  esac
+done
+
+ensure_secrets
+bash "$ROOT/scripts/build.sh"
+bash "$ROOT/scripts/infra/tls.sh" ensure
+for part in postgres kafka openfga; do bash "$ROOT/scripts/infra/$part.sh" install; done
+
+if [ "$DETACH" = 0 ]; then
+  # foreground: whatever happens (Ctrl-C, a failed start), leave nothing running
+  trap 'trap - EXIT INT TERM; log "stopping the stack"; bash "$ROOT/scripts/stack-down.sh"' EXIT INT TERM
+fi
+
+bash "$ROOT/scripts/infra/postgres.sh" start
+bash "$ROOT/scripts/infra/kafka.sh" start
+bash "$ROOT/scripts/infra/openfga.sh" start
+. "$ROOT/scripts/infra/service-env.sh"
+
+log "applying database migrations"
+(cd "$ROOT" && npx prisma migrate deploy >"$RUN/migrate.log" 2>&1) || { show_log_tail "$RUN/migrate.log"; die "migrations failed"; }
+
+bash "$ROOT/scripts/infra/dev-idp.sh" start
+bash "$ROOT/scripts/infra/services.sh" start
+bash "$ROOT/scripts/infra/stack-file.sh" write
+
+log "stack is up: $STATE/stack.json"
+if [ "$DETACH" = 1 ]; then
+  exit 0
+fi
+log "running in the foreground; Ctrl-C stops everything (logs in $RUN)"
+while true; do sleep 3600 & wait $!; done

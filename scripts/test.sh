@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# `npm test` — every test, on a fresh machine too: builds (installing what is missing),
+# checks Nx module boundaries, starts the local stack (detached) unless one is already
+# running, runs the unit and integration tests against the real Kafka, OpenFGA,
+# PostgreSQL and dev IdP in one node:test run, and stops the stack if it started it.
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/infra/lib.sh"
+cd "$ROOT"
+
+bash scripts/build.sh
+log "checking module boundaries (eslint)"
+npx eslint --max-warnings=0 .
+
+started_stack=0
+if [ -f "$STATE/stack.json" ] && bash scripts/infra/services.sh status 2>/dev/null; then
+  log "using the running stack"
+else
+  bash scripts/stack.sh --detach
+  started_stack=1
+fi
+cleanup() { if [ "$started_stack" = 1 ]; then bash scripts/stack-down.sh || true; fi; }
+trap cleanup EXIT
+
+ensure_secrets
+. scripts/infra/service-env.sh
+export FEDGATE_STACK_FILE=$STATE/stack.json
+
+# unit tests first, then integration tests; one at a time, since some restart shared
+# infrastructure (Kafka for the outbox test, the whole stack for the lifecycle test)
+mapfile -t unit < <(find dist/apps dist/libs -name '*.spec.js' | sort)
+mapfile -t integration < <(find dist/apps dist/libs -name '*.integration.js' | sort)
+node --test --test-concurrency=1 --test-reporter=spec "${unit[@]}" "${integration[@]}"
