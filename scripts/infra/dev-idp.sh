@@ -22,9 +22,7 @@ cmd_start() {
   log "dev-idp: up at $FEDGATE_OIDC_ISSUER"
 }
 
-case "${1:-}" in
-  start) cmd_start ;;
-  stop) stop_pidfile "$PIDFILE" dev-idp ;;
-  status) is_running "$PIDFILE" dev-idp ;;
-  *) die "usage: $0 start|stop|status" ;;
-esac
+cmd_stop() { stop_pidfile "$PIDFILE" dev-idp; }
+cmd_status() { is_running "$PIDFILE" dev-idp; }
+
+dispatch "${1:-}"

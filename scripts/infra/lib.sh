@@ -173,3 +173,15 @@ show_log_tail() {
   log "last lines of $1:"
   tail -n 40 "$1" >&2 || true
 }
+
+# dispatch VERB — runs the calling script's cmd_VERB function (install, start, stop,
+# status, ...); anything else prints the verbs the script has and exits 2.
+dispatch() {
+  local verb=${1:-}
+  if [[ "$verb" =~ ^[a-z-]+$ ]] && declare -F "cmd_$verb" >/dev/null; then
+    "cmd_$verb"
+  else
+    echo "usage: $0 {$(declare -F | awk '$3 ~ /^cmd_/ { sub("^cmd_", "", $3); print $3 }' | paste -sd'|')}" >&2
+    exit 2
+  fi
+}

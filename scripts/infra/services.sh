@@ -43,9 +43,4 @@ cmd_status() {
   for svc in "${SERVICES[@]}"; do is_running "$RUN/$svc-service.pid" "$svc-service" || return 1; done
 }
 
-case "${1:-}" in
-  start) cmd_start ;;
-  stop) cmd_stop ;;
-  status) cmd_status ;;
-  *) die "usage: $0 start|stop|status" ;;
-esac
+dispatch "${1:-}"

@@ -16,8 +16,7 @@ import { InMemoryOidcStore } from './in-memory-adapter';
 import { handleInteractionRequest } from './interaction-routes';
 import { type DevIdpLogger, silentLogger } from './logger';
 import {
-  OidcProviderClass,
-  oidcErrors,
+  oidcProviderModule,
   type OidcAccount,
   type OidcClient,
   type OidcContext,
@@ -140,7 +139,7 @@ export async function createDevIdentityProvider(options: DevIdentityProviderOpti
 
   const installProvider = (): void => {
     if (!settings) throw new Error('dev IdP settings are not resolved yet');
-    const next = new OidcProviderClass(settings.issuer, buildProviderConfiguration(settings, signingKeys, users, store));
+    const next = new (oidcProviderModule().default)(settings.issuer, buildProviderConfiguration(settings, signingKeys, users, store));
     next.on('server_error', (_context, error) => {
       log({ level: 'error', event: 'dev_idp.server_error', errorName: error.name, errorMessage: error.message });
     });
@@ -472,7 +471,7 @@ function buildProviderConfiguration(
           return requestedScope.split(' ').some((scope) => apiScopes.includes(scope));
         },
         async getResourceServerInfo(_context: OidcContext, resourceIndicator: string): Promise<OidcResourceServerInfo> {
-          if (resourceIndicator !== apiAudience) throw new oidcErrors.InvalidTarget();
+          if (resourceIndicator !== apiAudience) throw new (oidcProviderModule().errors.InvalidTarget)();
           return { ...resourceServerInfo, jwt: { sign: { alg: 'RS256' } } };
         },
       },

@@ -128,8 +128,11 @@ interface OidcProviderModule {
   errors: OidcErrors;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const oidcProviderModule = require('oidc-provider') as OidcProviderModule;
-
-export const OidcProviderClass: OidcProviderConstructor = oidcProviderModule.default;
-export const oidcErrors: OidcErrors = oidcProviderModule.errors;
+// Loaded on first use: importing the library (e.g. the CLI's `dev approve`, which only
+// drives the IdP over HTTP) must not load oidc-provider and its runtime warning.
+let loaded: OidcProviderModule | undefined;
+export function oidcProviderModule(): OidcProviderModule {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  loaded ??= require('oidc-provider') as OidcProviderModule;
+  return loaded;
+}

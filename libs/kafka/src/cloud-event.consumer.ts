@@ -1,8 +1,9 @@
 import { Logger } from '@nestjs/common';
 import { Consumer, Kafka, logLevel } from 'kafkajs';
-import type { FedgateEvent } from '@fedgate/contracts';
+import type { FedgateEvent, TopicName } from '@fedgate/contracts';
+import { ensureTopics } from './topics';
 import { fromKafkaValue } from './cloud-event.serializer';
-import { KafkaSettings, kafkaClientConfig } from './kafka-settings';
+import { KafkaSettings, kafkaClientConfig, kafkaLogCreator } from './kafka-settings';
 
 export interface ReceivedEvent {
   event: FedgateEvent;
@@ -13,7 +14,7 @@ export interface ReceivedEvent {
 
 export interface CloudEventConsumerOptions {
   groupId: string;
-  topics: readonly string[];
+  topics: readonly TopicName[];
   /** Start a new group at the beginning of the topics (projections, audit) or at the end. */
   fromBeginning: boolean;
   /**
@@ -33,7 +34,7 @@ export class CloudEventConsumer {
   private readonly consumer: Consumer;
   private skipped = 0;
 
-  constructor(settings: KafkaSettings, private readonly options: CloudEventConsumerOptions) {
+  constructor(private readonly settings: KafkaSettings, private readonly options: CloudEventConsumerOptions) {
     this.logger = new Logger(`CloudEventConsumer:${options.groupId}`);
     const kafka = new Kafka({ ...kafkaClientConfig(settings), logLevel: logLevel.WARN, logCreator: kafkaLogCreator });
     this.consumer = kafka.consumer({ groupId: options.groupId, allowAutoTopicCreation: true });
@@ -44,6 +45,8 @@ export class CloudEventConsumer {
   }
 
   async start(): Promise<void> {
+    // subscribing to a topic that does not exist yet races its auto-creation
+    await ensureTopics(this.settings, this.options.topics as TopicName[]);
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: [...this.options.topics], fromBeginning: this.options.fromBeginning });
     await this.consumer.run({
@@ -70,16 +73,4 @@ export class CloudEventConsumer {
   async stop(): Promise<void> {
     await this.consumer.disconnect();
   }
-}
-
-/** kafkajs log lines through Nest's logger (JSON in services) instead of its own format. */
-export function kafkaLogCreator() {
-  const logger = new Logger('kafkajs');
-  return ({ level, log }: { level: logLevel; log: { message: string; [k: string]: unknown } }) => {
-    const { message, ...extra } = log;
-    const fields = { broker: extra['broker'], error: extra['error'], groupId: extra['groupId'] };
-    if (level <= logLevel.ERROR) logger.error(fields, message);
-    else if (level === logLevel.WARN) logger.warn(fields, message);
-    else logger.debug(fields, message);
-  };
 }

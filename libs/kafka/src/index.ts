@@ -5,3 +5,4 @@ export * from './cloud-event.consumer';
 export * from './idempotency';
 export * from './outbox.relay';
 export * from './kafka.module';
+export * from './topics';

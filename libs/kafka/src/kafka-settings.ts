@@ -1,4 +1,5 @@
-import type { KafkaConfig, RetryOptions } from 'kafkajs';
+import { Logger } from '@nestjs/common';
+import { logLevel, type KafkaConfig, type RetryOptions } from 'kafkajs';
 
 export interface KafkaSettings {
   clientId: string;
@@ -17,4 +18,16 @@ export function kafkaClientConfig(settings: KafkaSettings): KafkaConfig {
 
 export function parseBrokers(list: string): string[] {
   return list.split(',').map((b) => b.trim()).filter(Boolean);
+}
+
+/** kafkajs log lines through Nest's logger (JSON in services) instead of its own format. */
+export function kafkaLogCreator() {
+  const logger = new Logger('kafkajs');
+  return ({ level, log }: { level: logLevel; log: { message: string; [k: string]: unknown } }) => {
+    const { message, ...extra } = log;
+    const fields = { broker: extra['broker'], error: extra['error'], groupId: extra['groupId'] };
+    if (level <= logLevel.ERROR) logger.error(fields, message);
+    else if (level === logLevel.WARN) logger.warn(fields, message);
+    else logger.debug(fields, message);
+  };
 }

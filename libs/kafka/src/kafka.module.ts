@@ -1,11 +1,11 @@
-import { DynamicModule, Global, Inject, Injectable, Module, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { DynamicModule, Global, Inject, Injectable, Logger, Module, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { Kafka } from 'kafkajs';
 import type { ReadinessCheck } from '@fedgate/platform';
 import { OutboxStore } from '@fedgate/database';
 import { CloudEventPublisher } from './cloud-event.publisher';
-import { KAFKA_SETTINGS, KafkaSettings, kafkaClientConfig } from './kafka-settings';
+import { KAFKA_SETTINGS, KafkaSettings, kafkaClientConfig, kafkaLogCreator } from './kafka-settings';
 import { OutboxRelay } from './outbox.relay';
-import { kafkaLogCreator } from './cloud-event.consumer';
+import { ensureTopics } from './topics';
 
 @Injectable()
 export class KafkaReadinessCheck implements ReadinessCheck {
@@ -19,6 +19,19 @@ export class KafkaReadinessCheck implements ReadinessCheck {
     } finally {
       await admin.disconnect();
     }
+  }
+}
+
+/**
+ * Creates the catalogue's topics at start, best effort: a service must still start (and
+ * report not-ready) while Kafka is down; consumers ensure their own topics again.
+ */
+@Injectable()
+export class KafkaTopicsBootstrap implements OnApplicationBootstrap {
+  private readonly logger = new Logger(KafkaTopicsBootstrap.name);
+  constructor(@Inject(KAFKA_SETTINGS) private readonly settings: KafkaSettings) {}
+  async onApplicationBootstrap(): Promise<void> {
+    await ensureTopics(this.settings).catch((err: Error) => this.logger.warn({ reason: err.message }, 'could not create Kafka topics yet'));
   }
 }
 
@@ -56,7 +69,7 @@ export class KafkaModule {
       : [];
     return {
       module: KafkaModule,
-      providers: [{ provide: KAFKA_SETTINGS, useValue: settings }, CloudEventPublisher, KafkaReadinessCheck, ...relayProviders],
+      providers: [{ provide: KAFKA_SETTINGS, useValue: settings }, CloudEventPublisher, KafkaReadinessCheck, KafkaTopicsBootstrap, ...relayProviders],
       exports: [KAFKA_SETTINGS, CloudEventPublisher, KafkaReadinessCheck, ...(options.outboxRelay ? [OutboxRelay] : [])],
     };
   }

@@ -21,6 +21,8 @@ export function pinoHttpOptions(serviceName: string, level: string): Options {
   return {
     level,
     base: { service: serviceName },
+    timestamp: () => `,"time":"${new Date().toISOString()}"`,
+    formatters: { level: (label) => ({ level: label }) },
     genReqId: requestIdFor,
     customProps: (req) => ({ request_id: (req as IncomingMessage & { id?: string }).id }),
     serializers: {

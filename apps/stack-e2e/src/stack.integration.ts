@@ -1,0 +1,137 @@
+// The stack command's promise: every service up and healthy over HTTPS, described in
+// .fedgate/stack.json, and `npm run stack:down` leaving no process behind.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { readStackFile } from '@fedgate/stack';
+import { repoRoot, waitFor } from '@fedgate/testing';
+
+const root = repoRoot();
+const state = process.env.FEDGATE_STATE_DIR ?? path.join(root, '.fedgate');
+const SERVICES = ['login', 'token', 'authz', 'audit'] as const;
+
+function stackEnv(): Record<string, string> {
+  const entries = readFileSync(path.join(root, 'infra/stack.env'), 'utf8')
+    .split('\n')
+    .filter((l) => /^[A-Z_]+=/.test(l))
+    .map((l) => l.split('=', 2) as [string, string]);
+  return Object.fromEntries(entries);
+}
+
+const env = stackEnv();
+const PORTS = ['PG_PORT', 'KAFKA_PORT', 'KAFKA_CONTROLLER_PORT', 'OPENFGA_HTTP_PORT', 'OPENFGA_GRPC_PORT', 'IDP_PORT', 'LOGIN_PORT', 'TOKEN_PORT', 'AUTHZ_PORT', 'AUDIT_PORT'].map((k) => Number(env[k]));
+
+function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => { socket.destroy(); resolve(true); });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/** Every process the stack started: the scripts' pid files plus PostgreSQL's postmaster.pid. */
+function stackPids(): number[] {
+  const run = path.join(state, 'run');
+  const pids = readdirSync(run).filter((f) => f.endsWith('.pid')).map((f) => Number(readFileSync(path.join(run, f), 'utf8').trim()));
+  const postmaster = path.join(state, 'data/postgres/postmaster.pid');
+  if (existsSync(postmaster)) pids.push(Number(readFileSync(postmaster, 'utf8').split('\n')[0]));
+  return pids.filter((p) => Number.isInteger(p) && p > 1);
+}
+
+function alive(pid: number): boolean {
+  try {
+    // a zombie has exited: only its parent has not reaped it yet
+    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+function npmRun(args: string[]) {
+  return spawnSync('npm', ['run', ...args], { cwd: root, encoding: 'utf8', timeout: 600_000 });
+}
+
+async function assertHealthy(): Promise<void> {
+  const stack = readStackFile();
+  for (const name of SERVICES) {
+    const base = stack.services[name];
+    assert.match(base, /^https:\/\//, `${name} is served over HTTPS`);
+    const health = await fetch(`${base}/healthz`);
+    assert.equal(health.status, 200);
+    assert.deepEqual(await health.json(), { status: 'ok', service: `${name}-service` });
+    const ready = await fetch(`${base}/readyz`);
+    const body = (await ready.json()) as { status: string; checks: Record<string, string> };
+    assert.equal(ready.status, 200, `${name} ready: ${JSON.stringify(body)}`);
+    assert.ok(Object.values(body.checks).length >= 2 && Object.values(body.checks).every((c) => c === 'up'));
+    const metrics = await fetch(`${base}/metrics`);
+    assert.match(metrics.headers.get('content-type') ?? '', /^text\/plain/);
+    const text = await metrics.text();
+    assert.match(text, /fedgate_http_requests_total\{[^}]*service="\w+-service"/);
+    assert.match(text, /process_cpu_user_seconds_total/);
+  }
+}
+
+describe('the local stack (npm run stack)', () => {
+  it('lists all four services in stack.json and serves them healthy over HTTPS', async () => {
+    const stack = readStackFile();
+    assert.equal(stack.ca_cert, path.join(state, 'tls/ca.pem'));
+    assert.ok(stack.idp.users.some((u) => u.username === 'alice') && stack.idp.users.some((u) => u.username === 'bob'));
+    assert.equal(stack.service_name, env.FEDGATE_SERVICE_NAME);
+    assert.equal(stack.admin_flwr_aid, env.FEDGATE_ADMIN_FLWR_AID);
+    await assertHealthy();
+  });
+
+  it('does not speak plain HTTP', async () => {
+    const base = new URL(readStackFile().services.login);
+    const outcome = await new Promise<string>((resolve) => {
+      const req = http.get({ host: base.hostname, port: base.port, path: '/healthz', timeout: 5000 }, (res) => resolve(`status ${res.statusCode}`));
+      req.on('error', (err) => resolve(`error ${err.message}`));
+      req.on('timeout', () => { req.destroy(); resolve('timeout'); });
+    });
+    assert.doesNotMatch(outcome, /status 200/);
+  });
+
+  it('answers failures with a stable code, a request id, and no stack trace', async () => {
+    const base = readStackFile().services.authz;
+    const cases: Array<[RequestInit & { path: string }, number, string]> = [
+      [{ path: '/no-such-route' }, 404, 'not_found'],
+      [{ path: '/healthz', method: 'POST', headers: { 'content-type': 'application/json' }, body: '{not json' }, 400, 'invalid_request'],
+      [{ path: '/healthz', method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ x: 'y'.repeat(200_000) }) }, 413, 'payload_too_large'],
+    ];
+    for (const [{ path: p, ...init }, status, code] of cases) {
+      const res = await fetch(`${base}${p}`, init);
+      const text = await res.text();
+      assert.equal(res.status, status, text);
+      assert.equal((JSON.parse(text) as { error: string }).error, code);
+      assert.doesNotMatch(text, /\n\s+at |\.ts:\d+|\.js:\d+/, 'no stack trace');
+      assert.match(res.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/);
+    }
+    const echoed = await fetch(`${base}/healthz`, { headers: { 'x-request-id': 'trace-123' } });
+    assert.equal(echoed.headers.get('x-request-id'), 'trace-123');
+    const unsafe = await fetch(`${base}/healthz`, { headers: { 'x-request-id': 'a\u0001b' } });
+    assert.notEqual(unsafe.headers.get('x-request-id'), 'a\u0001b');
+  });
+
+  it('stack:down leaves no process behind, and stack --detach brings everything back healthy', { timeout: 900_000 }, async () => {
+    const pids = stackPids();
+    assert.ok(pids.length >= 8, `pids of the stack: ${pids}`);
+    assert.ok(pids.every(alive));
+
+    const down = npmRun(['stack:down']);
+    assert.equal(down.status, 0, down.stderr);
+    await waitFor('every stack process gone', () => pids.every((p) => !alive(p)), 30_000);
+    for (const port of PORTS) assert.equal(await portOpen(port), false, `port ${port} closed`);
+    assert.equal(existsSync(path.join(state, 'stack.json')), false);
+    const leftovers = spawnSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l.includes(path.join(root, 'dist')) || l.includes(state))
+      .filter((l) => ![process.pid, process.ppid].includes(Number(l.trim().split(/\s+/)[0])));
+    assert.deepEqual(leftovers, []);
+
+    const up = npmRun(['stack', '--', '--detach']);
+    assert.equal(up.status, 0, up.stderr);
+    await assertHealthy();
+  });
+});

@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { FedgateEvent, createCloudEvent } from '@fedgate/contracts';
+import type { OutboxEntry, OutboxStore } from '@fedgate/database';
+import { CloudEventKafkaSerializer, fromKafkaValue } from './cloud-event.serializer';
+import type { CloudEventPublisher } from './cloud-event.publisher';
+import { onceInMemory } from './idempotency';
+import { OutboxRelay } from './outbox.relay';
+import { parseBrokers } from './kafka-settings';
+
+const event = (message: string, nonce = 'n1'): FedgateEvent =>
+  createCloudEvent({ type: 'fedgate.system.test.v1', source: '/fedgate/tests', data: { message, nonce } });
+
+describe('CloudEvents Kafka binding', () => {
+  it('keys a message by subject and round-trips the envelope', () => {
+    const e = event('hello');
+    const message = new CloudEventKafkaSerializer().serialize(e);
+    assert.equal(message.key, 'system:n1');
+    assert.equal(message.headers?.['ce_id'], e.id);
+    assert.match(String(message.headers?.['content-type']), /^application\/cloudevents\+json/);
+    assert.deepEqual(fromKafkaValue(Buffer.from(message.value as string)), e);
+  });
+
+  it('rejects values that are not valid Fedgate events, with a code', () => {
+    assert.throws(() => fromKafkaValue(Buffer.from('not json')), { code: 'invalid_event' });
+    assert.throws(() => fromKafkaValue(null), { code: 'invalid_event' });
+    const unknown = { ...event('x'), type: 'fedgate.nope.v1' };
+    assert.throws(() => fromKafkaValue(Buffer.from(JSON.stringify(unknown))), { code: 'unknown_event_type' });
+  });
+
+  it('parses broker lists', () => {
+    assert.deepEqual(parseBrokers(' a:1, b:2 ,,'), ['a:1', 'b:2']);
+  });
+});
+
+describe('onceInMemory', () => {
+  it('applies each event id once', async () => {
+    const applied: string[] = [];
+    const handle = onceInMemory((e) => void applied.push(e.id), 10);
+    const a = event('a');
+    const b = event('b');
+    const received = (e: FedgateEvent) => ({ event: e, topic: 't', partition: 0, offset: '0' });
+    await handle([received(a), received(b), received(a)]);
+    await handle([received(b)]);
+    assert.deepEqual(applied, [a.id, b.id]);
+  });
+});
+
+/** An outbox in memory with the relayBatch contract: nothing is marked when publish throws. */
+class MemoryOutbox {
+  pending: OutboxEntry[] = [];
+  async relayBatch(limit: number, publish: (entries: OutboxEntry[]) => Promise<void>): Promise<number> {
+    const batch = this.pending.slice(0, limit);
+    if (batch.length === 0) return 0;
+    await publish(batch);
+    this.pending = this.pending.slice(batch.length);
+    return batch.length;
+  }
+}
+
+describe('OutboxRelay', () => {
+  it('publishes in outbox order, one send per run of the same topic', async () => {
+    const outbox = new MemoryOutbox();
+    const events = ['t1', 't1', 't2', 't1'].map((topic, i) => ({ id: String(i), seq: BigInt(i), topic, key: 'k', event: event(String(i)) }));
+    outbox.pending = [...events];
+    const sends: Array<[string, string[]]> = [];
+    const publisher = { publish: async (topic: string, es: readonly FedgateEvent[]) => void sends.push([topic, es.map((e) => (e.data as { message: string }).message)]) };
+    const relay = new OutboxRelay(outbox as unknown as OutboxStore, publisher as unknown as CloudEventPublisher, { batchSize: 10 });
+    assert.equal(await relay.relayOnce(), 4);
+    assert.deepEqual(sends, [['t1', ['0', '1']], ['t2', ['2']], ['t1', ['3']]]);
+    assert.equal(outbox.pending.length, 0);
+  });
+
+  it('keeps retrying while Kafka refuses, then drains without losing anything', async () => {
+    const outbox = new MemoryOutbox();
+    outbox.pending = [0, 1, 2].map((i) => ({ id: String(i), seq: BigInt(i), topic: 't', key: 'k', event: event(String(i)) }));
+    let failuresLeft = 3;
+    const delivered: string[] = [];
+    const publisher = {
+      publish: async (_t: string, es: readonly FedgateEvent[]) => {
+        if (failuresLeft-- > 0) throw new Error('broker down');
+        delivered.push(...es.map((e) => e.id));
+      },
+    };
+    const relay = new OutboxRelay(outbox as unknown as OutboxStore, publisher as unknown as CloudEventPublisher, { idleMs: 5, maxBackoffMs: 20 });
+    relay.start();
+    const deadline = Date.now() + 5000;
+    while (outbox.pending.length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    await relay.stop();
+    assert.equal(outbox.pending.length, 0);
+    assert.equal(delivered.length, 3);
+    assert.ok(failuresLeft < 0, 'it was refused before it succeeded');
+  });
+});
