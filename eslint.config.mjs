@@ -8,8 +8,9 @@ export default [
   {
     files: ['**/*.ts'],
     languageOptions: { parser: tseslint.parser },
-    plugins: { '@nx': nx },
+    plugins: { '@nx': nx, '@typescript-eslint': tseslint.plugin },
     rules: {
+      '@typescript-eslint/no-require-imports': 'error',
       '@nx/enforce-module-boundaries': [
         'error',
         {

@@ -9,6 +9,8 @@ cd "$ROOT"
 
 bash scripts/build.sh
 log "checking module boundaries (eslint)"
+export NX_DAEMON=false
+npx nx show projects >/dev/null # computes the project graph the boundary rule reads
 npx eslint --max-warnings=0 .
 
 started_stack=0
