@@ -7,6 +7,7 @@ import { Logger } from 'nestjs-pino';
 import type { z } from 'zod';
 import { loadConfig, serviceConfigSchema } from './config';
 import { ServiceMetrics } from './metrics';
+import { requestIdFor } from './logging';
 
 export interface ServiceAppOptions {
   /** TLS key and certificate (PEM). Omitted only by in-process tests that use plain HTTP. */
@@ -24,6 +25,11 @@ export async function createServiceApp(appModule: Type<unknown> | DynamicModule,
   });
   app.useLogger(app.get(Logger));
   app.disable('x-powered-by');
+  // the request id comes first, so even a body the parser refuses is answered with one
+  app.use((req: Request & { id?: string }, res: Response, next: NextFunction) => {
+    req.id = requestIdFor(req, res);
+    next();
+  });
   const limit = options.bodyLimit ?? '64kb';
   app.useBodyParser('json', { limit });
   app.useBodyParser('urlencoded', { limit, extended: false });

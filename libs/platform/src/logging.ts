@@ -23,7 +23,8 @@ export function pinoHttpOptions(serviceName: string, level: string): Options {
     base: { service: serviceName },
     timestamp: () => `,"time":"${new Date().toISOString()}"`,
     formatters: { level: (label) => ({ level: label }) },
-    genReqId: requestIdFor,
+    // set by the first middleware (createServiceApp); computed here only outside it
+    genReqId: (req, res) => (req as IncomingMessage & { id?: string }).id ?? requestIdFor(req, res),
     customProps: (req) => ({ request_id: (req as IncomingMessage & { id?: string }).id }),
     serializers: {
       req: (req: { id?: string; method?: string; url?: string; remoteAddress?: string }) => ({

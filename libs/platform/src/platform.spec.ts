@@ -69,6 +69,7 @@ describe('PlatformModule over HTTP', () => {
     assert.equal(bad.body.error, 'invalid_request');
     const big = await request(app.getHttpServer()).post('/echo').send({ a: 'x'.repeat(2000) }).expect(413);
     assert.equal(big.body.error, 'payload_too_large');
+    assert.match(big.headers['x-request-id'], /^[0-9a-f-]{36}$/, 'refused bodies still get a request id');
   });
 
   it('answers unknown routes 404 not_found with a request id', async () => {
