@@ -58,6 +58,9 @@ ensure_secrets() {
     for key in FEDGATE_PG_PASSWORD OPENFGA_PRESHARED_KEY FEDGATE_API_KEY FEDGATE_IDP_ADMIN_KEY FEDGATE_IDP_ALICE_PASSWORD FEDGATE_IDP_BOB_PASSWORD; do
       grep -q "^${key}=" "$SECRETS_FILE" || printf '%s=%s\n' "$key" "$(rand_hex 24)" >>"$SECRETS_FILE"
     done
+    # services are configured with the API key's hash (FEDGATE_API_KEYS), never the key itself
+    grep -q "^FEDGATE_API_KEY_SHA256=" "$SECRETS_FILE" ||
+      printf 'FEDGATE_API_KEY_SHA256=%s\n' "$(grep '^FEDGATE_API_KEY=' "$SECRETS_FILE" | cut -d= -f2- | tr -d '\n' | sha256sum | cut -c1-64)" >>"$SECRETS_FILE"
   )
   set -a
   # shellcheck disable=SC1090

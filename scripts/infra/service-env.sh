@@ -12,6 +12,8 @@ export FEDGATE_OPENFGA_API_KEY=$OPENFGA_PRESHARED_KEY
 export FEDGATE_OIDC_ISSUER="https://127.0.0.1:$IDP_PORT"
 export FEDGATE_OIDC_CLIENT_ID=$IDP_CLIENT_ID
 export FEDGATE_OIDC_AUDIENCE=$IDP_API_AUDIENCE
+# REST clients the services accept: the stack's development key, by its hash
+export FEDGATE_API_KEYS="dev:$FEDGATE_API_KEY_SHA256"
 # the services and the stack file name each service by its base URL
 service_url() { echo "https://127.0.0.1:$1"; }
 # the dev IdP's seeded users (passwords generated per machine into secrets.env)

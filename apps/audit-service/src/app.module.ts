@@ -1,11 +1,8 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { z } from 'zod';
 import { DatabaseModule, DatabaseReadinessCheck } from '@fedgate/database';
 import { KafkaModule, KafkaReadinessCheck, parseBrokers } from '@fedgate/kafka';
-import { PlatformModule, databaseConfigSchema, kafkaConfigSchema } from '@fedgate/platform';
-
-export const auditServiceConfigSchema = databaseConfigSchema.extend(kafkaConfigSchema.shape);
-export type AuditServiceConfig = z.infer<typeof auditServiceConfigSchema>;
+import { PlatformModule } from '@fedgate/platform';
+import type { AuditServiceConfig } from '@fedgate/service-config';
 
 /** The audit log store and query API (endpoints come with the audit issue). */
 @Module({})

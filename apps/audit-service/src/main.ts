@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { runService } from '@fedgate/platform';
-import { AuditServiceModule, auditServiceConfigSchema } from './app.module';
+import { auditServiceConfigSchema } from '@fedgate/service-config';
+import { AuditServiceModule } from './app.module';
 
 runService('audit-service', auditServiceConfigSchema, (config) => AuditServiceModule.register(config));

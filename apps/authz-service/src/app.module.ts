@@ -1,12 +1,9 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { z } from 'zod';
 import { DatabaseModule, DatabaseReadinessCheck } from '@fedgate/database';
 import { KafkaModule, KafkaReadinessCheck, parseBrokers } from '@fedgate/kafka';
 import { openFgaReadinessCheck } from '@fedgate/openfga';
-import { PlatformModule, databaseConfigSchema, kafkaConfigSchema, openfgaConfigSchema } from '@fedgate/platform';
-
-export const authzServiceConfigSchema = databaseConfigSchema.extend(kafkaConfigSchema.shape).extend(openfgaConfigSchema.shape);
-export type AuthzServiceConfig = z.infer<typeof authzServiceConfigSchema>;
+import { PlatformModule } from '@fedgate/platform';
+import type { AuthzServiceConfig } from '@fedgate/service-config';
 
 /** OpenFGA decisions and run ownership (endpoints come with the authorization issue). */
 @Module({})

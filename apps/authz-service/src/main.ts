@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { runService } from '@fedgate/platform';
-import { AuthzServiceModule, authzServiceConfigSchema } from './app.module';
+import { authzServiceConfigSchema } from '@fedgate/service-config';
+import { AuthzServiceModule } from './app.module';
 
 runService('authz-service', authzServiceConfigSchema, (config) => AuthzServiceModule.register(config));

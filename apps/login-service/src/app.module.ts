@@ -1,16 +1,17 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { z } from 'zod';
-import { DatabaseModule, DatabaseReadinessCheck } from '@fedgate/database';
+import { DatabaseModule, DatabaseReadinessCheck, OutboxStore, PrismaService } from '@fedgate/database';
 import { KafkaModule, KafkaReadinessCheck, parseBrokers } from '@fedgate/kafka';
-import { PlatformModule, databaseConfigSchema, kafkaConfigSchema, oidcConfigSchema, oidcDiscoveryReadinessCheck } from '@fedgate/platform';
+import { DEFAULT_DEVICE_FLOW_POLICY, IdentityProviderClient, Logout, PollDeviceLogin, RefreshSession, StartDeviceLogin } from '@fedgate/login';
+import { PlatformModule, oidcDiscoveryReadinessCheck } from '@fedgate/platform';
+import type { LoginServiceConfig } from '@fedgate/service-config';
+import { LoginController } from './login.controller';
+import { OAuth2Controller } from './oauth2.controller';
 
-export const loginServiceConfigSchema = databaseConfigSchema.extend(kafkaConfigSchema.shape).extend(oidcConfigSchema.shape);
-export type LoginServiceConfig = z.infer<typeof loginServiceConfigSchema>;
-
-/** Device flow against the upstream IdP; refresh; logout (endpoints come with the login issue). */
+/** Device flow against the upstream IdP for `flwr login`; refresh; logout. */
 @Module({})
 export class LoginServiceModule {
   static register(config: LoginServiceConfig): DynamicModule {
+    const inject = [PrismaService, OutboxStore, IdentityProviderClient];
     return {
       module: LoginServiceModule,
       imports: [
@@ -18,8 +19,27 @@ export class LoginServiceModule {
         KafkaModule.forRoot({ clientId: 'login-service', brokers: parseBrokers(config.FEDGATE_KAFKA_BROKERS), outboxRelay: true }),
         PlatformModule.forRoot({
           serviceName: 'login-service',
+          apiKeys: config.FEDGATE_API_KEYS,
           readiness: { inject: [DatabaseReadinessCheck, KafkaReadinessCheck], checks: [oidcDiscoveryReadinessCheck(config.FEDGATE_OIDC_ISSUER)] },
         }),
+      ],
+      controllers: [LoginController, OAuth2Controller],
+      providers: [
+        {
+          provide: IdentityProviderClient,
+          useValue: new IdentityProviderClient({
+            issuer: config.FEDGATE_OIDC_ISSUER,
+            clientId: config.FEDGATE_OIDC_CLIENT_ID,
+            clientSecret: config.FEDGATE_OIDC_CLIENT_SECRET,
+            defaultScope: config.FEDGATE_OIDC_SCOPE,
+            extraAuthorizationParameters: config.FEDGATE_OIDC_EXTRA_PARAMS ? (JSON.parse(config.FEDGATE_OIDC_EXTRA_PARAMS) as Record<string, string>) : undefined,
+            timeoutMs: config.FEDGATE_OIDC_TIMEOUT_MS,
+          }),
+        },
+        { provide: StartDeviceLogin, useFactory: (p: PrismaService, o: OutboxStore, i: IdentityProviderClient) => new StartDeviceLogin(p.client, o, i, DEFAULT_DEVICE_FLOW_POLICY), inject },
+        { provide: PollDeviceLogin, useFactory: (p: PrismaService, o: OutboxStore, i: IdentityProviderClient) => new PollDeviceLogin(p.client, o, i), inject },
+        { provide: RefreshSession, useFactory: (p: PrismaService, o: OutboxStore, i: IdentityProviderClient) => new RefreshSession(p.client, o, i), inject },
+        { provide: Logout, useFactory: (p: PrismaService, o: OutboxStore, i: IdentityProviderClient) => new Logout(p.client, o, i), inject },
       ],
     };
   }

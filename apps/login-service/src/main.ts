@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { runService } from '@fedgate/platform';
-import { LoginServiceModule, loginServiceConfigSchema } from './app.module';
+import { loginServiceConfigSchema } from '@fedgate/service-config';
+import { LoginServiceModule } from './app.module';
 
 runService('login-service', loginServiceConfigSchema, (config) => LoginServiceModule.register(config));

@@ -15,6 +15,7 @@ import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { devIdentityProviderOptionsFromEnv } from '@fedgate/dev-idp';
 import * as platform from '@fedgate/platform';
+import { SERVICE_CONFIG_SCHEMAS } from '@fedgate/service-config';
 import { repoRoot } from '@fedgate/testing';
 
 const root = repoRoot();
@@ -240,9 +241,12 @@ function portIn(value: string): string {
 
 /** Dummy secret values; the names come from lib.sh's ensure_secrets so new secrets are picked up. */
 function secretNames(): string[] {
-  const m = /for key in ([A-Z0-9_ ]+); do/.exec(read('scripts/infra/lib.sh'));
+  const lib = read('scripts/infra/lib.sh');
+  const m = /for key in ([A-Z0-9_ ]+); do/.exec(lib);
   assert.ok(m, 'ensure_secrets key list not found in scripts/infra/lib.sh');
-  return m[1]!.trim().split(/\s+/);
+  // plus the secrets derived from others (e.g. the API key's hash)
+  const derived = [...lib.matchAll(/grep -q "\^([A-Z0-9_]+)=" "\$SECRETS_FILE"/g)].map((d) => d[1]!);
+  return [...new Set([...m[1]!.trim().split(/\s+/), ...derived])];
 }
 
 // ---------------------------------------------------------------------------------------
@@ -351,18 +355,9 @@ function nativePostgresSettings(): Vars {
 
 /** The FEDGATE_* config schema a service validates at start: serviceConfigSchema + its app schema's fragments. */
 function configSchemaOf(app: string): { schema: z.ZodObject; literalKeys: string[] } {
-  const source = read(`apps/${app}/src/app.module.ts`);
-  const m = /export const \w+ConfigSchema\s*=\s*([^;]+);/.exec(source);
-  assert.ok(m, `no exported config schema in apps/${app}/src/app.module.ts`);
-  let schema: z.ZodObject = platform.serviceConfigSchema;
-  for (const id of m[1]!.match(/\b\w+ConfigSchema\b/g) ?? []) {
-    const fragment = (platform as unknown as Record<string, unknown>)[id];
-    assert.ok(fragment instanceof z.ZodObject, `${app}: ${id} is not a schema exported by @fedgate/platform`);
-    schema = schema.extend(fragment.shape);
-  }
-  // Keys written inline in the app module (e.g. .extend({ FEDGATE_X: ... })) count too.
-  const literalKeys = [...new Set(source.match(/\bFEDGATE_[A-Z0-9_]+\b/g) ?? [])];
-  return { schema, literalKeys };
+  const schema = (SERVICE_CONFIG_SCHEMAS as Record<string, z.ZodObject>)[app];
+  assert.ok(schema, `no config schema for ${app} in @fedgate/service-config`);
+  return { schema, literalKeys: [] };
 }
 
 // ---------------------------------------------------------------------------------------

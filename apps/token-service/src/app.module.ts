@@ -1,11 +1,8 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { z } from 'zod';
 import { DatabaseModule, DatabaseReadinessCheck } from '@fedgate/database';
 import { KafkaModule, KafkaReadinessCheck, parseBrokers } from '@fedgate/kafka';
-import { PlatformModule, databaseConfigSchema, kafkaConfigSchema, oidcConfigSchema, oidcDiscoveryReadinessCheck } from '@fedgate/platform';
-
-export const tokenServiceConfigSchema = databaseConfigSchema.extend(kafkaConfigSchema.shape).extend(oidcConfigSchema.shape);
-export type TokenServiceConfig = z.infer<typeof tokenServiceConfigSchema>;
+import { PlatformModule, oidcDiscoveryReadinessCheck } from '@fedgate/platform';
+import type { TokenServiceConfig } from '@fedgate/service-config';
 
 /** Verifies bearer tokens (endpoints come with the token issue). */
 @Module({})

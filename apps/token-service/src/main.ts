@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { runService } from '@fedgate/platform';
-import { TokenServiceModule, tokenServiceConfigSchema } from './app.module';
+import { tokenServiceConfigSchema } from '@fedgate/service-config';
+import { TokenServiceModule } from './app.module';
 
 runService('token-service', tokenServiceConfigSchema, (config) => TokenServiceModule.register(config));

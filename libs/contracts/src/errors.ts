@@ -45,6 +45,7 @@ export const ERROR_CATALOGUE = {
 
   // Server side. Fail closed: an unreachable dependency is an error, never an allow.
   authz_unavailable: { status: 503, summary: 'The authorization backend cannot answer.' },
+  idp_unavailable: { status: 503, summary: 'The identity provider cannot answer.' },
   dependency_unavailable: { status: 503, summary: 'A required dependency cannot answer.' },
   internal_error: { status: 500, summary: 'An unexpected error occurred.' },
 } as const satisfies Record<string, { status: number; summary: string }>;
@@ -168,7 +169,7 @@ export class ResourceError extends FedgateError {
   }
 }
 
-export type DependencyErrorCode = 'authz_unavailable' | 'dependency_unavailable';
+export type DependencyErrorCode = 'authz_unavailable' | 'idp_unavailable' | 'dependency_unavailable';
 
 /** A backend (OpenFGA, the IdP, Kafka, PostgreSQL) cannot answer: fail closed with 503. */
 export class DependencyUnavailableError extends FedgateError {

@@ -23,6 +23,15 @@ const actingFlwrAid = FlwrAidSchema.nullable();
 
 // login / session topic ------------------------------------------------------
 
+/** Who asked: the authenticated REST client (its key's id) and the caller's address. */
+export const RequestOriginSchema = z.object({
+  client_id: z.string().min(1).max(128),
+  source_ip: z.string().max(64).optional(),
+});
+const origin = RequestOriginSchema.optional();
+/** Polls answered `authorization_pending` before the final outcome (counted, not emitted). */
+const pendingPolls = z.number().int().nonnegative().optional();
+
 export const LoginStartedDataSchema = z.object({
   device_code_hash: deviceCodeHash,
   /** Scopes requested from the IdP (space-delimited). */
@@ -30,6 +39,7 @@ export const LoginStartedDataSchema = z.object({
   expires_in: seconds,
   interval: seconds,
   idp_issuer: z.string().min(1),
+  origin,
 });
 
 export const LoginSucceededDataSchema = z.object({
@@ -39,6 +49,8 @@ export const LoginSucceededDataSchema = z.object({
   access_token_hash: TokenHashSchema,
   refresh_token_hash: TokenHashSchema,
   expires_in: seconds,
+  pending_polls: pendingPolls,
+  origin,
 });
 
 export const LoginDeniedDataSchema = z.object({
@@ -46,10 +58,14 @@ export const LoginDeniedDataSchema = z.object({
   /** The RFC 8628 outcome that ended the login. */
   error: z.enum(['access_denied', 'invalid_grant']),
   error_description: z.string(),
+  pending_polls: pendingPolls,
+  origin,
 });
 
 export const LoginExpiredDataSchema = z.object({
   device_code_hash: deviceCodeHash,
+  pending_polls: pendingPolls,
+  origin,
 });
 
 export const TokenRefreshedDataSchema = z.object({
@@ -59,6 +75,7 @@ export const TokenRefreshedDataSchema = z.object({
   access_token_hash: TokenHashSchema,
   refresh_token_hash: TokenHashSchema,
   expires_in: seconds,
+  origin,
 });
 
 /** A refresh token was used twice: the whole session is revoked (a session.revoked follows). */
@@ -66,6 +83,7 @@ export const TokenRefreshReuseDetectedDataSchema = z.object({
   flwr_aid: FlwrAidSchema,
   session_id: SessionIdSchema,
   refresh_token_hash: TokenHashSchema,
+  origin,
 });
 
 /**
@@ -77,6 +95,7 @@ export const SessionRevokedDataSchema = z.object({
   session_id: SessionIdSchema.optional(),
   reason: z.enum(['logout', 'refresh_reuse', 'admin']),
   token_hashes: z.array(TokenHashSchema),
+  origin,
 });
 
 /** An account authenticated; lets other services learn its display name. */

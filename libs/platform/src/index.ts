@@ -7,3 +7,5 @@ export * from './ops.controller';
 export * from './platform.module';
 export * from './bootstrap';
 export * from './tokens';
+export * from './api-key.guard';
+export * from './request-body';

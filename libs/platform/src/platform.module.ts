@@ -7,6 +7,7 @@ import { OpsController } from './ops.controller';
 import { READINESS_CHECKS, ReadinessCheck } from './readiness';
 import { SERVICE_NAME } from './tokens';
 import { pinoHttpOptions } from './logging';
+import { API_CLIENTS, ApiKeyGuard, parseApiKeys } from './api-key.guard';
 
 export interface PlatformModuleOptions {
   serviceName: string;
@@ -16,6 +17,8 @@ export interface PlatformModuleOptions {
    * modules such as DatabaseModule and KafkaModule); `checks` are ready-made values.
    */
   readiness?: { inject?: InjectionToken[]; checks?: ReadinessCheck[] };
+  /** FEDGATE_API_KEYS: the clients ApiKeyGuard accepts (services without /v1 calls omit it). */
+  apiKeys?: string;
 }
 
 /**
@@ -38,8 +41,10 @@ export class PlatformModule {
         { provide: ServiceMetrics, useValue: new ServiceMetrics(options.serviceName) },
         { provide: READINESS_CHECKS, useFactory: (...injected: ReadinessCheck[]) => [...injected, ...(options.readiness?.checks ?? [])], inject },
         { provide: APP_FILTER, useClass: HttpErrorFilter },
+        { provide: API_CLIENTS, useValue: parseApiKeys(options.apiKeys ?? '') },
+        ApiKeyGuard,
       ],
-      exports: [SERVICE_NAME, ServiceMetrics],
+      exports: [SERVICE_NAME, ServiceMetrics, API_CLIENTS, ApiKeyGuard],
     };
   }
 }

@@ -1,0 +1,41 @@
+import { Controller, HttpCode, Inject, Post, Req, UseGuards } from '@nestjs/common';
+import type { Request } from 'express';
+import { DeviceAuthorizeRequestSchema, DeviceTokenRequestSchema, LogoutRequestSchema, RefreshRequestSchema } from '@fedgate/contracts';
+import { Logout, PollDeviceLogin, RefreshSession, StartDeviceLogin, type RequestOrigin as Origin } from '@fedgate/login';
+import { ApiKeyGuard, RequestOrigin, validBody } from '@fedgate/platform';
+
+/** The v1 REST API of ../shared/API.md § login-service, for SuperLinks and the CLI. */
+@Controller('v1')
+@UseGuards(ApiKeyGuard)
+export class LoginController {
+  constructor(
+    @Inject(StartDeviceLogin) private readonly start: StartDeviceLogin,
+    @Inject(PollDeviceLogin) private readonly poll: PollDeviceLogin,
+    @Inject(RefreshSession) private readonly refresh: RefreshSession,
+    @Inject(Logout) private readonly logout: Logout,
+  ) {}
+
+  @Post('device/authorize')
+  @HttpCode(200)
+  authorize(@Req() req: Request, @RequestOrigin() origin: Origin) {
+    return this.start.execute(validBody(req, 'json', DeviceAuthorizeRequestSchema).scope, origin);
+  }
+
+  @Post('device/token')
+  @HttpCode(200)
+  token(@Req() req: Request, @RequestOrigin() origin: Origin) {
+    return this.poll.execute(validBody(req, 'json', DeviceTokenRequestSchema).device_code, origin);
+  }
+
+  @Post('token/refresh')
+  @HttpCode(200)
+  refreshTokens(@Req() req: Request, @RequestOrigin() origin: Origin) {
+    return this.refresh.execute(validBody(req, 'json', RefreshRequestSchema).refresh_token, origin);
+  }
+
+  @Post('logout')
+  @HttpCode(204)
+  async logOut(@Req() req: Request, @RequestOrigin() origin: Origin): Promise<void> {
+    await this.logout.execute(validBody(req, 'json', LogoutRequestSchema), origin);
+  }
+}

@@ -1,0 +1,43 @@
+import { Controller, Header, HttpCode, Inject, Post, Req } from '@nestjs/common';
+import type { Request } from 'express';
+import { DEVICE_CODE_GRANT_TYPE, OAuthDeviceAuthorizationFormSchema, OAuthTokenFormSchema } from '@fedgate/contracts';
+import { PollDeviceLogin, RefreshSession, StartDeviceLogin, type RequestOrigin } from '@fedgate/login';
+import { validBody } from '@fedgate/platform';
+
+function originOf(req: Request, clientId: string | undefined): RequestOrigin {
+  return { client_id: clientId ?? 'oauth2', source_ip: req.ip };
+}
+
+/**
+ * RFC 8628 / RFC 6749-shaped facade over the same use-cases, for SuperLinks configured
+ * with plain OIDC URLs (authn_url, token_url). Form-encoded in, RFC JSON out.
+ */
+@Controller('oauth2')
+export class OAuth2Controller {
+  constructor(
+    @Inject(StartDeviceLogin) private readonly start: StartDeviceLogin,
+    @Inject(PollDeviceLogin) private readonly poll: PollDeviceLogin,
+    @Inject(RefreshSession) private readonly refresh: RefreshSession,
+  ) {}
+
+  @Post('device_authorization')
+  @HttpCode(200)
+  @Header('Cache-Control', 'no-store')
+  async deviceAuthorization(@Req() req: Request) {
+    const form = validBody(req, 'form', OAuthDeviceAuthorizationFormSchema);
+    const { device_code, user_code, verification_uri, verification_uri_complete, expires_in, interval } = await this.start.execute(form.scope, originOf(req, form.client_id));
+    return { device_code, user_code, verification_uri, verification_uri_complete, expires_in, interval };
+  }
+
+  @Post('token')
+  @HttpCode(200)
+  @Header('Cache-Control', 'no-store')
+  async token(@Req() req: Request) {
+    const form = validBody(req, 'form', OAuthTokenFormSchema);
+    const tokens =
+      form.grant_type === DEVICE_CODE_GRANT_TYPE
+        ? await this.poll.execute(form.device_code, originOf(req, form.client_id))
+        : await this.refresh.execute(form.refresh_token, originOf(req, form.client_id));
+    return { access_token: tokens.access_token, token_type: tokens.token_type, expires_in: tokens.expires_in, refresh_token: tokens.refresh_token };
+  }
+}

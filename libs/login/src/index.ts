@@ -1,0 +1,7 @@
+export * from './identity-provider.client';
+export * from './login-settings';
+export * from './session.store';
+export * from './start-device-login.use-case';
+export * from './poll-device-login.use-case';
+export * from './refresh-session.use-case';
+export * from './logout.use-case';

@@ -1,0 +1,58 @@
+import { DeviceAuthorizationResponse, createCloudEvent, sha256Hex } from '@fedgate/contracts';
+import type { OutboxStore, PrismaClient } from '@fedgate/database';
+import { IdentityProviderClient } from './identity-provider.client';
+import { DeviceFlowPolicy, LOGIN_EVENT_SOURCE, RequestOrigin } from './login-settings';
+
+/**
+ * `flwr login` step 1: start a device authorization at the IdP and answer Flower's login
+ * details. Only a hash of the device code is stored; the caller keeps the code.
+ */
+export class StartDeviceLogin {
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly outbox: OutboxStore,
+    private readonly idp: IdentityProviderClient,
+    private readonly policy: DeviceFlowPolicy,
+  ) {}
+
+  async execute(scope: string | undefined, origin: RequestOrigin): Promise<DeviceAuthorizationResponse> {
+    const started = await this.idp.startDeviceAuthorization(scope);
+    const interval = started.interval ?? this.policy.defaultIntervalSeconds;
+    const deviceCodeHash = sha256Hex(started.device_code);
+    await this.prisma.$transaction(async (tx) => {
+      await tx.deviceLogin.create({
+        data: {
+          deviceCodeHash,
+          scope: started.scope,
+          interval,
+          expiresAt: new Date(Date.now() + started.expires_in * 1000),
+          clientId: origin.client_id,
+          sourceIp: origin.source_ip,
+        },
+      });
+      await this.outbox.append(tx, [
+        createCloudEvent({
+          type: 'fedgate.login.started.v1',
+          source: LOGIN_EVENT_SOURCE,
+          data: { device_code_hash: deviceCodeHash, scope: started.scope, expires_in: started.expires_in, interval, idp_issuer: this.idp.issuer, origin },
+        }),
+      ]);
+    });
+    return {
+      authn_type: 'oidc',
+      device_code: started.device_code,
+      user_code: started.user_code,
+      verification_uri: started.verification_uri,
+      verification_uri_complete: started.verification_uri_complete ?? completeVerificationUri(started.verification_uri, started.user_code),
+      expires_in: started.expires_in,
+      interval,
+    };
+  }
+}
+
+/** RFC 8628 §3.3.1: the verification URI with the user code, for IdPs that do not send one. */
+export function completeVerificationUri(verificationUri: string, userCode: string): string {
+  const url = new URL(verificationUri);
+  url.searchParams.set('user_code', userCode);
+  return url.toString();
+}
