@@ -16,7 +16,7 @@ const prisma = createPrismaClient(stack.postgres.url, 2);
 const events: FedgateEvent[] = [];
 const consumer = new CloudEventConsumer(
   { clientId: 'login-tests', brokers: parseBrokers(stack.kafka.brokers.join(',')) },
-  { groupId: `login-tests-${uniqueSuffix()}`, topics: [TOPICS.login], fromBeginning: false, handle: async (batch) => void events.push(...batch.map((r) => r.event)) },
+  { groupId: `login-tests-${uniqueSuffix()}`, topics: [TOPICS.login], fromBeginning: true, handle: async (batch) => void events.push(...batch.map((r) => r.event)) },
 );
 
 async function call(path: string, body: unknown, init: { key?: string | null; contentType?: string } = {}) {
