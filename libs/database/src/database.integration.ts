@@ -8,6 +8,7 @@ import { createCloudEvent } from '@fedgate/contracts';
 import { repoRoot, uniqueSuffix } from '@fedgate/testing';
 import { createPrismaClient } from './prisma.service';
 import { OutboxStore } from './outbox.store';
+import { OutboxGroupWriter } from './outbox-group.writer';
 import { ProcessedEventStore } from './processed-event.store';
 
 const databaseUrl = process.env.FEDGATE_DATABASE_URL ?? '';
@@ -80,6 +81,30 @@ describe('Prisma on the real PostgreSQL', () => {
     } finally {
       await client.$disconnect();
       await admin((c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
+    }
+  });
+
+  it('group-commits concurrent appends: every event stored once, in far fewer writes', { timeout: 60_000 }, async () => {
+    const client = createPrismaClient(databaseUrl, 4);
+    try {
+      const outbox = new OutboxStore(client);
+      let writes = 0;
+      const counting = Object.assign(Object.create(outbox) as OutboxStore, {
+        appendNow: async (events: Parameters<OutboxStore['appendNow']>[0]) => {
+          writes++;
+          await outbox.appendNow(events);
+        },
+      });
+      const writer = new OutboxGroupWriter(counting, 200);
+      const nonce = `group-${uniqueSuffix()}`;
+      const events = Array.from({ length: 1000 }, (_, i) => createCloudEvent({ type: 'fedgate.system.test.v1', source: '/fedgate/tests', data: { message: String(i), nonce } }));
+      await Promise.all(events.map((e) => writer.append(e)));
+      const stored = await client.outboxEvent.count({ where: { key: `system:${nonce}` } });
+      assert.equal(stored, 1000);
+      assert.ok(writes >= 5 && writes < 100, `1000 appends took ${writes} writes`);
+      await client.outboxEvent.deleteMany({ where: { key: `system:${nonce}` } });
+    } finally {
+      await client.$disconnect();
     }
   });
 });

@@ -3,3 +3,4 @@ export * from './outbox.store';
 export * from './processed-event.store';
 export * from './database.module';
 export { PrismaClient, Prisma } from './generated/prisma/client';
+export * from './outbox-group.writer';
