@@ -22,7 +22,8 @@ for part in postgres kafka openfga; do bash "$ROOT/scripts/infra/$part.sh" insta
 
 if [ "$DETACH" = 0 ]; then
   # foreground: whatever happens (Ctrl-C, a failed start), leave nothing running
-  trap 'trap - EXIT INT TERM; log "stopping the stack"; bash "$ROOT/scripts/stack-down.sh"' EXIT INT TERM
+  # (a second Ctrl-C or the terminal closing must not cut the shutdown short)
+  trap 'trap "" INT TERM HUP; trap - EXIT; log "stopping the stack"; bash "$ROOT/scripts/stack-down.sh"' EXIT INT TERM HUP
 fi
 
 bash "$ROOT/scripts/infra/postgres.sh" start

@@ -1,11 +1,13 @@
 import { Command } from 'commander';
 import { registerDevCommands } from './dev.commands';
+import { registerLoginCommand } from './login.command';
 
 const program = new Command('fedgate')
   .description('Fedgate: login, authorization and audit for Flower SuperLinks')
   .version('0.1.0')
   .showHelpAfterError();
 
+registerLoginCommand(program);
 registerDevCommands(program);
 
 program.parseAsync(process.argv).catch((err: Error & { code?: string }) => {

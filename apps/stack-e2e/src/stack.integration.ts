@@ -1,7 +1,7 @@
 // The stack command's promise: every service up and healthy over HTTPS, described in
 // .fedgate/stack.json, and `npm run stack:down` leaving no process behind.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -133,6 +133,25 @@ describe('the local stack (npm run stack)', () => {
 
     const up = npmRun(['stack', '--', '--detach']);
     assert.equal(up.status, 0, up.stderr);
+    await assertHealthy();
+  });
+
+  it('in the foreground, Ctrl-C (SIGINT to its process group) stops everything it started', { timeout: 900_000 }, async () => {
+    assert.equal(npmRun(['stack:down']).status, 0);
+    const foreground = spawn('npm', ['run', 'stack'], { cwd: root, detached: true, stdio: 'ignore' });
+    const exited = new Promise<number | null>((resolve) => foreground.once('exit', (code) => resolve(code)));
+    try {
+      await waitFor('the foreground stack to be healthy', async () => existsSync(path.join(state, 'stack.json')) && (await fetch(`${readStackFile().services.audit}/readyz`)).ok, 600_000, 500);
+      const pids = stackPids();
+      process.kill(-foreground.pid!, 'SIGINT');
+      await exited;
+      await waitFor('every stack process gone', () => pids.every((p) => !alive(p)), 60_000);
+      for (const port of PORTS) assert.equal(await portOpen(port), false, `port ${port} closed`);
+    } finally {
+      if (foreground.exitCode === null) process.kill(-foreground.pid!, 'SIGKILL');
+      const up = npmRun(['stack', '--', '--detach']);
+      assert.equal(up.status, 0, up.stderr);
+    }
     await assertHealthy();
   });
 });

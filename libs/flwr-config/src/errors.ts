@@ -1,0 +1,56 @@
+/**
+ * Failures of reading a Flower app's federation configuration or of storing its
+ * credentials. Callers branch on `code` (stable), never on the message.
+ */
+export const FLWR_CONFIG_ERROR_CODES = [
+  /** APP/pyproject.toml does not exist. */
+  'pyproject_not_found',
+  /** pyproject.toml cannot be read or is not valid TOML. */
+  'invalid_pyproject',
+  /** No `[tool.flwr.federations]` section, or it declares no federation table. */
+  'no_federations',
+  /** No FEDERATION given and the section has no `default`. */
+  'no_default_federation',
+  /** The named (or default) federation has no table; `knownFederations` lists those that do. */
+  'unknown_federation',
+  /** The federation name cannot be used as a file name (path separator, `..`, ...). */
+  'invalid_federation_name',
+  /** The federation table has no `address`. */
+  'federation_without_address',
+  /** A federation key has the wrong type (e.g. `insecure = "yes"`). */
+  'invalid_federation_config',
+  /** `insecure = true`: account login is TLS only. */
+  'insecure_federation',
+  /** Neither `enable-account-auth` nor `enable-user-auth` is true. */
+  'account_auth_disabled',
+  /** `root-certificates` names a file that does not exist. */
+  'root_certificates_not_found',
+  /** `.flwr/.gitignore` could not be read or created. */
+  'gitignore_failed',
+  /** The credentials file could not be written. */
+  'credentials_write_failed',
+] as const;
+
+export type FlwrConfigErrorCode = (typeof FLWR_CONFIG_ERROR_CODES)[number];
+
+export interface FlwrConfigErrorOptions {
+  cause?: unknown;
+  /** For `unknown_federation` / `no_default_federation`: the federations that are declared. */
+  knownFederations?: readonly string[];
+}
+
+export class FlwrConfigError extends Error {
+  readonly code: FlwrConfigErrorCode;
+  readonly knownFederations: readonly string[];
+
+  constructor(code: FlwrConfigErrorCode, message: string, options: FlwrConfigErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'FlwrConfigError';
+    this.code = code;
+    this.knownFederations = options.knownFederations ?? [];
+  }
+}
+
+export function isFlwrConfigError(value: unknown): value is FlwrConfigError {
+  return value instanceof FlwrConfigError;
+}
