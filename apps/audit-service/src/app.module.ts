@@ -1,4 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { openApiDocument } from '@fedgate/contracts';
 import { DatabaseModule, DatabaseReadinessCheck } from '@fedgate/database';
 import { KafkaModule, KafkaReadinessCheck, parseBrokers } from '@fedgate/kafka';
 import { PlatformModule } from '@fedgate/platform';
@@ -13,7 +14,7 @@ export class AuditServiceModule {
       imports: [
         DatabaseModule.forRoot({ databaseUrl: config.FEDGATE_DATABASE_URL }),
         KafkaModule.forRoot({ clientId: 'audit-service', brokers: parseBrokers(config.FEDGATE_KAFKA_BROKERS) }),
-        PlatformModule.forRoot({ serviceName: 'audit-service', readiness: { inject: [DatabaseReadinessCheck, KafkaReadinessCheck] } }),
+        PlatformModule.forRoot({ serviceName: 'audit-service', openApi: openApiDocument('audit'), readiness: { inject: [DatabaseReadinessCheck, KafkaReadinessCheck] } }),
       ],
     };
   }

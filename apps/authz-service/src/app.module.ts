@@ -1,4 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { openApiDocument } from '@fedgate/contracts';
 import { DatabaseModule, DatabaseReadinessCheck } from '@fedgate/database';
 import { KafkaModule, KafkaReadinessCheck, parseBrokers } from '@fedgate/kafka';
 import { openFgaReadinessCheck } from '@fedgate/openfga';
@@ -16,6 +17,7 @@ export class AuthzServiceModule {
         KafkaModule.forRoot({ clientId: 'authz-service', brokers: parseBrokers(config.FEDGATE_KAFKA_BROKERS), outboxRelay: true }),
         PlatformModule.forRoot({
           serviceName: 'authz-service',
+          openApi: openApiDocument('authz'),
           readiness: {
             inject: [DatabaseReadinessCheck, KafkaReadinessCheck],
             checks: [openFgaReadinessCheck(config.FEDGATE_OPENFGA_URL)],

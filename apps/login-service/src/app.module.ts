@@ -1,4 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { openApiDocument } from '@fedgate/contracts';
 import { DatabaseModule, DatabaseReadinessCheck, OutboxStore, PrismaService } from '@fedgate/database';
 import { KafkaModule, KafkaReadinessCheck, parseBrokers } from '@fedgate/kafka';
 import { DEFAULT_DEVICE_FLOW_POLICY, IdentityProviderClient, Logout, PollDeviceLogin, RefreshSession, StartDeviceLogin } from '@fedgate/login';
@@ -19,6 +20,7 @@ export class LoginServiceModule {
         KafkaModule.forRoot({ clientId: 'login-service', brokers: parseBrokers(config.FEDGATE_KAFKA_BROKERS), outboxRelay: true }),
         PlatformModule.forRoot({
           serviceName: 'login-service',
+          openApi: openApiDocument('login'),
           apiKeys: config.FEDGATE_API_KEYS,
           readiness: { inject: [DatabaseReadinessCheck, KafkaReadinessCheck], checks: [oidcDiscoveryReadinessCheck(config.FEDGATE_OIDC_ISSUER)] },
         }),

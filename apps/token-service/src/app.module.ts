@@ -1,4 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { openApiDocument } from '@fedgate/contracts';
 import { DatabaseModule, DatabaseReadinessCheck } from '@fedgate/database';
 import { KafkaModule, KafkaReadinessCheck, parseBrokers } from '@fedgate/kafka';
 import { PlatformModule, oidcDiscoveryReadinessCheck } from '@fedgate/platform';
@@ -15,6 +16,7 @@ export class TokenServiceModule {
         KafkaModule.forRoot({ clientId: 'token-service', brokers: parseBrokers(config.FEDGATE_KAFKA_BROKERS), outboxRelay: true }),
         PlatformModule.forRoot({
           serviceName: 'token-service',
+          openApi: openApiDocument('token'),
           readiness: { inject: [DatabaseReadinessCheck, KafkaReadinessCheck], checks: [oidcDiscoveryReadinessCheck(config.FEDGATE_OIDC_ISSUER)] },
         }),
       ],

@@ -15,6 +15,7 @@ export * from './cloud-events';
 export * from './event-data';
 export * from './events';
 export * from './api/http';
+export * from './api/openapi';
 export * from './api/login-api';
 export * from './api/token-api';
 export * from './api/authz-api';

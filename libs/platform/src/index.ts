@@ -4,6 +4,7 @@ export * from './metrics';
 export * from './logging';
 export * from './http-error.filter';
 export * from './ops.controller';
+export * from './openapi.controller';
 export * from './platform.module';
 export * from './bootstrap';
 export * from './tokens';

@@ -4,6 +4,7 @@ import { LoggerModule } from 'nestjs-pino';
 import { HttpErrorFilter } from './http-error.filter';
 import { ServiceMetrics } from './metrics';
 import { OpsController } from './ops.controller';
+import { OPENAPI_DOCUMENT, OpenApiController } from './openapi.controller';
 import { READINESS_CHECKS, ReadinessCheck } from './readiness';
 import { SERVICE_NAME } from './tokens';
 import { pinoHttpOptions } from './logging';
@@ -19,11 +20,14 @@ export interface PlatformModuleOptions {
   readiness?: { inject?: InjectionToken[]; checks?: ReadinessCheck[] };
   /** FEDGATE_API_KEYS: the clients ApiKeyGuard accepts (services without /v1 calls omit it). */
   apiKeys?: string;
+  /** The service's OpenAPI document (contracts' openApiDocument): served at /openapi.json and /docs. */
+  openApi?: Readonly<Record<string, unknown>>;
 }
 
 /**
  * What every Fedgate service shares: JSON logs with request ids, /healthz, /readyz,
- * /metrics, and the error filter that turns failures into stable codes.
+ * /metrics, the error filter that turns failures into stable codes, and (given `openApi`)
+ * /openapi.json with its /docs page.
  */
 @Module({})
 export class PlatformModule {
@@ -35,8 +39,9 @@ export class PlatformModule {
       imports: [
         LoggerModule.forRoot({ pinoHttp: pinoHttpOptions(options.serviceName, options.logLevel ?? process.env.FEDGATE_LOG_LEVEL ?? 'info') }),
       ],
-      controllers: [OpsController],
+      controllers: options.openApi ? [OpsController, OpenApiController] : [OpsController],
       providers: [
+        ...(options.openApi ? [{ provide: OPENAPI_DOCUMENT, useValue: options.openApi }] : []),
         { provide: SERVICE_NAME, useValue: options.serviceName },
         { provide: ServiceMetrics, useValue: new ServiceMetrics(options.serviceName) },
         { provide: READINESS_CHECKS, useFactory: (...injected: ReadinessCheck[]) => [...injected, ...(options.readiness?.checks ?? [])], inject },

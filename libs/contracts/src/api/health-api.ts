@@ -1,12 +1,13 @@
 import { z } from 'zod';
 
 /** `GET /healthz` — the process is alive. */
-export const HealthResponseSchema = z.object({ status: z.literal('ok') });
+export const HealthResponseSchema = z.object({ status: z.literal('ok'), service: z.string() });
 export type HealthResponse = z.infer<typeof HealthResponseSchema>;
 
-/** `GET /readyz` — 200 when every dependency answers, 503 otherwise; `checks` says which failed. */
+/** `GET /readyz` — 200 when every dependency answers; 503 `dependency_unavailable` naming the ones that do not. */
 export const ReadinessResponseSchema = z.object({
-  status: z.enum(['ready', 'not_ready']),
-  checks: z.record(z.string(), z.object({ ok: z.boolean(), detail: z.string().optional() })),
+  status: z.literal('ready'),
+  service: z.string(),
+  checks: z.record(z.string(), z.enum(['up', 'down'])),
 });
 export type ReadinessResponse = z.infer<typeof ReadinessResponseSchema>;
