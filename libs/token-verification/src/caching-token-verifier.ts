@@ -1,0 +1,109 @@
+import { sha256Hex } from '@fedgate/contracts';
+import { assertTokenSize, readUnverifiedFacts } from './token-shape';
+import type { TokenVerifierLike } from './token-verifier';
+import { VerifiedTokenCache } from './verified-token-cache';
+import { TokenRejectedError, type VerifiedToken } from './verified-token';
+
+export interface CachingTokenVerifierOptions {
+  /** Does the real verification on a cache miss (a TokenVerifier). */
+  readonly verifier: TokenVerifierLike;
+  /** Default: a new VerifiedTokenCache with its defaults. */
+  readonly cache?: VerifiedTokenCache;
+  /**
+   * Introspection answers are cached at most this long (default 60 s), so a token the IdP
+   * revokes stops working soon even without a session-revoked event. JWTs are cached until exp.
+   */
+  readonly introspectionCacheSeconds?: number;
+}
+
+/** Counters for metrics. */
+export interface CachingTokenVerifierStats {
+  /** Answered from the cache. */
+  readonly hits: number;
+  /** Passed to the verifier (including joins of an in-flight verification). */
+  readonly misses: number;
+  /** Answered revoked_token. */
+  readonly revoked: number;
+}
+
+/** A verification answer, saying whether it came from the cache. */
+export interface CachedVerification extends VerifiedToken {
+  readonly cached: boolean;
+  /** sha256Hex of the token: the form in which a token may be logged or audited. */
+  readonly token_hash: string;
+}
+
+/**
+ * TokenVerifier + VerifiedTokenCache: revoked → revoked_token; cached → the cached
+ * answer (no crypto, no network); otherwise the verifier, whose answer is cached.
+ * Concurrent verifications of the same token share one verifier call.
+ */
+export class CachingTokenVerifier {
+  readonly cache: VerifiedTokenCache;
+  private readonly verifier: TokenVerifierLike;
+  private readonly introspectionCacheSeconds: number;
+  private readonly inFlight = new Map<string, Promise<VerifiedToken>>();
+  private readonly counters = { hits: 0, misses: 0, revoked: 0 };
+
+  constructor(options: CachingTokenVerifierOptions) {
+    this.verifier = options.verifier;
+    this.cache = options.cache ?? new VerifiedTokenCache();
+    this.introspectionCacheSeconds = options.introspectionCacheSeconds ?? 60;
+  }
+
+  get stats(): CachingTokenVerifierStats {
+    return { ...this.counters };
+  }
+
+  /**
+   * @throws TokenRejectedError invalid_token | expired_token | revoked_token
+   * @throws DependencyUnavailableError idp_unavailable
+   */
+  async verify(token: string): Promise<CachedVerification> {
+    // Size first: a huge token is neither hashed nor parsed.
+    assertTokenSize(token, this.verifier.maxTokenChars);
+    const tokenHash = sha256Hex(token);
+    if (this.cache.isRevoked(tokenHash)) throw this.revoked(token);
+
+    const cached = this.cache.get(tokenHash);
+    if (cached !== undefined) {
+      // A key the IdP no longer publishes (seen at the last JWKS refetch) invalidates what it signed.
+      const keyGone = cached.method === 'jwt' && cached.kid !== undefined && this.verifier.isKeyPublished?.(cached.kid) === false;
+      if (!keyGone) {
+        this.counters.hits += 1;
+        return { ...cached, cached: true, token_hash: tokenHash };
+      }
+      this.cache.delete(tokenHash);
+    }
+
+    this.counters.misses += 1;
+    let pending = this.inFlight.get(tokenHash);
+    if (pending === undefined) {
+      pending = this.verifier.verify(token);
+      this.inFlight.set(tokenHash, pending);
+      const settled = (): void => {
+        if (this.inFlight.get(tokenHash) === pending) this.inFlight.delete(tokenHash);
+      };
+      pending.then(settled, settled);
+    }
+    const result = await pending;
+    // Revoked while it was being verified.
+    if (this.cache.isRevoked(tokenHash)) throw this.revoked(token);
+    this.cache.set(tokenHash, result, result.method === 'introspection' ? { maxAgeSeconds: this.introspectionCacheSeconds } : {});
+    return { ...result, cached: false, token_hash: tokenHash };
+  }
+
+  /** Session revoked: evict these token hashes and answer revoked_token for them until they expire. */
+  revoke(tokenHashes: readonly string[], until?: number): number {
+    return this.cache.revoke(tokenHashes, until);
+  }
+
+  private revoked(token: string): TokenRejectedError {
+    this.counters.revoked += 1;
+    return new TokenRejectedError(
+      'revoked_token',
+      'The token has been revoked (its session was ended).',
+      readUnverifiedFacts(token, this.verifier.maxTokenChars),
+    );
+  }
+}
