@@ -113,6 +113,7 @@ export const TokenVerifiedDataSchema = z.object({
   /** How the token was checked: JWT signature via JWKS, or RFC 7662 introspection. */
   method: z.enum(['jwt', 'introspection']),
   cached: z.boolean(),
+  origin,
 });
 
 export const TokenRejectedDataSchema = z.object({
@@ -121,6 +122,10 @@ export const TokenRejectedDataSchema = z.object({
   error_description: z.string(),
   /** The account the token claims, when it could be read at all. */
   flwr_aid: FlwrAidSchema.optional(),
+  /** Header and issuer the token claims (unverified), to spot forgeries and key problems. */
+  kid: z.string().max(256).optional(),
+  iss: z.string().max(1024).optional(),
+  origin,
 });
 
 // authz decision topic -------------------------------------------------------

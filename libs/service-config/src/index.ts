@@ -21,7 +21,29 @@ export const loginServiceConfigSchema = serviceConfigSchema
   });
 export type LoginServiceConfig = z.infer<typeof loginServiceConfigSchema>;
 
-export const tokenServiceConfigSchema = serviceConfigSchema.extend(databaseConfigSchema.shape).extend(kafkaConfigSchema.shape).extend(oidcConfigSchema.shape);
+const booleanSetting = (fallback: 'true' | 'false') => z.enum(['true', 'false']).default(fallback).transform((v) => v === 'true');
+
+export const tokenServiceConfigSchema = serviceConfigSchema
+  .extend(databaseConfigSchema.shape)
+  .extend(kafkaConfigSchema.shape)
+  .extend(oidcConfigSchema.shape)
+  .extend(apiKeysConfigSchema.shape)
+  .extend({
+    /** The `aud` every access token must carry. */
+    FEDGATE_OIDC_AUDIENCE: z.string().min(1),
+    /** Client for RFC 7662 introspection of opaque tokens (secret optional: public client). */
+    FEDGATE_OIDC_CLIENT_ID: z.string().min(1).optional(),
+    FEDGATE_OIDC_CLIENT_SECRET: z.string().min(1).optional(),
+    FEDGATE_OIDC_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
+    FEDGATE_TOKEN_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
+    FEDGATE_TOKEN_CACHE_ENTRIES: z.coerce.number().int().min(1).default(100_000),
+    /** Least time between two JWKS fetches for unknown kids. */
+    FEDGATE_JWKS_COOLDOWN_MS: z.coerce.number().int().min(0).default(30_000),
+    /** Record successful verifications in the audit log too (rejections always are). */
+    FEDGATE_TOKEN_AUDIT_SUCCESS: booleanSetting('true'),
+    /** How long a revoked token must be refused when its own expiry is unknown. */
+    FEDGATE_TOKEN_MAX_LIFETIME_SECONDS: z.coerce.number().int().min(60).default(86_400),
+  });
 export type TokenServiceConfig = z.infer<typeof tokenServiceConfigSchema>;
 
 export const authzServiceConfigSchema = serviceConfigSchema.extend(databaseConfigSchema.shape).extend(kafkaConfigSchema.shape).extend(openfgaConfigSchema.shape);

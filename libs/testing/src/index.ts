@@ -45,3 +45,4 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
 export function uniqueSuffix(): string {
   return `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
 }
+export * from './device-login';

@@ -40,3 +40,4 @@ export {
   type ForgedTokenCorpusInput,
   type ForgedTokenExpectedError,
 } from './testing/forged-tokens';
+export { VerifyAccessToken, TOKEN_EVENT_SOURCE, type VerificationOrigin } from './verify-access-token.use-case';

@@ -1,0 +1,29 @@
+import { approveDeviceLogin } from '@fedgate/dev-idp';
+import type { StackFile, TokenSetResponse } from '@fedgate/contracts';
+
+/** POSTs JSON to a Fedgate service with the stack's API key; answers status and parsed body. */
+export async function postJson(stack: StackFile, url: string, body: unknown, apiKey: string | null = stack.api_key) {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (apiKey !== null) headers['x-fedgate-key'] = apiKey;
+  const res = await fetch(url, { method: 'POST', headers, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, body: (text ? JSON.parse(text) : undefined) as Record<string, any> };
+}
+
+/**
+ * A complete `flwr login` as `username` through the stack's login-service: device
+ * authorization, the user's sign-in at the dev IdP (browserless), the token poll.
+ */
+export async function deviceLogin(stack: StackFile, username: string): Promise<TokenSetResponse> {
+  const login = stack.services.login;
+  const started = await postJson(stack, `${login}/v1/device/authorize`, {});
+  if (started.status !== 200) throw new Error(`device authorization failed: ${JSON.stringify(started.body)}`);
+  const user = stack.idp.users.find((u) => u.username === username);
+  if (!user) throw new Error(`${username} is not a dev IdP user`);
+  await approveDeviceLogin({ issuer: stack.idp.issuer, userCode: started.body.user_code, username, password: user.password });
+  // the first poll is due one interval after the authorization
+  await new Promise((r) => setTimeout(r, started.body.interval * 1000));
+  const tokens = await postJson(stack, `${login}/v1/device/token`, { device_code: started.body.device_code });
+  if (tokens.status !== 200) throw new Error(`token poll failed: ${JSON.stringify(tokens.body)}`);
+  return tokens.body as TokenSetResponse;
+}

@@ -1,0 +1,69 @@
+import { createCloudEvent, isFlwrAid, sha256Hex, type FedgateEvent } from '@fedgate/contracts';
+import type { OutboxGroupWriter } from '@fedgate/database';
+import type { CachedVerification, CachingTokenVerifier } from './caching-token-verifier';
+import { TokenRejectedError } from './verified-token';
+
+export const TOKEN_EVENT_SOURCE = '/fedgate/token-service';
+
+export interface VerificationOrigin {
+  client_id: string;
+  source_ip?: string;
+}
+
+/**
+ * `POST /v1/verify` and its twins: verify a bearer token and record the outcome. The audit
+ * event is durably in the outbox before the answer leaves (group-committed), so an answered
+ * verification is never missing from the audit log. Successes can be left out by setting.
+ */
+export class VerifyAccessToken {
+  constructor(
+    private readonly verifier: CachingTokenVerifier,
+    private readonly audit: Pick<OutboxGroupWriter, 'append'>,
+    private readonly options: { auditSuccess: boolean },
+  ) {}
+
+  async execute(token: string, origin: VerificationOrigin): Promise<CachedVerification> {
+    let verified: CachedVerification;
+    try {
+      verified = await this.verifier.verify(token);
+    } catch (err) {
+      if (err instanceof TokenRejectedError) await this.audit.append(rejectionEvent(err, token, origin));
+      throw err;
+    }
+    if (this.options.auditSuccess) {
+      await this.audit.append(
+        createCloudEvent({
+          type: 'fedgate.token.verified.v1',
+          source: TOKEN_EVENT_SOURCE,
+          data: {
+            account: verified.account,
+            access_token_hash: verified.token_hash,
+            scope: verified.scope,
+            expires_at: verified.expires_at,
+            method: verified.method,
+            cached: verified.cached,
+            origin,
+          },
+        }),
+      );
+    }
+    return verified;
+  }
+}
+
+function rejectionEvent(err: TokenRejectedError, token: string, origin: VerificationOrigin): FedgateEvent {
+  return createCloudEvent({
+    type: 'fedgate.token.rejected.v1',
+    source: TOKEN_EVENT_SOURCE,
+    data: {
+      access_token_hash: sha256Hex(token),
+      error: err.code,
+      error_description: err.description.slice(0, 500),
+      // what the token claims, unverified: only when it is a well-formed id
+      flwr_aid: err.sub !== undefined && isFlwrAid(err.sub) ? err.sub : undefined,
+      kid: err.kid?.slice(0, 256),
+      iss: err.iss?.slice(0, 1024),
+      origin,
+    },
+  });
+}
