@@ -160,6 +160,8 @@ describe('login-service: the OIDC device flow for flwr login', { timeout: 300_00
     assert.ok(da.body.device_code && da.body.user_code && da.body.verification_uri && !('authn_type' in da.body));
     const poll = await call('/oauth2/token', form({ grant_type: 'urn:ietf:params:oauth:grant-type:device_code', device_code: da.body.device_code }), { key: null, contentType: 'application/x-www-form-urlencoded' });
     assert.deepEqual([poll.status, poll.body.error], [400, 'authorization_pending']);
+    const password = await call('/oauth2/token', form({ grant_type: 'password', username: 'alice', password: 'x' }), { key: null, contentType: 'application/x-www-form-urlencoded' });
+    assert.deepEqual([password.status, password.body.error], [400, 'unsupported_grant_type']);
   });
 
   it('refuses bad input with stable codes and keeps serving', async () => {

@@ -1,6 +1,6 @@
 import { Controller, Header, HttpCode, Inject, Post, Req } from '@nestjs/common';
 import type { Request } from 'express';
-import { DEVICE_CODE_GRANT_TYPE, OAuthDeviceAuthorizationFormSchema, OAuthTokenFormSchema } from '@fedgate/contracts';
+import { DEVICE_CODE_GRANT_TYPE, OAuthDeviceAuthorizationFormSchema, OAuthError, OAuthTokenFormSchema } from '@fedgate/contracts';
 import { PollDeviceLogin, RefreshSession, StartDeviceLogin, type RequestOrigin } from '@fedgate/login';
 import { validBody } from '@fedgate/platform';
 
@@ -33,6 +33,11 @@ export class OAuth2Controller {
   @HttpCode(200)
   @Header('Cache-Control', 'no-store')
   async token(@Req() req: Request) {
+    const grantType = (req.body as { grant_type?: unknown } | undefined)?.grant_type;
+    if (req.is('application/x-www-form-urlencoded') && grantType !== DEVICE_CODE_GRANT_TYPE && grantType !== 'refresh_token') {
+      // RFC 6749 §5.2 names this case
+      throw new OAuthError('unsupported_grant_type', 'grant_type must be urn:ietf:params:oauth:grant-type:device_code or refresh_token.');
+    }
     const form = validBody(req, 'form', OAuthTokenFormSchema);
     const tokens =
       form.grant_type === DEVICE_CODE_GRANT_TYPE

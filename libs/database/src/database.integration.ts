@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { Client } from 'pg';
+import { Client, Pool } from 'pg';
 import { createCloudEvent } from '@fedgate/contracts';
 import { repoRoot, uniqueSuffix } from '@fedgate/testing';
 import { createPrismaClient } from './prisma.service';
@@ -59,12 +59,13 @@ describe('Prisma on the real PostgreSQL', () => {
     await admin((c) => c.query(`CREATE DATABASE "${name}"`));
     const url = withDatabase(databaseUrl, name);
     const client = createPrismaClient(url, 2);
+    const pool = new Pool({ connectionString: url, max: 2 });
     try {
       const deploy = prisma(['migrate', 'deploy'], url);
       assert.equal(deploy.status, 0, deploy.output);
 
       const event = createCloudEvent({ type: 'fedgate.system.test.v1', source: '/fedgate/tests', data: { message: 'hello', nonce: name } });
-      await new OutboxStore(client).appendNow([event]);
+      await new OutboxStore(client, pool).appendNow([event]);
       const rows = await client.outboxEvent.findMany({ where: { id: event.id } });
       assert.equal(rows.length, 1);
       assert.equal(rows[0].topic, 'fedgate.system.v1');
@@ -80,14 +81,16 @@ describe('Prisma on the real PostgreSQL', () => {
       assert.equal(effects, 1, 'a processed event id is applied once');
     } finally {
       await client.$disconnect();
+      await pool.end();
       await admin((c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
     }
   });
 
   it('group-commits concurrent appends: every event stored once, in far fewer writes', { timeout: 60_000 }, async () => {
     const client = createPrismaClient(databaseUrl, 4);
+    const pool = new Pool({ connectionString: databaseUrl, max: 4 });
     try {
-      const outbox = new OutboxStore(client);
+      const outbox = new OutboxStore(client, pool);
       let writes = 0;
       const counting = Object.assign(Object.create(outbox) as OutboxStore, {
         appendNow: async (events: Parameters<OutboxStore['appendNow']>[0]) => {
@@ -105,6 +108,7 @@ describe('Prisma on the real PostgreSQL', () => {
       await client.outboxEvent.deleteMany({ where: { key: `system:${nonce}` } });
     } finally {
       await client.$disconnect();
+      await pool.end();
     }
   });
 });

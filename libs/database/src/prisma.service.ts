@@ -1,5 +1,6 @@
 import { Injectable, OnModuleDestroy } from '@nestjs/common';
 import { PrismaPg } from '@prisma/adapter-pg';
+import { Pool } from 'pg';
 import { PrismaClient } from './generated/prisma/client';
 import type { ReadinessCheck } from '@fedgate/platform';
 
@@ -9,17 +10,20 @@ export function createPrismaClient(databaseUrl: string, poolSize = 10): PrismaCl
   return new PrismaClient({ adapter: new PrismaPg({ connectionString: databaseUrl, max: poolSize }) });
 }
 
-/** The Prisma client (through @prisma/adapter-pg) shared by one service process. */
+/** The Prisma client (through @prisma/adapter-pg) shared by one service process, and a small
+ * pg pool for the few hot statements written in plain SQL (the outbox). */
 @Injectable()
 export class PrismaService implements OnModuleDestroy {
   readonly client: PrismaClient;
+  readonly pool: Pool;
 
   constructor(databaseUrl: string) {
     this.client = createPrismaClient(databaseUrl);
+    this.pool = new Pool({ connectionString: databaseUrl, max: 4 });
   }
 
   async onModuleDestroy(): Promise<void> {
-    await this.client.$disconnect();
+    await Promise.all([this.client.$disconnect(), this.pool.end()]);
   }
 }
 

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { FedgateEvent, TOPICS, createCloudEvent } from '@fedgate/contracts';
+import { Pool } from 'pg';
 import { OutboxStore, PrismaClient, ProcessedEventStore, createPrismaClient } from '@fedgate/database';
 import { repoRoot, runProjectScript, uniqueSuffix, waitFor } from '@fedgate/testing';
 import { CloudEventConsumer, ReceivedEvent } from './cloud-event.consumer';
@@ -63,10 +64,12 @@ describe('Kafka: CloudEvents through the real broker', () => {
 
 describe('Outbox: events survive Kafka being down', () => {
   let prisma: PrismaClient;
+  let pool: Pool;
   let publisher: CloudEventPublisher;
 
   before(() => {
     prisma = createPrismaClient(requiredEnv('FEDGATE_DATABASE_URL'), 4);
+    pool = new Pool({ connectionString: requiredEnv('FEDGATE_DATABASE_URL'), max: 4 });
     publisher = new CloudEventPublisher(settings);
   });
   after(async () => {
@@ -74,12 +77,13 @@ describe('Outbox: events survive Kafka being down', () => {
     runProjectScript('scripts/infra/kafka.sh', ['start']);
     await publisher.onModuleDestroy();
     await prisma.$disconnect();
+    await pool.end();
   });
 
   it('stores events while Kafka is stopped and publishes each exactly once downstream after it returns', { timeout: 240_000 }, async () => {
     assert.ok(repoRoot());
     const nonce = uniqueSuffix();
-    const outbox = new OutboxStore(prisma);
+    const outbox = new OutboxStore(prisma, pool);
     const processed = new ProcessedEventStore(prisma);
     const relay = new OutboxRelay(outbox, publisher, { batchSize: 20, idleMs: 50, maxBackoffMs: 1000 });
 

@@ -249,8 +249,8 @@ const LOGIN_OPERATIONS: readonly OpenApiOperation[] = [
     security: 'none',
     requestBody: { mediaType: MEDIA_FORM, schema: named('OAuthTokenForm', OAuthTokenFormSchema) },
     responses: [json(200, 'RFC 6749 §5.1 token response.', named('OAuthTokenResponse', OAuthTokenResponseSchema))],
-    // an unknown grant_type fails the form schema, hence invalid_request rather than unsupported_grant_type
-    errors: [...BODY_ERRORS, ...DEVICE_POLL_ERRORS, 'idp_unavailable', ...ALWAYS],
+    // an unknown grant_type is answered unsupported_grant_type (RFC 6749 §5.2)
+    errors: [...BODY_ERRORS, ...DEVICE_POLL_ERRORS, 'unsupported_grant_type', 'idp_unavailable', ...ALWAYS],
   },
 ];
 
