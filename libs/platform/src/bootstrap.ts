@@ -25,6 +25,8 @@ export async function createServiceApp(appModule: Type<unknown> | DynamicModule,
   });
   app.useLogger(app.get(Logger));
   app.disable('x-powered-by');
+  // API answers are not cached by clients: computing ETags is work for nothing
+  app.set('etag', false);
   // the request id comes first, so even a body the parser refuses is answered with one
   app.use((req: Request & { id?: string }, res: Response, next: NextFunction) => {
     req.id = requestIdFor(req, res);
