@@ -31,12 +31,16 @@ export FEDGATE_STACK_FILE=$STATE/stack.json
 # infrastructure (Kafka for the outbox test, the whole stack for the lifecycle test)
 mapfile -t unit < <(find dist/apps dist/libs -name '*.spec.js' | sort)
 mapfile -t integration < <(find dist/apps dist/libs -name '*.integration.js' | sort)
+# (the copy of the output lives outside the stack's state dir: the lifecycle test counts
+# every process that mentions that dir as a leftover of the stack)
+output=$(mktemp -t fedgate-test-output.XXXXXX)
 set +e
-node --test --test-concurrency=1 --test-reporter=spec "${unit[@]}" "${integration[@]}" 2>&1 | tee "$RUN/test-output.log"
+node --test --test-concurrency=1 --test-reporter=spec "${unit[@]}" "${integration[@]}" 2>&1 | tee "$output"
 status=${PIPESTATUS[0]}
 set -e
 # the plain closing line: counts from node's own summary
-passed=$(sed -n 's/^ℹ pass \([0-9]*\)$/\1/p' "$RUN/test-output.log" | tail -1)
-failed=$(sed -n 's/^ℹ fail \([0-9]*\)$/\1/p' "$RUN/test-output.log" | tail -1)
+passed=$(sed -n 's/^ℹ pass \([0-9]*\)$/\1/p' "$output" | tail -1)
+failed=$(sed -n 's/^ℹ fail \([0-9]*\)$/\1/p' "$output" | tail -1)
+rm -f "$output"
 echo "tests: ${passed:-0} passed, ${failed:-0} failed"
 exit "$status"
