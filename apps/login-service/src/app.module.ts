@@ -2,9 +2,10 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { openApiDocument } from '@fedgate/contracts';
 import { DatabaseModule, DatabaseReadinessCheck, OutboxStore, PrismaService } from '@fedgate/database';
 import { KafkaModule, KafkaReadinessCheck, parseBrokers } from '@fedgate/kafka';
-import { DEFAULT_DEVICE_FLOW_POLICY, IdentityProviderClient, Logout, PollDeviceLogin, RefreshSession, StartDeviceLogin } from '@fedgate/login';
+import { DEFAULT_DEVICE_FLOW_POLICY, ExpireDeviceLogins, IdentityProviderClient, Logout, PollDeviceLogin, RefreshSession, StartDeviceLogin } from '@fedgate/login';
 import { PlatformModule, oidcDiscoveryReadinessCheck } from '@fedgate/platform';
 import type { LoginServiceConfig } from '@fedgate/service-config';
+import { DeviceLoginSweeper, SWEEP_INTERVAL_MS } from './device-login.sweeper';
 import { LoginController } from './login.controller';
 import { OAuth2Controller } from './oauth2.controller';
 
@@ -42,6 +43,9 @@ export class LoginServiceModule {
         { provide: PollDeviceLogin, useFactory: (p: PrismaService, o: OutboxStore, i: IdentityProviderClient) => new PollDeviceLogin(p.client, o, i), inject },
         { provide: RefreshSession, useFactory: (p: PrismaService, o: OutboxStore, i: IdentityProviderClient) => new RefreshSession(p.client, o, i), inject },
         { provide: Logout, useFactory: (p: PrismaService, o: OutboxStore, i: IdentityProviderClient) => new Logout(p.client, o, i), inject },
+        { provide: ExpireDeviceLogins, useFactory: (p: PrismaService, o: OutboxStore) => new ExpireDeviceLogins(p.client, o), inject: [PrismaService, OutboxStore] },
+        { provide: SWEEP_INTERVAL_MS, useValue: config.FEDGATE_LOGIN_SWEEP_MS },
+        DeviceLoginSweeper,
       ],
     };
   }

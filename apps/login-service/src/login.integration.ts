@@ -5,7 +5,9 @@ import { spawnSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { FedgateEvent, TOPICS, sha256Hex } from '@fedgate/contracts';
-import { createPrismaClient } from '@fedgate/database';
+import { Pool } from 'pg';
+import { OutboxStore, createPrismaClient } from '@fedgate/database';
+import { ExpireDeviceLogins } from '@fedgate/login';
 import { CloudEventConsumer, parseBrokers } from '@fedgate/kafka';
 import { readStackFile } from '@fedgate/stack';
 import { repoRoot, runProjectScript, uniqueSuffix, waitFor } from '@fedgate/testing';
@@ -13,6 +15,7 @@ import { repoRoot, runProjectScript, uniqueSuffix, waitFor } from '@fedgate/test
 const stack = readStackFile();
 const base = stack.services.login;
 const prisma = createPrismaClient(stack.postgres.url, 2);
+const pool = new Pool({ connectionString: stack.postgres.url, max: 2 });
 const events: FedgateEvent[] = [];
 const consumer = new CloudEventConsumer(
   { clientId: 'login-tests', brokers: parseBrokers(stack.kafka.brokers.join(',')) },
@@ -60,6 +63,7 @@ describe('login-service: the OIDC device flow for flwr login', { timeout: 300_00
   after(async () => {
     await consumer.stop();
     await prisma.$disconnect();
+    await pool.end();
   });
 
   it('completes a device login driven through the REST API, with tokens that verify and audit events on Kafka', async () => {
@@ -123,6 +127,22 @@ describe('login-service: the OIDC device flow for flwr login', { timeout: 300_00
     const expired = await call('/v1/device/token', { device_code: login.device_code });
     assert.deepEqual([expired.status, expired.body.error], [400, 'expired_token']);
     await waitFor('login.expired', () => ofType('fedgate.login.expired.v1', (e) => data(e).device_code_hash === hash).length === 1);
+  });
+
+  it('closes a login that expired unpolled, with its final audit event (exactly once)', async () => {
+    const login = await startLogin();
+    const hash = sha256Hex(login.device_code);
+    assert.equal((await call('/v1/device/token', { device_code: login.device_code })).body.error, 'authorization_pending');
+    await prisma.deviceLogin.update({ where: { deviceCodeHash: hash }, data: { expiresAt: new Date(Date.now() - 1000) } });
+    const outbox = new OutboxStore(prisma, pool);
+    await new ExpireDeviceLogins(prisma, outbox).execute();
+    await new ExpireDeviceLogins(prisma, outbox).execute();
+    await waitFor('login.expired for the unpolled login', () => ofType('fedgate.login.expired.v1', (e) => data(e).device_code_hash === hash).length === 1);
+    const expired = ofType('fedgate.login.expired.v1', (e) => data(e).device_code_hash === hash)[0]!;
+    assert.equal(data(expired).pending_polls, 1);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(ofType('fedgate.login.expired.v1', (e) => data(e).device_code_hash === hash).length, 1, 'once, however often it runs');
+    assert.equal((await call('/v1/device/token', { device_code: login.device_code })).body.error, 'expired_token');
   });
 
   it('refreshes; a rotated-out refresh token presented again revokes the whole session', async () => {

@@ -5,3 +5,4 @@ export * from './start-device-login.use-case';
 export * from './poll-device-login.use-case';
 export * from './refresh-session.use-case';
 export * from './logout.use-case';
+export * from './expire-device-logins.use-case';

@@ -18,6 +18,8 @@ export const loginServiceConfigSchema = serviceConfigSchema
     /** JSON object of extra device-authorization parameters some IdPs need, e.g. {"audience":"..."}. */
     FEDGATE_OIDC_EXTRA_PARAMS: z.string().optional(),
     FEDGATE_OIDC_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
+    /** How often device logins that expired unpolled are closed (with their final audit event). */
+    FEDGATE_LOGIN_SWEEP_MS: z.coerce.number().int().min(1000).default(30_000),
   });
 export type LoginServiceConfig = z.infer<typeof loginServiceConfigSchema>;
 
