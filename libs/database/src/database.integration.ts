@@ -65,7 +65,7 @@ describe('Prisma on the real PostgreSQL', () => {
       assert.equal(deploy.status, 0, deploy.output);
 
       const event = createCloudEvent({ type: 'fedgate.system.test.v1', source: '/fedgate/tests', data: { message: 'hello', nonce: name } });
-      await new OutboxStore(client, pool).appendNow([event]);
+      await new OutboxStore(pool).appendNow([event]);
       const rows = await client.outboxEvent.findMany({ where: { id: event.id } });
       assert.equal(rows.length, 1);
       assert.equal(rows[0].topic, 'fedgate.system.v1');
@@ -90,7 +90,7 @@ describe('Prisma on the real PostgreSQL', () => {
     const client = createPrismaClient(databaseUrl, 4);
     const pool = new Pool({ connectionString: databaseUrl, max: 4 });
     try {
-      const outbox = new OutboxStore(client, pool);
+      const outbox = new OutboxStore(pool);
       let writes = 0;
       const counting = Object.assign(Object.create(outbox) as OutboxStore, {
         appendNow: async (events: Parameters<OutboxStore['appendNow']>[0]) => {

@@ -12,7 +12,7 @@ export class DatabaseModule {
       module: DatabaseModule,
       providers: [
         { provide: PrismaService, useFactory: () => new PrismaService(options.databaseUrl) },
-        { provide: OutboxStore, useFactory: (p: PrismaService) => new OutboxStore(p.client, p.pool), inject: [PrismaService] },
+        { provide: OutboxStore, useFactory: (p: PrismaService) => new OutboxStore(p.pool), inject: [PrismaService] },
         { provide: ProcessedEventStore, useFactory: (p: PrismaService) => new ProcessedEventStore(p.client), inject: [PrismaService] },
         DatabaseReadinessCheck,
       ],

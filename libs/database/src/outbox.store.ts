@@ -1,5 +1,4 @@
 import { Prisma } from './generated/prisma/client';
-import type { PrismaClient } from './generated/prisma/client';
 import { FedgateEvent, topicOf } from '@fedgate/contracts';
 import type { Pool } from 'pg';
 import type { DatabaseTransaction } from './prisma.service';
@@ -23,7 +22,7 @@ export interface OutboxEntry {
  * one statement per batch, without the ORM's per-query work.
  */
 export class OutboxStore {
-  constructor(private readonly prisma: PrismaClient, private readonly pool: Pool) {}
+  constructor(private readonly pool: Pool) {}
 
   async append(tx: DatabaseTransaction, events: readonly FedgateEvent[]): Promise<void> {
     if (events.length === 0) return;
@@ -77,9 +76,5 @@ export class OutboxStore {
     } finally {
       client.release();
     }
-  }
-
-  async countPending(): Promise<number> {
-    return this.prisma.outboxEvent.count({ where: { publishedAt: null } });
   }
 }

@@ -1,4 +1,4 @@
-import type { Deserializer, Serializer } from '@nestjs/microservices';
+import type { Serializer } from '@nestjs/microservices';
 import type { Message } from 'kafkajs';
 import { FedgateEvent, parseEventJson, toKafkaMessage } from '@fedgate/contracts';
 
@@ -17,11 +17,4 @@ export class CloudEventKafkaSerializer implements Serializer<FedgateEvent, Messa
 /** Parses and validates one Kafka message value as a known, versioned CloudEvent. */
 export function fromKafkaValue(value: Buffer | null): FedgateEvent {
   return parseEventJson(value ?? '');
-}
-
-/** Nest deserializer for services that consume through the Kafka transport (@EventPattern). */
-export class CloudEventKafkaDeserializer implements Deserializer<{ topic: string; value: Buffer | null }, { pattern: string; data: FedgateEvent }> {
-  deserialize(message: { topic: string; value: Buffer | null }, options?: { channel?: string }) {
-    return { pattern: options?.channel ?? message.topic, data: fromKafkaValue(message.value) };
-  }
 }

@@ -83,7 +83,7 @@ describe('Outbox: events survive Kafka being down', () => {
   it('stores events while Kafka is stopped and publishes each exactly once downstream after it returns', { timeout: 240_000 }, async () => {
     assert.ok(repoRoot());
     const nonce = uniqueSuffix();
-    const outbox = new OutboxStore(prisma, pool);
+    const outbox = new OutboxStore(pool);
     const processed = new ProcessedEventStore(prisma);
     const relay = new OutboxRelay(outbox, publisher, { batchSize: 20, idleMs: 50, maxBackoffMs: 1000 });
 
