@@ -6,6 +6,14 @@ import { SessionStore } from './session.store';
 
 type FinalStatus = 'denied' | 'expired';
 
+// Each answer in one place: several paths reach the same outcome.
+const answers = {
+  redeemed: () => new OAuthError('invalid_grant', 'This device_code has already been redeemed.'),
+  denied: () => new OAuthError('access_denied', 'The user denied the login.'),
+  expired: () => new OAuthError('expired_token', 'The device_code has expired; start a new login.'),
+  slowDown: (interval: number) => new OAuthError('slow_down', `Polling too fast: wait at least ${interval} seconds between polls.`),
+};
+
 // A caller polling within this margin of the interval is not punished for network jitter.
 const POLL_GRACE_MS = 500;
 // RFC 8628 adds 5 s per slow_down; bounded so a misbehaving client cannot grow it forever.
@@ -28,16 +36,15 @@ export class PollDeviceLogin {
     const deviceCodeHash = sha256Hex(deviceCode);
     const login = await this.prisma.deviceLogin.findUnique({ where: { deviceCodeHash } });
     if (!login) throw new OAuthError('invalid_grant', 'Unknown device_code.');
-    if (login.status === 'succeeded') throw new OAuthError('invalid_grant', 'This device_code has already been redeemed.');
-    if (login.status === 'denied') throw new OAuthError('access_denied', 'The user denied the login.');
+    if (login.status === 'succeeded') throw answers.redeemed();
+    if (login.status === 'denied') throw answers.denied();
     if (login.status === 'expired' || login.expiresAt.getTime() <= Date.now()) {
       await this.finish(deviceCodeHash, 'expired', origin);
-      throw new OAuthError('expired_token', 'The device_code has expired; start a new login.');
+      throw answers.expired();
     }
 
     if (!(await this.claimPollSlot(deviceCodeHash))) {
-      const interval = await this.slowDown(deviceCodeHash);
-      throw new OAuthError('slow_down', `Polling too fast: wait at least ${interval} seconds between polls.`);
+      throw answers.slowDown(await this.slowDown(deviceCodeHash));
     }
 
     let tokens: IdpTokens;
@@ -72,16 +79,20 @@ export class PollDeviceLogin {
         await this.prisma.deviceLogin.update({ where: { deviceCodeHash }, data: { pendingPolls: { increment: 1 } } });
         return new OAuthError('authorization_pending', 'The user has not completed the sign-in yet.');
       case 'slow_down':
-        return new OAuthError('slow_down', `Polling too fast: wait at least ${await this.slowDown(deviceCodeHash)} seconds between polls.`);
+        return answers.slowDown(await this.slowDown(deviceCodeHash));
       case 'expired_token':
         await this.finish(deviceCodeHash, 'expired', origin);
-        return new OAuthError('expired_token', 'The device_code has expired; start a new login.');
-      case 'access_denied':
-        await this.finish(deviceCodeHash, 'denied', origin, 'access_denied', 'The user denied the login.');
-        return new OAuthError('access_denied', 'The user denied the login.');
-      default:
-        await this.finish(deviceCodeHash, 'denied', origin, 'invalid_grant', `The identity provider refused the device code (${err.error}).`);
-        return new OAuthError('invalid_grant', `The identity provider refused the device code (${err.error}).`);
+        return answers.expired();
+      case 'access_denied': {
+        const denied = answers.denied();
+        await this.finish(deviceCodeHash, 'denied', origin, 'access_denied', denied.description);
+        return denied;
+      }
+      default: {
+        const refused = new OAuthError('invalid_grant', `The identity provider refused the device code (${err.error}).`);
+        await this.finish(deviceCodeHash, 'denied', origin, 'invalid_grant', refused.description);
+        return refused;
+      }
     }
   }
 
@@ -111,7 +122,7 @@ export class PollDeviceLogin {
     const refreshToken = tokens.refresh_token;
     return this.prisma.$transaction(async (tx) => {
       const redeemed = await tx.deviceLogin.updateManyAndReturn({ where: { deviceCodeHash, status: 'pending' }, data: { status: 'succeeded' } });
-      if (redeemed.length === 0) throw new OAuthError('invalid_grant', 'This device_code has already been redeemed.');
+      if (redeemed.length === 0) throw answers.redeemed();
       const { sessionId, hashes } = await SessionStore.open(tx, account, origin.client_id, tokens);
       await tx.deviceLogin.update({ where: { deviceCodeHash }, data: { sessionId } });
       const expires_in = tokens.expires_in ?? 300;
