@@ -5,7 +5,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { NextFunction, Request, Response } from 'express';
 import { Logger } from 'nestjs-pino';
 import type { z } from 'zod';
-import { loadConfig, serviceConfigSchema } from './config';
+import { loadConfig, type ServiceConfig } from './config';
 import { ServiceMetrics } from './metrics';
 import { requestIdFor } from './logging';
 
@@ -51,9 +51,12 @@ export async function createServiceApp(appModule: Type<unknown> | DynamicModule,
   return app;
 }
 
-/** Starts a service over HTTPS from FEDGATE_* settings; SIGTERM/SIGINT close it cleanly. */
-export async function startHttpsService(appModule: Type<unknown> | DynamicModule, options: Omit<ServiceAppOptions, 'tls'> = {}): Promise<INestApplication> {
-  const config = loadConfig(serviceConfigSchema);
+/** Starts a service over HTTPS with its validated settings; SIGTERM/SIGINT close it cleanly. */
+export async function startHttpsService(
+  appModule: Type<unknown> | DynamicModule,
+  config: ServiceConfig,
+  options: Omit<ServiceAppOptions, 'tls'> = {},
+): Promise<INestApplication> {
   const app = await createServiceApp(appModule, {
     ...options,
     tls: { key: readFileSync(config.FEDGATE_TLS_KEY), cert: readFileSync(config.FEDGATE_TLS_CERT) },
@@ -67,9 +70,12 @@ export async function startHttpsService(appModule: Type<unknown> | DynamicModule
  * A service's whole main(): validate settings, build the module from them, serve over HTTPS.
  * A failure to start is one JSON line and exit code 1, so the stack script can report it.
  */
-export function runService<C>(serviceName: string, configSchema: z.ZodType<C>, moduleFor: (config: C) => DynamicModule): void {
+export function runService<C extends ServiceConfig>(serviceName: string, configSchema: z.ZodType<C>, moduleFor: (config: C) => DynamicModule): void {
   Promise.resolve()
-    .then(() => startHttpsService(moduleFor(loadConfig(configSchema))))
+    .then(() => {
+      const config = loadConfig(configSchema);
+      return startHttpsService(moduleFor(config), config);
+    })
     .catch((err: Error) => {
       console.error(JSON.stringify({ level: 'fatal', service: serviceName, msg: 'failed to start', reason: err.message }));
       process.exit(1);
