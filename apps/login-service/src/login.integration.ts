@@ -10,7 +10,7 @@ import { OutboxStore, createPrismaClient } from '@fedgate/database';
 import { ExpireDeviceLogins } from '@fedgate/login';
 import { CloudEventConsumer, parseBrokers } from '@fedgate/kafka';
 import { readStackFile } from '@fedgate/stack';
-import { repoRoot, runProjectScript, uniqueSuffix, waitFor } from '@fedgate/testing';
+import { postJson, repoRoot, runProjectScript, uniqueSuffix, waitFor } from '@fedgate/testing';
 
 const stack = readStackFile();
 const base = stack.services.login;
@@ -22,13 +22,7 @@ const consumer = new CloudEventConsumer(
   { groupId: `login-tests-${uniqueSuffix()}`, topics: [TOPICS.login], fromBeginning: true, handle: async (batch) => void events.push(...batch.map((r) => r.event)) },
 );
 
-async function call(path: string, body: unknown, init: { key?: string | null; contentType?: string } = {}) {
-  const headers: Record<string, string> = { 'content-type': init.contentType ?? 'application/json' };
-  if (init.key !== null) headers['x-fedgate-key'] = init.key ?? stack.api_key;
-  const res = await fetch(`${base}${path}`, { method: 'POST', headers, body: typeof body === 'string' ? body : JSON.stringify(body) });
-  const text = await res.text();
-  return { status: res.status, body: (text ? JSON.parse(text) : undefined) as Record<string, any> };
-}
+const call = (path: string, body: unknown, init: { apiKey?: string | null; contentType?: string } = {}) => postJson(stack, `${base}${path}`, body, init);
 
 function approve(userCode: string, username: string, extra: string[] = []) {
   const user = stack.idp.users.find((u) => u.username === username)!;
@@ -175,19 +169,19 @@ describe('login-service: the OIDC device flow for flwr login', { timeout: 300_00
 
   it('serves the RFC-shaped facade for SuperLinks configured with plain OIDC URLs', async () => {
     const form = (o: Record<string, string>) => new URLSearchParams(o).toString();
-    const da = await call('/oauth2/device_authorization', form({ client_id: 'superlink' }), { key: null, contentType: 'application/x-www-form-urlencoded' });
+    const da = await call('/oauth2/device_authorization', form({ client_id: 'superlink' }), { apiKey: null, contentType: 'application/x-www-form-urlencoded' });
     assert.equal(da.status, 200, JSON.stringify(da.body));
     assert.ok(da.body.device_code && da.body.user_code && da.body.verification_uri && !('authn_type' in da.body));
-    const poll = await call('/oauth2/token', form({ grant_type: 'urn:ietf:params:oauth:grant-type:device_code', device_code: da.body.device_code }), { key: null, contentType: 'application/x-www-form-urlencoded' });
+    const poll = await call('/oauth2/token', form({ grant_type: 'urn:ietf:params:oauth:grant-type:device_code', device_code: da.body.device_code }), { apiKey: null, contentType: 'application/x-www-form-urlencoded' });
     assert.deepEqual([poll.status, poll.body.error], [400, 'authorization_pending']);
-    const password = await call('/oauth2/token', form({ grant_type: 'password', username: 'alice', password: 'x' }), { key: null, contentType: 'application/x-www-form-urlencoded' });
+    const password = await call('/oauth2/token', form({ grant_type: 'password', username: 'alice', password: 'x' }), { apiKey: null, contentType: 'application/x-www-form-urlencoded' });
     assert.deepEqual([password.status, password.body.error], [400, 'unsupported_grant_type']);
   });
 
   it('refuses bad input with stable codes and keeps serving', async () => {
-    const noKey = await call('/v1/device/authorize', {}, { key: null });
+    const noKey = await call('/v1/device/authorize', {}, { apiKey: null });
     assert.deepEqual([noKey.status, noKey.body.error], [401, 'invalid_client']);
-    assert.equal((await call('/v1/device/authorize', {}, { key: 'wrong' })).body.error, 'invalid_client');
+    assert.equal((await call('/v1/device/authorize', {}, { apiKey: 'wrong' })).body.error, 'invalid_client');
     const badJson = await call('/v1/device/token', '{"device_code":');
     assert.deepEqual([badJson.status, badJson.body.error], [400, 'invalid_request']);
     assert.equal((await call('/v1/device/token', { device_code: 'never-issued' })).body.error, 'invalid_grant');

@@ -16,7 +16,7 @@ import { z } from 'zod';
 import { devIdentityProviderOptionsFromEnv } from '@fedgate/dev-idp';
 import * as platform from '@fedgate/platform';
 import { SERVICE_CONFIG_SCHEMAS } from '@fedgate/service-config';
-import { repoRoot } from '@fedgate/testing';
+import { parseEnvFile, repoRoot } from '@fedgate/testing';
 
 const root = repoRoot();
 const COMPOSE_FILE = path.join(root, 'docker-compose.yml');
@@ -89,17 +89,6 @@ interface ComposeFile {
 
 function read(relative: string): string {
   return readFileSync(path.join(root, relative), 'utf8');
-}
-
-/** KEY=value lines of an env file (comments and blank lines skipped, optional quotes removed). */
-function parseEnvFile(text: string): Vars {
-  const vars: Vars = {};
-  for (const line of text.split('\n')) {
-    const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line);
-    if (!m) continue;
-    vars[m[1]!] = m[2]!.trim().replace(/^(['"])(.*)\1$/, '$2');
-  }
-  return vars;
 }
 
 /**

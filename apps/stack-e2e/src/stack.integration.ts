@@ -8,21 +8,13 @@ import net from 'node:net';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { readStackFile } from '@fedgate/stack';
-import { repoRoot, waitFor } from '@fedgate/testing';
+import { parseEnvFile, repoRoot, waitFor } from '@fedgate/testing';
 
 const root = repoRoot();
 const state = process.env.FEDGATE_STATE_DIR ?? path.join(root, '.fedgate');
 const SERVICES = ['login', 'token', 'authz', 'audit'] as const;
 
-function stackEnv(): Record<string, string> {
-  const entries = readFileSync(path.join(root, 'infra/stack.env'), 'utf8')
-    .split('\n')
-    .filter((l) => /^[A-Z_]+=/.test(l))
-    .map((l) => l.split('=', 2) as [string, string]);
-  return Object.fromEntries(entries);
-}
-
-const env = stackEnv();
+const env = parseEnvFile(readFileSync(path.join(root, 'infra/stack.env'), 'utf8'));
 const PORTS = ['PG_PORT', 'KAFKA_PORT', 'KAFKA_CONTROLLER_PORT', 'OPENFGA_HTTP_PORT', 'OPENFGA_GRPC_PORT', 'IDP_PORT', 'LOGIN_PORT', 'TOKEN_PORT', 'AUTHZ_PORT', 'AUDIT_PORT'].map((k) => Number(env[k]));
 
 function portOpen(port: number): Promise<boolean> {

@@ -139,7 +139,7 @@ describe('token-service on the real stack', { timeout: 300_000 }, () => {
       [verify(tokenService, 42), 400, 'invalid_request'],
       [verify(tokenService, '%%%.###.$$$'), 401, 'invalid_token'],
       [postJson(stack, `${tokenService}/v1/verify`, '{"access_token":'), 400, 'invalid_request'],
-      [postJson(stack, `${tokenService}/v1/verify`, { access_token: 'x' }, null), 401, 'invalid_client'],
+      [postJson(stack, `${tokenService}/v1/verify`, { access_token: 'x' }, { apiKey: null }), 401, 'invalid_client'],
     ];
     for (const [call, status, code] of cases) {
       const res = await call;

@@ -1,9 +1,13 @@
 import { approveDeviceLogin } from '@fedgate/dev-idp';
 import type { StackFile, TokenSetResponse } from '@fedgate/contracts';
 
-/** POSTs JSON to a Fedgate service with the stack's API key; answers status and parsed body. */
-export async function postJson(stack: StackFile, url: string, body: unknown, apiKey: string | null = stack.api_key) {
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
+/**
+ * POSTs to a Fedgate service with the stack's API key (`apiKey: null` sends none); a string
+ * body goes as it is (malformed JSON, forms), anything else as JSON. Answers status and parsed body.
+ */
+export async function postJson(stack: StackFile, url: string, body: unknown, init: { apiKey?: string | null; contentType?: string } = {}) {
+  const headers: Record<string, string> = { 'content-type': init.contentType ?? 'application/json' };
+  const apiKey = init.apiKey === undefined ? stack.api_key : init.apiKey;
   if (apiKey !== null) headers['x-fedgate-key'] = apiKey;
   const res = await fetch(url, { method: 'POST', headers, body: typeof body === 'string' ? body : JSON.stringify(body) });
   const text = await res.text();
