@@ -34,6 +34,16 @@ set -a
 [ -f "$SECRETS_FILE" ] && . "$SECRETS_FILE"
 set +a
 
+# FEDGATE_PORT_OFFSET moves every port of stack.env by the same amount, so two checkouts
+# (say, two developers' worktrees) can run their own stacks side by side.
+if [ -n "${FEDGATE_PORT_OFFSET:-}" ] && [ "$FEDGATE_PORT_OFFSET" != 0 ]; then
+  [[ "$FEDGATE_PORT_OFFSET" =~ ^[0-9]+$ ]] || { printf '[fedgate] ERROR: FEDGATE_PORT_OFFSET must be a number\n' >&2; exit 1; }
+  for _port_var in PG_PORT KAFKA_PORT KAFKA_CONTROLLER_PORT OPENFGA_HTTP_PORT OPENFGA_GRPC_PORT IDP_PORT LOGIN_PORT TOKEN_PORT AUTHZ_PORT AUDIT_PORT; do
+    export "$_port_var=$(( ${!_port_var} + FEDGATE_PORT_OFFSET ))"
+  done
+  unset _port_var
+fi
+
 # Random hex without depending on openssl being installed.
 rand_hex() {
   local bytes=${1:-24}
