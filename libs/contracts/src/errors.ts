@@ -15,6 +15,7 @@ export const ERROR_CATALOGUE = {
   // Caller authentication (x-fedgate-key) and request shape.
   invalid_client: { status: 401, summary: 'The calling client is not authenticated.' },
   invalid_request: { status: 400, summary: 'The request is malformed or misses a field.' },
+  invalid_cursor: { status: 400, summary: 'The pagination cursor is not one this service issued.' },
   payload_too_large: { status: 413, summary: 'The request body is too large.' },
   unsupported_media_type: { status: 415, summary: 'The request body has an unsupported content type.' },
   too_many_requests: { status: 429, summary: 'The caller sends too many requests.' },
@@ -116,7 +117,7 @@ export class ClientAuthenticationError extends FedgateError {
   }
 }
 
-export type RequestErrorCode = 'invalid_request' | 'payload_too_large' | 'unsupported_media_type' | 'too_many_requests';
+export type RequestErrorCode = 'invalid_request' | 'invalid_cursor' | 'payload_too_large' | 'unsupported_media_type' | 'too_many_requests';
 
 /** The request itself is unacceptable. `fields` names what was wrong, for logs and clients. */
 export class InvalidRequestError extends FedgateError {

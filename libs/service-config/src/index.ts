@@ -51,7 +51,20 @@ export type TokenServiceConfig = z.infer<typeof tokenServiceConfigSchema>;
 export const authzServiceConfigSchema = serviceConfigSchema.extend(databaseConfigSchema.shape).extend(kafkaConfigSchema.shape).extend(openfgaConfigSchema.shape);
 export type AuthzServiceConfig = z.infer<typeof authzServiceConfigSchema>;
 
-export const auditServiceConfigSchema = serviceConfigSchema.extend(databaseConfigSchema.shape).extend(kafkaConfigSchema.shape);
+export const auditServiceConfigSchema = serviceConfigSchema
+  .extend(databaseConfigSchema.shape)
+  .extend(kafkaConfigSchema.shape)
+  .extend(apiKeysConfigSchema.shape)
+  .extend({
+    /** Ed25519 private key (PKCS#8 PEM) that signs checkpoints; created (mode 0600) at first start. */
+    FEDGATE_AUDIT_SIGNING_KEY_FILE: z.string().min(1),
+    /** Kafka consumer group: instances of one audit log share it; a separate log needs its own. */
+    FEDGATE_AUDIT_CONSUMER_GROUP: z.string().min(1).default('audit-service'),
+    /** A checkpoint is signed this often while the chain grows... */
+    FEDGATE_AUDIT_CHECKPOINT_INTERVAL_MS: z.coerce.number().int().min(100).default(10_000),
+    /** ...and as soon as this many events arrived since the last one. */
+    FEDGATE_AUDIT_CHECKPOINT_EVENTS: z.coerce.number().int().min(1).default(10_000),
+  });
 export type AuditServiceConfig = z.infer<typeof auditServiceConfigSchema>;
 
 export const SERVICE_CONFIG_SCHEMAS = {

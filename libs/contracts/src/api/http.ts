@@ -34,6 +34,7 @@ export const API_PATHS = {
     event: '/v1/events/{id}',
     export: '/v1/events/export',
     integrity: '/v1/integrity',
+    checkpoints: '/v1/integrity/checkpoints',
     viewer: '/',
   },
   common: {

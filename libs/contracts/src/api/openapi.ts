@@ -37,6 +37,7 @@ import {
 } from './authz-api';
 import { OpenFgaCheckParamsSchema, OpenFgaCheckRequestSchema, OpenFgaCheckResponseSchema } from './openfga-check-api';
 import {
+  AuditCheckpointListResponseSchema,
   AuditEventListResponseSchema,
   AuditEventParamsSchema,
   AuditEventQuerySchema,
@@ -423,7 +424,7 @@ const AUDIT_OPERATIONS: readonly OpenApiOperation[] = [
     security: 'apiKey',
     query: AuditEventQuerySchema,
     responses: [json(200, 'A page of events; pass `next_cursor` as `cursor` for the next.', named('AuditEventListResponse', AuditEventListResponseSchema))],
-    errors: ['invalid_request', ...AUDIT_READ_ERRORS],
+    errors: ['invalid_request', 'invalid_cursor', ...AUDIT_READ_ERRORS],
   },
   {
     operationId: 'exportAuditEvents',
@@ -446,6 +447,16 @@ const AUDIT_OPERATIONS: readonly OpenApiOperation[] = [
     pathParams: AuditEventParamsSchema,
     responses: [json(200, 'The event.', named('AuditEvent', AuditEventSchema))],
     errors: ['invalid_request', 'not_found', ...AUDIT_READ_ERRORS],
+  },
+  {
+    operationId: 'auditCheckpoints',
+    method: 'get',
+    path: API_PATHS.audit.checkpoints,
+    summary: 'The signed checkpoints and the public key that verifies them (for outside verifiers).',
+    tag: 'audit',
+    security: 'apiKey',
+    responses: [json(200, 'Checkpoints, oldest first.', named('AuditCheckpointListResponse', AuditCheckpointListResponseSchema))],
+    errors: AUDIT_READ_ERRORS,
   },
   {
     operationId: 'auditIntegrity',

@@ -1,0 +1,16 @@
+import type { FedgateEvent } from '@fedgate/contracts';
+import type { AppendResult, AuditEventStore } from './audit-event.store';
+
+/**
+ * IngestEvents: stores a batch of consumed events in the audit log, each once, chained.
+ * Idempotent on the CloudEvents id, so at-least-once delivery gives exactly-once rows.
+ */
+export class IngestEvents {
+  constructor(private readonly store: AuditEventStore, private readonly onStored: (result: AppendResult) => void = () => undefined) {}
+
+  async execute(events: readonly FedgateEvent[]): Promise<AppendResult> {
+    const result = await this.store.append(events);
+    this.onStored(result);
+    return result;
+  }
+}
