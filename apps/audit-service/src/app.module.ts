@@ -43,6 +43,7 @@ export class AuditServiceModule {
           provide: AUDIT_INGEST_OPTIONS,
           useValue: {
             consumerGroup: config.FEDGATE_AUDIT_CONSUMER_GROUP,
+            fromBeginning: config.FEDGATE_AUDIT_CONSUMER_START === 'beginning',
             checkpointIntervalMs: config.FEDGATE_AUDIT_CHECKPOINT_INTERVAL_MS,
             checkpointEvents: config.FEDGATE_AUDIT_CHECKPOINT_EVENTS,
           },

@@ -9,12 +9,13 @@ export const AUDIT_INGEST_OPTIONS = Symbol('AUDIT_INGEST_OPTIONS');
 
 export interface AuditIngestOptions {
   consumerGroup: string;
+  fromBeginning: boolean;
   checkpointIntervalMs: number;
   checkpointEvents: number;
 }
 
 /**
- * Consumes every Fedgate topic from the beginning into the audit log. Offsets are committed
+ * Consumes every Fedgate topic (from the beginning, normally) into the audit log. Offsets are committed
  * by the consumer only after IngestEvents has committed the batch's rows: a crash at any
  * point redelivers, and redelivered ids are skipped. Signs a checkpoint every interval and
  * whenever `checkpointEvents` events arrived since the last one.
@@ -59,7 +60,7 @@ export class AuditIngestListener implements OnApplicationBootstrap, OnApplicatio
     return new CloudEventConsumer(this.kafka, {
       groupId: this.options.consumerGroup,
       topics: TOPIC_NAMES,
-      fromBeginning: true,
+      fromBeginning: this.options.fromBeginning,
       handle: async (received) => {
         const result = await this.ingest.execute(received.map((r) => r.event));
         this.stored.inc(result.stored);

@@ -7,3 +7,5 @@ export * from './ingest-events.use-case';
 export * from './sign-checkpoint.use-case';
 export * from './verify-integrity.use-case';
 export * from './query-events.use-case';
+export * from './audit-client';
+export * from './verify-exported-chain';

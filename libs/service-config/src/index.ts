@@ -60,6 +60,11 @@ export const auditServiceConfigSchema = serviceConfigSchema
     FEDGATE_AUDIT_SIGNING_KEY_FILE: z.string().min(1),
     /** Kafka consumer group: instances of one audit log share it; a separate log needs its own. */
     FEDGATE_AUDIT_CONSUMER_GROUP: z.string().min(1).default('audit-service'),
+    /**
+     * Where a consumer group without committed offsets starts: `beginning` (every event ever
+     * published: the audit log's normal setting) or `end` (only events from now on: a scratch log).
+     */
+    FEDGATE_AUDIT_CONSUMER_START: z.enum(['beginning', 'end']).default('beginning'),
     /** A checkpoint is signed this often while the chain grows... */
     FEDGATE_AUDIT_CHECKPOINT_INTERVAL_MS: z.coerce.number().int().min(100).default(10_000),
     /** ...and as soon as this many events arrived since the last one. */
