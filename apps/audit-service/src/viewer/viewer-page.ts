@@ -29,8 +29,8 @@ export const VIEWER_HTML = `<!doctype html>
     <datalist id="event-types"></datalist>
     <label>outcome <select id="filter-outcome" name="outcome"><option value="">any</option><option>success</option><option>failure</option><option>denied</option></select></label>
     <label>object <input id="filter-object" name="object" placeholder="run:42"></label>
-    <label>since <input id="filter-since" name="since" type="datetime-local" step="1"></label>
-    <label>until <input id="filter-until" name="until" type="datetime-local" step="1"></label>
+    <label>since (UTC) <input id="filter-since" name="since" type="datetime-local" step="1"></label>
+    <label>until (UTC) <input id="filter-until" name="until" type="datetime-local" step="1"></label>
     <button type="submit" id="apply-filters">Apply</button>
     <button type="button" id="clear-filters">Clear</button>
     <label class="live"><input type="checkbox" id="live" checked> live</label>
