@@ -1,5 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { openApiDocument } from '@fedgate/contracts';
+import { TOPIC_NAMES, openApiDocument, type TopicName } from '@fedgate/contracts';
 import { AuditEventStore, ExportEvents, GetEvent, IngestEvents, QueryEvents, SignCheckpoint, VerifyIntegrity, loadOrCreateCheckpointSigner } from '@fedgate/audit';
 import { DatabaseModule, DatabaseReadinessCheck, PrismaService } from '@fedgate/database';
 import { KafkaModule, KafkaReadinessCheck, parseBrokers } from '@fedgate/kafka';
@@ -44,6 +44,8 @@ export class AuditServiceModule {
           useValue: {
             consumerGroup: config.FEDGATE_AUDIT_CONSUMER_GROUP,
             fromBeginning: config.FEDGATE_AUDIT_CONSUMER_START === 'beginning',
+            // other topics (a benchmark's) are read like Fedgate's: every message must be a catalogued event
+            topics: (config.FEDGATE_AUDIT_TOPICS?.split(',') ?? TOPIC_NAMES) as TopicName[],
             checkpointIntervalMs: config.FEDGATE_AUDIT_CHECKPOINT_INTERVAL_MS,
             checkpointEvents: config.FEDGATE_AUDIT_CHECKPOINT_EVENTS,
           },

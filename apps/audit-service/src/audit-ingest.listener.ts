@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { Counter, Gauge } from 'prom-client';
-import { TOPIC_NAMES } from '@fedgate/contracts';
+import type { TopicName } from '@fedgate/contracts';
 import { IngestEvents, SignCheckpoint } from '@fedgate/audit';
 import { CloudEventConsumer, KAFKA_SETTINGS, KafkaSettings } from '@fedgate/kafka';
 import { ServiceMetrics } from '@fedgate/platform';
@@ -10,6 +10,7 @@ export const AUDIT_INGEST_OPTIONS = Symbol('AUDIT_INGEST_OPTIONS');
 export interface AuditIngestOptions {
   consumerGroup: string;
   fromBeginning: boolean;
+  topics: readonly TopicName[];
   checkpointIntervalMs: number;
   checkpointEvents: number;
 }
@@ -59,7 +60,7 @@ export class AuditIngestListener implements OnApplicationBootstrap, OnApplicatio
   private newConsumer(): CloudEventConsumer {
     return new CloudEventConsumer(this.kafka, {
       groupId: this.options.consumerGroup,
-      topics: TOPIC_NAMES,
+      topics: this.options.topics,
       fromBeginning: this.options.fromBeginning,
       handle: async (received) => {
         const result = await this.ingest.execute(received.map((r) => r.event));

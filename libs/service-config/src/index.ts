@@ -65,6 +65,11 @@ export const auditServiceConfigSchema = serviceConfigSchema
      * published: the audit log's normal setting) or `end` (only events from now on: a scratch log).
      */
     FEDGATE_AUDIT_CONSUMER_START: z.enum(['beginning', 'end']).default('beginning'),
+    /** Comma-separated topics to record; unset = every Fedgate topic (the audit log's normal setting). */
+    FEDGATE_AUDIT_TOPICS: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]+(,[A-Za-z0-9._-]+)*$/, 'must be comma-separated Kafka topic names')
+      .optional(),
     /** A checkpoint is signed this often while the chain grows... */
     FEDGATE_AUDIT_CHECKPOINT_INTERVAL_MS: z.coerce.number().int().min(100).default(10_000),
     /** ...and as soon as this many events arrived since the last one. */
