@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdo
 import { Counter, Gauge } from 'prom-client';
 import type { TopicName } from '@fedgate/contracts';
 import { IngestEvents, SignCheckpoint } from '@fedgate/audit';
-import { CloudEventConsumer, KAFKA_SETTINGS, KafkaSettings } from '@fedgate/kafka';
+import { CloudEventConsumer, KAFKA_SETTINGS, KafkaSettings, startConsumerWithRetry } from '@fedgate/kafka';
 import { ServiceMetrics } from '@fedgate/platform';
 
 export const AUDIT_INGEST_OPTIONS = Symbol('AUDIT_INGEST_OPTIONS');
@@ -85,19 +85,7 @@ export class AuditIngestListener implements OnApplicationBootstrap, OnApplicatio
     });
   }
 
-  // Retried in the background: the service answers queries while Kafka is away and catches up when it returns.
   private async startWithRetry(): Promise<void> {
-    for (let attempt = 1; !this.stopped; attempt++) {
-      const consumer = this.newConsumer();
-      try {
-        await consumer.start();
-        this.consumer = consumer;
-        return;
-      } catch (err) {
-        await consumer.stop().catch(() => undefined);
-        this.logger.warn({ reason: (err as Error).message, attempt }, 'cannot consume the Fedgate topics yet; retrying');
-        await new Promise((r) => setTimeout(r, Math.min(5000, attempt * 500)));
-      }
-    }
+    this.consumer = await startConsumerWithRetry(() => this.newConsumer(), () => this.stopped, this.logger, 'the Fedgate topics');
   }
 }

@@ -74,3 +74,23 @@ export class CloudEventConsumer {
     await this.consumer.disconnect();
   }
 }
+
+/**
+ * Starts a consumer made by `make`, retrying in the background until it runs or `stopped()`:
+ * a service keeps answering while Kafka is away and starts consuming when it returns.
+ * Resolves with the running consumer (null when stopped first).
+ */
+export async function startConsumerWithRetry(make: () => CloudEventConsumer, stopped: () => boolean, logger: Logger, what: string): Promise<CloudEventConsumer | null> {
+  for (let attempt = 1; !stopped(); attempt++) {
+    const consumer = make();
+    try {
+      await consumer.start();
+      return consumer;
+    } catch (err) {
+      await consumer.stop().catch(() => undefined);
+      logger.warn({ reason: (err as Error).message, attempt }, `cannot consume ${what} yet; retrying`);
+      await new Promise((r) => setTimeout(r, Math.min(5000, attempt * 500)));
+    }
+  }
+  return null;
+}
