@@ -1,5 +1,5 @@
 import { Prisma, type PrismaClient } from '@fedgate/database';
-import type { AuditCheckpoint, FedgateEvent } from '@fedgate/contracts';
+import { FedgateError, type AuditCheckpoint, type FedgateEvent } from '@fedgate/contracts';
 import { EMPTY_CHAIN, chainRows, type AuditRow, type ChainHead } from './audit-record';
 
 // Arbitrary constant naming the ingest's advisory lock: one chain writer at a time.
@@ -54,6 +54,15 @@ function whereOf(filters: AuditFilters): Prisma.AuditEventWhereInput {
   return where;
 }
 
+/** Reads fail closed with a code: the inputs are validated, so a failing query means PostgreSQL cannot answer. */
+async function read<T>(query: Promise<T>): Promise<T> {
+  try {
+    return await query;
+  } catch (err) {
+    throw new FedgateError('dependency_unavailable', 'The audit database cannot answer right now.', { cause: err });
+  }
+}
+
 /** The audit_event and audit_checkpoint tables, through Prisma. */
 export class AuditEventStore {
   constructor(private readonly prisma: PrismaClient) {}
@@ -88,24 +97,24 @@ export class AuditEventStore {
   }
 
   async head(): Promise<ChainHead | null> {
-    const last = await this.prisma.auditEvent.findFirst({ orderBy: { seq: 'desc' }, select: { seq: true, hash: true } });
+    const last = await read(this.prisma.auditEvent.findFirst({ orderBy: { seq: 'desc' }, select: { seq: true, hash: true } }));
     return last ?? null;
   }
 
   /** Rows with seq > afterSeq in seq order, at most `limit` (chain verification, export, follow mode). */
   async rowsAfter(afterSeq: bigint, limit: number, filters: AuditFilters = {}): Promise<AuditRow[]> {
-    return this.prisma.auditEvent.findMany({ where: { ...whereOf(filters), seq: { gt: afterSeq } }, orderBy: { seq: 'asc' }, take: limit, select: ROW_SELECT });
+    return read(this.prisma.auditEvent.findMany({ where: { ...whereOf(filters), seq: { gt: afterSeq } }, orderBy: { seq: 'asc' }, take: limit, select: ROW_SELECT }));
   }
 
   /** Newest first: rows with seq < beforeSeq (or from the head), at most `limit`. */
   async rowsBefore(beforeSeq: bigint | null, limit: number, filters: AuditFilters = {}): Promise<AuditRow[]> {
     const where = whereOf(filters);
     if (beforeSeq !== null) where.seq = { lt: beforeSeq };
-    return this.prisma.auditEvent.findMany({ where, orderBy: { seq: 'desc' }, take: limit, select: ROW_SELECT });
+    return read(this.prisma.auditEvent.findMany({ where, orderBy: { seq: 'desc' }, take: limit, select: ROW_SELECT }));
   }
 
   async findById(id: string): Promise<AuditRow | null> {
-    return this.prisma.auditEvent.findUnique({ where: { id }, select: ROW_SELECT });
+    return read(this.prisma.auditEvent.findUnique({ where: { id }, select: ROW_SELECT }));
   }
 
   async addCheckpoint(checkpoint: AuditCheckpoint): Promise<void> {
@@ -122,7 +131,7 @@ export class AuditEventStore {
 
   /** Every checkpoint, oldest first. */
   async checkpoints(): Promise<AuditCheckpoint[]> {
-    const rows = await this.prisma.auditCheckpoint.findMany({ orderBy: { seq: 'asc' } });
+    const rows = await read(this.prisma.auditCheckpoint.findMany({ orderBy: { seq: 'asc' } }));
     return rows.map((r) => ({ seq: Number(r.seq), head_hash: r.headHash, time: r.time.toISOString(), key_id: r.keyId, signature: r.signature }));
   }
 }

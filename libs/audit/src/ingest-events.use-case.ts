@@ -6,11 +6,9 @@ import type { AppendResult, AuditEventStore } from './audit-event.store';
  * Idempotent on the CloudEvents id, so at-least-once delivery gives exactly-once rows.
  */
 export class IngestEvents {
-  constructor(private readonly store: AuditEventStore, private readonly onStored: (result: AppendResult) => void = () => undefined) {}
+  constructor(private readonly store: AuditEventStore) {}
 
-  async execute(events: readonly FedgateEvent[]): Promise<AppendResult> {
-    const result = await this.store.append(events);
-    this.onStored(result);
-    return result;
+  execute(events: readonly FedgateEvent[]): Promise<AppendResult> {
+    return this.store.append(events);
   }
 }
