@@ -27,7 +27,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(path.join(ROOT, 'dist', 'package.json'));
 const dist = (p) => require(path.join(ROOT, 'dist', p));
 const { Kafka, logLevel, CompressionTypes } = require('kafkajs');
-const { Client } = require('pg');
+const { Client, Pool } = require('pg');
 const { createCloudEvent, toKafkaMessage } = dist('libs/contracts/src/index.js');
 const { AuditEventStore, IngestEvents } = dist('libs/audit/src/index.js');
 const { createPrismaClient } = dist('libs/database/src/index.js');
@@ -163,7 +163,8 @@ try {
   // 3. seed to --rows rows ---------------------------------------------------------------------
   const rows = Number(args.rows);
   const prisma = createPrismaClient(iso.databaseUrl, 2);
-  const ingest = new IngestEvents(new AuditEventStore(prisma));
+  const pool = new Pool({ connectionString: iso.databaseUrl, max: 1 });
+  const ingest = new IngestEvents(new AuditEventStore(prisma, pool));
   let have = await pg(async (c) => Number((await c.query('SELECT count(*) AS n FROM audit_event')).rows[0].n));
   const seedStart = performance.now();
   const seeded0 = have;
@@ -187,6 +188,7 @@ try {
     if (have % 100_000 < 5000) process.stdout.write(`  seeded ${have.toLocaleString()} rows\r`);
   }
   await prisma.$disconnect();
+  await pool.end();
   const seedSeconds = (performance.now() - seedStart) / 1000;
   log(`seeded ${(have - seeded0).toLocaleString()} rows through IngestEvents in ${fmt(seedSeconds)} s (${fmt((have - seeded0) / seedSeconds, 0)} rows/s, database only); ${have.toLocaleString()} rows stored`);
   await pg((c) => c.query('VACUUM ANALYZE audit_event'));

@@ -31,7 +31,7 @@ export class AuditServiceModule {
       ],
       controllers: [AuditController, ViewerController],
       providers: [
-        { provide: AuditEventStore, useFactory: (prisma: PrismaService) => new AuditEventStore(prisma.client), inject: [PrismaService] },
+        { provide: AuditEventStore, useFactory: (prisma: PrismaService) => new AuditEventStore(prisma.client, prisma.pool), inject: [PrismaService] },
         { provide: CHECKPOINT_PUBLIC_KEY, useValue: signer.publicKey },
         { provide: IngestEvents, ...useCase((store) => new IngestEvents(store)) },
         { provide: SignCheckpoint, ...useCase((store) => new SignCheckpoint(store, signer)) },

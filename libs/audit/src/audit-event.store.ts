@@ -1,3 +1,4 @@
+import type { Pool } from 'pg';
 import { Prisma, type PrismaClient } from '@fedgate/database';
 import { FedgateError, type AuditCheckpoint, type FedgateEvent } from '@fedgate/contracts';
 import { EMPTY_CHAIN, chainRows, type AuditRow, type ChainHead } from './audit-record';
@@ -24,34 +25,30 @@ export interface AppendResult {
   head: ChainHead;
 }
 
-const ROW_SELECT = {
-  seq: true,
-  id: true,
-  time: true,
-  type: true,
-  actorFlwrAid: true,
-  actorAccountName: true,
-  object: true,
-  action: true,
-  outcome: true,
-  decisionId: true,
-  source: true,
-  subject: true,
-  data: true,
-  hash: true,
-  prevHash: true,
-} as const;
+// The read hot path is plain SQL on the pg pool (as the outbox's is): a page of 100 rows
+// costs a few ms this way, several times less than through the ORM's row mapping.
+const ROW_COLUMNS = `seq, id, time, type, actor_flwr_aid AS "actorFlwrAid", actor_account_name AS "actorAccountName", object, action,
+  outcome, decision_id AS "decisionId", source, subject, data, hash, prev_hash AS "prevHash"`;
 
-function whereOf(filters: AuditFilters): Prisma.AuditEventWhereInput {
-  const where: Prisma.AuditEventWhereInput = {};
-  if (filters.actor !== undefined) where.actorFlwrAid = filters.actor;
-  if (filters.type !== undefined) where.type = filters.type;
-  if (filters.outcome !== undefined) where.outcome = filters.outcome;
-  if (filters.object !== undefined) where.object = filters.object;
-  if (filters.since !== undefined || filters.until !== undefined) {
-    where.time = { ...(filters.since ? { gte: filters.since } : {}), ...(filters.until ? { lt: filters.until } : {}) };
-  }
-  return where;
+type RawRow = Omit<AuditRow, 'seq'> & { seq: string };
+const toRow = (r: RawRow): AuditRow => ({ ...r, seq: BigInt(r.seq) });
+
+/** WHERE clause of the filters (and a seq bound), every value a parameter. */
+function whereOf(filters: AuditFilters, seq?: { op: '<' | '>'; value: bigint }): { sql: string; values: unknown[] } {
+  const conditions: string[] = [];
+  const values: unknown[] = [];
+  const add = (condition: string, value: unknown) => {
+    values.push(value);
+    conditions.push(condition.replace('?', `$${values.length}`));
+  };
+  if (filters.actor !== undefined) add('actor_flwr_aid = ?', filters.actor);
+  if (filters.type !== undefined) add('type = ?', filters.type);
+  if (filters.outcome !== undefined) add('outcome = ?', filters.outcome);
+  if (filters.object !== undefined) add('object = ?', filters.object);
+  if (filters.since !== undefined) add('time >= ?', filters.since);
+  if (filters.until !== undefined) add('time < ?', filters.until);
+  if (seq !== undefined) add(`seq ${seq.op} ?::bigint`, seq.value.toString());
+  return { sql: conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '', values };
 }
 
 /** Reads fail closed with a code: the inputs are validated, so a failing query means PostgreSQL cannot answer. */
@@ -65,7 +62,7 @@ async function read<T>(query: Promise<T>): Promise<T> {
 
 /** The audit_event and audit_checkpoint tables, through Prisma. */
 export class AuditEventStore {
-  constructor(private readonly prisma: PrismaClient) {}
+  constructor(private readonly prisma: PrismaClient, private readonly pool: Pool) {}
 
   /**
    * Stores the events not stored yet, in one transaction holding the chain lock: skip known
@@ -103,18 +100,24 @@ export class AuditEventStore {
 
   /** Rows with seq > afterSeq in seq order, at most `limit` (chain verification, export, follow mode). */
   async rowsAfter(afterSeq: bigint, limit: number, filters: AuditFilters = {}): Promise<AuditRow[]> {
-    return read(this.prisma.auditEvent.findMany({ where: { ...whereOf(filters), seq: { gt: afterSeq } }, orderBy: { seq: 'asc' }, take: limit, select: ROW_SELECT }));
+    return this.select(whereOf(filters, { op: '>', value: afterSeq }), 'ASC', limit);
   }
 
   /** Newest first: rows with seq < beforeSeq (or from the head), at most `limit`. */
   async rowsBefore(beforeSeq: bigint | null, limit: number, filters: AuditFilters = {}): Promise<AuditRow[]> {
-    const where = whereOf(filters);
-    if (beforeSeq !== null) where.seq = { lt: beforeSeq };
-    return read(this.prisma.auditEvent.findMany({ where, orderBy: { seq: 'desc' }, take: limit, select: ROW_SELECT }));
+    return this.select(whereOf(filters, beforeSeq === null ? undefined : { op: '<', value: beforeSeq }), 'DESC', limit);
   }
 
   async findById(id: string): Promise<AuditRow | null> {
-    return read(this.prisma.auditEvent.findUnique({ where: { id }, select: ROW_SELECT }));
+    const { rows } = await read(this.pool.query<RawRow>(`SELECT ${ROW_COLUMNS} FROM audit_event WHERE id = $1`, [id]));
+    return rows[0] ? toRow(rows[0]) : null;
+  }
+
+  private async select(where: { sql: string; values: unknown[] }, order: 'ASC' | 'DESC', limit: number): Promise<AuditRow[]> {
+    const { rows } = await read(
+      this.pool.query<RawRow>(`SELECT ${ROW_COLUMNS} FROM audit_event ${where.sql} ORDER BY seq ${order} LIMIT $${where.values.length + 1}`, [...where.values, limit]),
+    );
+    return rows.map(toRow);
   }
 
   async addCheckpoint(checkpoint: AuditCheckpoint): Promise<void> {
