@@ -60,7 +60,7 @@ async function read<T>(query: Promise<T>): Promise<T> {
   }
 }
 
-/** The audit_event and audit_checkpoint tables, through Prisma. */
+/** The audit_event and audit_checkpoint tables: written through Prisma, the hot reads on the pg pool. */
 export class AuditEventStore {
   constructor(private readonly prisma: PrismaClient, private readonly pool: Pool) {}
 
