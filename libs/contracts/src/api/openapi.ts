@@ -29,6 +29,7 @@ import {
   ListRunsResponseSchema,
   PutRunMemberRequestSchema,
   PutServiceMemberRequestSchema,
+  RebuildResponseSchema,
   RegisterRunRequestSchema,
   RegisterRunResponseSchema,
   RunMemberParamsSchema,
@@ -407,6 +408,16 @@ const AUTHZ_OPERATIONS: readonly OpenApiOperation[] = [
     requestBody: { mediaType: MEDIA_JSON, schema: named('OpenFgaCheckRequest', OpenFgaCheckRequestSchema) },
     responses: [json(200, 'OpenFGA Check response.', named('OpenFgaCheckResponse', OpenFgaCheckResponseSchema))],
     errors: [...KEYED, ...BODY_ERRORS, 'authz_unavailable', ...ALWAYS],
+  },
+  {
+    operationId: 'rebuildProjections',
+    method: 'post',
+    path: API_PATHS.authz.rebuild,
+    summary: 'Wipe the OpenFGA tuples and the read model, replay the ownership topic from its beginning (`fedgate authz rebuild`).',
+    tag: 'admin',
+    security: 'apiKey',
+    responses: [json(200, 'The projections are rebuilt and serving.', named('RebuildResponse', RebuildResponseSchema))],
+    errors: [...KEYED, 'authz_unavailable', 'dependency_unavailable', ...ALWAYS],
   },
 ];
 
