@@ -8,11 +8,21 @@ export interface Answer {
 
 /** One call to authz-service with the stack's API key (JSON body when given). */
 export async function authzCall(stack: StackFile, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> {
-  const res = await fetch(`${stack.services.authz}${path}`, {
+  const init = {
     method,
     headers: { 'x-fedgate-key': stack.api_key, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-  });
+  };
+  let res: Response;
+  try {
+    res = await fetch(`${stack.services.authz}${path}`, init);
+  } catch (err) {
+    // a kept-alive socket the server closed while idle (its 5 s keep-alive timeout): the
+    // request never reached it, so sending it again on a new socket is safe
+    const code = ((err as Error).cause as { code?: string } | undefined)?.code;
+    if (code !== 'UND_ERR_SOCKET' && code !== 'ECONNRESET') throw err;
+    res = await fetch(`${stack.services.authz}${path}`, init);
+  }
   const text = await res.text();
   return { status: res.status, body: text ? (JSON.parse(text) as Record<string, any>) : {} };
 }
