@@ -96,6 +96,11 @@ export class OpenFgaHttpClient {
     return answer.allowed === true;
   }
 
+  /** The objects of `type` the user has `relation` to (OpenFGA ListObjects). */
+  async listObjects(storeId: string, modelId: string, query: { user: string; relation: string; type: string }): Promise<string[]> {
+    return (await this.request<{ objects: string[] }>('POST', `stores/${storeId}/list-objects`, { authorization_model_id: modelId, ...query })).objects;
+  }
+
   /** Idempotent writes and deletes: an existing tuple written again, or a missing one deleted, is not an error. */
   async write(storeId: string, modelId: string, change: { writes?: TupleKey[]; deletes?: TupleKey[] }): Promise<void> {
     const body: Record<string, unknown> = { authorization_model_id: modelId };
