@@ -1,5 +1,6 @@
 // Helpers for the authz-service integration tests: REST calls with the stack's key, fresh ids.
 import type { StackFile } from '@fedgate/contracts';
+import { waitFor } from '@fedgate/testing';
 
 export interface Answer {
   status: number;
@@ -53,4 +54,20 @@ export function authzApi(stack: StackFile) {
     grant: (service: string, flwr_aid: string, role: string, acting: string) => authzCall(stack, 'PUT', `/v1/services/${service}/members/${flwr_aid}`, { role, acting_flwr_aid: acting }),
     revoke: (service: string, flwr_aid: string, acting: string) => authzCall(stack, 'DELETE', `/v1/services/${service}/members/${flwr_aid}`, { acting_flwr_aid: acting }),
   };
+}
+
+/**
+ * Waits until a write is projected again (e.g. after Kafka restarted, the projector's consumer
+ * group takes a while to rejoin): a registration, then a check with its token until it answers.
+ */
+export async function projectorWorks(stack: StackFile, timeoutMs = 180_000): Promise<void> {
+  const owner = `probe-${Date.now().toString(36)}`;
+  const registered = await authzCall(stack, 'POST', '/v1/runs', { run_id: freshRunId(), flwr_aid: owner });
+  if (registered.status !== 201) throw new Error(`register answered ${registered.status} ${JSON.stringify(registered.body)}`);
+  await waitFor(
+    'the projector to apply a new write',
+    async () => (await authzCall(stack, 'POST', '/v1/check', { flwr_aid: owner, relation: 'has_access', object: `service:${stack.service_name}`, consistency_token: registered.body.consistency_token })).status === 200,
+    timeoutMs,
+    500,
+  );
 }

@@ -7,7 +7,7 @@ import { TOPICS } from '@fedgate/contracts';
 import { CloudEventConsumer, parseBrokers } from '@fedgate/kafka';
 import { readStackFile } from '@fedgate/stack';
 import { runProjectScript, uniqueSuffix, waitFor } from '@fedgate/testing';
-import { authzApi, freshRunId } from './authz-client.testing';
+import { authzApi, freshRunId, projectorWorks } from './authz-client.testing';
 
 const stack = readStackFile();
 const api = authzApi(stack);
@@ -27,6 +27,7 @@ describe('authz-service fails closed', { timeout: 300_000 }, () => {
     infra('openfga', 'start');
     infra('kafka', 'start');
     await ready();
+    await projectorWorks(stack);
   });
 
   it('answers 503 authz_unavailable, never an allow, while OpenFGA is stopped; audits the failure', async () => {

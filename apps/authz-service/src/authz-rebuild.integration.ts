@@ -7,7 +7,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { readStackFile } from '@fedgate/stack';
 import { repoRoot, uniqueSuffix } from '@fedgate/testing';
-import { authzApi, authzCall, freshRunId, type Answer } from './authz-client.testing';
+import { authzApi, authzCall, freshRunId, projectorWorks, type Answer } from './authz-client.testing';
 
 const stack = readStackFile();
 const api = authzApi(stack);
@@ -26,6 +26,7 @@ function prng(seed: number) {
 
 describe('rebuild from the ownership topic', { timeout: 600_000 }, () => {
   it('answers every check and list identically after `fedgate authz rebuild`, following a few hundred mixed commands', async () => {
+    await projectorWorks(stack);
     const seed = Date.now() % 100_000;
     const random = prng(seed);
     const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;

@@ -6,7 +6,7 @@ import { TOPICS, type FedgateEvent } from '@fedgate/contracts';
 import { CloudEventConsumer, parseBrokers } from '@fedgate/kafka';
 import { readStackFile } from '@fedgate/stack';
 import { uniqueSuffix, waitFor } from '@fedgate/testing';
-import { authzApi, authzCall, freshRunId } from './authz-client.testing';
+import { authzApi, authzCall, freshRunId, projectorWorks } from './authz-client.testing';
 
 const stack = readStackFile();
 const api = authzApi(stack);
@@ -30,6 +30,7 @@ describe('authz-service on the real stack', { timeout: 300_000 }, () => {
   before(async () => {
     await consumer.start();
     await waitFor('authz-service ready', async () => (await fetch(`${stack.services.authz}/readyz`)).ok, 60_000, 250);
+    await projectorWorks(stack);
   });
   after(() => consumer.stop());
 

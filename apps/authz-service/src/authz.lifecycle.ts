@@ -90,6 +90,7 @@ export class AuthzLifecycle implements OnApplicationBootstrap, OnApplicationShut
       groupId: `authz-cache-${randomUUID()}`,
       topics: [TOPICS.ownership],
       fromBeginning: false,
+      sessionTimeoutMs: 10_000,
       handle: onceInMemory((event) => {
         if (!isOwnershipEvent(event)) return;
         this.cache.hold(event.id);

@@ -5,18 +5,18 @@ import { transformer } from '@openfga/syntax-transformer';
 /** The model's DSL file, kept in the repository beside its OpenFGA model tests (fedgate.fga.yaml). */
 export const MODEL_FILE = 'libs/authz/model/fedgate.fga';
 
-/** Where the repository is, from source or compiled (dist/) locations alike. */
-export function repositoryRoot(from: string = __dirname): string {
-  let dir = from;
-  while (!existsSync(path.join(dir, 'nx.json'))) {
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error(`no nx.json above ${from}`);
-    dir = parent;
-  }
-  return dir;
+/**
+ * The folder of the model files, from this library's source (libs/authz/src) or compiled
+ * (dist/libs/authz/src) location alike.
+ */
+export function modelDirectory(from: string = __dirname): string {
+  const candidates = [path.join(from, '..', 'model'), path.join(from, '..', '..', '..', '..', path.dirname(MODEL_FILE))];
+  const found = candidates.find((dir) => existsSync(path.join(dir, path.basename(MODEL_FILE))));
+  if (!found) throw new Error(`${MODEL_FILE} not found from ${from}`);
+  return found;
 }
 
-export function readModelDsl(file: string = path.join(repositoryRoot(), MODEL_FILE)): string {
+export function readModelDsl(file: string = path.join(modelDirectory(), path.basename(MODEL_FILE))): string {
   return readFileSync(file, 'utf8');
 }
 

@@ -9,7 +9,7 @@ import { parse } from 'yaml';
 import { OpenFgaHttpClient, type TupleKey } from '@fedgate/openfga';
 import { readStackFile } from '@fedgate/stack';
 import { uniqueSuffix } from '@fedgate/testing';
-import { MODEL_FILE, modelToJson, repositoryRoot } from './authorization-model';
+import { modelDirectory, modelToJson } from './authorization-model';
 
 interface ModelTestFile {
   name: string;
@@ -23,7 +23,7 @@ interface ModelTestFile {
   }>;
 }
 
-const testFile = path.join(repositoryRoot(), path.dirname(MODEL_FILE), 'fedgate.fga.yaml');
+const testFile = path.join(modelDirectory(), 'fedgate.fga.yaml');
 const spec = parse(readFileSync(testFile, 'utf8')) as ModelTestFile;
 const stack = readStackFile();
 const fga = new OpenFgaHttpClient({ url: stack.openfga.url, apiKey: stack.openfga.api_key ?? process.env.FEDGATE_OPENFGA_API_KEY ?? '', timeoutMs: 10_000 });

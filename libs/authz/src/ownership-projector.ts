@@ -50,6 +50,8 @@ export class OwnershipProjector {
       groupId: `authz-projector-g${generation}`,
       topics: [TOPICS.ownership],
       fromBeginning: true,
+      // a projector that stops (restart, broker restart) is replaced quickly: writes wait on it
+      sessionTimeoutMs: 10_000,
       handle: (events) => this.handleBatch(events),
     });
     try {

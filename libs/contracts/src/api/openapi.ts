@@ -401,8 +401,7 @@ const AUTHZ_OPERATIONS: readonly OpenApiOperation[] = [
     path: API_PATHS.authz.openfgaCheck,
     summary: "OpenFGA's Check API (for SuperLinks configured with an OpenFGA authz_url); audited like /v1/check.",
     tag: 'openfga',
-    // API.md names no credential for this non-/v1 route; the x-fedgate-key header is assumed
-    // until authz-service settles it (OpenFGA clients can send extra headers).
+    description: 'The API key goes in `x-fedgate-key` or, as OpenFGA clients send a preshared key, in `Authorization: Bearer <key>`. Only Fedgate\'s store id is served (404 otherwise); the user must be `flwr_aid:<id>`; contextual tuples are refused; the decision always uses the pinned model. The decision id is in the `x-fedgate-decision-id` header.',
     security: 'apiKey',
     pathParams: OpenFgaCheckParamsSchema,
     requestBody: { mediaType: MEDIA_JSON, schema: named('OpenFgaCheckRequest', OpenFgaCheckRequestSchema) },
