@@ -1,4 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { APP_INTERCEPTOR } from '@nestjs/core';
 import { openApiDocument } from '@fedgate/contracts';
 import {
   AuthorizationStore,
@@ -26,6 +27,7 @@ import { OpenFgaHttpClient, openFgaReadinessCheck } from '@fedgate/openfga';
 import { PlatformModule } from '@fedgate/platform';
 import type { AuthzServiceConfig } from '@fedgate/service-config';
 import { AuthzController } from './authz.controller';
+import { AuthzErrorsInterceptor } from './authz-errors.interceptor';
 import { AUTHZ_CONFIG, AuthzLifecycle, AuthzStartup } from './authz.lifecycle';
 import { AdminController, ApiKeyOrBearerGuard, OpenFgaCheckController } from './openfga-check.controller';
 
@@ -109,6 +111,7 @@ export class AuthzServiceModule {
         },
         AuthzLifecycle,
         ApiKeyOrBearerGuard,
+        { provide: APP_INTERCEPTOR, useClass: AuthzErrorsInterceptor },
       ],
     };
   }

@@ -3,6 +3,9 @@ import { describe, it } from 'node:test';
 import { RELATIONS_BY_OBJECT_TYPE, RUN_PERMISSION_GRANTS, createCloudEvent, type EventData } from '@fedgate/contracts';
 import { modelToJson, readModelDsl, relationsByType, sameModel } from './authorization-model';
 import { consistencyTokenFor, eventIdOfConsistencyToken } from './consistency-token';
+import { toAuthzError } from './authz-errors';
+import { OpenFgaRequestError } from '@fedgate/openfga';
+import { ResourceError } from '@fedgate/contracts';
 import { DecisionCache } from './decision-cache';
 import { tupleChangeOf, type OwnershipEventType } from './ownership-tuples';
 
@@ -112,5 +115,18 @@ describe('DecisionCache', () => {
     cache.set(key, true, cache.epoch);
     await new Promise((r) => setTimeout(r, 40));
     assert.equal(cache.get(key), undefined);
+  });
+});
+
+describe('toAuthzError', () => {
+  it('keeps Fedgate errors, fails closed on OpenFGA and database outages, leaves the unexpected alone', () => {
+    const forbidden = new ResourceError('forbidden');
+    assert.equal(toAuthzError(forbidden), forbidden);
+    assert.equal((toAuthzError(new OpenFgaRequestError(null, 'down')) as { code: string }).code, 'authz_unavailable');
+    assert.equal((toAuthzError(new OpenFgaRequestError(500, 'boom')) as { code: string }).code, 'authz_unavailable');
+    assert.equal((toAuthzError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })) as { code: string }).code, 'dependency_unavailable');
+    assert.equal((toAuthzError(Object.assign(new Error('x'), { name: 'DriverAdapterError' })) as { code: string }).code, 'dependency_unavailable');
+    const bug = new TypeError('undefined is not a function');
+    assert.equal(toAuthzError(bug), bug);
   });
 });

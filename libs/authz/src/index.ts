@@ -10,3 +10,4 @@ export * from './ownership-commands';
 export * from './check-access.use-case';
 export * from './list-runs.use-case';
 export * from './rebuild-projections.use-case';
+export * from './authz-errors';
