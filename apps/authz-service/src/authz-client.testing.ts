@@ -1,6 +1,6 @@
 // Helpers for the authz-service integration tests: REST calls with the stack's key, fresh ids.
 import type { StackFile } from '@fedgate/contracts';
-import { waitFor } from '@fedgate/testing';
+import { fetchRetryingClosedSocket, waitFor } from '@fedgate/testing';
 
 export interface Answer {
   status: number;
@@ -14,16 +14,7 @@ export async function authzCall(stack: StackFile, method: string, path: string, 
     headers: { 'x-fedgate-key': stack.api_key, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
   };
-  let res: Response;
-  try {
-    res = await fetch(`${stack.services.authz}${path}`, init);
-  } catch (err) {
-    // a kept-alive socket the server closed while idle (its 5 s keep-alive timeout): the
-    // request never reached it, so sending it again on a new socket is safe
-    const code = ((err as Error).cause as { code?: string } | undefined)?.code;
-    if (code !== 'UND_ERR_SOCKET' && code !== 'ECONNRESET') throw err;
-    res = await fetch(`${stack.services.authz}${path}`, init);
-  }
+  const res = await fetchRetryingClosedSocket(`${stack.services.authz}${path}`, init);
   const text = await res.text();
   return { status: res.status, body: text ? (JSON.parse(text) as Record<string, any>) : {} };
 }
