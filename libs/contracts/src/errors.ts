@@ -46,6 +46,7 @@ export const ERROR_CATALOGUE = {
 
   // Server side. Fail closed: an unreachable dependency is an error, never an allow.
   authz_unavailable: { status: 503, summary: 'The authorization backend cannot answer.' },
+  consistency_timeout: { status: 503, summary: 'The write named by the consistency token is not applied yet; retry.' },
   idp_unavailable: { status: 503, summary: 'The identity provider cannot answer.' },
   dependency_unavailable: { status: 503, summary: 'A required dependency cannot answer.' },
   internal_error: { status: 500, summary: 'An unexpected error occurred.' },
@@ -170,7 +171,7 @@ export class ResourceError extends FedgateError {
   }
 }
 
-export type DependencyErrorCode = 'authz_unavailable' | 'idp_unavailable' | 'dependency_unavailable';
+export type DependencyErrorCode = 'authz_unavailable' | 'idp_unavailable' | 'dependency_unavailable' | 'consistency_timeout';
 
 /** A backend (OpenFGA, the IdP, Kafka, PostgreSQL) cannot answer: fail closed with 503. */
 export class DependencyUnavailableError extends FedgateError {

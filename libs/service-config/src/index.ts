@@ -48,7 +48,26 @@ export const tokenServiceConfigSchema = serviceConfigSchema
   });
 export type TokenServiceConfig = z.infer<typeof tokenServiceConfigSchema>;
 
-export const authzServiceConfigSchema = serviceConfigSchema.extend(databaseConfigSchema.shape).extend(kafkaConfigSchema.shape).extend(openfgaConfigSchema.shape);
+export const authzServiceConfigSchema = serviceConfigSchema
+  .extend(databaseConfigSchema.shape)
+  .extend(kafkaConfigSchema.shape)
+  .extend(openfgaConfigSchema.shape)
+  .extend(apiKeysConfigSchema.shape)
+  .extend({
+    /** The SuperLink's `service:<name>`: runs registered without a service belong to it. */
+    FEDGATE_SERVICE_NAME: z.string().min(1).max(200),
+    /** Made admin of FEDGATE_SERVICE_NAME once, at first start (a system grant event). */
+    FEDGATE_ADMIN_FLWR_AID: z.string().min(1).max(200).optional(),
+    /** The OpenFGA store found (or created) by name at start; the model is written there and pinned. */
+    FEDGATE_OPENFGA_STORE_NAME: z.string().min(1).default('fedgate'),
+    /** Deadline of one OpenFGA request; past it the decision is a 503 authz_unavailable. */
+    FEDGATE_OPENFGA_TIMEOUT_MS: z.coerce.number().int().min(50).max(30_000).default(2000),
+    FEDGATE_AUTHZ_CACHE_ENTRIES: z.coerce.number().int().min(1).default(100_000),
+    /** Longest a cached decision is served (ownership and grant events empty the cache before that). */
+    FEDGATE_AUTHZ_CACHE_TTL_MS: z.coerce.number().int().min(1).max(600_000).default(5000),
+    /** Longest a check carrying a consistency_token waits for its write (then 503 consistency_timeout). */
+    FEDGATE_AUTHZ_CONSISTENCY_WAIT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
+  });
 export type AuthzServiceConfig = z.infer<typeof authzServiceConfigSchema>;
 
 export const auditServiceConfigSchema = serviceConfigSchema

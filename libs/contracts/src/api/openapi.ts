@@ -29,6 +29,7 @@ import {
   ListRunsResponseSchema,
   PutRunMemberRequestSchema,
   PutServiceMemberRequestSchema,
+  RebuildResponseSchema,
   RegisterRunRequestSchema,
   RegisterRunResponseSchema,
   RunMemberParamsSchema,
@@ -401,13 +402,22 @@ const AUTHZ_OPERATIONS: readonly OpenApiOperation[] = [
     path: API_PATHS.authz.openfgaCheck,
     summary: "OpenFGA's Check API (for SuperLinks configured with an OpenFGA authz_url); audited like /v1/check.",
     tag: 'openfga',
-    // API.md names no credential for this non-/v1 route; the x-fedgate-key header is assumed
-    // until authz-service settles it (OpenFGA clients can send extra headers).
+    description: 'The API key goes in `x-fedgate-key` or, as OpenFGA clients send a preshared key, in `Authorization: Bearer <key>`. Only Fedgate\'s store id is served (404 otherwise); the user must be `flwr_aid:<id>`; contextual tuples are refused; the decision always uses the pinned model. The decision id is in the `x-fedgate-decision-id` header.',
     security: 'apiKey',
     pathParams: OpenFgaCheckParamsSchema,
     requestBody: { mediaType: MEDIA_JSON, schema: named('OpenFgaCheckRequest', OpenFgaCheckRequestSchema) },
     responses: [json(200, 'OpenFGA Check response.', named('OpenFgaCheckResponse', OpenFgaCheckResponseSchema))],
     errors: [...KEYED, ...BODY_ERRORS, 'authz_unavailable', ...ALWAYS],
+  },
+  {
+    operationId: 'rebuildProjections',
+    method: 'post',
+    path: API_PATHS.authz.rebuild,
+    summary: 'Wipe the OpenFGA tuples and the read model, replay the ownership topic from its beginning (`fedgate authz rebuild`).',
+    tag: 'admin',
+    security: 'apiKey',
+    responses: [json(200, 'The projections are rebuilt and serving.', named('RebuildResponse', RebuildResponseSchema))],
+    errors: [...KEYED, 'authz_unavailable', 'dependency_unavailable', ...ALWAYS],
   },
 ];
 
