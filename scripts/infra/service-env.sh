@@ -17,6 +17,8 @@ export FEDGATE_OIDC_AUDIENCE=$IDP_API_AUDIENCE
 export FEDGATE_API_KEYS="dev:$FEDGATE_API_KEY_SHA256:audit-reader"
 # the audit service's own checkpoint-signing key (created at its first start)
 export FEDGATE_AUDIT_SIGNING_KEY_FILE=$STATE/audit/checkpoint-signing-key.pem
+# how often the audit service re-verifies its whole hash chain in the background
+export FEDGATE_AUDIT_VERIFY_INTERVAL_MS=300000
 # the services and the stack file name each service by its base URL
 service_url() { echo "https://127.0.0.1:$1"; }
 # the dev IdP's seeded users (passwords generated per machine into secrets.env)
