@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client } from 'pg';
-import type { IntegrityResponse } from '@fedgate/contracts';
+import { createCloudEvent, type AuditEvent, type IntegrityResponse } from '@fedgate/contracts';
 import { readStackFile } from '@fedgate/stack';
 import { repoRoot, uniqueSuffix, waitFor } from '@fedgate/testing';
 import { getJson, publishEvents, startIsolatedAuditService, systemTestEvents, testProducer, type IsolatedAuditService } from './audit-test-support';
@@ -144,6 +144,36 @@ describe('tampering with the audit log in the database', () => {
     await db('UPDATE audit_event SET seq = -31 WHERE seq = 31');
     await db('UPDATE audit_event SET seq = 31 WHERE seq = 32');
     await db('UPDATE audit_event SET seq = 32 WHERE seq = -31');
+    await assertIntact();
+  });
+
+  it('stores an event PostgreSQL would refuse (U+0000, a lone surrogate) exactly, chained, without stalling its partition', async () => {
+    const nonce = `poison-${uniqueSuffix()}`;
+    const poison = createCloudEvent({ type: 'fedgate.system.test.v1', source: '/fedgate/tests/audit', data: { message: 'nul \u0000 and lone \ud800 here', nonce } });
+    const after = systemTestEvents(nonce, 3);
+    const producer = await testProducer(stack);
+    try {
+      await publishEvents(producer, [poison, ...after]);
+    } finally {
+      await producer.disconnect();
+    }
+    // the events after it on the same partition arrive: ingest did not stall on it
+    for (const event of after) {
+      await waitFor(`event ${event.id} stored`, async () => (await getJson(stack, `/v1/events/${event.id}`, stack.api_key, iso.url)).status === 200, 30_000, 200);
+    }
+    const stored = await getJson<AuditEvent>(stack, `/v1/events/${poison.id}`, stack.api_key, iso.url);
+    assert.equal(stored.status, 200);
+    assert.deepEqual(stored.body.data, poison.data, 'served exactly as published');
+    const [row] = (await db('SELECT data->>$2 AS message, record_json IS NOT NULL AS raw FROM audit_event WHERE id = $1', [poison.id, 'message'])) as Array<{ message: string; raw: boolean }>;
+    assert.equal(row!.raw, true);
+    assert.equal(row!.message, 'nul \ufffd and lone \ufffd here', 'the queryable columns hold its storable form');
+    await assertIntact();
+    // the exact record is covered by the chain like any column
+    await db(`UPDATE audit_event SET record_json = replace(record_json, 'lone', 'alone') WHERE id = $1`, [poison.id]);
+    const edited = await getJson<IntegrityResponse>(stack, '/v1/integrity?full=true', stack.api_key, iso.url);
+    assert.equal(edited.body.first_bad_seq, stored.body.seq);
+    assert.equal(edited.body.problem, 'hash_mismatch');
+    await db(`UPDATE audit_event SET record_json = replace(record_json, 'alone', 'lone') WHERE id = $1`, [poison.id]);
     await assertIntact();
   });
 
