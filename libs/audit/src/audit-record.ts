@@ -92,8 +92,8 @@ function hasUnstorable(value: unknown): boolean {
  * A row PostgreSQL would refuse (and so stall ingest of its partition forever) is stored
  * losslessly instead: the exact record in record_json, the columns in storable form.
  */
-function storable(row: AuditRow): AuditRow {
-  const { hash: _hash, prev_hash: _prev, ...record } = recordOf(row);
+function storable(row: AuditRow, hashed: Omit<AuditEvent, 'hash'>): AuditRow {
+  const { prev_hash: _prev, ...record } = hashed;
   if (!hasUnstorable(record) && !UNSTORABLE.test(row.subject)) return row;
   const text = (v: string | null) => (v === null ? null : storableText(v));
   return {
@@ -113,11 +113,6 @@ function storable(row: AuditRow): AuditRow {
   };
 }
 
-/** The hash a row must carry given the previous row's hash (its own prev_hash is not trusted). */
-export function expectedHash(row: AuditRow, prevHash: string): string {
-  const { hash: _hash, ...record } = recordOf({ ...row, prevHash });
-  return auditEventHash(record);
-}
 
 /**
  * Appends events to the chain after `head`: each gets the next seq, the previous hash and
@@ -147,9 +142,10 @@ export function chainRows(events: readonly FedgateEvent[], head: ChainHead): { r
       prevHash: hash,
       recordJson: null,
     };
-    row.hash = expectedHash(row, hash);
+    const { hash: _unset, ...hashed } = columnRecordOf(row);
+    row.hash = auditEventHash(hashed);
     hash = row.hash;
-    rows.push(storable(row));
+    rows.push(storable(row, hashed));
   }
   return { rows, head: { seq, hash } };
 }
