@@ -20,13 +20,15 @@ export class ChainVerifier {
 
   /**
    * `after`: continue a chain already verified up to this row (an incremental check of the
-   * rows appended since); only the checkpoints past it are checked. Default: from genesis.
+   * rows appended since), whose last good checkpoint was `checkpointSeq`; only the checkpoints
+   * past it are checked. Default: from genesis.
    */
-  constructor(private readonly publicKey: CheckpointPublicKey, checkpoints: readonly AuditCheckpoint[], after?: { seq: number; hash: string }) {
+  constructor(private readonly publicKey: CheckpointPublicKey, checkpoints: readonly AuditCheckpoint[], after?: { seq: number; hash: string; checkpointSeq: number }) {
     this.checkpoints = [...checkpoints].filter((c) => after === undefined || c.seq > after.seq).sort((a, b) => a.seq - b.seq);
     if (after) {
       this.expectedSeq = after.seq + 1;
       this.prevHash = after.hash;
+      this.lastGoodCheckpointSeq = after.checkpointSeq;
     }
   }
 

@@ -96,6 +96,17 @@ describe('VerifyIntegrity', () => {
     assert.equal(next.problem, 'hash_mismatch');
   });
 
+  it('names a signed head that disagrees with the appended rows after the last good checkpoint', async () => {
+    const { store, verify } = setup(10);
+    store.checkpointList = [signer.sign(8, store.rows[7]!.hash, new Date())];
+    await verify.execute({ full: true });
+    store.append(5);
+    store.checkpointList.push(signer.sign(15, store.rows[3]!.hash, new Date()));
+    const next = await verify.execute();
+    assert.equal(next.problem, 'checkpoint_mismatch');
+    assert.equal(next.first_bad_seq, 9);
+  });
+
   it('answers a stale verdict for an edited old row until a full run, which finds it', async () => {
     const { store, verify } = setup(20);
     await verify.execute({ full: true });

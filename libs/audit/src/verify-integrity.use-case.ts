@@ -92,7 +92,7 @@ export class VerifyIntegrity {
         const { verdict } = base;
         // a broken chain stays broken until a full run says otherwise
         if (!verdict.ok) return base;
-        const tail = await this.verify(verdict.head ?? undefined);
+        const tail = await this.verify(verdict.head ? { ...verdict.head, checkpointSeq: verdict.checkpoints?.latest?.seq ?? 0 } : undefined);
         const latest = tail.checkpoints?.latest ?? verdict.checkpoints?.latest ?? null;
         const extended: Verified = {
           startedAt: base.startedAt,
@@ -124,7 +124,7 @@ export class VerifyIntegrity {
   }
 
   /** Streams the rows after `after` (all rows when undefined) through one ChainVerifier. */
-  private async verify(after: { seq: number; hash: string } | undefined): Promise<IntegrityResponse> {
+  private async verify(after: { seq: number; hash: string; checkpointSeq: number } | undefined): Promise<IntegrityResponse> {
     // checkpoints first: each names a seq that exists by the time the rows are read
     const verifier = new ChainVerifier(this.publicKey, await this.store.checkpoints(), after);
     let cursor = BigInt(after?.seq ?? 0);
