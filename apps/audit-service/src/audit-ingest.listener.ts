@@ -62,6 +62,9 @@ export class AuditIngestListener implements OnApplicationBootstrap, OnApplicatio
       groupId: this.options.consumerGroup,
       topics: this.options.topics,
       fromBeginning: this.options.fromBeginning,
+      // a backlog comes in batches of ~10,000 events (one transaction each) instead of ~1,700
+      maxBytesPerPartition: 8 * 1024 * 1024,
+      maxBytes: 32 * 1024 * 1024,
       handle: async (received) => {
         const result = await this.ingest.execute(received.map((r) => r.event));
         this.stored.inc(result.stored);

@@ -10,12 +10,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client } from 'pg';
-import type { IntegrityResponse } from '@fedgate/contracts';
+import { createCloudEvent, type AuditEvent, type IntegrityResponse } from '@fedgate/contracts';
 import { readStackFile } from '@fedgate/stack';
 import { repoRoot, uniqueSuffix, waitFor } from '@fedgate/testing';
 import { getJson, publishEvents, startIsolatedAuditService, systemTestEvents, testProducer, type IsolatedAuditService } from './audit-test-support';
 
 const stack = readStackFile();
+// the isolated service's background full verification interval
+const VERIFY_INTERVAL_MS = 2000;
 
 interface Verdicts {
   service: IntegrityResponse;
@@ -38,7 +40,8 @@ describe('tampering with the audit log in the database', () => {
   }
 
   async function verdicts(): Promise<Verdicts> {
-    const service = await getJson<IntegrityResponse>(stack, '/v1/integrity', stack.api_key, iso.url);
+    // a fresh full run: a plain call may answer the last background verdict (see the caching test)
+    const service = await getJson<IntegrityResponse>(stack, '/v1/integrity?full=true', stack.api_key, iso.url);
     assert.equal(service.status, 200);
     const run = cliVerify();
     const parsed = JSON.parse(run.stdout || '{}') as { local: IntegrityResponse; service: IntegrityResponse };
@@ -64,7 +67,11 @@ describe('tampering with the audit log in the database', () => {
 
   before(async () => {
     // a scratch log of events from now on (the stack's topics hold tens of thousands of old events)
-    iso = await startIsolatedAuditService(stack, `fedgate_audit_tamper_${uniqueSuffix()}`, { FEDGATE_AUDIT_CHECKPOINT_INTERVAL_MS: '500', FEDGATE_AUDIT_CONSUMER_START: 'end' });
+    iso = await startIsolatedAuditService(stack, `fedgate_audit_tamper_${uniqueSuffix()}`, {
+      FEDGATE_AUDIT_CHECKPOINT_INTERVAL_MS: '500',
+      FEDGATE_AUDIT_CONSUMER_START: 'end',
+      FEDGATE_AUDIT_VERIFY_INTERVAL_MS: String(VERIFY_INTERVAL_MS),
+    });
     const client = new Client({ connectionString: iso.databaseUrl });
     await client.connect();
     db = async (sql, params = []) => (await client.query(sql, params)).rows;
@@ -138,6 +145,61 @@ describe('tampering with the audit log in the database', () => {
     await db('UPDATE audit_event SET seq = 31 WHERE seq = 32');
     await db('UPDATE audit_event SET seq = 32 WHERE seq = -31');
     await assertIntact();
+  });
+
+  it('stores an event PostgreSQL would refuse (U+0000, a lone surrogate) exactly, chained, without stalling its partition', async () => {
+    const nonce = `poison-${uniqueSuffix()}`;
+    const poison = createCloudEvent({ type: 'fedgate.system.test.v1', source: '/fedgate/tests/audit', data: { message: 'nul \u0000 and lone \ud800 here', nonce } });
+    const after = systemTestEvents(nonce, 3);
+    const producer = await testProducer(stack);
+    try {
+      await publishEvents(producer, [poison, ...after]);
+    } finally {
+      await producer.disconnect();
+    }
+    // the events after it on the same partition arrive: ingest did not stall on it
+    for (const event of after) {
+      await waitFor(`event ${event.id} stored`, async () => (await getJson(stack, `/v1/events/${event.id}`, stack.api_key, iso.url)).status === 200, 30_000, 200);
+    }
+    const stored = await getJson<AuditEvent>(stack, `/v1/events/${poison.id}`, stack.api_key, iso.url);
+    assert.equal(stored.status, 200);
+    assert.deepEqual(stored.body.data, poison.data, 'served exactly as published');
+    const [row] = (await db('SELECT data->>$2 AS message, record_json IS NOT NULL AS raw FROM audit_event WHERE id = $1', [poison.id, 'message'])) as Array<{ message: string; raw: boolean }>;
+    assert.equal(row!.raw, true);
+    assert.equal(row!.message, 'nul \ufffd and lone \ufffd here', 'the queryable columns hold its storable form');
+    await assertIntact();
+    // the exact record is covered by the chain like any column
+    await db(`UPDATE audit_event SET record_json = replace(record_json, 'lone', 'alone') WHERE id = $1`, [poison.id]);
+    const edited = await getJson<IntegrityResponse>(stack, '/v1/integrity?full=true', stack.api_key, iso.url);
+    assert.equal(edited.body.first_bad_seq, stored.body.seq);
+    assert.equal(edited.body.problem, 'hash_mismatch');
+    await db(`UPDATE audit_event SET record_json = replace(record_json, 'alone', 'lone') WHERE id = $1`, [poison.id]);
+    await assertIntact();
+  });
+
+  it('answers from the background verification, which finds an edit of an old row within its interval', async () => {
+    const plain = () => getJson<IntegrityResponse & { checked_at: string }>(stack, '/v1/integrity', stack.api_key, iso.url);
+    const before = await plain();
+    assert.equal(before.status, 200);
+    assert.equal(before.body.ok, true);
+    assert.ok(Date.parse(before.body.checked_at) <= Date.now());
+    const [saved] = (await db('SELECT action FROM audit_event WHERE seq = 3')) as Array<{ action: string }>;
+    const editedAt = Date.now();
+    await db(`UPDATE audit_event SET action = 'rewritten' WHERE seq = 3`);
+    try {
+      // no full=true: the next background run (a full one) must find it
+      const found = await waitFor('the background verification to name seq 3', async () => {
+        const answer = await plain();
+        return answer.body.ok === false ? answer.body : undefined;
+      }, VERIFY_INTERVAL_MS * 5, 200);
+      assert.equal(found.first_bad_seq, 3);
+      assert.equal(found.problem, 'hash_mismatch');
+      assert.ok(Date.parse(found.checked_at) >= editedAt - 1000, 'found by a run that started after the edit');
+    } finally {
+      await db('UPDATE audit_event SET action = $1 WHERE seq = 3', [saved!.action]);
+    }
+    await assertIntact();
+    assert.equal((await getJson(stack, '/v1/integrity?full=maybe', stack.api_key, iso.url)).status, 400);
   });
 
   it('refuses checkpoints when the pinned public key is not the service key', () => {

@@ -5,6 +5,7 @@ import {
   AuditEventParamsSchema,
   AuditEventQuerySchema,
   AuditExportQuerySchema,
+  IntegrityQuerySchema,
   InvalidRequestError,
   parseOrThrow,
   type AuditCheckpointListResponse,
@@ -67,8 +68,8 @@ export class AuditController {
   }
 
   @Get('integrity')
-  integrity() {
-    return this.verifyIntegrity.execute();
+  integrity(@Query() query: Record<string, unknown>) {
+    return this.verifyIntegrity.execute({ full: parseOrThrow(IntegrityQuerySchema, onlyKnown(query, ['full'])).full });
   }
 
   @Get('integrity/checkpoints')

@@ -39,8 +39,9 @@ export class AuditClient {
     return this.getJson(`/v1/events${queryString(params)}`, AuditEventListResponseSchema);
   }
 
+  /** A fresh full verification by the service (not its latest background verdict): `fedgate audit verify` compares it with its own. */
   async integrity(): Promise<IntegrityResponse> {
-    return this.getJson('/v1/integrity', IntegrityResponseSchema);
+    return this.getJson('/v1/integrity?full=true', IntegrityResponseSchema);
   }
 
   async checkpoints(): Promise<AuditCheckpointListResponse> {

@@ -1,7 +1,7 @@
 import type { Pool } from 'pg';
 import { Prisma, type PrismaClient } from '@fedgate/database';
 import { FedgateError, type AuditCheckpoint, type FedgateEvent } from '@fedgate/contracts';
-import { EMPTY_CHAIN, chainRows, type AuditRow, type ChainHead } from './audit-record';
+import { EMPTY_CHAIN, chainRows, storableText, type AuditRow, type ChainHead } from './audit-record';
 
 // Arbitrary constant naming the ingest's advisory lock: one chain writer at a time.
 const AUDIT_CHAIN_LOCK_ID = 6_150_827_301;
@@ -28,7 +28,7 @@ export interface AppendResult {
 // The read hot path is plain SQL on the pg pool (as the outbox's is): a page of 100 rows
 // costs a few ms this way, several times less than through the ORM's row mapping.
 const ROW_COLUMNS = `seq, id, time, type, actor_flwr_aid AS "actorFlwrAid", actor_account_name AS "actorAccountName", object, action,
-  outcome, decision_id AS "decisionId", source, subject, data, hash, prev_hash AS "prevHash"`;
+  outcome, decision_id AS "decisionId", source, subject, data, hash, prev_hash AS "prevHash", record_json AS "recordJson"`;
 
 type RawRow = Omit<AuditRow, 'seq'> & { seq: string };
 const toRow = (r: RawRow): AuditRow => ({ ...r, seq: BigInt(r.seq) });
@@ -74,14 +74,16 @@ export class AuditEventStore {
     return this.prisma.$transaction(
       async (tx) => {
         await tx.$queryRaw`SELECT 1 AS locked FROM pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK_ID}::bigint)`;
-        const ids = [...new Set(events.map((e) => e.id))];
+        // ids as stored (an id PostgreSQL cannot hold is kept in storable form; see chainRows)
+        const ids = [...new Set(events.map((e) => storableText(e.id)))];
         const known = new Set(
           ids.length === 0 ? [] : (await tx.$queryRaw<Array<{ id: string }>>`SELECT id FROM audit_event WHERE id = ANY(${ids}::text[])`).map((r) => r.id),
         );
         const fresh: FedgateEvent[] = [];
         for (const event of events) {
-          if (known.has(event.id)) continue;
-          known.add(event.id);
+          const id = storableText(event.id);
+          if (known.has(id)) continue;
+          known.add(id);
           fresh.push(event);
         }
         const [last] = await tx.$queryRaw<ChainHead[]>`SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1`;
@@ -144,7 +146,7 @@ function insertStatement(rows: readonly AuditRow[]): Prisma.Sql {
   const col = <T>(pick: (row: AuditRow) => T): T[] => rows.map(pick);
   return Prisma.sql`
     INSERT INTO audit_event (seq, id, time, type, actor_flwr_aid, actor_account_name, object, action, outcome,
-                             decision_id, source, subject, data, hash, prev_hash, ingested_at)
+                             decision_id, source, subject, data, hash, prev_hash, record_json, ingested_at)
     SELECT u.*, clock_timestamp() FROM unnest(
       ${col((r) => r.seq.toString())}::text[]::bigint[],
       ${col((r) => r.id)}::text[],
@@ -160,6 +162,7 @@ function insertStatement(rows: readonly AuditRow[]): Prisma.Sql {
       ${col((r) => r.subject)}::text[],
       ${col((r) => JSON.stringify(r.data))}::text[]::jsonb[],
       ${col((r) => r.hash)}::text[],
-      ${col((r) => r.prevHash)}::text[]
+      ${col((r) => r.prevHash)}::text[],
+      ${col((r) => r.recordJson)}::text[]
     ) AS u`;
 }

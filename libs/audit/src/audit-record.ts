@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { AUDIT_GENESIS_HASH, auditEventHash, auditFactsOf, type AuditEvent, type AuditOutcome, type FedgateEvent } from '@fedgate/contracts';
 
 /** One audit_event row as the audit lib reads and writes it (columns of prisma/schema.prisma). */
@@ -17,6 +18,12 @@ export interface AuditRow {
   data: unknown;
   hash: string;
   prevHash: string;
+  /**
+   * Set only when the record has text PostgreSQL refuses (U+0000, a lone surrogate): the exact
+   * hashed record (without hash and prev_hash) as JSON text, which escapes them; the other
+   * columns then hold its storable form (see `storableText`).
+   */
+  recordJson: string | null;
 }
 
 /** The head of the chain: the last row's seq and hash (seq 0 and the genesis hash when empty). */
@@ -32,6 +39,15 @@ export const EMPTY_CHAIN: ChainHead = { seq: 0n, hash: AUDIT_GENESIS_HASH };
  * column is in it, so editing any of them in the database breaks the chain.
  */
 export function recordOf(row: AuditRow): AuditEvent {
+  const fromColumns = columnRecordOf(row);
+  if (row.recordJson === null) return fromColumns;
+  const exact: AuditEvent = { ...(JSON.parse(row.recordJson) as Omit<AuditEvent, 'hash' | 'prev_hash'>), hash: row.hash, prev_hash: row.prevHash };
+  // the columns (what queries filter on) must be the storable form of that record: if they were
+  // edited, serve them instead, which no longer hashes to the row's hash
+  return isDeepStrictEqual(storableDeep(exact), fromColumns) ? exact : fromColumns;
+}
+
+function columnRecordOf(row: AuditRow): AuditEvent {
   return {
     id: row.id,
     seq: Number(row.seq),
@@ -49,11 +65,54 @@ export function recordOf(row: AuditRow): AuditEvent {
   };
 }
 
-/** The hash a row must carry given the previous row's hash (its own prev_hash is not trusted). */
-export function expectedHash(row: AuditRow, prevHash: string): string {
-  const { hash: _hash, ...record } = recordOf({ ...row, prevHash });
-  return auditEventHash(record);
+// U+0000 and unpaired surrogates: jsonb refuses them, and text columns refuse U+0000
+const UNSTORABLE_ALL = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+const UNSTORABLE = new RegExp(UNSTORABLE_ALL.source);
+
+/** The text as a PostgreSQL column can hold it: U+0000 and lone surrogates become U+FFFD. */
+export function storableText(text: string): string {
+  return UNSTORABLE.test(text) ? text.replace(UNSTORABLE_ALL, '\ufffd') : text;
 }
+
+function storableDeep<T>(value: T): T {
+  if (typeof value === 'string') return storableText(value) as T;
+  if (Array.isArray(value)) return value.map(storableDeep) as T;
+  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [storableText(k), storableDeep(v)])) as T;
+  return value;
+}
+
+function hasUnstorable(value: unknown): boolean {
+  if (typeof value === 'string') return UNSTORABLE.test(value);
+  if (Array.isArray(value)) return value.some(hasUnstorable);
+  if (value !== null && typeof value === 'object') return Object.entries(value).some(([k, v]) => UNSTORABLE.test(k) || hasUnstorable(v));
+  return false;
+}
+
+/**
+ * A row PostgreSQL would refuse (and so stall ingest of its partition forever) is stored
+ * losslessly instead: the exact record in record_json, the columns in storable form.
+ */
+function storable(row: AuditRow, hashed: Omit<AuditEvent, 'hash'>): AuditRow {
+  const { prev_hash: _prev, ...record } = hashed;
+  if (!hasUnstorable(record) && !UNSTORABLE.test(row.subject)) return row;
+  const text = (v: string | null) => (v === null ? null : storableText(v));
+  return {
+    ...row,
+    id: storableText(row.id),
+    type: storableText(row.type),
+    actorFlwrAid: text(row.actorFlwrAid),
+    actorAccountName: text(row.actorAccountName),
+    object: text(row.object),
+    action: storableText(row.action),
+    outcome: storableText(row.outcome),
+    decisionId: text(row.decisionId),
+    source: storableText(row.source),
+    subject: storableText(row.subject),
+    data: storableDeep(row.data),
+    recordJson: hasUnstorable(record) ? JSON.stringify(record) : null,
+  };
+}
+
 
 /**
  * Appends events to the chain after `head`: each gets the next seq, the previous hash and
@@ -81,10 +140,12 @@ export function chainRows(events: readonly FedgateEvent[], head: ChainHead): { r
       data: event.data,
       hash: '',
       prevHash: hash,
+      recordJson: null,
     };
-    row.hash = expectedHash(row, hash);
+    const { hash: _unset, ...hashed } = columnRecordOf(row);
+    row.hash = auditEventHash(hashed);
     hash = row.hash;
-    rows.push(row);
+    rows.push(storable(row, hashed));
   }
   return { rows, head: { seq, hash } };
 }

@@ -107,3 +107,27 @@ describe('ChainVerifier', () => {
 function pick(r: ReturnType<typeof verify>) {
   return { ok: r.ok, first_bad_seq: r.first_bad_seq, problem: r.problem, checked: r.checked };
 }
+
+describe('records PostgreSQL cannot hold as they are', () => {
+  const poison = createCloudEvent({ type: 'fedgate.system.test.v1', source: '/fedgate/tests', data: { message: 'a \u0000 b \udc00 c', nonce: 'n' } });
+
+  it('keep the exact record in record_json, the columns in storable form, and verify', () => {
+    const { rows } = chainRows([events[0]!, poison, events[1]!], EMPTY_CHAIN);
+    const row = rows[1]!;
+    assert.equal(rows[0]!.recordJson, null);
+    assert.ok(row.recordJson);
+    assert.deepEqual(row.data, { message: 'a \ufffd b \ufffd c', nonce: 'n' });
+    assert.doesNotMatch(row.recordJson, /\u0000/);
+    assert.deepEqual(recordOf(row).data, poison.data);
+    assert.equal(verify(rows.map(recordOf)).ok, true);
+  });
+
+  it('name an edit of record_json or of a column of such a row', () => {
+    const edited = chainRows([events[0]!, poison], EMPTY_CHAIN).rows;
+    edited[1]!.recordJson = edited[1]!.recordJson!.replace('a ', 'A ');
+    assert.equal(verify(edited.map(recordOf)).first_bad_seq, 2);
+    const column = chainRows([events[0]!, poison], EMPTY_CHAIN).rows;
+    column[1]!.source = '/elsewhere';
+    assert.equal(verify(column.map(recordOf)).first_bad_seq, 2);
+  });
+});

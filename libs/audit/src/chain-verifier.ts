@@ -18,8 +18,18 @@ export class ChainVerifier {
   private lastGoodCheckpointSeq = 0;
   private checkpointsChecked = 0;
 
-  constructor(private readonly publicKey: CheckpointPublicKey, checkpoints: readonly AuditCheckpoint[]) {
-    this.checkpoints = [...checkpoints].sort((a, b) => a.seq - b.seq);
+  /**
+   * `after`: continue a chain already verified up to this row (an incremental check of the
+   * rows appended since), whose last good checkpoint was `checkpointSeq`; only the checkpoints
+   * past it are checked. Default: from genesis.
+   */
+  constructor(private readonly publicKey: CheckpointPublicKey, checkpoints: readonly AuditCheckpoint[], after?: { seq: number; hash: string; checkpointSeq: number }) {
+    this.checkpoints = [...checkpoints].filter((c) => after === undefined || c.seq > after.seq).sort((a, b) => a.seq - b.seq);
+    if (after) {
+      this.expectedSeq = after.seq + 1;
+      this.prevHash = after.hash;
+      this.lastGoodCheckpointSeq = after.checkpointSeq;
+    }
   }
 
   get failed(): boolean {

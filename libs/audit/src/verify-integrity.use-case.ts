@@ -6,22 +6,133 @@ import type { CheckpointPublicKey } from './checkpoint-key';
 
 const VERIFY_BATCH = 5000;
 
+/** What GET /v1/integrity answers: the chain verdict and when the full run it rests on started. */
+export type IntegrityVerdict = IntegrityResponse & { checked_at: string };
+
+/** A verdict over seq 1..head: the last full run, extended by the incremental checks since. */
+interface Verified {
+  verdict: IntegrityVerdict;
+  /** Start of the full run: rows edited before it are caught; later edits of old rows by the next full run. */
+  startedAt: number;
+}
+
 /**
- * VerifyIntegrity: recomputes the whole chain from the database in seq order (keyset
- * batches, constant memory) and checks every checkpoint's signature and head hash.
+ * VerifyIntegrity: recomputes the chain from the database in seq order (keyset batches,
+ * constant memory) and checks every checkpoint's signature and head hash.
+ *
+ * A full run costs time linear in the log, so callers do not each pay it: a full run is
+ * single-flight (concurrent callers share it), runs in the background on an interval
+ * (`startBackground`), and a plain `execute()` answers the latest full verdict extended by
+ * an incremental check of the rows appended since its head (from the last verified seq and
+ * hash). `execute({ full: true })` forces a fresh full run. Edits of OLD rows are therefore
+ * found by the next full run (at most one interval later), never missed.
  */
 export class VerifyIntegrity {
+  private verified: Verified | null = null;
+  private fullRun: Promise<Verified> | null = null;
+  private nextFullRun: Promise<Verified> | null = null;
+  private incrementalRun: Promise<Verified> | null = null;
+  private timer: NodeJS.Timeout | null = null;
+
   constructor(private readonly store: AuditEventStore, private readonly publicKey: CheckpointPublicKey) {}
 
-  async execute(): Promise<IntegrityResponse> {
+  async execute(options: { full?: boolean } = {}): Promise<IntegrityVerdict> {
+    if (options.full) return (await this.freshFull()).verdict;
+    if (this.verified === null) return (await this.full()).verdict;
+    return (await this.incremental()).verdict;
+  }
+
+  /** Full runs every `intervalMs` (the first at once); a failed run is logged by `onError` and retried next time. */
+  startBackground(intervalMs: number, onError: (err: unknown) => void): void {
+    const run = () => void this.full().catch(onError);
+    run();
+    this.timer = setInterval(run, intervalMs);
+    this.timer.unref();
+  }
+
+  stopBackground(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /** The full run in flight, or a new one: shared by every caller while it runs. */
+  private full(): Promise<Verified> {
+    this.fullRun ??= (async () => {
+      try {
+        const startedAt = Date.now();
+        const verdict = await this.verify(undefined);
+        return this.keep({ verdict: { ...verdict, checked_at: new Date(startedAt).toISOString() }, startedAt });
+      } finally {
+        this.fullRun = null;
+      }
+    })();
+    return this.fullRun;
+  }
+
+  /**
+   * A full run that starts after this call: one in flight may have read the rows before a
+   * change the caller wants checked, so callers arriving meanwhile share one run after it.
+   */
+  private freshFull(): Promise<Verified> {
+    if (this.fullRun === null) return this.full();
+    this.nextFullRun ??= this.fullRun
+      .catch(() => undefined)
+      .then(() => {
+        this.nextFullRun = null;
+        return this.full();
+      });
+    return this.nextFullRun;
+  }
+
+  /** The kept verdict extended over the rows appended since its head; shared while in flight. */
+  private incremental(): Promise<Verified> {
+    this.incrementalRun ??= (async () => {
+      try {
+        const base = this.verified!;
+        const { verdict } = base;
+        // a broken chain stays broken until a full run says otherwise
+        if (!verdict.ok) return base;
+        const tail = await this.verify(verdict.head ? { ...verdict.head, checkpointSeq: verdict.checkpoints?.latest?.seq ?? 0 } : undefined);
+        const latest = tail.checkpoints?.latest ?? verdict.checkpoints?.latest ?? null;
+        const extended: Verified = {
+          startedAt: base.startedAt,
+          verdict: {
+            ...tail,
+            checked: verdict.checked + tail.checked,
+            head: tail.head ?? verdict.head,
+            checkpoints: { checked: (verdict.checkpoints?.checked ?? 0) + (tail.checkpoints?.checked ?? 0), latest },
+            checked_at: verdict.checked_at,
+          },
+        };
+        return this.keep(extended, base);
+      } finally {
+        this.incrementalRun = null;
+      }
+    })();
+    return this.incrementalRun;
+  }
+
+  /**
+   * Keeps a result unless a newer full run's is kept already (a slow run finishing late must
+   * not replace a fresher verdict); an incremental one only over the base it extended.
+   */
+  private keep(result: Verified, base?: Verified): Verified {
+    const current = this.verified;
+    const newer = base === undefined ? current === null || result.startedAt >= current.startedAt : current === base;
+    if (newer) this.verified = result;
+    return result;
+  }
+
+  /** Streams the rows after `after` (all rows when undefined) through one ChainVerifier. */
+  private async verify(after: { seq: number; hash: string; checkpointSeq: number } | undefined): Promise<IntegrityResponse> {
     // checkpoints first: each names a seq that exists by the time the rows are read
-    const verifier = new ChainVerifier(this.publicKey, await this.store.checkpoints());
-    let after = 0n;
+    const verifier = new ChainVerifier(this.publicKey, await this.store.checkpoints(), after);
+    let cursor = BigInt(after?.seq ?? 0);
     for (;;) {
-      const rows = await this.store.rowsAfter(after, VERIFY_BATCH);
+      const rows = await this.store.rowsAfter(cursor, VERIFY_BATCH);
       for (const row of rows) if (!verifier.add(recordOf(row))) return verifier.finish();
       if (rows.length < VERIFY_BATCH) return verifier.finish();
-      after = rows.at(-1)!.seq;
+      cursor = rows.at(-1)!.seq;
     }
   }
 }

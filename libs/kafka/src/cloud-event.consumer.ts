@@ -29,6 +29,12 @@ export interface CloudEventConsumerOptions {
    * (see `onceInMemory` / `onceInDatabase`).
    */
   handle(events: ReceivedEvent[]): Promise<void>;
+  /**
+   * Bytes one fetch may bring per partition and in all (kafkajs defaults 1 MiB / 10 MiB):
+   * a consumer whose cost is per batch (one transaction) goes faster with larger batches.
+   */
+  maxBytesPerPartition?: number;
+  maxBytes?: number;
 }
 
 /**
@@ -47,6 +53,8 @@ export class CloudEventConsumer {
       groupId: options.groupId,
       allowAutoTopicCreation: true,
       ...(options.sessionTimeoutMs ? { sessionTimeout: options.sessionTimeoutMs, heartbeatInterval: Math.floor(options.sessionTimeoutMs / 3) } : {}),
+      ...(options.maxBytesPerPartition === undefined ? {} : { maxBytesPerPartition: options.maxBytesPerPartition }),
+      ...(options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }),
     });
   }
 

@@ -93,6 +93,11 @@ export const auditServiceConfigSchema = serviceConfigSchema
     FEDGATE_AUDIT_CHECKPOINT_INTERVAL_MS: z.coerce.number().int().min(100).default(10_000),
     /** ...and as soon as this many events arrived since the last one. */
     FEDGATE_AUDIT_CHECKPOINT_EVENTS: z.coerce.number().int().min(1).default(10_000),
+    /**
+     * How often the whole chain is re-verified in the background (edits of old rows are found
+     * within this); GET /v1/integrity answers that verdict plus the rows appended since.
+     */
+    FEDGATE_AUDIT_VERIFY_INTERVAL_MS: z.coerce.number().int().min(100).default(300_000),
   });
 export type AuditServiceConfig = z.infer<typeof auditServiceConfigSchema>;
 

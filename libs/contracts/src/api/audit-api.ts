@@ -61,6 +61,11 @@ export const AuditExportQuerySchema = z
   .refine(sinceBeforeUntil, sinceBeforeUntilMessage);
 export type AuditExportQuery = z.infer<typeof AuditExportQuerySchema>;
 
+/** `GET /v1/integrity?full=true`: a fresh full verification instead of the latest one plus the rows since. */
+export const IntegrityQuerySchema = z.object({
+  full: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+});
+
 /** `GET /v1/events/{id}` — the event id (the CloudEvent id). */
 export const AuditEventParamsSchema = z.object({
   id: z.string().min(1).max(256).regex(noWhitespace, 'must not contain whitespace'),
@@ -126,6 +131,11 @@ export const IntegrityResponseSchema = z.object({
   /** The Ed25519 key the service signs checkpoints with (SPKI PEM) and its id. */
   public_key: z.string().optional(),
   key_id: z.string().optional(),
+  /**
+   * Start of the full verification this answer rests on (the service re-verifies every row on
+   * an interval and checks rows appended since incrementally; `?full=true` forces a fresh run).
+   */
+  checked_at: timestamp.optional(),
 });
 export type IntegrityResponse = z.infer<typeof IntegrityResponseSchema>;
 
