@@ -15,7 +15,7 @@ const state = process.env.FEDGATE_STATE_DIR ?? path.join(root, '.fedgate');
 const SERVICES = ['login', 'token', 'authz', 'audit'] as const;
 
 const env = parseEnvFile(readFileSync(path.join(root, 'infra/stack.env'), 'utf8'));
-const PORTS = ['PG_PORT', 'KAFKA_PORT', 'KAFKA_CONTROLLER_PORT', 'OPENFGA_HTTP_PORT', 'OPENFGA_GRPC_PORT', 'IDP_PORT', 'LOGIN_PORT', 'TOKEN_PORT', 'AUTHZ_PORT', 'AUDIT_PORT'].map((k) => Number(env[k]) + Number(process.env.FEDGATE_PORT_OFFSET ?? 0));
+const PORTS = ['PG_PORT', 'KAFKA_PORT', 'KAFKA_CONTROLLER_PORT', 'OPENFGA_HTTP_PORT', 'OPENFGA_GRPC_PORT', 'IDP_PORT', 'LOGIN_PORT', 'TOKEN_PORT', 'AUTHZ_PORT', 'AUDIT_PORT', 'SUPERLINK_SERVERAPPIO_PORT', 'SUPERLINK_FLEET_PORT', 'SUPERLINK_CONTROL_PORT', 'SUPERLINK_HEALTH_PORT'].map((k) => Number(env[k]) + Number(process.env.FEDGATE_PORT_OFFSET ?? 0));
 
 function portOpen(port: number): Promise<boolean> {
   return new Promise((resolve) => {

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Flower (PyPI `flwr`, FLWR_VERSION in infra/stack.env) in a cached Python venv outside the
+# repository, shared by every checkout: the SuperLink (superlink.sh), the real `flwr` CLI
+# of the end-to-end test and the integration's pytest run from it.
+#   flwr.sh ensure   create/complete the venv (flwr==$FLWR_VERSION + pytest); prints its path
+#   flwr.sh path     print the venv path (exit 1 when it is not ready)
+#   flwr.sh pytest   run integrations/flower's tests in the venv (extra args go to pytest)
+# FEDGATE_PYTHON picks the interpreter (default python3; flwr 1.22 needs 3.9.2 to 3.13).
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+PYTHON=${FEDGATE_PYTHON:-python3}
+
+venv_dir() {
+  local pyver
+  pyver=$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])') || die "no usable Python ($PYTHON); set FEDGATE_PYTHON"
+  echo "$CACHE/flwr-$FLWR_VERSION-py$pyver"
+}
+
+cmd_path() {
+  local venv
+  venv=$(venv_dir)
+  [ -f "$venv/.fedgate-ready" ] || return 1
+  echo "$venv"
+}
+
+cmd_ensure() {
+  local venv
+  venv=$(venv_dir)
+  (
+    # several checkouts may ask at once: one installs, the others wait
+    exec 9>"$venv.lock"
+    flock 9
+    if [ -f "$venv/.fedgate-ready" ] && "$venv/bin/python" -c 'import flwr, pytest' 2>/dev/null; then exit 0; fi
+    log "flwr: installing flwr==$FLWR_VERSION into $venv (from PyPI; a few minutes once)"
+    rm -rf "$venv"
+    "$PYTHON" -m venv "$venv" || die "cannot create a venv with $PYTHON (apt-get install python3-venv?)"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "flwr==$FLWR_VERSION" "pytest>=8" >"$venv.install.log" 2>&1 ||
+      { show_log_tail "$venv.install.log"; die "pip install flwr==$FLWR_VERSION failed"; }
+    [ "$("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("flwr"))')" = "$FLWR_VERSION" ] || die "flwr $FLWR_VERSION did not install"
+    touch "$venv/.fedgate-ready"
+  )
+  echo "$venv"
+}
+
+cmd_pytest() {
+  local venv
+  venv=$(cmd_ensure)
+  cd "$ROOT/integrations/flower"
+  # the package from this checkout's source (the shared venv holds only flwr and pytest)
+  PYTHONPATH="$ROOT/integrations/flower/src" PYTHONDONTWRITEBYTECODE=1 "$venv/bin/python" -m pytest -p no:cacheprovider "${PYTEST_ARGS[@]}"
+}
+
+PYTEST_ARGS=("${@:2}")
+dispatch "${1:-}"
