@@ -65,7 +65,7 @@ ensure_secrets() {
     umask 077
     [ -f "$SECRETS_FILE" ] || : >"$SECRETS_FILE"
     chmod 600 "$SECRETS_FILE"
-    for key in FEDGATE_PG_PASSWORD OPENFGA_PRESHARED_KEY FEDGATE_API_KEY FEDGATE_IDP_ADMIN_KEY FEDGATE_IDP_ALICE_PASSWORD FEDGATE_IDP_BOB_PASSWORD; do
+    for key in FEDGATE_PG_PASSWORD OPENFGA_PRESHARED_KEY FEDGATE_API_KEY FEDGATE_IDP_ADMIN_KEY FEDGATE_IDP_ALICE_PASSWORD FEDGATE_IDP_BOB_PASSWORD FEDGATE_IDP_CAROL_PASSWORD; do
       grep -q "^${key}=" "$SECRETS_FILE" || printf '%s=%s\n' "$key" "$(rand_hex 24)" >>"$SECRETS_FILE"
     done
     # services are configured with the API key's hash (FEDGATE_API_KEYS), never the key itself

@@ -71,7 +71,7 @@ describe('the local stack (npm run stack)', () => {
   it('lists all four services in stack.json and serves them healthy over HTTPS', async () => {
     const stack = readStackFile();
     assert.equal(stack.ca_cert, path.join(state, 'tls/ca.pem'));
-    assert.ok(stack.idp.users.some((u) => u.username === 'alice') && stack.idp.users.some((u) => u.username === 'bob'));
+    assert.ok(stack.idp.users.some((u) => u.username === 'alice') && stack.idp.users.some((u) => u.username === 'bob') && stack.idp.users.some((u) => u.username === 'carol'));
     assert.equal(stack.service_name, env.FEDGATE_SERVICE_NAME);
     assert.equal(stack.admin_flwr_aid, env.FEDGATE_ADMIN_FLWR_AID);
     await assertHealthy();
