@@ -76,11 +76,17 @@ def test_redirects_are_not_followed(fedgate: FakeFedgate) -> None:
 def test_runs_are_registered_and_listed_with_string_ids(fedgate: FakeFedgate) -> None:
     client = FedgateClient(fedgate.settings())
     fedgate.answer("POST /v1/runs", 201, {"run_id": "18446744073709551615", "owner": "alice", "consistency_token": "c"})
-    client.register_run(18446744073709551615, "alice")
-    assert fedgate.calls("POST /v1/runs") == [{"run_id": "18446744073709551615", "flwr_aid": "alice"}]
     fedgate.answer("GET /v1/runs", 200, {"runs": [{"run_id": "7", "role": "owner"}, {"run_id": 8, "role": "viewer"}, {"role": "x"}]})
     assert client.viewable_runs("bob@example.com") == {7: "owner", 8: "viewer"}
     assert fedgate.requests[-1][1] == "/v1/runs?flwr_aid=bob%40example.com"
+    client.register_run(18446744073709551615, "alice")
+    assert fedgate.calls("POST /v1/runs") == [{"run_id": "18446744073709551615", "flwr_aid": "alice", "service": "superlink"}]
+    # read-your-writes: later listings and checks carry the registration's consistency token
+    client.viewable_runs("alice")
+    assert fedgate.requests[-1][1] == "/v1/runs?flwr_aid=alice&consistency_token=c"
+    fedgate.answer("POST /v1/check", 200, {"allowed": True, "decision_id": "d"})
+    client.check("alice", "can_view", "run:7")
+    assert fedgate.calls("POST /v1/check")[-1]["consistency_token"] == "c"
 
 
 def test_tokens_and_device_authorization_are_parsed(fedgate: FakeFedgate) -> None:

@@ -91,6 +91,9 @@ class FedgateClient:
             urllib.request.HTTPSHandler(context=self._tls),
             _NoRedirects(),
         )
+        # The consistency token of this SuperLink's latest ownership write: later checks and
+        # listings pass it, so a run is visible to its owner right after StartRun.
+        self._consistency_token: Optional[str] = None
 
     # ---- login-service -------------------------------------------------------------
     def device_authorize(self) -> DeviceAuthorization:
@@ -128,13 +131,17 @@ class FedgateClient:
 
     # ---- authz-service -------------------------------------------------------------
     def check(self, flwr_aid: str, relation: str, object_: str) -> Decision:
-        body = self._call("POST", self.settings.authz_url, "/v1/check", {"flwr_aid": flwr_aid, "relation": relation, "object": object_})
-        return _decision(body)
+        payload: dict[str, Any] = {"flwr_aid": flwr_aid, "relation": relation, "object": object_}
+        if self._consistency_token is not None:
+            payload["consistency_token"] = self._consistency_token
+        return _decision(self._call("POST", self.settings.authz_url, "/v1/check", payload))
 
     def check_batch(self, checks: Sequence[Check]) -> list[Decision]:
         if not checks:
             return []
-        payload = {"checks": [{"flwr_aid": c.flwr_aid, "relation": c.relation, "object": c.object} for c in checks]}
+        payload: dict[str, Any] = {"checks": [{"flwr_aid": c.flwr_aid, "relation": c.relation, "object": c.object} for c in checks]}
+        if self._consistency_token is not None:
+            payload["consistency_token"] = self._consistency_token
         body = self._call("POST", self.settings.authz_url, "/v1/check/batch", payload)
         results = body.get("results")
         if not isinstance(results, list) or len(results) != len(checks):
@@ -142,14 +149,21 @@ class FedgateClient:
         return [_decision(r) for r in results]
 
     def register_run(self, run_id: int, flwr_aid: str, federation: Optional[str] = None) -> Mapping[str, Any]:
-        payload: dict[str, Any] = {"run_id": str(run_id), "flwr_aid": flwr_aid}
+        payload: dict[str, Any] = {"run_id": str(run_id), "flwr_aid": flwr_aid, "service": self.settings.service_name}
         if federation:
             payload["federation"] = federation
-        return self._call("POST", self.settings.authz_url, "/v1/runs", payload)
+        body = self._call("POST", self.settings.authz_url, "/v1/runs", payload)
+        token = body.get("consistency_token")
+        if isinstance(token, str) and token:
+            self._consistency_token = token
+        return body
 
     def viewable_runs(self, flwr_aid: str) -> dict[int, str]:
         """run id → role, for the runs this account may view."""
-        body = self._call("GET", self.settings.authz_url, "/v1/runs?" + urlencode({"flwr_aid": flwr_aid}), None)
+        query = {"flwr_aid": flwr_aid}
+        if self._consistency_token is not None:
+            query["consistency_token"] = self._consistency_token
+        body = self._call("GET", self.settings.authz_url, "/v1/runs?" + urlencode(query), None)
         runs = body.get("runs")
         if not isinstance(runs, list):
             raise FedgateUnavailable("malformed_answer", "runs answer lacks a runs list")
