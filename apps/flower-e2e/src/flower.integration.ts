@@ -21,6 +21,11 @@ const controlPort = Number(stackEnv.SUPERLINK_CONTROL_PORT) + Number(process.env
 const FEDERATION = 'fedgate';
 const NOT_AUTHORIZED = /User not authorized\. Please contact the SuperLink administrator/;
 
+/** Run ids as printed: uint64 values lose digits as JavaScript numbers, so never through JSON.parse. */
+function runIdsIn(jsonText: string): string[] {
+  return [...jsonText.matchAll(/"run-id":\s*"?(\d+)/g)].map((m) => m[1]!);
+}
+
 interface Result {
   code: number;
   out: string;
@@ -132,9 +137,9 @@ enable-user-auth = true
 
   async function listedRunIds(user: string): Promise<string[]> {
     const result = await flwr(user, ['ls', '.', '--format', 'json']);
-    const json = JSON.parse(result.out.slice(result.out.indexOf('{'))) as { success: boolean; runs?: Array<{ 'run-id': number | string }>; 'error-message'?: string };
+    const json = JSON.parse(result.out.slice(result.out.indexOf('{'))) as { success: boolean };
     assert.equal(json.success, true, `flwr ls as ${user}: ${result.out}`);
-    return (json.runs ?? []).map((r) => String(r['run-id']));
+    return runIdsIn(result.out);
   }
 
   async function grantAccess(user: string): Promise<void> {
@@ -197,9 +202,9 @@ enable-user-auth = true
     assert.deepEqual(readFileSync(path.join(apps.alice!, '.flwr/.gitignore'), 'utf8').split('\n').filter(Boolean), ['.credentials']);
 
     const run = await flwr('alice', ['run', '.', '--format', 'json'], 120_000);
-    const answer = JSON.parse(run.out.slice(run.out.indexOf('{'))) as { success: boolean; 'run-id': number | string };
+    const answer = JSON.parse(run.out.slice(run.out.indexOf('{'))) as { success: boolean };
     assert.equal(answer.success, true, run.out);
-    runId = String(answer['run-id']);
+    runId = runIdsIn(run.out)[0] ?? '';
     assert.match(runId, /^\d+$/);
     assert.ok((await listedRunIds('alice')).includes(runId), 'alice sees her run');
   });
