@@ -551,11 +551,14 @@ function startUsage(serverPid) {
   };
 }
 
+/** CPU ticks of the process and its children (a service running with FEDGATE_WORKERS > 1 is a cluster). */
 function procTicks(pid) {
   if (!pid) return undefined;
   try {
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return Number(fields[11]) + Number(fields[12]); // utime + stime
+    let ticks = Number(fields[11]) + Number(fields[12]); // utime + stime
+    for (const child of readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)) ticks += procTicks(Number(child)) ?? 0;
+    return ticks;
   } catch {
     return undefined;
   }

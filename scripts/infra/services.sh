@@ -10,6 +10,7 @@ ensure_secrets
 
 SERVICES=(login token authz audit)
 port_of() { local var=${1^^}_PORT; echo "${!var}"; }
+workers_of() { local var=${1^^}_WORKERS; echo "${!var:-1}"; }
 
 cmd_start() {
   local svc port pidfile status
@@ -18,7 +19,7 @@ cmd_start() {
     if is_running "$pidfile" "$svc-service"; then log "$svc-service: already running"; continue; fi
     port=$(port_of "$svc")
     require_free_port "$svc-service" "$port"
-    FEDGATE_PORT=$port spawn "$pidfile" "$RUN/$svc-service.log" node "$ROOT/dist/apps/$svc-service/src/main.js"
+    FEDGATE_PORT=$port FEDGATE_WORKERS=$(workers_of "$svc") spawn "$pidfile" "$RUN/$svc-service.log" node "$ROOT/dist/apps/$svc-service/src/main.js"
   done
   # started together, then waited for: they boot in parallel
   for svc in "${SERVICES[@]}"; do

@@ -535,8 +535,12 @@ describe('docker-compose.yml', () => {
     const native = nativeServiceEnv(vars);
     for (const { name, portVar } of APP_SERVICES) {
       const env = environmentOf(service(name));
-      assert.deepEqual(Object.keys(env).sort(), [...Object.keys(native), 'FEDGATE_PORT', 'FEDGATE_HOST'].sort(), `${name}: variable names`);
+      // services.sh starts a service with FEDGATE_WORKERS=${<NAME>_WORKERS} when stack.env sets it
+      const workersVar = portVar.replace(/_PORT$/, '_WORKERS');
+      const workers = stackEnv[workersVar] === undefined ? [] : ['FEDGATE_WORKERS'];
+      assert.deepEqual(Object.keys(env).sort(), [...Object.keys(native), 'FEDGATE_PORT', 'FEDGATE_HOST', ...workers].sort(), `${name}: variable names`);
       assert.equal(env.FEDGATE_PORT, stackEnv[portVar], `${name}: FEDGATE_PORT must be \${${portVar}}`);
+      if (workers.length) assert.equal(env.FEDGATE_WORKERS, stackEnv[workersVar], `${name}: FEDGATE_WORKERS must be \${${workersVar}}`);
       assert.equal(env.FEDGATE_HOST, '0.0.0.0', `${name}: must listen on all interfaces in its container`);
       for (const [variable, nativeValue] of Object.entries(native)) {
         const expected = nativeValue.replaceAll(NATIVE_STATE, CONTAINER_STATE).replaceAll('127.0.0.1', CONTAINER_HOST_OF[variable] ?? '127.0.0.1');

@@ -7,6 +7,7 @@ import { Logger } from 'nestjs-pino';
 import type { z } from 'zod';
 import { loadConfig, type ServiceConfig } from './config';
 import { ServiceMetrics } from './metrics';
+import { runClustered } from './cluster';
 import { requestIdFor } from './logging';
 
 export interface ServiceAppOptions {
@@ -71,13 +72,17 @@ export async function startHttpsService(
  * A failure to start is one JSON line and exit code 1, so the stack script can report it.
  */
 export function runService<C extends ServiceConfig>(serviceName: string, configSchema: z.ZodType<C>, moduleFor: (config: C) => DynamicModule): void {
-  Promise.resolve()
-    .then(() => {
-      const config = loadConfig(configSchema);
-      return startHttpsService(moduleFor(config), config);
-    })
-    .catch((err: Error) => {
-      console.error(JSON.stringify({ level: 'fatal', service: serviceName, msg: 'failed to start', reason: err.message }));
-      process.exit(1);
-    });
+  const fail = (err: Error) => {
+    console.error(JSON.stringify({ level: 'fatal', service: serviceName, msg: 'failed to start', reason: err.message }));
+    process.exit(1);
+  };
+  let config: C;
+  try {
+    config = loadConfig(configSchema);
+  } catch (err) {
+    return fail(err as Error);
+  }
+  runClustered(serviceName, config.FEDGATE_WORKERS, () => {
+    startHttpsService(moduleFor(config), config).catch(fail);
+  });
 }

@@ -7,6 +7,8 @@ export const serviceConfigSchema = z.object({
   FEDGATE_TLS_CERT: z.string().min(1),
   FEDGATE_TLS_KEY: z.string().min(1),
   FEDGATE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Worker processes sharing the port (node:cluster); 1 = the service runs in this process. */
+  FEDGATE_WORKERS: z.coerce.number().int().min(1).max(64).default(1),
 });
 export type ServiceConfig = z.infer<typeof serviceConfigSchema>;
 

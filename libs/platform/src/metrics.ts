@@ -1,4 +1,5 @@
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { shareRegistryWithPrimary } from './cluster';
 
 /** One Prometheus registry per process, labelled with the service name. */
 export class ServiceMetrics {
@@ -22,5 +23,6 @@ export class ServiceMetrics {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [this.registry],
     });
+    shareRegistryWithPrimary(this.registry);
   }
 }

@@ -2,6 +2,7 @@ import { Controller, Get, Header, HttpCode, Inject, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { READINESS_CHECKS, ReadinessCheck, runReadinessChecks } from './readiness';
 import { ServiceMetrics } from './metrics';
+import { metricsText } from './cluster';
 import { SERVICE_NAME } from './tokens';
 
 /** Liveness, readiness and Prometheus metrics: the same three endpoints on every service. */
@@ -36,6 +37,6 @@ export class OpsController {
   @Get('metrics')
   @Header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8')
   async metricsText() {
-    return this.metrics.registry.metrics();
+    return metricsText(this.metrics.registry);
   }
 }
