@@ -1,7 +1,8 @@
 """`fedgate-superlink`: an open-source Flower SuperLink whose users, access and run
 ownership are Fedgate's.
 
-    fedgate-superlink [--stack-file .fedgate/stack.json | --user-auth-config fedgate.yaml]
+    fedgate-superlink [--stack-file .fedgate/stack.json | --user-auth-config fedgate.yaml |
+                       --login-url URL --token-url URL --authz-url URL [--ca-cert PEM] [--service-name NAME]]
                       [flower-superlink options ...]
 
 Every option the launcher does not know goes to `flower-superlink` unchanged (TLS
@@ -35,6 +36,11 @@ def _parser() -> argparse.ArgumentParser:
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--stack-file", help="the local stack's stack.json (default: $FEDGATE_STACK_FILE)")
     source.add_argument("--user-auth-config", help="a user-auth YAML with auth_type/authz_type `fedgate` (see the README)")
+    source.add_argument("--login-url", help="login-service base URL (with --token-url, --authz-url; e.g. in containers)")
+    parser.add_argument("--token-url", help="token-service base URL (with --login-url)")
+    parser.add_argument("--authz-url", help="authz-service base URL (with --login-url)")
+    parser.add_argument("--ca-cert", help="CA certificate that signs the Fedgate services' certificates (with --login-url)")
+    parser.add_argument("--service-name", default=os.environ.get("FEDGATE_SERVICE_NAME", "superlink"), help="the service:<name> object (with --login-url)")
     parser.add_argument("--check-config", action="store_true", help="validate the version and settings, then exit")
     return parser
 
@@ -65,11 +71,20 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     except UnsupportedFlowerVersion as err:
         sys.exit(f"fedgate-superlink: {err}")
 
-    stack_file = args.stack_file or (None if args.user_auth_config else os.environ.get("FEDGATE_STACK_FILE"))
+    stack_file = args.stack_file or (None if args.user_auth_config or args.login_url else os.environ.get("FEDGATE_STACK_FILE"))
     try:
         if args.user_auth_config:
             config_path = Path(args.user_auth_config)
             settings = FedgateSettings.from_yaml(config_path)
+        elif args.login_url:
+            if not args.token_url or not args.authz_url:
+                sys.exit("fedgate-superlink: --login-url needs --token-url and --authz-url")
+            settings = FedgateSettings(
+                login_url=args.login_url, token_url=args.token_url, authz_url=args.authz_url,
+                api_key=os.environ.get("FEDGATE_API_KEY", ""), service_name=args.service_name, ca_cert=args.ca_cert,
+            )
+            config_path = _write_private_yaml(settings)
+            atexit.register(config_path.unlink, missing_ok=True)
         elif stack_file:
             settings = FedgateSettings.from_stack_file(Path(stack_file))
             if os.environ.get("FEDGATE_API_KEY"):
@@ -77,7 +92,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
             config_path = _write_private_yaml(settings)
             atexit.register(config_path.unlink, missing_ok=True)
         else:
-            sys.exit("fedgate-superlink: give --user-auth-config FILE or --stack-file FILE (or set FEDGATE_STACK_FILE)")
+            sys.exit("fedgate-superlink: give --user-auth-config FILE, --login-url/--token-url/--authz-url, or --stack-file FILE (or FEDGATE_STACK_FILE)")
     except SettingsError as err:
         sys.exit(f"fedgate-superlink: {err}")
     if stack_file and not os.environ.get("FEDGATE_API_KEY"):
