@@ -2,8 +2,8 @@
 # Flower (PyPI `flwr`, FLWR_VERSION in infra/stack.env) in a cached Python venv outside the
 # repository, shared by every checkout: the SuperLink (superlink.sh), the real `flwr` CLI
 # of the end-to-end test and the integration's pytest run from it.
-#   flwr.sh ensure   create/complete the venv (flwr==$FLWR_VERSION + pytest); prints its path
-#   flwr.sh path     print the venv path (exit 1 when it is not ready)
+#   flwr.sh ensure   create/complete the venv (flwr==$FLWR_VERSION, pytest, wheel); prints its path
+#   flwr.sh path     print the venv path (exit 1 when it was never made ready)
 #   flwr.sh pytest   run integrations/flower's tests in the venv (extra args go to pytest)
 # FEDGATE_PYTHON picks the interpreter (default python3; flwr 1.22 needs 3.9.2 to 3.13).
 set -euo pipefail
@@ -25,20 +25,26 @@ cmd_path() {
 }
 
 cmd_ensure() {
-  local venv
+  local venv reqs
   venv=$(venv_dir)
+  # what the venv holds; `wheel` lets the package's own test build it offline
+  reqs="flwr==$FLWR_VERSION pytest>=8 wheel"
   (
     # several checkouts may ask at once: one installs, the others wait
     exec 9>"$venv.lock"
     flock 9
-    if [ -f "$venv/.fedgate-ready" ] && "$venv/bin/python" -c 'import flwr, pytest' 2>/dev/null; then exit 0; fi
-    log "flwr: installing flwr==$FLWR_VERSION into $venv (from PyPI; a few minutes once)"
-    rm -rf "$venv"
-    "$PYTHON" -m venv "$venv" || die "cannot create a venv with $PYTHON (apt-get install python3-venv?)"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check "flwr==$FLWR_VERSION" "pytest>=8" >"$venv.install.log" 2>&1 ||
-      { show_log_tail "$venv.install.log"; die "pip install flwr==$FLWR_VERSION failed"; }
+    if [ "$(cat "$venv/.fedgate-ready" 2>/dev/null)" = "$reqs" ] && "$venv/bin/python" -c 'import flwr, pytest' 2>/dev/null; then exit 0; fi
+    if [ ! -x "$venv/bin/pip" ]; then
+      log "flwr: creating $venv"
+      rm -rf "$venv"
+      "$PYTHON" -m venv "$venv" || die "cannot create a venv with $PYTHON (apt-get install python3-venv?)"
+    fi
+    log "flwr: installing $reqs into $venv (from PyPI; a few minutes the first time)"
+    # shellcheck disable=SC2086 # the requirement list splits on purpose
+    "$venv/bin/pip" install --quiet --disable-pip-version-check $reqs >"$venv.install.log" 2>&1 ||
+      { show_log_tail "$venv.install.log"; die "pip install $reqs failed"; }
     [ "$("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("flwr"))')" = "$FLWR_VERSION" ] || die "flwr $FLWR_VERSION did not install"
-    touch "$venv/.fedgate-ready"
+    printf '%s' "$reqs" >"$venv/.fedgate-ready"
   )
   echo "$venv"
 }
