@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextvars
 import logging
 from pathlib import Path
-from typing import Any, Callable, Generator, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Generator, NoReturn, Optional, Sequence, Tuple, TypeVar, Union
 
 import grpc
 from flwr.common.auth_plugin import ControlAuthPlugin, ControlAuthzPlugin
@@ -44,6 +44,13 @@ from .core import ACCESS_TOKEN_KEY, REFRESH_TOKEN_KEY, RUN_RELATIONS, FedgateAut
 log = logging.getLogger("fedgate_flower")
 
 Metadata = Sequence[Tuple[str, Union[str, bytes]]]
+T = TypeVar("T")
+
+
+def _deny(context: grpc.ServicerContext, code: grpc.StatusCode, message: str) -> NoReturn:
+    """Abort the call; raise even if a context implementation returned from abort()."""
+    context.abort(code, message)
+    raise PermissionError(message)
 
 # One client per SuperLink process: the plugins and the servicer share it.
 _clients: dict[Path, FedgateClient] = {}
@@ -124,31 +131,31 @@ def fedgate_check_flwr_aid_in_run(flwr_aid: Optional[str], run: Run, context: gr
     relation = _run_relation.get()
     client = _run_client.get()
     if not flwr_aid:
-        context.abort(grpc.StatusCode.PERMISSION_DENIED, "⛔️ User authentication is enabled, but `flwr_aid` is None")
+        _deny(context, grpc.StatusCode.PERMISSION_DENIED, "⛔️ User authentication is enabled, but `flwr_aid` is None")
     if relation is None or client is None:
         # a call site this adapter does not know: never fall back to allowing
-        context.abort(grpc.StatusCode.PERMISSION_DENIED, "⛔️ Run access is not routed through Fedgate for this call")
-    assert relation is not None and client is not None and flwr_aid
+        _deny(context, grpc.StatusCode.PERMISSION_DENIED, "⛔️ Run access is not routed through Fedgate for this call")
     try:
         decision = client.check(flwr_aid, relation, f"run:{run.run_id}")
     except FedgateError as err:
         log.error("fedgate: %s check on run %s failed (%s): denying", relation, run.run_id, err.code)
-        context.abort(grpc.StatusCode.UNAVAILABLE, "⛔️ Fedgate cannot authorize this request right now")
+        _deny(context, grpc.StatusCode.UNAVAILABLE, "⛔️ Fedgate cannot authorize this request right now")
     if not decision.allowed:
-        context.abort(
+        _deny(
+            context,
             grpc.StatusCode.PERMISSION_DENIED,
             f"⛔️ Run ID does not belong to the user ({relation} denied, decision {decision.decision_id})",
         )
 
 
-class FedgateControlServicer(upstream.ControlServicer):  # type: ignore[misc]
+class FedgateControlServicer(upstream.ControlServicer):
     """The open-source Control servicer with run ownership answered by Fedgate."""
 
     def _fedgate(self) -> Optional[FedgateClient]:
         plugin = self.auth_plugin
         return plugin.client if isinstance(plugin, FedgateAuthPlugin) else None
 
-    def _guarded(self, method: str, call: Callable[[], Any]) -> Any:
+    def _guarded(self, method: str, call: Callable[[], T]) -> T:
         _run_relation.set(RUN_RELATIONS[method])
         _run_client.set(self._fedgate())
         try:
@@ -175,7 +182,7 @@ class FedgateControlServicer(upstream.ControlServicer):  # type: ignore[misc]
                 run_id=run_id, new_status=RunStatus(Status.FINISHED, SubStatus.FAILED, "Fedgate did not register the run")
             )
             code = grpc.StatusCode.UNAVAILABLE if isinstance(err, FedgateUnavailable) else grpc.StatusCode.PERMISSION_DENIED
-            context.abort(code, f"⛔️ Fedgate did not register run {run_id} ({err.code})")
+            _deny(context, code, f"⛔️ Fedgate did not register run {run_id} ({err.code})")
         log.info("fedgate: run %s registered for %s", run_id, flwr_aid)
         return response
 
@@ -185,7 +192,7 @@ class FedgateControlServicer(upstream.ControlServicer):  # type: ignore[misc]
             return self._guarded("ListRuns", lambda: super(FedgateControlServicer, self).ListRuns(request, context))
         flwr_aid = shared_account_info.get().flwr_aid
         if not flwr_aid:
-            context.abort(grpc.StatusCode.PERMISSION_DENIED, "️⛔️ User authentication is enabled, but `flwr_aid` is None")
+            _deny(context, grpc.StatusCode.PERMISSION_DENIED, "️⛔️ User authentication is enabled, but `flwr_aid` is None")
         state = self.linkstate_factory.state()
         try:
             candidates = sorted(set(client.viewable_runs(flwr_aid)) & state.get_run_ids(None))
@@ -193,9 +200,10 @@ class FedgateControlServicer(upstream.ControlServicer):  # type: ignore[misc]
             decisions = client.check_batch([Check(flwr_aid, "can_view", f"run:{run_id}") for run_id in candidates])
         except FedgateError as err:
             log.error("fedgate: listing runs for %s failed (%s): denying", flwr_aid, err.code)
-            context.abort(grpc.StatusCode.UNAVAILABLE, "⛔️ Fedgate cannot list your runs right now")
+            _deny(context, grpc.StatusCode.UNAVAILABLE, "⛔️ Fedgate cannot list your runs right now")
         run_ids = {run_id for run_id, decision in zip(candidates, decisions) if decision.allowed}
-        return upstream._create_list_runs_response(run_ids, state, self.objectstore_factory.store())
+        response: ListRunsResponse = upstream._create_list_runs_response(run_ids, state, self.objectstore_factory.store())
+        return response
 
     def StopRun(self, request: StopRunRequest, context: grpc.ServicerContext) -> StopRunResponse:
         return self._guarded("StopRun", lambda: super(FedgateControlServicer, self).StopRun(request, context))
@@ -233,8 +241,9 @@ def install() -> None:
         parser.add_argument("--user-auth-config", type=str, help="YAML with the Fedgate auth plugins' settings (fedgate-superlink writes it)")
         parser.add_argument("--enable-event-log", action="store_true", default=False, help=argparse.SUPPRESS)
 
-    server_app.get_control_auth_plugins = get_control_auth_plugins
-    server_app.get_control_authz_plugins = get_control_authz_plugins
-    server_app.add_ee_args_superlink = add_ee_args_superlink
-    control_grpc.ControlServicer = FedgateControlServicer
-    upstream._check_flwr_aid_in_run = fedgate_check_flwr_aid_in_run
+    # module attributes the SuperLink looks up at call time
+    setattr(server_app, "get_control_auth_plugins", get_control_auth_plugins)
+    setattr(server_app, "get_control_authz_plugins", get_control_authz_plugins)
+    setattr(server_app, "add_ee_args_superlink", add_ee_args_superlink)
+    setattr(control_grpc, "ControlServicer", FedgateControlServicer)
+    setattr(upstream, "_check_flwr_aid_in_run", fedgate_check_flwr_aid_in_run)
