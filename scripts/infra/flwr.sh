@@ -5,11 +5,14 @@
 #   flwr.sh ensure   create/complete the venv (flwr==$FLWR_VERSION, pytest, wheel); prints its path
 #   flwr.sh path     print the venv path (exit 1 when it was never made ready)
 #   flwr.sh pytest   run integrations/flower's tests in the venv (extra args go to pytest)
-# FEDGATE_PYTHON picks the interpreter (default python3; flwr 1.22 needs 3.9.2 to 3.13).
+# FEDGATE_PYTHON picks the interpreter (default python3; flwr 1.22 needs 3.9.2 to 3.13);
+# FEDGATE_FLWR_VERSION overrides stack.env's FLWR_VERSION (superlink.sh and the e2e test follow).
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 PYTHON=${FEDGATE_PYTHON:-python3}
+# another supported release for a one-off check, e.g. FEDGATE_FLWR_VERSION=1.23.0
+FLWR_VERSION=${FEDGATE_FLWR_VERSION:-$FLWR_VERSION}
 
 venv_dir() {
   local pyver

@@ -19,7 +19,8 @@ const state = process.env.FEDGATE_STATE_DIR ?? path.join(root, '.fedgate');
 const stackEnv = parseEnvFile(readFileSync(path.join(root, 'infra/stack.env'), 'utf8'));
 const controlPort = Number(stackEnv.SUPERLINK_CONTROL_PORT) + Number(process.env.FEDGATE_PORT_OFFSET ?? 0);
 const FEDERATION = 'fedgate';
-const NOT_AUTHORIZED = /User not authorized\. Please contact the SuperLink administrator/;
+// flwr 1.22 says "User", 1.23 "Account"
+const NOT_AUTHORIZED = /(User|Account) not authorized\. Please contact the SuperLink administrator/;
 
 /** Run ids as printed: uint64 values lose digits as JavaScript numbers, so never through JSON.parse. */
 function runIdsIn(jsonText: string): string[] {
@@ -196,7 +197,7 @@ enable-user-auth = true
     if (authzMissing) return t.skip(authzMissing);
     await login('alice');
     const creds = credentials('alice');
-    assert.equal(creds['auth-type'], 'oidc');
+    assert.equal(creds['auth-type'] ?? creds['authn-type'], 'oidc'); // the key flwr 1.22 / 1.23 writes
     assert.ok(creds['flwr-oidc-access-token'] && creds['flwr-oidc-refresh-token']);
     assert.equal(readFileSync(credentialsFile('alice'), 'utf8'), JSON.stringify(creds, null, 4), 'the file is as flwr writes it');
     assert.deepEqual(readFileSync(path.join(apps.alice!, '.flwr/.gitignore'), 'utf8').split('\n').filter(Boolean), ['.credentials']);

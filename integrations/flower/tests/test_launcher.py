@@ -40,7 +40,7 @@ def test_an_unsupported_flwr_is_refused_with_what_to_install(monkeypatch: pytest
     with pytest.raises(SystemExit) as err:
         launcher.main(["--check-config"])
     assert "flwr 1.42.0 is not supported" in str(err.value.code)
-    assert "pip install 'flwr>=1.22.0,<1.23'" in str(err.value.code)
+    assert "pip install 'flwr>=1.22.0,<1.24'" in str(err.value.code)
 
 
 def test_the_package_builds_as_a_wheel_with_its_flwr_range_and_console_script(tmp_path: Path) -> None:
@@ -57,7 +57,7 @@ def test_the_package_builds_as_a_wheel_with_its_flwr_range_and_console_script(tm
         names = archive.namelist()
         meta = archive.read(next(n for n in names if n.endswith("METADATA"))).decode()
         entry_points = archive.read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
-    assert "Requires-Dist: flwr<1.23,>=1.22.0" in meta or "Requires-Dist: flwr>=1.22.0,<1.23" in meta
+    assert "Requires-Dist: flwr<1.24,>=1.22.0" in meta or "Requires-Dist: flwr>=1.22.0,<1.24" in meta
     assert "fedgate-superlink = fedgate_flower.launcher:main" in entry_points
     assert "fedgate_flower/py.typed" in names
     assert not any("tests/" in n for n in names)

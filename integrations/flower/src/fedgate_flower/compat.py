@@ -6,9 +6,9 @@ from importlib import metadata
 from typing import Optional, Tuple
 
 # Keep in step with pyproject.toml's `flwr` dependency and the README.
-SUPPORTED_FLWR = ">=1.22.0,<1.23"
+SUPPORTED_FLWR = ">=1.22.0,<1.24"
 _MIN: Tuple[int, int] = (1, 22)
-_MAX_EXCLUSIVE: Tuple[int, int] = (1, 23)
+_MAX_EXCLUSIVE: Tuple[int, int] = (1, 24)
 
 
 class UnsupportedFlowerVersion(RuntimeError):
@@ -33,8 +33,8 @@ def check_flwr_version(version: Optional[str] = None) -> str:
         raise UnsupportedFlowerVersion(f"cannot read the flwr version {found!r}; fedgate-flower supports flwr{SUPPORTED_FLWR}") from None
     if not _MIN <= (major, minor) < _MAX_EXCLUSIVE:
         reason = (
-            "flwr 1.23 renamed the SuperLink's plugin interface (ControlAuthnPlugin, `authorize`, accounts) and "
-            "later releases load authentication from the environment without an authorization plugin"
+            "releases after 1.23 are not verified with this package (by 1.42 the SuperLink loads OIDC "
+            "authentication from the environment and has no authorization plugin any more)"
             if (major, minor) >= _MAX_EXCLUSIVE
             else "older releases have no Control API auth plugin interface"
         )

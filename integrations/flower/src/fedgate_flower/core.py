@@ -1,6 +1,6 @@
 """What the SuperLink plugins do, independent of the Flower release's plugin classes.
 
-The per-release adapters (flwr122.py) only translate these answers into Flower's types.
+The SuperLink adapter (superlink_adapter.py) only translates these answers into Flower's types.
 Every path that cannot get a definite answer from Fedgate denies.
 """
 

@@ -106,11 +106,11 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     if args.check_config:
         return
 
-    from . import flwr122
+    from . import superlink_adapter
     from flwr.server.app import run_superlink
 
-    flwr122.install()
-    forwarded: List[str] = ["flower-superlink", "--user-auth-config", str(config_path), *superlink_args]
+    superlink_adapter.install()
+    forwarded: List[str] = ["flower-superlink", superlink_adapter.AUTH_CONFIG_FLAG, str(config_path), *superlink_args]
     sys.argv = forwarded
     run_superlink()
 

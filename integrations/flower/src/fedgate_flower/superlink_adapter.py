@@ -1,14 +1,17 @@
-"""Adapter for the Flower 1.22 SuperLink (flwr>=1.22,<1.23).
+"""The SuperLink side of Flower 1.22 and 1.23 (flwr>=1.22,<1.24).
 
-- FedgateAuthPlugin / FedgateAuthzPlugin implement 1.22's ControlAuthPlugin and
-  ControlAuthzPlugin; the SuperLink instantiates them by type name ("fedgate") from its
-  user-auth YAML.
+- FedgateAuthPlugin / FedgateAuthzPlugin implement the Control API's authentication and
+  authorization plugins (1.22: ControlAuthPlugin / ControlAuthzPlugin.verify_user_authorization;
+  1.23: ControlAuthnPlugin / ControlAuthzPlugin.authorize, "account" instead of "user"); the
+  SuperLink instantiates them by type name ("fedgate") from its auth YAML.
 - FedgateControlServicer routes run ownership through Fedgate: StartRun registers the run
   (owner = the caller), ListRuns without a run id lists what authz-service says the caller
   may view, and every ownership check the open-source servicer makes
   (`_check_flwr_aid_in_run`: ListRuns --run-id, StopRun, StreamLogs, PullArtifacts) becomes
   an authz-service check of the operation's relation on `run:<id>`.
 - install() patches those into flwr.server.app before the SuperLink starts.
+
+The two release lines differ only in names, resolved once below.
 """
 
 from __future__ import annotations
@@ -19,9 +22,8 @@ from pathlib import Path
 from typing import Any, Callable, Generator, NoReturn, Optional, Sequence, Tuple, TypeVar, Union
 
 import grpc
-from flwr.common.auth_plugin import ControlAuthPlugin, ControlAuthzPlugin
-from flwr.common.constant import AuthType, Status, SubStatus
-from flwr.common.typing import AccountInfo, Run, RunStatus, UserAuthCredentials, UserAuthLoginDetails
+from flwr.common.constant import Status, SubStatus
+from flwr.common.typing import AccountInfo, Run, RunStatus
 from flwr.proto.control_pb2 import (  # pylint: disable=E0611
     ListRunsRequest,
     ListRunsResponse,
@@ -35,7 +37,29 @@ from flwr.proto.control_pb2 import (  # pylint: disable=E0611
     StreamLogsResponse,
 )
 from flwr.superlink.servicer.control import control_servicer as upstream
-from flwr.superlink.servicer.control.control_user_auth_interceptor import shared_account_info
+
+try:  # flwr 1.23
+    from flwr.common.constant import AuthnType as _AuthTypes  # type: ignore[attr-defined]
+    from flwr.common.typing import AccountAuthCredentials as _Credentials  # type: ignore[attr-defined]
+    from flwr.common.typing import AccountAuthLoginDetails as _LoginDetails  # type: ignore[attr-defined]
+    from flwr.superlink.auth_plugin import ControlAuthnPlugin as _AuthnBase
+    from flwr.superlink.auth_plugin import ControlAuthzPlugin as _AuthzBase
+    from flwr.superlink.servicer.control.control_account_auth_interceptor import shared_account_info
+
+    FLWR_LINE = (1, 23)
+    AUTH_CONFIG_FLAG = "--account-auth-config"
+    _LOGIN_DETAILS_TYPE_FIELD = "authn_type"
+except ImportError:  # flwr 1.22
+    from flwr.common.auth_plugin import ControlAuthPlugin as _AuthnBase  # type: ignore[no-redef,attr-defined]
+    from flwr.common.auth_plugin import ControlAuthzPlugin as _AuthzBase  # type: ignore[no-redef,attr-defined]
+    from flwr.common.constant import AuthType as _AuthTypes  # type: ignore[no-redef,attr-defined]
+    from flwr.common.typing import UserAuthCredentials as _Credentials  # type: ignore[no-redef,attr-defined]
+    from flwr.common.typing import UserAuthLoginDetails as _LoginDetails  # type: ignore[no-redef,attr-defined]
+    from flwr.superlink.servicer.control.control_user_auth_interceptor import shared_account_info  # type: ignore[no-redef,attr-defined]
+
+    FLWR_LINE = (1, 22)
+    AUTH_CONFIG_FLAG = "--user-auth-config"
+    _LOGIN_DETAILS_TYPE_FIELD = "auth_type"
 
 from .client import Check, FedgateClient, FedgateError, FedgateUnavailable
 from .config import PLUGIN_TYPE, FedgateSettings
@@ -67,8 +91,8 @@ def _account_info(account: Any) -> AccountInfo:
     return AccountInfo(flwr_aid=account.flwr_aid, account_name=account.account_name)
 
 
-class FedgateAuthPlugin(ControlAuthPlugin):
-    """Flower 1.22 ControlAuthPlugin backed by login-service and token-service."""
+class FedgateAuthPlugin(_AuthnBase):
+    """The Control API authentication plugin, backed by login-service and token-service."""
 
     def __init__(self, user_auth_config_path: Path, verify_tls_cert: bool) -> None:
         if not verify_tls_cert:
@@ -76,28 +100,29 @@ class FedgateAuthPlugin(ControlAuthPlugin):
         self.client = client_for(user_auth_config_path)
         self.authn = FedgateAuthn(self.client)
 
-    def get_login_details(self) -> Optional[UserAuthLoginDetails]:
+    def get_login_details(self) -> Optional[_LoginDetails]:
         details = self.authn.login_details()
         if details is None:
             return None
         # "oidc": the flwr CLI's own OIDC plugin drives the device flow and token storage
-        return UserAuthLoginDetails(
-            auth_type=AuthType.OIDC,
-            device_code=details.device_code,
-            verification_uri_complete=details.verification_uri_complete,
-            expires_in=details.expires_in,
-            interval=details.interval,
-        )
+        fields: dict[str, Any] = {
+            _LOGIN_DETAILS_TYPE_FIELD: _AuthTypes.OIDC,
+            "device_code": details.device_code,
+            "verification_uri_complete": details.verification_uri_complete,
+            "expires_in": details.expires_in,
+            "interval": details.interval,
+        }
+        return _LoginDetails(**fields)
 
     def validate_tokens_in_metadata(self, metadata: Metadata) -> tuple[bool, Optional[AccountInfo]]:
         account = self.authn.validate(metadata)
         return (False, None) if account is None else (True, _account_info(account))
 
-    def get_auth_tokens(self, device_code: str) -> Optional[UserAuthCredentials]:
+    def get_auth_tokens(self, device_code: str) -> Optional[_Credentials]:
         tokens = self.authn.poll_tokens(device_code)
         if tokens is None:
             return None
-        return UserAuthCredentials(access_token=tokens.access_token, refresh_token=tokens.refresh_token)
+        return _Credentials(access_token=tokens.access_token, refresh_token=tokens.refresh_token)
 
     def refresh_tokens(self, metadata: Metadata) -> tuple[Optional[Metadata], Optional[AccountInfo]]:
         refreshed = self.authn.refresh(metadata)
@@ -110,14 +135,19 @@ class FedgateAuthPlugin(ControlAuthPlugin):
         return new_metadata, _account_info(refreshed.account)
 
 
-class FedgateAuthzPlugin(ControlAuthzPlugin):
-    """Flower 1.22 ControlAuthzPlugin: `has_access` on service:<name> via authz-service."""
+class FedgateAuthzPlugin(_AuthzBase):
+    """The Control API authorization plugin: `has_access` on service:<name> via authz-service."""
 
     def __init__(self, user_auth_config_path: Path, verify_tls_cert: bool) -> None:
         self.client = client_for(user_auth_config_path)
         self.authz = FedgateAuthz(self.client)
 
+    def authorize(self, account_info: AccountInfo) -> bool:
+        """flwr 1.23's name."""
+        return self.authz.has_access(account_info.flwr_aid)
+
     def verify_user_authorization(self, account_info: AccountInfo) -> bool:
+        """flwr 1.22's name."""
         return self.authz.has_access(account_info.flwr_aid)
 
 
@@ -152,7 +182,8 @@ class FedgateControlServicer(upstream.ControlServicer):
     """The open-source Control servicer with run ownership answered by Fedgate."""
 
     def _fedgate(self) -> Optional[FedgateClient]:
-        plugin = self.auth_plugin
+        # 1.22: auth_plugin (None without user auth); 1.23: authn_plugin (NoOp without it)
+        plugin = getattr(self, "authn_plugin", None) or getattr(self, "auth_plugin", None)
         return plugin.client if isinstance(plugin, FedgateAuthPlugin) else None
 
     def _guarded(self, method: str, call: Callable[[], T]) -> T:
@@ -224,26 +255,31 @@ class FedgateControlServicer(upstream.ControlServicer):
 
 
 def install() -> None:
-    """Register the plugins, the `--user-auth-config` flag and the servicer in flwr.server.app."""
+    """Register the plugins, the auth-config flag and the servicer in flwr.server.app."""
     import argparse
 
     import flwr.server.app as server_app
     from flwr.superlink.servicer.control import control_grpc
 
-    def get_control_auth_plugins() -> dict[str, type[ControlAuthPlugin]]:
+    def authn_plugins() -> dict[str, type[Any]]:
         return {PLUGIN_TYPE: FedgateAuthPlugin}
 
-    def get_control_authz_plugins() -> dict[str, type[ControlAuthzPlugin]]:
+    def authz_plugins() -> dict[str, type[Any]]:
         return {PLUGIN_TYPE: FedgateAuthzPlugin}
 
     def add_ee_args_superlink(parser: argparse.ArgumentParser) -> None:
-        # the flags Flower's enterprise build adds for account authentication
-        parser.add_argument("--user-auth-config", type=str, help="YAML with the Fedgate auth plugins' settings (fedgate-superlink writes it)")
+        # the flag Flower's enterprise build adds for account authentication
+        parser.add_argument(AUTH_CONFIG_FLAG, type=str, help="YAML with the Fedgate auth plugins' settings (fedgate-superlink writes it)")
         parser.add_argument("--enable-event-log", action="store_true", default=False, help=argparse.SUPPRESS)
 
     # module attributes the SuperLink looks up at call time
-    setattr(server_app, "get_control_auth_plugins", get_control_auth_plugins)
-    setattr(server_app, "get_control_authz_plugins", get_control_authz_plugins)
+    if FLWR_LINE >= (1, 23):
+        # 1.23 merges these with its NoOp plugins
+        setattr(server_app, "get_control_authn_ee_plugins", authn_plugins)
+        setattr(server_app, "get_control_authz_ee_plugins", authz_plugins)
+    else:
+        setattr(server_app, "get_control_auth_plugins", authn_plugins)
+        setattr(server_app, "get_control_authz_plugins", authz_plugins)
     setattr(server_app, "add_ee_args_superlink", add_ee_args_superlink)
     setattr(control_grpc, "ControlServicer", FedgateControlServicer)
     setattr(upstream, "_check_flwr_aid_in_run", fedgate_check_flwr_aid_in_run)

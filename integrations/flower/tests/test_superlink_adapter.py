@@ -1,4 +1,4 @@
-"""The Flower 1.22 adapter against the real open-source servicer and an in-memory LinkState."""
+"""The SuperLink adapter against the real open-source servicer and an in-memory LinkState."""
 
 from __future__ import annotations
 
@@ -11,13 +11,17 @@ import pytest
 from conftest import API_KEY, FakeFedgate, metadata, tokens_answer, verify_answer
 from fedgate_flower.compat import UnsupportedFlowerVersion, check_flwr_version
 
-flwr122 = pytest.importorskip("fedgate_flower.flwr122")
+adapter = pytest.importorskip("fedgate_flower.superlink_adapter")
 
 from flwr.common.typing import AccountInfo  # noqa: E402
 from flwr.proto.control_pb2 import ListRunsRequest, StopRunRequest, StreamLogsRequest  # noqa: E402
+try:  # the in-memory LinkState's name: 1.23 ":flwr-in-memory:", 1.22 ":flwr-in-memory-state:"
+    from flwr.supercore.constant import FLWR_IN_MEMORY_DB_NAME as IN_MEMORY_DATABASE
+except ImportError:
+    from flwr.server.app import DATABASE as IN_MEMORY_DATABASE  # noqa: E402
 from flwr.server.superlink.linkstate import LinkStateFactory  # noqa: E402
 from flwr.superlink.servicer.control import control_servicer as upstream  # noqa: E402
-from flwr.superlink.servicer.control.control_user_auth_interceptor import shared_account_info  # noqa: E402
+shared_account_info = adapter.shared_account_info
 from flwr.supercore.ffs import FfsFactory  # noqa: E402
 from flwr.supercore.object_store import ObjectStoreFactory  # noqa: E402
 
@@ -42,20 +46,21 @@ def config_path(fedgate: FakeFedgate, tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.setenv("FEDGATE_API_KEY", API_KEY)
     path = tmp_path / "user-auth.yaml"
     path.write_text(fedgate.settings().to_user_auth_yaml())
-    flwr122._clients.clear()
+    adapter._clients.clear()
     return path
 
 
 @pytest.fixture
 def servicer(config_path: Path, tmp_path: Path) -> Iterator[Any]:
-    flwr122.install()
-    plugin = flwr122.FedgateAuthPlugin(config_path, verify_tls_cert=True)
-    yield flwr122.FedgateControlServicer(
-        linkstate_factory=LinkStateFactory(":flwr-in-memory-state:"),
+    adapter.install()
+    plugin = adapter.FedgateAuthPlugin(config_path, verify_tls_cert=True)
+    plugin_argument = "authn_plugin" if adapter.FLWR_LINE >= (1, 23) else "auth_plugin"
+    yield adapter.FedgateControlServicer(
+        linkstate_factory=LinkStateFactory(IN_MEMORY_DATABASE),
         ffs_factory=FfsFactory(str(tmp_path / "ffs")),
         objectstore_factory=ObjectStoreFactory(),
         is_simulation=False,
-        auth_plugin=plugin,
+        **{plugin_argument: plugin},
     )
 
 
@@ -68,10 +73,11 @@ def _as(flwr_aid: str) -> None:
     shared_account_info.set(AccountInfo(flwr_aid=flwr_aid, account_name=flwr_aid))
 
 
-def test_supported_versions_are_the_122_line() -> None:
+def test_supported_versions_are_the_122_and_123_lines() -> None:
     assert check_flwr_version("1.22.0") == "1.22.0"
-    for newer in ("1.23.0", "1.42.0", "2.0.0"):
-        with pytest.raises(UnsupportedFlowerVersion, match=r"not supported .*flwr>=1.22.0,<1.23.*renamed"):
+    assert check_flwr_version("1.23.0") == "1.23.0"
+    for newer in ("1.24.0", "1.42.0", "2.0.0"):
+        with pytest.raises(UnsupportedFlowerVersion, match=r"not supported .*flwr>=1.22.0,<1.24.*not verified"):
             check_flwr_version(newer)
     with pytest.raises(UnsupportedFlowerVersion, match="older releases"):
         check_flwr_version("1.21.0")
@@ -82,18 +88,18 @@ def test_login_details_are_oidc_so_the_flwr_cli_drives_the_device_flow(fedgate: 
         "authn_type": "oidc", "device_code": "dc", "user_code": "ABCD-EFGH", "verification_uri": "https://idp/device",
         "verification_uri_complete": "https://idp/device?user_code=ABCD-EFGH", "expires_in": 600, "interval": 2,
     })
-    details = flwr122.FedgateAuthPlugin(config_path, True).get_login_details()
+    details = adapter.FedgateAuthPlugin(config_path, True).get_login_details()
     assert details is not None
-    assert (details.auth_type, details.device_code, details.verification_uri_complete, details.expires_in, details.interval) == (
+    assert (getattr(details, "authn_type", None) or details.auth_type, details.device_code, details.verification_uri_complete, details.expires_in, details.interval) == (
         "oidc", "dc", "https://idp/device?user_code=ABCD-EFGH", 600, 2)
     fedgate.answer("POST /v1/device/authorize", 503, {"error": "idp_unavailable"})
-    assert flwr122.FedgateAuthPlugin(config_path, True).get_login_details() is None
+    assert adapter.FedgateAuthPlugin(config_path, True).get_login_details() is None
 
 
 def test_refreshed_tokens_go_back_under_the_cli_plugins_metadata_keys(fedgate: FakeFedgate, config_path: Path) -> None:
     fedgate.on("POST /v1/verify", lambda body, _: verify_answer("alice") if body["access_token"] == "at-2" else verify_answer(active=False))
     fedgate.answer("POST /v1/token/refresh", 200, tokens_answer("at-2", "rt-2"))
-    plugin = flwr122.FedgateAuthPlugin(config_path, True)
+    plugin = adapter.FedgateAuthPlugin(config_path, True)
     assert plugin.validate_tokens_in_metadata(metadata()) == (False, None)
     new_metadata, account = plugin.refresh_tokens(metadata())
     assert list(new_metadata or []) == [("flwr-oidc-access-token", "at-2"), ("flwr-oidc-refresh-token", "rt-2")]
@@ -102,9 +108,10 @@ def test_refreshed_tokens_go_back_under_the_cli_plugins_metadata_keys(fedgate: F
 
 def test_authorization_is_has_access_on_the_service(fedgate: FakeFedgate, config_path: Path) -> None:
     fedgate.on("POST /v1/check", lambda body, _: (200, {"allowed": body["flwr_aid"] == "bob", "decision_id": "d"}))
-    plugin = flwr122.FedgateAuthzPlugin(config_path, True)
-    assert plugin.verify_user_authorization(AccountInfo(flwr_aid="bob", account_name="bob")) is True
-    assert plugin.verify_user_authorization(AccountInfo(flwr_aid="carol", account_name="carol")) is False
+    plugin = adapter.FedgateAuthzPlugin(config_path, True)
+    for decide in (plugin.verify_user_authorization, plugin.authorize):  # the 1.22 and 1.23 names
+        assert decide(AccountInfo(flwr_aid="bob", account_name="bob")) is True
+        assert decide(AccountInfo(flwr_aid="carol", account_name="carol")) is False
 
 
 def test_listing_shows_the_runs_fedgate_lets_the_caller_view(fedgate: FakeFedgate, servicer: Any) -> None:
@@ -182,9 +189,10 @@ def test_install_registers_the_plugins_by_type_name() -> None:
     import flwr.server.app as server_app
     from flwr.superlink.servicer.control import control_grpc
 
-    flwr122.install()
-    assert server_app.get_control_auth_plugins() == {"fedgate": flwr122.FedgateAuthPlugin}
-    assert server_app.get_control_authz_plugins() == {"fedgate": flwr122.FedgateAuthzPlugin}
-    assert control_grpc.ControlServicer is flwr122.FedgateControlServicer
-    args = server_app._parse_args_run_superlink().parse_args(["--user-auth-config", "x.yaml"])
-    assert (args.user_auth_config, args.enable_event_log) == ("x.yaml", False)
+    adapter.install()
+    assert server_app.get_control_authn_plugins()["fedgate"] is adapter.FedgateAuthPlugin if adapter.FLWR_LINE >= (1, 23) else server_app.get_control_auth_plugins() == {"fedgate": adapter.FedgateAuthPlugin}
+    assert server_app.get_control_authz_plugins()["fedgate"] is adapter.FedgateAuthzPlugin
+    assert control_grpc.ControlServicer is adapter.FedgateControlServicer
+    args = server_app._parse_args_run_superlink().parse_args([adapter.AUTH_CONFIG_FLAG, "x.yaml"])
+    config = args.account_auth_config if adapter.FLWR_LINE >= (1, 23) else args.user_auth_config
+    assert (config, args.enable_event_log) == ("x.yaml", False)
