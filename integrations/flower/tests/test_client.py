@@ -119,6 +119,13 @@ def test_settings_round_trip_through_the_user_auth_yaml_without_the_key(fedgate:
     with pytest.raises(SettingsError, match="API key"):
         FedgateSettings.from_yaml(path, env={})
     assert FedgateSettings.from_yaml(path, env={"FEDGATE_API_KEY": API_KEY}) == settings
+    # flwr 1.23's spelling of the type key is accepted too
+    path.write_text(settings.to_user_auth_yaml().replace("auth_type:", "authn_type:"))
+    assert FedgateSettings.from_yaml(path, env={"FEDGATE_API_KEY": API_KEY}) == settings
+    path.write_text(settings.to_user_auth_yaml().replace("auth_type: fedgate", "auth_type: oidc"))
+    with pytest.raises(SettingsError, match="must be 'fedgate'"):
+        FedgateSettings.from_yaml(path, env={"FEDGATE_API_KEY": API_KEY})
+    path.write_text(settings.to_user_auth_yaml())
     key_file = tmp_path / "key"
     key_file.write_text(API_KEY + "\n")
     assert FedgateSettings.from_yaml(path, env={"FEDGATE_API_KEY_FILE": str(key_file)}) == settings

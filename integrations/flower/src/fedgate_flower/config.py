@@ -85,8 +85,10 @@ class FedgateSettings:
         authn = _section(document, "authentication")
         authz = _section(document, "authorization")
         extra = _section(document, "fedgate", required=False)
-        if authn.get("auth_type") != PLUGIN_TYPE or authz.get("authz_type") != PLUGIN_TYPE:
-            raise SettingsError(f"{path}: authentication.auth_type and authorization.authz_type must be {PLUGIN_TYPE!r}")
+        # `auth_type` (flwr 1.22) or `authn_type` (1.23, which still accepts the former)
+        authn_type = authn.get("authn_type", authn.get("auth_type"))
+        if authn_type != PLUGIN_TYPE or authz.get("authz_type") != PLUGIN_TYPE:
+            raise SettingsError(f"{path}: authentication.auth_type (or authn_type) and authorization.authz_type must be {PLUGIN_TYPE!r}")
         api_key = env.get("FEDGATE_API_KEY", "")
         key_file = extra.get("api_key_file") or env.get("FEDGATE_API_KEY_FILE")
         if not api_key and key_file:
