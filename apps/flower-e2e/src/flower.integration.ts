@@ -57,7 +57,13 @@ describe('flwr login / run / ls against a SuperLink authorized by Fedgate', () =
   const fedgateKeyHeaders = () => ({ 'content-type': 'application/json', 'x-fedgate-key': stack.api_key });
 
   async function rest(method: string, url: string, body?: unknown): Promise<{ status: number; body: any }> {
-    const res = await fetch(url, { method, headers: fedgateKeyHeaders(), ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+    const request = () => fetch(url, { method, headers: fedgateKeyHeaders(), ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+    // a pooled keep-alive socket the server closed while flwr commands ran: one retry on a
+    // new connection (every call here is idempotent)
+    const res = await request().catch((err: Error & { cause?: { code?: string } }) => {
+      if (err.cause?.code === 'UND_ERR_SOCKET') return request();
+      throw err;
+    });
     const text = await res.text();
     return { status: res.status, body: text ? JSON.parse(text) : undefined };
   }
