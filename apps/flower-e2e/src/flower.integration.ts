@@ -186,8 +186,9 @@ enable-user-auth = true
       assert.equal(start.status, 0, `superlink start:\n${start.stderr}`);
       startedSuperlink = true;
     }
-    // access: alice (the bootstrap admin) and bob are members of the service; carol is not
-    await grantAccess(stack.admin_flwr_aid);
+    // access: alice is the bootstrap service admin (admin implies has_access; granting her
+    // `member` would replace that role), bob becomes a member, carol has no role
+    assert.equal(stack.admin_flwr_aid, 'alice', 'the scenario acts as the bootstrap admin alice');
     await grantAccess('bob');
     const revoke = await rest('DELETE', `${stack.services.authz}/v1/services/${stack.service_name}/members/carol`, { acting_flwr_aid: stack.admin_flwr_aid });
     assert.ok([200, 404].includes(revoke.status), `removing carol: ${JSON.stringify(revoke.body)}`);
