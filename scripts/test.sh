@@ -13,6 +13,17 @@ export NX_DAEMON=false
 npx nx show projects >/dev/null # computes the project graph the boundary rule reads
 npx eslint --max-warnings=0 .
 
+# the audit viewer's browser test drives Debian's chromium: install it when missing (as root)
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    log "installing Debian's chromium for the audit viewer test (apt-get)"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } ||
+      log "could not install chromium: the audit viewer test will be skipped"
+  else
+    log "chromium is missing and this is not root: the audit viewer test will be skipped (apt-get install chromium)"
+  fi
+fi
+
 started_stack=0
 if [ -f "$STATE/stack.json" ] && bash scripts/infra/services.sh status 2>/dev/null; then
   log "using the running stack"

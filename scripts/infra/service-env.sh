@@ -12,8 +12,14 @@ export FEDGATE_OPENFGA_API_KEY=$OPENFGA_PRESHARED_KEY
 export FEDGATE_OIDC_ISSUER="https://127.0.0.1:$IDP_PORT"
 export FEDGATE_OIDC_CLIENT_ID=$IDP_CLIENT_ID
 export FEDGATE_OIDC_AUDIENCE=$IDP_API_AUDIENCE
-# REST clients the services accept: the stack's development key, by its hash
-export FEDGATE_API_KEYS="dev:$FEDGATE_API_KEY_SHA256"
+# REST clients the services accept: the stack's development key, by its hash (it may also
+# read the audit log: role audit-reader)
+export FEDGATE_API_KEYS="dev:$FEDGATE_API_KEY_SHA256:audit-reader"
+# the audit service's own checkpoint-signing key (created at its first start)
+export FEDGATE_AUDIT_SIGNING_KEY_FILE=$STATE/audit/checkpoint-signing-key.pem
+# authz-service: the SuperLink's `service:<name>` and its bootstrap admin (from stack.env)
+export FEDGATE_SERVICE_NAME=$FEDGATE_SERVICE_NAME
+export FEDGATE_ADMIN_FLWR_AID=$FEDGATE_ADMIN_FLWR_AID
 # the services and the stack file name each service by its base URL
 service_url() { echo "https://127.0.0.1:$1"; }
 # the dev IdP's seeded users (passwords generated per machine into secrets.env)

@@ -1,20 +1,57 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { openApiDocument } from '@fedgate/contracts';
-import { DatabaseModule, DatabaseReadinessCheck } from '@fedgate/database';
+import { TOPIC_NAMES, openApiDocument, type TopicName } from '@fedgate/contracts';
+import { AuditEventStore, ExportEvents, GetEvent, IngestEvents, QueryEvents, SignCheckpoint, VerifyIntegrity, loadOrCreateCheckpointSigner } from '@fedgate/audit';
+import { DatabaseModule, DatabaseReadinessCheck, PrismaService } from '@fedgate/database';
 import { KafkaModule, KafkaReadinessCheck, parseBrokers } from '@fedgate/kafka';
 import { PlatformModule } from '@fedgate/platform';
 import type { AuditServiceConfig } from '@fedgate/service-config';
+import { AUDIT_INGEST_OPTIONS, AuditIngestListener } from './audit-ingest.listener';
+import { AuditController, CHECKPOINT_PUBLIC_KEY } from './audit.controller';
+import { AuditReaderGuard } from './audit-reader.guard';
+import { ViewerController } from './viewer/viewer.controller';
 
-/** The audit log store and query API (endpoints come with the audit issue). */
+/** The audit log: ingest of every topic, signed checkpoints, the query API and the viewer. */
 @Module({})
 export class AuditServiceModule {
   static register(config: AuditServiceConfig): DynamicModule {
+    // at start, so a missing or unsafe key stops the service with the reason
+    const signer = loadOrCreateCheckpointSigner(config.FEDGATE_AUDIT_SIGNING_KEY_FILE);
+    const useCase = <T>(make: (store: AuditEventStore) => T) => ({ useFactory: make, inject: [AuditEventStore] });
     return {
       module: AuditServiceModule,
       imports: [
         DatabaseModule.forRoot({ databaseUrl: config.FEDGATE_DATABASE_URL }),
         KafkaModule.forRoot({ clientId: 'audit-service', brokers: parseBrokers(config.FEDGATE_KAFKA_BROKERS) }),
-        PlatformModule.forRoot({ serviceName: 'audit-service', openApi: openApiDocument('audit'), readiness: { inject: [DatabaseReadinessCheck, KafkaReadinessCheck] } }),
+        PlatformModule.forRoot({
+          serviceName: 'audit-service',
+          apiKeys: config.FEDGATE_API_KEYS,
+          openApi: openApiDocument('audit'),
+          readiness: { inject: [DatabaseReadinessCheck, KafkaReadinessCheck] },
+        }),
+      ],
+      controllers: [AuditController, ViewerController],
+      providers: [
+        { provide: AuditEventStore, useFactory: (prisma: PrismaService) => new AuditEventStore(prisma.client, prisma.pool), inject: [PrismaService] },
+        { provide: CHECKPOINT_PUBLIC_KEY, useValue: signer.publicKey },
+        { provide: IngestEvents, ...useCase((store) => new IngestEvents(store)) },
+        { provide: SignCheckpoint, ...useCase((store) => new SignCheckpoint(store, signer)) },
+        { provide: VerifyIntegrity, ...useCase((store) => new VerifyIntegrity(store, signer.publicKey)) },
+        { provide: QueryEvents, ...useCase((store) => new QueryEvents(store)) },
+        { provide: GetEvent, ...useCase((store) => new GetEvent(store)) },
+        { provide: ExportEvents, ...useCase((store) => new ExportEvents(store)) },
+        {
+          provide: AUDIT_INGEST_OPTIONS,
+          useValue: {
+            consumerGroup: config.FEDGATE_AUDIT_CONSUMER_GROUP,
+            fromBeginning: config.FEDGATE_AUDIT_CONSUMER_START === 'beginning',
+            // other topics (a benchmark's) are read like Fedgate's: every message must be a catalogued event
+            topics: (config.FEDGATE_AUDIT_TOPICS?.split(',') ?? TOPIC_NAMES) as TopicName[],
+            checkpointIntervalMs: config.FEDGATE_AUDIT_CHECKPOINT_INTERVAL_MS,
+            checkpointEvents: config.FEDGATE_AUDIT_CHECKPOINT_EVENTS,
+          },
+        },
+        AuditReaderGuard,
+        AuditIngestListener,
       ],
     };
   }

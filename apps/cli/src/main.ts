@@ -1,4 +1,6 @@
 import { Command } from 'commander';
+import { registerAuditCommands } from './audit.commands';
+import { registerAuthzCommands } from './authz.commands';
 import { registerDevCommands } from './dev.commands';
 import { registerLoginCommand } from './login.command';
 
@@ -9,6 +11,8 @@ const program = new Command('fedgate')
 
 registerLoginCommand(program);
 registerDevCommands(program);
+registerAuditCommands(program);
+registerAuthzCommands(program);
 
 program.parseAsync(process.argv).catch((err: Error & { code?: string }) => {
   // errors are values with codes: print the code and a sentence, never a stack trace

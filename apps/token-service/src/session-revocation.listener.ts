@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { TOPICS } from '@fedgate/contracts';
-import { CloudEventConsumer, KAFKA_SETTINGS, KafkaSettings, onceInMemory } from '@fedgate/kafka';
+import { CloudEventConsumer, KAFKA_SETTINGS, KafkaSettings, onceInMemory, startConsumerWithRetry } from '@fedgate/kafka';
 import { CachingTokenVerifier } from '@fedgate/token-verification';
 
 export const MAX_TOKEN_LIFETIME_SECONDS = Symbol('MAX_TOKEN_LIFETIME_SECONDS');
@@ -46,20 +46,7 @@ export class SessionRevocationListener implements OnApplicationBootstrap, OnAppl
     await this.consumer?.stop().catch(() => undefined);
   }
 
-  // Retried in the background: the service answers while Kafka is away and catches up on
-  // revocations when it returns.
   private async startWithRetry(): Promise<void> {
-    for (let attempt = 1; !this.stopped; attempt++) {
-      const consumer = this.newConsumer();
-      try {
-        await consumer.start();
-        this.consumer = consumer;
-        return;
-      } catch (err) {
-        await consumer.stop().catch(() => undefined);
-        this.logger.warn({ reason: (err as Error).message, attempt }, 'cannot consume session revocations yet; retrying');
-        await new Promise((r) => setTimeout(r, Math.min(5000, attempt * 500)));
-      }
-    }
+    this.consumer = await startConsumerWithRetry(() => this.newConsumer(), () => this.stopped, this.logger, 'session revocations');
   }
 }

@@ -15,6 +15,7 @@ export const ERROR_CATALOGUE = {
   // Caller authentication (x-fedgate-key) and request shape.
   invalid_client: { status: 401, summary: 'The calling client is not authenticated.' },
   invalid_request: { status: 400, summary: 'The request is malformed or misses a field.' },
+  invalid_cursor: { status: 400, summary: 'The pagination cursor is not one this service issued.' },
   payload_too_large: { status: 413, summary: 'The request body is too large.' },
   unsupported_media_type: { status: 415, summary: 'The request body has an unsupported content type.' },
   too_many_requests: { status: 429, summary: 'The caller sends too many requests.' },
@@ -45,6 +46,7 @@ export const ERROR_CATALOGUE = {
 
   // Server side. Fail closed: an unreachable dependency is an error, never an allow.
   authz_unavailable: { status: 503, summary: 'The authorization backend cannot answer.' },
+  consistency_timeout: { status: 503, summary: 'The write named by the consistency token is not applied yet; retry.' },
   idp_unavailable: { status: 503, summary: 'The identity provider cannot answer.' },
   dependency_unavailable: { status: 503, summary: 'A required dependency cannot answer.' },
   internal_error: { status: 500, summary: 'An unexpected error occurred.' },
@@ -116,7 +118,7 @@ export class ClientAuthenticationError extends FedgateError {
   }
 }
 
-export type RequestErrorCode = 'invalid_request' | 'payload_too_large' | 'unsupported_media_type' | 'too_many_requests';
+export type RequestErrorCode = 'invalid_request' | 'invalid_cursor' | 'payload_too_large' | 'unsupported_media_type' | 'too_many_requests';
 
 /** The request itself is unacceptable. `fields` names what was wrong, for logs and clients. */
 export class InvalidRequestError extends FedgateError {
@@ -169,7 +171,7 @@ export class ResourceError extends FedgateError {
   }
 }
 
-export type DependencyErrorCode = 'authz_unavailable' | 'idp_unavailable' | 'dependency_unavailable';
+export type DependencyErrorCode = 'authz_unavailable' | 'idp_unavailable' | 'dependency_unavailable' | 'consistency_timeout';
 
 /** A backend (OpenFGA, the IdP, Kafka, PostgreSQL) cannot answer: fail closed with 503. */
 export class DependencyUnavailableError extends FedgateError {

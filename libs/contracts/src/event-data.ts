@@ -143,6 +143,13 @@ export const AuthzDecisionDataSchema = z.object({
   consistency_token: ConsistencyTokenSchema.optional(),
   /** Set when the decision is a fail-closed deny because the backend could not answer. */
   error: z.enum(['authz_unavailable']).optional(),
+  // authz-service (issue #5): what the decision was made with, so it can be reproduced.
+  /** The OpenFGA authorization model the check ran against. */
+  authorization_model_id: z.string().min(1).max(64).optional(),
+  /** Projector position decided at: `<generation>:<applied events>` (see authz-service README). */
+  projector_position: z.string().regex(/^\d{1,9}:\d{1,19}$/).optional(),
+  /** The authenticated REST client that asked, and its address. */
+  origin,
 });
 
 // ownership & grants topic (event-sourced truth) ------------------------------

@@ -18,6 +18,12 @@ export interface CloudEventConsumerOptions {
   /** Start a new group at the beginning of the topics (projections, audit) or at the end. */
   fromBeginning: boolean;
   /**
+   * How soon the broker gives up on a silent member (kafkajs default 30 s). Shorter lets a
+   * restarted consumer (or broker) get its partitions back sooner; at least the broker's
+   * group.min.session.timeout.ms (6 s).
+   */
+  sessionTimeoutMs?: number;
+  /**
    * Handles one batch of one partition, in offset order. Offsets are committed only after
    * it resolves, so a crash redelivers: handlers must be idempotent on event id
    * (see `onceInMemory` / `onceInDatabase`).
@@ -37,7 +43,11 @@ export class CloudEventConsumer {
   constructor(private readonly settings: KafkaSettings, private readonly options: CloudEventConsumerOptions) {
     this.logger = new Logger(`CloudEventConsumer:${options.groupId}`);
     const kafka = new Kafka({ ...kafkaClientConfig(settings), logLevel: logLevel.WARN, logCreator: kafkaLogCreator });
-    this.consumer = kafka.consumer({ groupId: options.groupId, allowAutoTopicCreation: true });
+    this.consumer = kafka.consumer({
+      groupId: options.groupId,
+      allowAutoTopicCreation: true,
+      ...(options.sessionTimeoutMs ? { sessionTimeout: options.sessionTimeoutMs, heartbeatInterval: Math.floor(options.sessionTimeoutMs / 3) } : {}),
+    });
   }
 
   get skippedMessages(): number {
@@ -73,4 +83,24 @@ export class CloudEventConsumer {
   async stop(): Promise<void> {
     await this.consumer.disconnect();
   }
+}
+
+/**
+ * Starts a consumer made by `make`, retrying in the background until it runs or `stopped()`:
+ * a service keeps answering while Kafka is away and starts consuming when it returns.
+ * Resolves with the running consumer (null when stopped first).
+ */
+export async function startConsumerWithRetry(make: () => CloudEventConsumer, stopped: () => boolean, logger: Logger, what: string): Promise<CloudEventConsumer | null> {
+  for (let attempt = 1; !stopped(); attempt++) {
+    const consumer = make();
+    try {
+      await consumer.start();
+      return consumer;
+    } catch (err) {
+      await consumer.stop().catch(() => undefined);
+      logger.warn({ reason: (err as Error).message, attempt }, `cannot consume ${what} yet; retrying`);
+      await new Promise((r) => setTimeout(r, Math.min(5000, attempt * 500)));
+    }
+  }
+  return null;
 }

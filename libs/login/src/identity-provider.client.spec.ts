@@ -41,7 +41,8 @@ after(async () => {
   await untrust();
 });
 
-const client = () => new IdentityProviderClient({ issuer, clientId: 'fedgate', defaultScope: 'openid offline_access', timeoutMs: 300 });
+// 1.5 s: answers of the in-process IdP can take several hundred ms on a loaded shared machine
+const client = () => new IdentityProviderClient({ issuer, clientId: 'fedgate', defaultScope: 'openid offline_access', timeoutMs: 1500 });
 
 describe('IdentityProviderClient (standards only, against a minimal IdP)', () => {
   it('starts a device authorization with the default scope, tolerating a missing verification_uri_complete', async () => {

@@ -1,1 +1,2 @@
 export * from './openfga-client';
+export * from './openfga-http.client';

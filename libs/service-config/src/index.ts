@@ -48,10 +48,52 @@ export const tokenServiceConfigSchema = serviceConfigSchema
   });
 export type TokenServiceConfig = z.infer<typeof tokenServiceConfigSchema>;
 
-export const authzServiceConfigSchema = serviceConfigSchema.extend(databaseConfigSchema.shape).extend(kafkaConfigSchema.shape).extend(openfgaConfigSchema.shape);
+export const authzServiceConfigSchema = serviceConfigSchema
+  .extend(databaseConfigSchema.shape)
+  .extend(kafkaConfigSchema.shape)
+  .extend(openfgaConfigSchema.shape)
+  .extend(apiKeysConfigSchema.shape)
+  .extend({
+    /** The SuperLink's `service:<name>`: runs registered without a service belong to it. */
+    FEDGATE_SERVICE_NAME: z.string().min(1).max(200),
+    /** Made admin of FEDGATE_SERVICE_NAME once, at first start (a system grant event). */
+    FEDGATE_ADMIN_FLWR_AID: z.string().min(1).max(200).optional(),
+    /** The OpenFGA store found (or created) by name at start; the model is written there and pinned. */
+    FEDGATE_OPENFGA_STORE_NAME: z.string().min(1).default('fedgate'),
+    /** Deadline of one OpenFGA request; past it the decision is a 503 authz_unavailable. */
+    FEDGATE_OPENFGA_TIMEOUT_MS: z.coerce.number().int().min(50).max(30_000).default(2000),
+    FEDGATE_AUTHZ_CACHE_ENTRIES: z.coerce.number().int().min(1).default(100_000),
+    /** Longest a cached decision is served (ownership and grant events empty the cache before that). */
+    FEDGATE_AUTHZ_CACHE_TTL_MS: z.coerce.number().int().min(1).max(600_000).default(5000),
+    /** Longest a check carrying a consistency_token waits for its write (then 503 consistency_timeout). */
+    FEDGATE_AUTHZ_CONSISTENCY_WAIT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
+  });
 export type AuthzServiceConfig = z.infer<typeof authzServiceConfigSchema>;
 
-export const auditServiceConfigSchema = serviceConfigSchema.extend(databaseConfigSchema.shape).extend(kafkaConfigSchema.shape);
+export const auditServiceConfigSchema = serviceConfigSchema
+  .extend(databaseConfigSchema.shape)
+  .extend(kafkaConfigSchema.shape)
+  .extend(apiKeysConfigSchema.shape)
+  .extend({
+    /** Ed25519 private key (PKCS#8 PEM) that signs checkpoints; created (mode 0600) at first start. */
+    FEDGATE_AUDIT_SIGNING_KEY_FILE: z.string().min(1),
+    /** Kafka consumer group: instances of one audit log share it; a separate log needs its own. */
+    FEDGATE_AUDIT_CONSUMER_GROUP: z.string().min(1).default('audit-service'),
+    /**
+     * Where a consumer group without committed offsets starts: `beginning` (every event ever
+     * published: the audit log's normal setting) or `end` (only events from now on: a scratch log).
+     */
+    FEDGATE_AUDIT_CONSUMER_START: z.enum(['beginning', 'end']).default('beginning'),
+    /** Comma-separated topics to record; unset = every Fedgate topic (the audit log's normal setting). */
+    FEDGATE_AUDIT_TOPICS: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]+(,[A-Za-z0-9._-]+)*$/, 'must be comma-separated Kafka topic names')
+      .optional(),
+    /** A checkpoint is signed this often while the chain grows... */
+    FEDGATE_AUDIT_CHECKPOINT_INTERVAL_MS: z.coerce.number().int().min(100).default(10_000),
+    /** ...and as soon as this many events arrived since the last one. */
+    FEDGATE_AUDIT_CHECKPOINT_EVENTS: z.coerce.number().int().min(1).default(10_000),
+  });
 export type AuditServiceConfig = z.infer<typeof auditServiceConfigSchema>;
 
 export const SERVICE_CONFIG_SCHEMAS = {

@@ -2,6 +2,21 @@ import { approveDeviceLogin } from '@fedgate/dev-idp';
 import type { StackFile, TokenSetResponse } from '@fedgate/contracts';
 
 /**
+ * fetch, sent again once when it failed on a kept-alive socket that the server had just closed
+ * while idle (Node's 5 s keep-alive timeout races the client's reuse): such a request never
+ * reached the server, so repeating it is safe. Any other failure is thrown as it is.
+ */
+export async function fetchRetryingClosedSocket(url: string, init: RequestInit): Promise<Response> {
+  try {
+    return await fetch(url, init);
+  } catch (err) {
+    const code = ((err as Error).cause as { code?: string } | undefined)?.code;
+    if (code !== 'UND_ERR_SOCKET' && code !== 'ECONNRESET') throw err;
+    return fetch(url, init);
+  }
+}
+
+/**
  * POSTs to a Fedgate service with the stack's API key (`apiKey: null` sends none); a string
  * body goes as it is (malformed JSON, forms), anything else as JSON. Answers status and parsed body.
  */
@@ -9,7 +24,7 @@ export async function postJson(stack: StackFile, url: string, body: unknown, ini
   const headers: Record<string, string> = { 'content-type': init.contentType ?? 'application/json' };
   const apiKey = init.apiKey === undefined ? stack.api_key : init.apiKey;
   if (apiKey !== null) headers['x-fedgate-key'] = apiKey;
-  const res = await fetch(url, { method: 'POST', headers, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  const res = await fetchRetryingClosedSocket(url, { method: 'POST', headers, body: typeof body === 'string' ? body : JSON.stringify(body) });
   const text = await res.text();
   return { status: res.status, headers: res.headers, body: (text ? JSON.parse(text) : undefined) as Record<string, any> };
 }

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { parseOrThrow } from '../validation';
 import {
@@ -84,6 +85,16 @@ describe('audit records and the hash chain', () => {
     assert.notEqual(auditEventHash({ ...first, outcome: 'success' }), hash);
     assert.notEqual(auditEventHash({ ...first, data: { ...first.data, b: 2 } }), hash);
     assert.notEqual(auditEventHash({ ...first, prev_hash: hash }), hash);
+  });
+
+  it('hashes SHA-256(prev_hash bytes || RFC 8785 JSON of the record), as documented for outside verifiers', () => {
+    const jcs =
+      '{"action":"check.can_view","actor":{"account_name":"Alice","flwr_aid":"alice"},"data":{"a":{"x":null,"y":[2,1]},"b":1},' +
+      '"decision_id":"3b241101-e2bb-4255-8caf-4136c566a962","id":"e1","object":"run:42","outcome":"denied","seq":1,' +
+      '"source":"/fedgate/authz-service","time":"2030-01-01T00:00:00.000Z","type":"fedgate.authz.decision.v1"}';
+    assert.equal(canonicalJson((({ prev_hash: _p, ...rest }) => rest)(first)), jcs);
+    const expected = createHash('sha256').update(Buffer.alloc(32)).update(jcs, 'utf8').digest('hex');
+    assert.equal(auditEventHash(first), expected);
   });
 
   it('validates records, lists and the integrity answer', () => {

@@ -1,8 +1,9 @@
+import { createHash } from 'node:crypto';
+import canonicalize from 'canonicalize';
 import { z } from 'zod';
 import { FlwrAidSchema } from '../accounts';
 import { DecisionIdSchema } from '../authorization';
 import { AuditOutcomeSchema } from '../events';
-import { sha256Hex } from '../tokens';
 
 /** audit-service DTOs (API.md § audit-service). */
 
@@ -41,8 +42,14 @@ export const AuditEventQuerySchema = z
     limit: z.coerce.number().int().min(1).max(AUDIT_QUERY_MAX_LIMIT).default(AUDIT_QUERY_DEFAULT_LIMIT),
     /** Opaque, from a previous answer's `next_cursor`. */
     cursor: z.string().min(1).max(512).regex(noWhitespace, 'must not contain whitespace').optional(),
+    /**
+     * Follow mode (viewer live updates, `fedgate audit tail`): only events with a larger seq,
+     * OLDEST first, so a follower that asks again with the last seq it saw misses nothing.
+     */
+    after_seq: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
   })
-  .refine(sinceBeforeUntil, sinceBeforeUntilMessage);
+  .refine(sinceBeforeUntil, sinceBeforeUntilMessage)
+  .refine((q) => q.after_seq === undefined || q.cursor === undefined, { message: 'after_seq and cursor cannot be combined', path: ['after_seq'] });
 export type AuditEventQuery = z.infer<typeof AuditEventQuerySchema>;
 
 /** `GET /v1/events/export?format=ndjson` (+ the same filters) — streamed NDJSON, oldest first. */
@@ -71,7 +78,8 @@ export const AuditEventSchema = z.object({
   seq: z.number().int().positive(),
   time: timestamp,
   type: z.string().min(1),
-  actor: z.object({ flwr_aid: FlwrAidSchema, account_name: z.string() }).nullable(),
+  /** account_name is null when the event names the account only by its id. */
+  actor: z.object({ flwr_aid: FlwrAidSchema, account_name: z.string().nullable() }).nullable(),
   object: z.string().nullable(),
   action: z.string().min(1),
   outcome: AuditOutcomeSchema,
@@ -89,40 +97,91 @@ export const AuditEventListResponseSchema = z.object({
 });
 export type AuditEventListResponse = z.infer<typeof AuditEventListResponseSchema>;
 
+/** Why a chain check failed, at `first_bad_seq`. */
+export const INTEGRITY_PROBLEMS = [
+  /** A seq is missing (a row was deleted, or the tail after a checkpoint was cut off). */
+  'missing_seq',
+  /** The row's prev_hash is not the previous row's hash (rows reordered or replaced). */
+  'prev_hash_mismatch',
+  /** The row's content does not hash to its stored hash (edited, or moved to another seq). */
+  'hash_mismatch',
+  /** A signed checkpoint's head hash differs from the chain at its seq (chain rewritten). */
+  'checkpoint_mismatch',
+  /** A checkpoint's signature or key is not the audit service's. */
+  'checkpoint_signature_invalid',
+] as const;
+export const IntegrityProblemSchema = z.enum(INTEGRITY_PROBLEMS);
+export type IntegrityProblem = z.infer<typeof IntegrityProblemSchema>;
+
 /** `GET /v1/integrity` */
 export const IntegrityResponseSchema = z.object({
   ok: z.boolean(),
+  /** Rows whose seq, prev_hash and hash were recomputed and found right. */
   checked: z.number().int().nonnegative(),
   head: z.object({ seq: z.number().int().positive(), hash: Sha256HexSchema }).nullable(),
   first_bad_seq: z.number().int().positive().optional(),
+  problem: IntegrityProblemSchema.optional(),
+  /** Signed checkpoints verified (signature, key and head hash against the chain). */
+  checkpoints: z.object({ checked: z.number().int().nonnegative(), latest: z.object({ seq: z.number().int().positive(), time: timestamp }).nullable() }).optional(),
+  /** The Ed25519 key the service signs checkpoints with (SPKI PEM) and its id. */
+  public_key: z.string().optional(),
+  key_id: z.string().optional(),
 });
 export type IntegrityResponse = z.infer<typeof IntegrityResponseSchema>;
 
+/** A signed statement "the chain had head `head_hash` at `seq`", made by the audit service. */
+export const AuditCheckpointSchema = z.object({
+  seq: z.number().int().positive(),
+  head_hash: Sha256HexSchema,
+  time: timestamp,
+  /** auditKeyId of the signing key. */
+  key_id: z.string().min(1),
+  /** base64url Ed25519 signature over auditCheckpointMessage(...). */
+  signature: z.string().min(1),
+});
+export type AuditCheckpoint = z.infer<typeof AuditCheckpointSchema>;
+
+/** `GET /v1/integrity/checkpoints`: what an outside verifier needs besides the exported events. */
+export const AuditCheckpointListResponseSchema = z.object({
+  public_key: z.string().min(1),
+  key_id: z.string().min(1),
+  checkpoints: z.array(AuditCheckpointSchema),
+});
+export type AuditCheckpointListResponse = z.infer<typeof AuditCheckpointListResponseSchema>;
+
 /**
- * JSON with object keys sorted at every level and no whitespace, so the same
- * value hashes the same after a database round trip that reorders keys.
+ * RFC 8785 JSON Canonicalization Scheme (the `canonicalize` package): keys sorted at every
+ * level, no whitespace, ECMAScript number form; undefined members are left out. The same
+ * value gives the same bytes after a database round trip that reorders keys.
  */
 export function canonicalJson(value: unknown): string {
-  return JSON.stringify(sortKeys(value));
-}
-
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (value !== null && typeof value === 'object' && !(value instanceof Date)) {
-    const sorted: Record<string, unknown> = {};
-    for (const key of Object.keys(value).sort()) sorted[key] = sortKeys((value as Record<string, unknown>)[key]);
-    return sorted;
-  }
-  return value;
+  const text = canonicalize(value);
+  if (text === undefined) throw new TypeError('value has no JSON form');
+  return text;
 }
 
 /**
- * The chain hash of a record: sha256Hex(prev_hash + "\n" + canonicalJson(record
- * without hash and prev_hash)). The audit service computes it on insert; the
- * integrity endpoint and `fedgate audit verify` recompute it. `time` is hashed
- * as the exact string served, so the service must store it verbatim.
+ * The chain hash of a record, lower-case hex of
+ *
+ *     SHA-256( bytes(prev_hash) || UTF-8( JCS(record without hash and prev_hash) ) )
+ *
+ * where bytes(prev_hash) are the 32 bytes the previous record's hex hash encodes (32 zero
+ * bytes before the first record) and the record is exactly what the API serves:
+ * {id, seq, time, type, actor, object, action, outcome, decision_id?, source, data}.
+ * `seq` is inside the hashed bytes, so a row moved to another position no longer matches.
  */
 export function auditEventHash(record: Omit<AuditEvent, 'hash'>): string {
   const { prev_hash, ...content } = record;
-  return sha256Hex(`${prev_hash}\n${canonicalJson(content)}`);
+  return createHash('sha256').update(Buffer.from(prev_hash, 'hex')).update(canonicalJson(content), 'utf8').digest('hex');
+}
+
+/** The id of an Ed25519 checkpoint key: hex SHA-256 of its SPKI DER encoding, first 16 bytes. */
+export function auditKeyId(spkiDer: Uint8Array): string {
+  return createHash('sha256').update(spkiDer).digest('hex').slice(0, 32);
+}
+
+/** The bytes a checkpoint signature covers: UTF-8 JCS of {seq, head_hash, time, key_id}. */
+export function auditCheckpointMessage(checkpoint: Omit<AuditCheckpoint, 'signature'>): Buffer {
+  const { seq, head_hash, time, key_id } = checkpoint;
+  return Buffer.from(canonicalJson({ seq, head_hash, time, key_id }), 'utf8');
 }

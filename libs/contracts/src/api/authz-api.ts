@@ -138,3 +138,14 @@ export const DeleteServiceMemberRequestSchema = z.object({
   acting_flwr_aid: FlwrAidSchema,
 });
 export type DeleteServiceMemberRequest = z.infer<typeof DeleteServiceMemberRequestSchema>;
+
+/** `POST /v1/admin/rebuild` (`fedgate authz rebuild`): projections wiped and replayed from the ownership topic. */
+export const RebuildResponseSchema = z.object({
+  /** The projection generation now serving (one more than before). */
+  generation: z.number().int().positive(),
+  /** Ownership events replayed from the beginning of the topic. */
+  replayed_events: z.number().int().nonnegative(),
+  tuples_deleted: z.number().int().nonnegative(),
+  duration_ms: z.number().int().nonnegative(),
+});
+export type RebuildResponse = z.infer<typeof RebuildResponseSchema>;

@@ -28,12 +28,14 @@ export const API_PATHS = {
     runMember: '/v1/runs/{run_id}/members/{flwr_aid}',
     serviceMember: '/v1/services/{service}/members/{flwr_aid}',
     openfgaCheck: '/stores/{store_id}/check',
+    rebuild: '/v1/admin/rebuild',
   },
   audit: {
     events: '/v1/events',
     event: '/v1/events/{id}',
     export: '/v1/events/export',
     integrity: '/v1/integrity',
+    checkpoints: '/v1/integrity/checkpoints',
     viewer: '/',
   },
   common: {

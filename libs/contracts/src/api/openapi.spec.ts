@@ -247,7 +247,7 @@ describe('openApiDocument details', () => {
     const doc = openApiDocument('audit');
     const events = obj(obj(obj(doc['paths'])['/v1/events'])['get']);
     const names = (events['parameters'] as OpenApiJsonObject[]).map((parameter) => parameter['name']);
-    assert.deepEqual(names, ['actor', 'type', 'outcome', 'object', 'since', 'until', 'limit', 'cursor']);
+    assert.deepEqual(names, ['actor', 'type', 'outcome', 'object', 'since', 'until', 'limit', 'cursor', 'after_seq']);
     for (const parameter of events['parameters'] as OpenApiJsonObject[]) assert.equal(parameter['required'], false);
     const exportOp = obj(obj(obj(doc['paths'])['/v1/events/export'])['get']);
     assert.ok((exportOp['parameters'] as OpenApiJsonObject[]).some((parameter) => parameter['name'] === 'format'));

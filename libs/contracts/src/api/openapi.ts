@@ -29,6 +29,7 @@ import {
   ListRunsResponseSchema,
   PutRunMemberRequestSchema,
   PutServiceMemberRequestSchema,
+  RebuildResponseSchema,
   RegisterRunRequestSchema,
   RegisterRunResponseSchema,
   RunMemberParamsSchema,
@@ -37,6 +38,7 @@ import {
 } from './authz-api';
 import { OpenFgaCheckParamsSchema, OpenFgaCheckRequestSchema, OpenFgaCheckResponseSchema } from './openfga-check-api';
 import {
+  AuditCheckpointListResponseSchema,
   AuditEventListResponseSchema,
   AuditEventParamsSchema,
   AuditEventQuerySchema,
@@ -400,13 +402,22 @@ const AUTHZ_OPERATIONS: readonly OpenApiOperation[] = [
     path: API_PATHS.authz.openfgaCheck,
     summary: "OpenFGA's Check API (for SuperLinks configured with an OpenFGA authz_url); audited like /v1/check.",
     tag: 'openfga',
-    // API.md names no credential for this non-/v1 route; the x-fedgate-key header is assumed
-    // until authz-service settles it (OpenFGA clients can send extra headers).
+    description: 'The API key goes in `x-fedgate-key` or, as OpenFGA clients send a preshared key, in `Authorization: Bearer <key>`. Only Fedgate\'s store id is served (404 otherwise); the user must be `flwr_aid:<id>`; contextual tuples are refused; the decision always uses the pinned model. The decision id is in the `x-fedgate-decision-id` header.',
     security: 'apiKey',
     pathParams: OpenFgaCheckParamsSchema,
     requestBody: { mediaType: MEDIA_JSON, schema: named('OpenFgaCheckRequest', OpenFgaCheckRequestSchema) },
     responses: [json(200, 'OpenFGA Check response.', named('OpenFgaCheckResponse', OpenFgaCheckResponseSchema))],
     errors: [...KEYED, ...BODY_ERRORS, 'authz_unavailable', ...ALWAYS],
+  },
+  {
+    operationId: 'rebuildProjections',
+    method: 'post',
+    path: API_PATHS.authz.rebuild,
+    summary: 'Wipe the OpenFGA tuples and the read model, replay the ownership topic from its beginning (`fedgate authz rebuild`).',
+    tag: 'admin',
+    security: 'apiKey',
+    responses: [json(200, 'The projections are rebuilt and serving.', named('RebuildResponse', RebuildResponseSchema))],
+    errors: [...KEYED, 'authz_unavailable', 'dependency_unavailable', ...ALWAYS],
   },
 ];
 
@@ -423,7 +434,7 @@ const AUDIT_OPERATIONS: readonly OpenApiOperation[] = [
     security: 'apiKey',
     query: AuditEventQuerySchema,
     responses: [json(200, 'A page of events; pass `next_cursor` as `cursor` for the next.', named('AuditEventListResponse', AuditEventListResponseSchema))],
-    errors: ['invalid_request', ...AUDIT_READ_ERRORS],
+    errors: ['invalid_request', 'invalid_cursor', ...AUDIT_READ_ERRORS],
   },
   {
     operationId: 'exportAuditEvents',
@@ -446,6 +457,16 @@ const AUDIT_OPERATIONS: readonly OpenApiOperation[] = [
     pathParams: AuditEventParamsSchema,
     responses: [json(200, 'The event.', named('AuditEvent', AuditEventSchema))],
     errors: ['invalid_request', 'not_found', ...AUDIT_READ_ERRORS],
+  },
+  {
+    operationId: 'auditCheckpoints',
+    method: 'get',
+    path: API_PATHS.audit.checkpoints,
+    summary: 'The signed checkpoints and the public key that verifies them (for outside verifiers).',
+    tag: 'audit',
+    security: 'apiKey',
+    responses: [json(200, 'Checkpoints, oldest first.', named('AuditCheckpointListResponse', AuditCheckpointListResponseSchema))],
+    errors: AUDIT_READ_ERRORS,
   },
   {
     operationId: 'auditIntegrity',

@@ -1,0 +1,79 @@
+// Kill -9 of the audit service in the middle of ingesting 10,000 events, then a restart by the
+// stack's own script: every event is stored exactly once and the chain stays valid.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import type { IntegrityResponse } from '@fedgate/contracts';
+import { findStackFile, readStackFile } from '@fedgate/stack';
+import { runProjectScript, uniqueSuffix, waitFor } from '@fedgate/testing';
+import { getJson, publishEvents, systemTestEvents, testProducer, withPg } from './audit-test-support';
+
+const stack = readStackFile();
+const pidFile = path.join(path.dirname(findStackFile()), 'run', 'audit-service.pid');
+const TOTAL = 10_000;
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function stored(subject: string): Promise<{ rows: number; ids: number }> {
+  return withPg(stack.postgres.url, async (c) => {
+    const { rows } = await c.query<{ rows: string; ids: string }>('SELECT count(*) AS rows, count(DISTINCT id) AS ids FROM audit_event WHERE subject = $1', [subject]);
+    return { rows: Number(rows[0]!.rows), ids: Number(rows[0]!.ids) };
+  });
+}
+
+describe('audit-service killed during ingest', () => {
+  after(() => {
+    // whatever happened, leave the stack with its audit service running
+    const start = runProjectScript('scripts/infra/services.sh', ['start']);
+    assert.equal(start.status, 0, start.stderr);
+  });
+
+  it('stores exactly 10,000 rows after kill -9 and restart, chain valid', { timeout: 240_000 }, async (t) => {
+    const nonce = `crash-${uniqueSuffix()}`;
+    const subject = `system:${nonce}`;
+    const events = systemTestEvents(nonce, TOTAL);
+    const producer = await testProducer(stack);
+    try {
+      // published in chunks over a few seconds, so the kill lands while ingest is busy
+      const publishing = (async () => {
+        for (let i = 0; i < TOTAL; i += 500) {
+          await publishEvents(producer, events.slice(i, i + 500));
+          await new Promise((r) => setTimeout(r, 150));
+        }
+      })();
+      await waitFor('ingest to be under way', async () => (await stored(subject)).rows >= 1000, 60_000, 20);
+      const pid = Number(readFileSync(pidFile, 'utf8').trim());
+      process.kill(pid, 'SIGKILL');
+      await waitFor('the audit service to be dead', () => !alive(pid), 10_000, 20);
+      const atKill = await stored(subject);
+      t.diagnostic(`rows when killed: ${atKill.rows} of ${TOTAL}`);
+      assert.ok(atKill.rows < TOTAL, 'the kill happened mid-ingest');
+      await publishing;
+
+      const start = runProjectScript('scripts/infra/services.sh', ['start']);
+      assert.equal(start.status, 0, start.stderr);
+      await waitFor('all 10,000 events stored', async () => (await stored(subject)).rows >= TOTAL, 120_000, 250);
+      // redeliveries after the restart must not add anything
+      await new Promise((r) => setTimeout(r, 2000));
+      assert.deepEqual(await stored(subject), { rows: TOTAL, ids: TOTAL });
+      const expectedIds = new Set(events.map((e) => e.id));
+      const ids = await withPg(stack.postgres.url, async (c) => (await c.query<{ id: string }>('SELECT id FROM audit_event WHERE subject = $1', [subject])).rows.map((r) => r.id));
+      assert.ok(ids.every((id) => expectedIds.has(id)), 'exactly the published events');
+
+      const integrity = await getJson<IntegrityResponse>(stack, '/v1/integrity');
+      assert.equal(integrity.status, 200);
+      assert.equal(integrity.body.ok, true, JSON.stringify({ ...integrity.body, public_key: undefined }));
+      assert.equal(integrity.body.checked, integrity.body.head?.seq, 'every row from seq 1 to the head checked, no gap');
+    } finally {
+      await producer.disconnect();
+    }
+  });
+});

@@ -1,0 +1,91 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Counter, Gauge } from 'prom-client';
+import type { TopicName } from '@fedgate/contracts';
+import { IngestEvents, SignCheckpoint } from '@fedgate/audit';
+import { CloudEventConsumer, KAFKA_SETTINGS, KafkaSettings, startConsumerWithRetry } from '@fedgate/kafka';
+import { ServiceMetrics } from '@fedgate/platform';
+
+export const AUDIT_INGEST_OPTIONS = Symbol('AUDIT_INGEST_OPTIONS');
+
+export interface AuditIngestOptions {
+  consumerGroup: string;
+  fromBeginning: boolean;
+  topics: readonly TopicName[];
+  checkpointIntervalMs: number;
+  checkpointEvents: number;
+}
+
+/**
+ * Consumes every Fedgate topic (from the beginning, normally) into the audit log. Offsets are committed
+ * by the consumer only after IngestEvents has committed the batch's rows: a crash at any
+ * point redelivers, and redelivered ids are skipped. Signs a checkpoint every interval and
+ * whenever `checkpointEvents` events arrived since the last one.
+ */
+@Injectable()
+export class AuditIngestListener implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(AuditIngestListener.name);
+  private consumer: CloudEventConsumer | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
+  private sinceCheckpoint = 0;
+  private signing: Promise<void> = Promise.resolve();
+  private readonly stored: Counter;
+  private readonly duplicates: Counter;
+  private readonly headSeq: Gauge;
+
+  constructor(
+    @Inject(KAFKA_SETTINGS) private readonly kafka: KafkaSettings,
+    @Inject(IngestEvents) private readonly ingest: IngestEvents,
+    @Inject(SignCheckpoint) private readonly signCheckpoint: SignCheckpoint,
+    @Inject(AUDIT_INGEST_OPTIONS) private readonly options: AuditIngestOptions,
+    metrics: ServiceMetrics,
+  ) {
+    this.stored = new Counter({ name: 'fedgate_audit_events_stored_total', help: 'Events stored in the audit log', registers: [metrics.registry] });
+    this.duplicates = new Counter({ name: 'fedgate_audit_events_duplicate_total', help: 'Redelivered events skipped (already stored)', registers: [metrics.registry] });
+    this.headSeq = new Gauge({ name: 'fedgate_audit_head_seq', help: 'Seq of the last stored audit event', registers: [metrics.registry] });
+  }
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => this.checkpointSoon(), this.options.checkpointIntervalMs);
+    void this.startWithRetry();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.consumer?.stop().catch(() => undefined);
+    await this.signing;
+  }
+
+  private newConsumer(): CloudEventConsumer {
+    return new CloudEventConsumer(this.kafka, {
+      groupId: this.options.consumerGroup,
+      topics: this.options.topics,
+      fromBeginning: this.options.fromBeginning,
+      handle: async (received) => {
+        const result = await this.ingest.execute(received.map((r) => r.event));
+        this.stored.inc(result.stored);
+        this.duplicates.inc(result.duplicates);
+        this.headSeq.set(Number(result.head.seq));
+        this.sinceCheckpoint += result.stored;
+        if (this.sinceCheckpoint >= this.options.checkpointEvents) this.checkpointSoon();
+      },
+    });
+  }
+
+  /** One signing at a time, off the ingest path. */
+  private checkpointSoon(): void {
+    this.signing = this.signing.then(async () => {
+      this.sinceCheckpoint = 0;
+      try {
+        await this.signCheckpoint.execute();
+      } catch (err) {
+        this.logger.warn({ reason: (err as Error).message }, 'could not sign a checkpoint; retrying at the next interval');
+      }
+    });
+  }
+
+  private async startWithRetry(): Promise<void> {
+    this.consumer = await startConsumerWithRetry(() => this.newConsumer(), () => this.stopped, this.logger, 'the Fedgate topics');
+  }
+}

@@ -1,0 +1,78 @@
+import { Controller, Get, Inject, Param, Query, Res, UseGuards } from '@nestjs/common';
+import { once } from 'node:events';
+import type { Response } from 'express';
+import {
+  AuditEventParamsSchema,
+  AuditEventQuerySchema,
+  AuditExportQuerySchema,
+  InvalidRequestError,
+  parseOrThrow,
+  type AuditCheckpointListResponse,
+} from '@fedgate/contracts';
+import { AuditEventStore, ExportEvents, GetEvent, QueryEvents, VerifyIntegrity, type CheckpointPublicKey } from '@fedgate/audit';
+import { ApiKeyGuard } from '@fedgate/platform';
+import { AuditReaderGuard } from './audit-reader.guard';
+
+export const CHECKPOINT_PUBLIC_KEY = Symbol('CHECKPOINT_PUBLIC_KEY');
+
+const FILTERS = ['actor', 'type', 'outcome', 'object', 'since', 'until'];
+
+/** A misspelt filter must not silently widen the answer to everything: unknown parameters are refused. */
+function onlyKnown(query: Record<string, unknown>, allowed: readonly string[]): Record<string, unknown> {
+  const unknown = Object.keys(query).filter((key) => !allowed.includes(key));
+  if (unknown.length > 0) throw new InvalidRequestError(`unknown query parameter(s): ${unknown.join(', ')}`, unknown.map((field) => ({ field, message: 'unknown parameter' })));
+  return query;
+}
+
+/** The v1 REST API of ../shared/API.md § audit-service. Every call needs an audit-reader key. */
+@Controller('v1')
+@UseGuards(ApiKeyGuard, AuditReaderGuard)
+export class AuditController {
+  constructor(
+    @Inject(QueryEvents) private readonly queryEvents: QueryEvents,
+    @Inject(GetEvent) private readonly getEvent: GetEvent,
+    @Inject(ExportEvents) private readonly exportEvents: ExportEvents,
+    @Inject(VerifyIntegrity) private readonly verifyIntegrity: VerifyIntegrity,
+    @Inject(AuditEventStore) private readonly store: AuditEventStore,
+    @Inject(CHECKPOINT_PUBLIC_KEY) private readonly publicKey: CheckpointPublicKey,
+  ) {}
+
+  @Get('events')
+  list(@Query() query: Record<string, unknown>) {
+    return this.queryEvents.execute(parseOrThrow(AuditEventQuerySchema, onlyKnown(query, [...FILTERS, 'limit', 'cursor', 'after_seq'])));
+  }
+
+  // declared before events/:id, which would otherwise take "export" for an id
+  /** Streams NDJSON, oldest first, fetching from the database only as fast as the client reads. */
+  @Get('events/export')
+  async export(@Query() query: Record<string, unknown>, @Res() res: Response): Promise<void> {
+    const filters = parseOrThrow(AuditExportQuerySchema, onlyKnown(query, [...FILTERS, 'format']));
+    res.status(200).setHeader('content-type', 'application/x-ndjson; charset=utf-8');
+    res.setHeader('cache-control', 'no-store');
+    try {
+      for await (const event of this.exportEvents.execute(filters)) {
+        if (res.destroyed) return;
+        if (!res.write(`${JSON.stringify(event)}\n`)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+      }
+      res.end();
+    } catch {
+      // the status line is gone: a cut-off stream (no final newline) is how the client learns
+      res.destroy();
+    }
+  }
+
+  @Get('events/:id')
+  one(@Param() params: Record<string, unknown>) {
+    return this.getEvent.execute(parseOrThrow(AuditEventParamsSchema, params).id);
+  }
+
+  @Get('integrity')
+  integrity() {
+    return this.verifyIntegrity.execute();
+  }
+
+  @Get('integrity/checkpoints')
+  async checkpoints(): Promise<AuditCheckpointListResponse> {
+    return { public_key: this.publicKey.pem, key_id: this.publicKey.keyId, checkpoints: await this.store.checkpoints() };
+  }
+}

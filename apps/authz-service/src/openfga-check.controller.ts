@@ -1,0 +1,49 @@
+import { Controller, ExecutionContext, HttpCode, Inject, Injectable, Post, Req, Res, UseGuards } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { API_KEY_HEADER, OpenFgaCheckParamsSchema, OpenFgaCheckRequestSchema, parseOrThrow } from '@fedgate/contracts';
+import { OpenFgaCompatibleCheck, RebuildProjections, type DecisionOrigin } from '@fedgate/authz';
+import { ApiKeyGuard, RequestOrigin, validBody } from '@fedgate/platform';
+
+/**
+ * The API key as OpenFGA clients send a preshared key (`Authorization: Bearer <key>`), or in
+ * x-fedgate-key; checked exactly like every /v1 call.
+ */
+@Injectable()
+export class ApiKeyOrBearerGuard extends ApiKeyGuard {
+  override canActivate(context: ExecutionContext): boolean {
+    const req = context.switchToHttp().getRequest<Request>();
+    const bearer = /^Bearer ([\x21-\x7e]{1,512})$/.exec(req.headers.authorization ?? '')?.[1];
+    if (req.headers[API_KEY_HEADER] === undefined && bearer) req.headers[API_KEY_HEADER] = bearer;
+    return super.canActivate(context);
+  }
+}
+
+/** OpenFGA's Check API, for SuperLinks configured with an OpenFGA `authz_url`. */
+@Controller('stores')
+@UseGuards(ApiKeyOrBearerGuard)
+export class OpenFgaCheckController {
+  constructor(@Inject(OpenFgaCompatibleCheck) private readonly openFgaCheck: OpenFgaCompatibleCheck) {}
+
+  /** OpenFGA's answer `{allowed, resolution}`; the decision id travels in `x-fedgate-decision-id`. */
+  @Post(':store_id/check')
+  @HttpCode(200)
+  async check(@Req() req: Request, @Res({ passthrough: true }) res: Response, @RequestOrigin() origin: DecisionOrigin) {
+    const { store_id } = parseOrThrow(OpenFgaCheckParamsSchema, req.params);
+    const { decision_id, ...answer } = await this.openFgaCheck.execute(store_id, validBody(req, 'json', OpenFgaCheckRequestSchema), origin);
+    res.setHeader('x-fedgate-decision-id', decision_id);
+    return answer;
+  }
+}
+
+/** Operations on the projections (`fedgate authz rebuild`). */
+@Controller('v1/admin')
+@UseGuards(ApiKeyGuard)
+export class AdminController {
+  constructor(@Inject(RebuildProjections) private readonly rebuildProjections: RebuildProjections) {}
+
+  @Post('rebuild')
+  @HttpCode(200)
+  rebuild() {
+    return this.rebuildProjections.execute();
+  }
+}

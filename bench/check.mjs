@@ -1,0 +1,230 @@
+#!/usr/bin/env node
+// Benchmark (not a test) of the authz-service's POST /v1/check against the running local stack.
+//
+//   bench/check [--runs 500] [--concurrency 32] [--seconds 8] [--repeated-seconds 5]
+//               [--rate 1000] [--rate-seconds 10]
+//
+// Setup: registers --runs runs (owner: a fresh bench account) through Fedgate and shares every
+// fifth with a second account, so OpenFGA holds real tuples (owner, service link, viewer).
+// Prints, in one run: the baseline (direct OpenFGA HTTP Check, same store, model and tuples,
+// keep-alive, same concurrency); Fedgate /v1/check over HTTPS, uncached (every question asked
+// once: distinct account × relation × run) and repeated (one question, the decision cache);
+// p50/p99 of each; an open loop at --rate req/s (latency from the scheduled send time) with
+// distinct questions and with the repeated one. Every Fedgate decision is audited (outbox
+// write before the answer), as in production. Exit 0 = all targets pass, 2 = not.
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import os from 'node:os';
+import path from 'node:path';
+
+const STATE = process.env.FEDGATE_STATE_DIR ?? path.join(process.cwd(), '.fedgate');
+const TARGETS = { uncachedRatio: 0.8, repeatedRatio: 2, p99Ms: 5 };
+const opts = parseArgs(process.argv.slice(2), { runs: '500', concurrency: '32', seconds: '8', 'repeated-seconds': '5', rate: '1000', 'rate-seconds': '10' });
+const stack = JSON.parse(readFileSync(path.join(STATE, 'stack.json'), 'utf8'));
+const ca = readFileSync(stack.ca_cert);
+const concurrency = Number(opts.concurrency);
+const rate = Number(opts.rate);
+const PERMISSIONS = ['can_view', 'can_stop', 'can_read_logs', 'can_pull_artifacts'];
+
+main().catch((err) => {
+  console.error(`bench/check: ${err.stack ?? err}`);
+  process.exit(1);
+});
+
+async function main() {
+  const started = performance.now();
+  const fedgate = client(stack.services.authz, { 'x-fedgate-key': stack.api_key }, concurrency + 8);
+  const openfga = client(stack.openfga.url, { authorization: `Bearer ${stack.openfga.api_key}` }, concurrency + 8);
+  line(`# bench/check — authz-service ${stack.services.authz} vs OpenFGA ${stack.openfga.url}`);
+  line(`machine: nproc ${os.availableParallelism()}, node ${process.version}, load avg ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} (a shared machine: other developers' stacks and builds run beside this)`);
+
+  // ---- setup: real tuples through Fedgate's own write path -----------------------------------
+  const suffix = `${Date.now().toString(36)}${process.pid}`;
+  const owner = `bench-owner-${suffix}`;
+  const viewer = `bench-viewer-${suffix}`;
+  const stranger = `bench-stranger-${suffix}`;
+  const runs = [];
+  let token;
+  const t = performance.now();
+  for (let i = 0; i < Number(opts.runs); i++) {
+    const runId = `${Date.now()}${String(i).padStart(5, '0')}`.slice(0, 19);
+    const reg = await fedgate.call('POST', '/v1/runs', { run_id: runId, flwr_aid: owner });
+    if (reg.status !== 201) throw new Error(`register: ${reg.status} ${JSON.stringify(reg.body)}`);
+    token = reg.body.consistency_token;
+    if (i % 5 === 0) {
+      const share = await fedgate.call('PUT', `/v1/runs/${runId}/members/${viewer}`, { role: 'viewer', acting_flwr_aid: owner });
+      if (share.status !== 200) throw new Error(`share: ${share.status} ${JSON.stringify(share.body)}`);
+      token = share.body.consistency_token;
+    }
+    runs.push(runId);
+  }
+  const applied = await fedgate.call('POST', '/v1/check', { flwr_aid: owner, relation: 'can_view', object: `run:${runs.at(-1)}`, consistency_token: token });
+  if (applied.status !== 200 || applied.body.allowed !== true) throw new Error(`setup not applied: ${JSON.stringify(applied.body)}`);
+  line(`setup: ${runs.length} runs registered (+ ${Math.ceil(runs.length / 5)} shares) through Fedgate in ${((performance.now() - t) / 1000).toFixed(1)} s; projected to OpenFGA`);
+
+  // the pinned model: the newest of the store (Fedgate writes it at start)
+  const models = await openfga.call('GET', `/stores/${stack.openfga.store_id}/authorization-models?page_size=1`);
+  const modelId = models.body.authorization_models[0].id;
+  const questions = [];
+  for (const account of [owner, viewer, stranger]) for (const runId of runs) for (const relation of PERMISSIONS) questions.push({ flwr_aid: account, relation, object: `run:${runId}` });
+  shuffle(questions);
+  const [baselineQs, warmQs, uncachedQs, rateQs] = splitQuestions(questions);
+  const asOpenFga = (q) => ({ tuple_key: { user: `flwr_aid:${q.flwr_aid}`, relation: q.relation, object: q.object }, authorization_model_id: modelId });
+  line(`questions: ${questions.length} distinct (3 accounts × ${runs.length} runs × ${PERMISSIONS.length} permissions), ${concurrency} in flight, keep-alive`);
+
+  // ---- baseline: OpenFGA's HTTP Check directly -------------------------------------------------
+  await closedLoop((i) => openfga.call('POST', `/stores/${stack.openfga.store_id}/check`, asOpenFga(warmQs[i % warmQs.length])), 2, concurrency);
+  const base = await closedLoop((i) => openfga.call('POST', `/stores/${stack.openfga.store_id}/check`, asOpenFga(baselineQs[i % baselineQs.length])), Number(opts.seconds), concurrency);
+  print('baseline  direct OpenFGA HTTP Check (plain HTTP on loopback, same tuples and model)', base);
+
+  // ---- Fedgate -------------------------------------------------------------------------------------
+  await closedLoop((i) => fedgate.call('POST', '/v1/check', warmQs[i % warmQs.length]), 2, concurrency);
+  let next = 0;
+  const uncached = await closedLoop(() => fedgate.call('POST', '/v1/check', uncachedQs[next++ % uncachedQs.length]), Number(opts.seconds), concurrency);
+  print(`uncached  Fedgate /v1/check over HTTPS, every question once (audit on)`, uncached);
+  if (next > uncachedQs.length) line(`          note: questions ran out (${next} asked, ${uncachedQs.length} distinct): some answers were cached; use more --runs`);
+  const one = { flwr_aid: owner, relation: 'can_view', object: `run:${runs[0]}` };
+  const repeated = await closedLoop(() => fedgate.call('POST', '/v1/check', one), Number(opts['repeated-seconds']), concurrency);
+  print('repeated  Fedgate /v1/check, one question (decision cache; audit on)', repeated);
+
+  const seconds = Number(opts['rate-seconds']);
+  let r = 0;
+  const atRateUncached = await openLoop(() => fedgate.call('POST', '/v1/check', rateQs[r++ % rateQs.length]), rate, seconds);
+  print(`rate      open loop at ${rate} req/s for ${seconds} s, distinct questions (uncached)`, atRateUncached);
+  const atRateRepeated = await openLoop(() => fedgate.call('POST', '/v1/check', one), rate, seconds);
+  print(`rate      open loop at ${rate} req/s for ${seconds} s, one question (cached)`, atRateRepeated);
+
+  // ---- verdict ---------------------------------------------------------------------------------------
+  const uRatio = uncached.rate / base.rate;
+  const rRatio = repeated.rate / base.rate;
+  const verdicts = [
+    [`uncached ≥ ${TARGETS.uncachedRatio} × baseline`, `${uncached.rate.toFixed(0)} / ${base.rate.toFixed(0)} = ${uRatio.toFixed(2)} ×`, uRatio >= TARGETS.uncachedRatio && uncached.errors === 0],
+    [`repeated ≥ ${TARGETS.repeatedRatio} × baseline`, `${repeated.rate.toFixed(0)} / ${base.rate.toFixed(0)} = ${rRatio.toFixed(2)} ×`, rRatio >= TARGETS.repeatedRatio && repeated.errors === 0],
+    [`p99 < ${TARGETS.p99Ms} ms at ${rate} req/s`, `uncached p99 ${ms(atRateUncached.p99)}, cached p99 ${ms(atRateRepeated.p99)}`, atRateUncached.p99 < TARGETS.p99Ms && atRateUncached.errors === 0],
+  ];
+  line('');
+  line('targets:');
+  for (const [name, value, pass] of verdicts) line(`  ${pass ? 'PASS' : 'FAIL'}  ${name.padEnd(30)} ${value}`);
+  line('');
+  line(
+    `summary: baseline ${base.rate.toFixed(0)}/s p50 ${ms(base.p50)} p99 ${ms(base.p99)} | uncached ${uncached.rate.toFixed(0)}/s p50 ${ms(uncached.p50)} p99 ${ms(uncached.p99)} (${uRatio.toFixed(2)}×) | ` +
+      `repeated ${repeated.rate.toFixed(0)}/s p50 ${ms(repeated.p50)} p99 ${ms(repeated.p99)} (${rRatio.toFixed(2)}×) | ${rate}/s p99 uncached ${ms(atRateUncached.p99)} cached ${ms(atRateRepeated.p99)} | ` +
+      `${verdicts.filter((v) => v[2]).length}/3 targets pass | ${((performance.now() - started) / 1000).toFixed(0)} s`,
+  );
+  fedgate.close();
+  openfga.close();
+  process.exitCode = verdicts.every((v) => v[2]) ? 0 : 2;
+}
+
+/** JSON over node:http(s) with one keep-alive agent. */
+function client(base, headers, maxSockets) {
+  const url = new URL(base);
+  const transport = url.protocol === 'https:' ? https : http;
+  const agent = new transport.Agent({ keepAlive: true, maxSockets, ca });
+  return {
+    call(method, pathname, body) {
+      const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+      return new Promise((resolve) => {
+        const req = transport.request(new URL(pathname, url), { method, agent, headers: { ...headers, ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}) } }, (res) => {
+          const chunks = [];
+          res.on('data', (c) => chunks.push(c));
+          res.on('end', () => {
+            let parsed;
+            try { parsed = JSON.parse(Buffer.concat(chunks).toString() || '{}'); } catch { parsed = {}; }
+            resolve({ status: res.statusCode, body: parsed });
+          });
+        });
+        req.on('error', (err) => resolve({ status: `ERR ${err.code ?? err.message}`, body: {} }));
+        req.end(payload);
+      });
+    },
+    close: () => agent.destroy(),
+  };
+}
+
+/** `inFlight` loops sending back to back for `seconds`. */
+async function closedLoop(send, seconds, inFlight) {
+  const latencies = [];
+  let errors = 0;
+  let i = 0;
+  const t0 = performance.now();
+  const end = t0 + seconds * 1000;
+  await Promise.all(Array.from({ length: inFlight }, async () => {
+    while (performance.now() < end) {
+      const s = performance.now();
+      const { status } = await send(i++);
+      latencies.push(performance.now() - s);
+      if (status !== 200) errors++;
+    }
+  }));
+  return summarize(latencies, (performance.now() - t0) / 1000, errors);
+}
+
+/** One request every 1/perSecond s whatever the answers do; latency from the scheduled time. */
+async function openLoop(send, perSecond, seconds) {
+  const count = Math.round(perSecond * seconds);
+  const interval = 1000 / perSecond;
+  const latencies = new Array(count);
+  let errors = 0;
+  let sent = 0;
+  const t0 = performance.now() + 5;
+  await new Promise((resolveAll) => {
+    let done = 0;
+    const tick = () => {
+      const now = performance.now();
+      while (sent < count && t0 + sent * interval <= now + 1) {
+        const scheduled = t0 + sent * interval;
+        const index = sent++;
+        send(index).then(({ status }) => {
+          latencies[index] = performance.now() - Math.min(scheduled, performance.now());
+          if (status !== 200) errors++;
+          if (++done === count) resolveAll();
+        });
+      }
+      if (sent < count) setTimeout(tick, Math.max(0, t0 + sent * interval - 1 - performance.now()));
+    };
+    setTimeout(tick, 5);
+  });
+  return summarize(latencies, (performance.now() - t0) / 1000, errors);
+}
+
+function summarize(latencies, elapsed, errors) {
+  const sorted = Float64Array.from(latencies).sort();
+  return { requests: sorted.length, elapsed, rate: sorted.length / elapsed, p50: pct(sorted, 0.5), p99: pct(sorted, 0.99), max: sorted[sorted.length - 1], errors };
+}
+
+function splitQuestions(all) {
+  const quarter = Math.floor(all.length / 4);
+  return [all.slice(0, quarter * 2), all.slice(0, quarter), all.slice(quarter * 2, quarter * 3), all.slice(quarter * 3)];
+}
+
+function shuffle(list) {
+  for (let i = list.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [list[i], list[j]] = [list[j], list[i]];
+  }
+}
+
+function print(title, x) {
+  line(`${title}: ${x.requests} requests in ${x.elapsed.toFixed(2)} s → ${x.rate.toFixed(0)} req/s, p50 ${ms(x.p50)} p99 ${ms(x.p99)} max ${ms(x.max)}, errors ${x.errors}`);
+}
+
+const pct = (sorted, q) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] : NaN);
+const ms = (v) => `${v.toFixed(2)} ms`;
+function line(text) {
+  process.stdout.write(`${text}\n`);
+}
+function parseArgs(argv, defaults) {
+  const out = { ...defaults };
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--help' || argv[i] === '-h') {
+      console.log(readFileSync(new URL(import.meta.url), 'utf8').split('\n').slice(1).filter((l, k, all) => all.slice(0, k + 1).every((x) => x.startsWith('//'))).map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
+      process.exit(0);
+    }
+    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(argv[i]);
+    if (!m || !(m[1] in defaults)) throw new Error(`unknown option ${argv[i]} (see --help)`);
+    out[m[1]] = m[2] ?? argv[++i];
+  }
+  return out;
+}
