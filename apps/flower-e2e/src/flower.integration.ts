@@ -194,7 +194,12 @@ enable-user-auth = true
     assert.ok([200, 404].includes(revoke.status), `removing carol: ${JSON.stringify(revoke.body)}`);
   });
 
-  after(() => {
+  after(async () => {
+    // leave the shared stack as found: bob's grant must not leak into other suites (authz-service's assume he has no access)
+    if (stack && !authzMissing) {
+      const revoke = await rest('DELETE', `${stack.services.authz}/v1/services/${stack.service_name}/members/bob`, { acting_flwr_aid: stack.admin_flwr_aid }).catch((err: Error) => ({ status: -1, body: err.message }));
+      if (revoke.status !== 200) console.log(`# could not revoke bob's access: ${JSON.stringify(revoke)}`);
+    }
     if (startedSuperlink) runProjectScript('scripts/infra/superlink.sh', ['stop']);
     if (work) rmSync(work, { recursive: true, force: true });
     console.log(`# flower e2e: ${((Date.now() - started) / 1000).toFixed(1)} s`);
