@@ -4,6 +4,7 @@
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/infra/lib.sh"
 
+bash "$ROOT/scripts/infra/superlink.sh" stop
 bash "$ROOT/scripts/infra/services.sh" stop
 bash "$ROOT/scripts/infra/dev-idp.sh" stop
 bash "$ROOT/scripts/infra/openfga.sh" stop

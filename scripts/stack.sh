@@ -2,16 +2,19 @@
 # `npm run stack` — the whole local stack: PostgreSQL, Kafka, OpenFGA, the dev IdP and the
 # four Fedgate services over HTTPS. Installs what is missing, waits for every part to be
 # healthy and writes .fedgate/stack.json. Foreground by default (Ctrl-C stops everything);
-# `--detach` returns once healthy (`npm run stack:down` stops it).
+# `--detach` returns once healthy (`npm run stack:down` stops it). `--with-superlink` also
+# starts a Flower SuperLink with Fedgate's plugins (scripts/infra/superlink.sh).
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/infra/lib.sh"
 
 DETACH=0
+WITH_SUPERLINK=0
 for arg in "$@"; do
   case "$arg" in
     --detach|-d) DETACH=1 ;;
-    -h|--help) sed -n '2,6p' "$0"; exit 0 ;;
-    *) die "unknown option $arg (use --detach)" ;;
+    --with-superlink) WITH_SUPERLINK=1 ;;
+    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    *) die "unknown option $arg (use --detach, --with-superlink)" ;;
   esac
 done
 
@@ -37,6 +40,7 @@ log "applying database migrations"
 bash "$ROOT/scripts/infra/dev-idp.sh" start
 bash "$ROOT/scripts/infra/services.sh" start
 bash "$ROOT/scripts/infra/stack-file.sh" write
+if [ "$WITH_SUPERLINK" = 1 ]; then bash "$ROOT/scripts/infra/superlink.sh" start; fi
 
 log "stack is up: $STATE/stack.json"
 if [ "$DETACH" = 1 ]; then

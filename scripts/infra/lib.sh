@@ -38,7 +38,7 @@ set +a
 # (say, two developers' worktrees) can run their own stacks side by side.
 if [ -n "${FEDGATE_PORT_OFFSET:-}" ] && [ "$FEDGATE_PORT_OFFSET" != 0 ]; then
   [[ "$FEDGATE_PORT_OFFSET" =~ ^[0-9]+$ ]] || { printf '[fedgate] ERROR: FEDGATE_PORT_OFFSET must be a number\n' >&2; exit 1; }
-  for _port_var in PG_PORT KAFKA_PORT KAFKA_CONTROLLER_PORT OPENFGA_HTTP_PORT OPENFGA_GRPC_PORT IDP_PORT LOGIN_PORT TOKEN_PORT AUTHZ_PORT AUDIT_PORT; do
+  for _port_var in PG_PORT KAFKA_PORT KAFKA_CONTROLLER_PORT OPENFGA_HTTP_PORT OPENFGA_GRPC_PORT IDP_PORT LOGIN_PORT TOKEN_PORT AUTHZ_PORT AUDIT_PORT SUPERLINK_SERVERAPPIO_PORT SUPERLINK_FLEET_PORT SUPERLINK_CONTROL_PORT SUPERLINK_HEALTH_PORT; do
     export "$_port_var=$(( ${!_port_var} + FEDGATE_PORT_OFFSET ))"
   done
   unset _port_var
@@ -65,7 +65,7 @@ ensure_secrets() {
     umask 077
     [ -f "$SECRETS_FILE" ] || : >"$SECRETS_FILE"
     chmod 600 "$SECRETS_FILE"
-    for key in FEDGATE_PG_PASSWORD OPENFGA_PRESHARED_KEY FEDGATE_API_KEY FEDGATE_IDP_ADMIN_KEY FEDGATE_IDP_ALICE_PASSWORD FEDGATE_IDP_BOB_PASSWORD; do
+    for key in FEDGATE_PG_PASSWORD OPENFGA_PRESHARED_KEY FEDGATE_API_KEY FEDGATE_IDP_ADMIN_KEY FEDGATE_IDP_ALICE_PASSWORD FEDGATE_IDP_BOB_PASSWORD FEDGATE_IDP_CAROL_PASSWORD; do
       grep -q "^${key}=" "$SECRETS_FILE" || printf '%s=%s\n' "$key" "$(rand_hex 24)" >>"$SECRETS_FILE"
     done
     # services are configured with the API key's hash (FEDGATE_API_KEYS), never the key itself

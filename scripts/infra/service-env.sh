@@ -26,6 +26,6 @@ export FEDGATE_AUDIT_VERIFY_INTERVAL_MS=300000
 service_url() { echo "https://127.0.0.1:$1"; }
 # the dev IdP's seeded users (passwords generated per machine into secrets.env)
 dev_idp_users_json() {
-  printf '[{"username":"alice","password":"%s","name":"Alice Example","email":"alice@example.test"},{"username":"bob","password":"%s","name":"Bob Example","email":"bob@example.test"}]' \
-    "$FEDGATE_IDP_ALICE_PASSWORD" "$FEDGATE_IDP_BOB_PASSWORD"
+  printf '[{"username":"alice","password":"%s","name":"Alice Example","email":"alice@example.test"},{"username":"bob","password":"%s","name":"Bob Example","email":"bob@example.test"},{"username":"carol","password":"%s","name":"Carol Example","email":"carol@example.test"}]' \
+    "$FEDGATE_IDP_ALICE_PASSWORD" "$FEDGATE_IDP_BOB_PASSWORD" "$FEDGATE_IDP_CAROL_PASSWORD"
 }

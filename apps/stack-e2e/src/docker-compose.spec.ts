@@ -518,6 +518,8 @@ describe('docker-compose.yml', () => {
       openfga: ['OPENFGA_HTTP_PORT', 'OPENFGA_GRPC_PORT'],
       'dev-idp': ['IDP_PORT'],
       ...Object.fromEntries(APP_SERVICES.map((s) => [s.name, [s.portVar]])),
+      // the Control API for the flwr CLI and the Fleet API for SuperNodes; ServerAppIo stays inside
+      superlink: ['SUPERLINK_FLEET_PORT', 'SUPERLINK_CONTROL_PORT'],
     };
     for (const name of Object.keys(compose.services)) {
       const ports = portsOf(compose.services[name]!);
@@ -696,6 +698,47 @@ describe('docker-compose.yml', () => {
   const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => ['PATH', 'HOME'].includes(k) || k.startsWith('DOCKER_'))) as Vars;
   const composeVersion = spawnSync('docker', ['compose', 'version'], { encoding: 'utf8', env: cleanEnv });
   const skip = composeVersion.error ? 'the docker CLI is not installed' : composeVersion.status !== 0 ? 'the docker compose plugin is not installed' : false;
+
+  it('runs the SuperLink like superlink.sh: flwr at FLWR_VERSION, Fedgate URLs by service name, the shared TLS files, optional', () => {
+    const { stackEnv, vars } = load();
+    const svc = service('superlink');
+    assert.deepEqual((svc as { profiles?: string[] }).profiles, ['superlink'], 'optional, like --with-superlink');
+    assert.ok(svc.build && typeof svc.build === 'object', 'superlink: built from integrations/flower');
+    assert.equal(path.resolve(root, svc.build.context ?? '.'), path.join(root, 'integrations/flower'));
+    const dockerfile = read(`integrations/flower/${svc.build.dockerfile ?? 'Dockerfile'}`);
+    assert.match(dockerfile, /^FROM python:3\.\d+-slim$/m, 'the official Python image');
+    assert.match(dockerfile, /pip install .*"flwr==\$\{FLWR_VERSION\}" \./, 'flwr at the build arg, plus this package');
+    assert.equal((svc.build as { args?: Record<string, string> }).args?.FLWR_VERSION, stackEnv.FLWR_VERSION);
+
+    // the same flower-superlink flags as the native script, with container paths and addresses
+    const option = (args: string[], name: string): string | undefined => {
+      const i = args.indexOf(name);
+      return i < 0 ? undefined : args[i + 1];
+    };
+    const command = commandOf(svc);
+    const native = read('scripts/infra/superlink.sh');
+    const nativeFlags = [...native.matchAll(/(--[a-z][a-z-]+) "/g)].map((m) => m[1]!);
+    assert.ok(nativeFlags.length >= 8, 'flags of superlink.sh not found');
+    for (const flag of nativeFlags.filter((f) => f !== '--stack-file')) assert.ok(command.includes(flag), `superlink: ${flag} as in superlink.sh`);
+    assert.equal(option(command, '--login-url'), `https://login-service:${stackEnv.LOGIN_PORT}`);
+    assert.equal(option(command, '--token-url'), `https://token-service:${stackEnv.TOKEN_PORT}`);
+    assert.equal(option(command, '--authz-url'), `https://authz-service:${stackEnv.AUTHZ_PORT}`);
+    assert.equal(option(command, '--service-name'), stackEnv.FEDGATE_SERVICE_NAME);
+    for (const [flag, file] of [['--ca-cert', 'ca.pem'], ['--ssl-ca-certfile', 'ca.pem'], ['--ssl-certfile', 'server.pem'], ['--ssl-keyfile', 'server-key.pem']] as const) {
+      assert.equal(option(command, flag), `${CONTAINER_STATE}/tls/${file}`, flag);
+    }
+    for (const [flag, portVar] of [['--serverappio-api-address', 'SUPERLINK_SERVERAPPIO_PORT'], ['--fleet-api-address', 'SUPERLINK_FLEET_PORT'], ['--control-api-address', 'SUPERLINK_CONTROL_PORT'], ['--health-server-address', 'SUPERLINK_HEALTH_PORT']] as const) {
+      assert.equal(option(command, flag)?.split(':')[1], stackEnv[portVar], `${flag} on \${${portVar}}`);
+    }
+    const env = environmentOf(svc);
+    assert.equal(env.FEDGATE_API_KEY, vars.FEDGATE_API_KEY, 'the stack API key (a secret)');
+    assert.equal(env.SUPERLINK_HEALTH_PORT, stackEnv.SUPERLINK_HEALTH_PORT);
+    assert.match(healthTestOf(svc), /^CMD python -c .*grpc_health.*os\.environ\['SUPERLINK_HEALTH_PORT'\]/);
+    const state = mountsOf(svc).find((m) => m.target === CONTAINER_STATE);
+    assert.ok(state?.readOnly, 'reads the TLS material, read-only');
+    for (const dep of ['login-service', 'token-service', 'authz-service']) assert.equal(dependsOf(svc)[dep], 'service_healthy', `waits for ${dep}`);
+    assert.equal(dependsOf(svc)['tls-init'], 'service_completed_successfully');
+  });
 
   it('is accepted by `docker compose config` and interpolates the same way', { skip }, () => {
     const { compose, secrets } = load();

@@ -15,7 +15,7 @@ const state = process.env.FEDGATE_STATE_DIR ?? path.join(root, '.fedgate');
 const SERVICES = ['login', 'token', 'authz', 'audit'] as const;
 
 const env = parseEnvFile(readFileSync(path.join(root, 'infra/stack.env'), 'utf8'));
-const PORTS = ['PG_PORT', 'KAFKA_PORT', 'KAFKA_CONTROLLER_PORT', 'OPENFGA_HTTP_PORT', 'OPENFGA_GRPC_PORT', 'IDP_PORT', 'LOGIN_PORT', 'TOKEN_PORT', 'AUTHZ_PORT', 'AUDIT_PORT'].map((k) => Number(env[k]) + Number(process.env.FEDGATE_PORT_OFFSET ?? 0));
+const PORTS = ['PG_PORT', 'KAFKA_PORT', 'KAFKA_CONTROLLER_PORT', 'OPENFGA_HTTP_PORT', 'OPENFGA_GRPC_PORT', 'IDP_PORT', 'LOGIN_PORT', 'TOKEN_PORT', 'AUTHZ_PORT', 'AUDIT_PORT', 'SUPERLINK_SERVERAPPIO_PORT', 'SUPERLINK_FLEET_PORT', 'SUPERLINK_CONTROL_PORT', 'SUPERLINK_HEALTH_PORT'].map((k) => Number(env[k]) + Number(process.env.FEDGATE_PORT_OFFSET ?? 0));
 
 function portOpen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -71,7 +71,7 @@ describe('the local stack (npm run stack)', () => {
   it('lists all four services in stack.json and serves them healthy over HTTPS', async () => {
     const stack = readStackFile();
     assert.equal(stack.ca_cert, path.join(state, 'tls/ca.pem'));
-    assert.ok(stack.idp.users.some((u) => u.username === 'alice') && stack.idp.users.some((u) => u.username === 'bob'));
+    assert.ok(stack.idp.users.some((u) => u.username === 'alice') && stack.idp.users.some((u) => u.username === 'bob') && stack.idp.users.some((u) => u.username === 'carol'));
     assert.equal(stack.service_name, env.FEDGATE_SERVICE_NAME);
     assert.equal(stack.admin_flwr_aid, env.FEDGATE_ADMIN_FLWR_AID);
     await assertHealthy();

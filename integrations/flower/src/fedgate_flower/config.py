@@ -1,0 +1,158 @@
+"""Where Fedgate is and how the SuperLink authenticates to it.
+
+The settings live in the SuperLink's user-auth YAML (the file Flower passes to its auth
+plugins), in the same shape as Flower's own plugin configuration:
+
+    authentication:
+      auth_type: fedgate
+      login_url: https://login.example:17001
+      token_url: https://token.example:17002
+      ca_cert: /etc/fedgate/ca.pem          # optional: else the system trust store
+    authorization:
+      authz_type: fedgate
+      authz_url: https://authz.example:17003
+      service_name: superlink               # the `service:<name>` object
+    fedgate:
+      api_key_file: /run/secrets/fedgate-key   # or the FEDGATE_API_KEY environment variable
+      timeout_seconds: 5
+
+The API key is never written into the YAML by the launcher: it comes from the
+environment (FEDGATE_API_KEY) or a key file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Optional
+from urllib.parse import urlsplit
+
+import yaml
+
+PLUGIN_TYPE = "fedgate"
+_SERVICE_NAME = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+
+
+class SettingsError(ValueError):
+    """Unusable configuration; the message names the setting, never a secret value."""
+
+
+@dataclass(frozen=True)
+class FedgateSettings:
+    """Fedgate's service URLs, the trust anchor and the SuperLink's credential."""
+
+    login_url: str
+    token_url: str
+    authz_url: str
+    api_key: str
+    service_name: str
+    ca_cert: Optional[str] = None
+    timeout_seconds: float = 5.0
+
+    def __post_init__(self) -> None:
+        for name in ("login_url", "token_url", "authz_url"):
+            url = getattr(self, name)
+            parts = urlsplit(url)
+            if parts.scheme != "https" or not parts.hostname:
+                raise SettingsError(f"{name} must be an https:// URL (Fedgate is only reachable over TLS), got {url!r}")
+        if not self.api_key:
+            raise SettingsError("the Fedgate API key is missing (FEDGATE_API_KEY or fedgate.api_key_file)")
+        if not _SERVICE_NAME.match(self.service_name):
+            raise SettingsError("service_name must match [A-Za-z0-9._-]{1,128}")
+        if self.ca_cert is not None and not Path(self.ca_cert).is_file():
+            raise SettingsError(f"ca_cert {self.ca_cert!r} is not a readable file")
+        if not 0 < self.timeout_seconds <= 60:
+            raise SettingsError("timeout_seconds must be in (0, 60]")
+
+    @property
+    def service_object(self) -> str:
+        return f"service:{self.service_name}"
+
+    @classmethod
+    def from_yaml(cls, path: Path, env: Optional[Mapping[str, str]] = None) -> "FedgateSettings":
+        """Settings from the SuperLink's user-auth YAML (shape in the module docstring)."""
+        env = os.environ if env is None else env
+        try:
+            with Path(path).open(encoding="utf-8") as file:
+                document = yaml.safe_load(file) or {}
+        except (OSError, yaml.YAMLError) as err:
+            raise SettingsError(f"cannot read the user-auth config {path}: {err.__class__.__name__}") from err
+        if not isinstance(document, dict):
+            raise SettingsError(f"{path}: expected a mapping at the top level")
+        authn = _section(document, "authentication")
+        authz = _section(document, "authorization")
+        extra = _section(document, "fedgate", required=False)
+        # `auth_type` (flwr 1.22) or `authn_type` (1.23, which still accepts the former)
+        authn_type = authn.get("authn_type", authn.get("auth_type"))
+        if authn_type != PLUGIN_TYPE or authz.get("authz_type") != PLUGIN_TYPE:
+            raise SettingsError(f"{path}: authentication.auth_type (or authn_type) and authorization.authz_type must be {PLUGIN_TYPE!r}")
+        api_key = env.get("FEDGATE_API_KEY", "")
+        key_file = extra.get("api_key_file") or env.get("FEDGATE_API_KEY_FILE")
+        if not api_key and key_file:
+            try:
+                api_key = Path(str(key_file)).read_text(encoding="utf-8").strip()
+            except OSError as err:
+                raise SettingsError(f"cannot read api_key_file {key_file}") from err
+        return cls(
+            login_url=_text(authn, "login_url"),
+            token_url=_text(authn, "token_url"),
+            authz_url=_text(authz, "authz_url"),
+            api_key=api_key,
+            service_name=_text(authz, "service_name"),
+            ca_cert=_optional_text(authn, "ca_cert"),
+            timeout_seconds=float(extra.get("timeout_seconds", 5.0)),
+        )
+
+    @classmethod
+    def from_stack_file(cls, path: Path) -> "FedgateSettings":
+        """Settings from the local stack's `.fedgate/stack.json` (development)."""
+        try:
+            stack = json.loads(Path(path).read_text(encoding="utf-8"))
+            services = stack["services"]
+            return cls(
+                login_url=services["login"],
+                token_url=services["token"],
+                authz_url=services["authz"],
+                api_key=stack["api_key"],
+                service_name=stack["service_name"],
+                ca_cert=stack.get("ca_cert"),
+            )
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            if isinstance(err, SettingsError):
+                raise
+            raise SettingsError(f"cannot read the stack file {path}: {err.__class__.__name__} {err}") from err
+
+    def to_user_auth_yaml(self) -> str:
+        """The SuperLink's user-auth YAML for these settings, without the API key."""
+        document: dict[str, Any] = {
+            "authentication": {"auth_type": PLUGIN_TYPE, "login_url": self.login_url, "token_url": self.token_url},
+            "authorization": {"authz_type": PLUGIN_TYPE, "authz_url": self.authz_url, "service_name": self.service_name},
+            "fedgate": {"timeout_seconds": self.timeout_seconds},
+        }
+        if self.ca_cert is not None:
+            document["authentication"]["ca_cert"] = self.ca_cert
+        return str(yaml.safe_dump(document, sort_keys=False))
+
+
+def _section(document: Mapping[str, Any], name: str, required: bool = True) -> Mapping[str, Any]:
+    section = document.get(name)
+    if section is None and not required:
+        return {}
+    if not isinstance(section, dict):
+        raise SettingsError(f"the user-auth config needs a {name!r} mapping")
+    return section
+
+
+def _text(section: Mapping[str, Any], key: str) -> str:
+    value = section.get(key)
+    if not isinstance(value, str) or not value:
+        raise SettingsError(f"{key} is required")
+    return value
+
+
+def _optional_text(section: Mapping[str, Any], key: str) -> Optional[str]:
+    value = section.get(key)
+    return value if isinstance(value, str) and value else None

@@ -1,0 +1,119 @@
+"""`fedgate-superlink`: an open-source Flower SuperLink whose users, access and run
+ownership are Fedgate's.
+
+    fedgate-superlink [--stack-file .fedgate/stack.json | --user-auth-config fedgate.yaml |
+                       --login-url URL --token-url URL --authz-url URL [--ca-cert PEM] [--service-name NAME]]
+                      [flower-superlink options ...]
+
+Every option the launcher does not know goes to `flower-superlink` unchanged (TLS
+certificates, addresses, --isolation, --database ...). With --stack-file (or
+FEDGATE_STACK_FILE) the plugin settings come from the local stack's stack.json and are
+written to a private YAML; with --user-auth-config they come from that YAML
+(fedgate_flower.config) and the API key from FEDGATE_API_KEY / api_key_file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import logging
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import List, Optional, Sequence
+
+from .compat import SUPPORTED_FLWR, UnsupportedFlowerVersion, check_flwr_version
+from .config import FedgateSettings, SettingsError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fedgate-superlink",
+        description=f"Start a Flower SuperLink (flwr{SUPPORTED_FLWR}) authenticated and authorized by Fedgate. "
+        "Unknown options are passed to flower-superlink.",
+    )
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--stack-file", help="the local stack's stack.json (default: $FEDGATE_STACK_FILE)")
+    source.add_argument("--user-auth-config", help="a user-auth YAML with auth_type/authz_type `fedgate` (see the README)")
+    source.add_argument("--login-url", help="login-service base URL (with --token-url, --authz-url; e.g. in containers)")
+    parser.add_argument("--token-url", help="token-service base URL (with --login-url)")
+    parser.add_argument("--authz-url", help="authz-service base URL (with --login-url)")
+    parser.add_argument("--ca-cert", help="CA certificate that signs the Fedgate services' certificates (with --login-url)")
+    parser.add_argument("--service-name", default=os.environ.get("FEDGATE_SERVICE_NAME", "superlink"), help="the service:<name> object (with --login-url)")
+    parser.add_argument("--check-config", action="store_true", help="validate the version and settings, then exit")
+    return parser
+
+
+def _write_private_yaml(settings: FedgateSettings) -> Path:
+    handle, name = tempfile.mkstemp(prefix="fedgate-superlink-", suffix=".yaml")
+    with os.fdopen(handle, "w", encoding="utf-8") as file:
+        file.write(settings.to_user_auth_yaml())
+    return Path(name)
+
+
+def _configure_logging() -> None:
+    # only this package's logger: flwr logs through its own handler (and root would repeat it)
+    logger = logging.getLogger("fedgate_flower")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    args, superlink_args = _parser().parse_known_args(list(sys.argv[1:] if argv is None else argv))
+    _configure_logging()
+    try:
+        version = check_flwr_version()
+    except UnsupportedFlowerVersion as err:
+        sys.exit(f"fedgate-superlink: {err}")
+
+    stack_file = args.stack_file or (None if args.user_auth_config or args.login_url else os.environ.get("FEDGATE_STACK_FILE"))
+    try:
+        if args.user_auth_config:
+            config_path = Path(args.user_auth_config)
+            settings = FedgateSettings.from_yaml(config_path)
+        elif args.login_url:
+            if not args.token_url or not args.authz_url:
+                sys.exit("fedgate-superlink: --login-url needs --token-url and --authz-url")
+            settings = FedgateSettings(
+                login_url=args.login_url, token_url=args.token_url, authz_url=args.authz_url,
+                api_key=os.environ.get("FEDGATE_API_KEY", ""), service_name=args.service_name, ca_cert=args.ca_cert,
+            )
+            config_path = _write_private_yaml(settings)
+            atexit.register(config_path.unlink, missing_ok=True)
+        elif stack_file:
+            settings = FedgateSettings.from_stack_file(Path(stack_file))
+            if os.environ.get("FEDGATE_API_KEY"):
+                settings = FedgateSettings(**{**settings.__dict__, "api_key": os.environ["FEDGATE_API_KEY"]})
+            config_path = _write_private_yaml(settings)
+            atexit.register(config_path.unlink, missing_ok=True)
+        else:
+            sys.exit("fedgate-superlink: give --user-auth-config FILE, --login-url/--token-url/--authz-url, or --stack-file FILE (or FEDGATE_STACK_FILE)")
+    except SettingsError as err:
+        sys.exit(f"fedgate-superlink: {err}")
+    if stack_file and not os.environ.get("FEDGATE_API_KEY"):
+        # the plugins read the key from the environment, never from the written YAML
+        os.environ["FEDGATE_API_KEY"] = settings.api_key
+
+    logging.getLogger("fedgate_flower").info(
+        "fedgate-superlink: flwr %s; login %s, token %s, authz %s, service:%s",
+        version, settings.login_url, settings.token_url, settings.authz_url, settings.service_name,
+    )
+    if args.check_config:
+        return
+
+    from . import superlink_adapter
+    from flwr.server.app import run_superlink
+
+    superlink_adapter.install()
+    forwarded: List[str] = ["flower-superlink", superlink_adapter.AUTH_CONFIG_FLAG, str(config_path), *superlink_args]
+    sys.argv = forwarded
+    run_superlink()
+
+
+if __name__ == "__main__":
+    main()

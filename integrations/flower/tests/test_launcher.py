@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from fedgate_flower import launcher
+
+PACKAGE = Path(__file__).resolve().parents[1]
+
+
+def test_check_config_accepts_fedgate_urls_as_flags(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("FEDGATE_API_KEY", "k")
+    launcher.main(["--login-url", "https://login:1", "--token-url", "https://token:2", "--authz-url", "https://authz:3", "--check-config"])
+    assert "login https://login:1, token https://token:2, authz https://authz:3, service:superlink" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--login-url", "http://login:1", "--token-url", "https://t:2", "--authz-url", "https://a:3"], "must be an https:// URL"),
+        (["--login-url", "https://login:1"], "needs --token-url and --authz-url"),
+        ([], "give --user-auth-config FILE"),
+    ],
+)
+def test_unusable_settings_stop_before_the_superlink_starts(monkeypatch: pytest.MonkeyPatch, argv: list[str], message: str) -> None:
+    monkeypatch.setenv("FEDGATE_API_KEY", "k")
+    monkeypatch.delenv("FEDGATE_STACK_FILE", raising=False)
+    with pytest.raises(SystemExit) as err:
+        launcher.main([*argv, "--check-config"])
+    assert message in str(err.value.code)
+
+
+def test_an_unsupported_flwr_is_refused_with_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("fedgate_flower.compat.installed_flwr_version", lambda: "1.42.0")
+    with pytest.raises(SystemExit) as err:
+        launcher.main(["--check-config"])
+    assert "flwr 1.42.0 is not supported" in str(err.value.code)
+    assert "pip install 'flwr>=1.22.0,<1.24'" in str(err.value.code)
+
+
+def test_the_package_builds_as_a_wheel_with_its_flwr_range_and_console_script(tmp_path: Path) -> None:
+    # built from a copy: setuptools writes build/ and *.egg-info next to the sources
+    source = tmp_path / "source"
+    shutil.copytree(PACKAGE, source, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__", ".pytest_cache"))
+    build = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--quiet", "--wheel-dir", str(tmp_path), str(source)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert build.returncode == 0, build.stderr
+    wheel = next(tmp_path.glob("fedgate_flower-*.whl"))
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        meta = archive.read(next(n for n in names if n.endswith("METADATA"))).decode()
+        entry_points = archive.read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
+    assert "Requires-Dist: flwr<1.24,>=1.22.0" in meta or "Requires-Dist: flwr>=1.22.0,<1.24" in meta
+    assert "fedgate-superlink = fedgate_flower.launcher:main" in entry_points
+    assert "fedgate_flower/py.typed" in names
+    assert not any("tests/" in n for n in names)

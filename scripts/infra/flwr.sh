@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Flower (PyPI `flwr`, FLWR_VERSION in infra/stack.env) in a cached Python venv outside the
+# repository, shared by every checkout: the SuperLink (superlink.sh), the real `flwr` CLI
+# of the end-to-end test and the integration's pytest run from it.
+#   flwr.sh ensure   create/complete the venv (flwr==$FLWR_VERSION, pytest, wheel); prints its path
+#   flwr.sh path     print the venv path (exit 1 when it was never made ready)
+#   flwr.sh pytest   run integrations/flower's tests in the venv (extra args go to pytest)
+# FEDGATE_PYTHON picks the interpreter (default python3; flwr 1.22 needs 3.9.2 to 3.13);
+# FEDGATE_FLWR_VERSION overrides stack.env's FLWR_VERSION (superlink.sh and the e2e test follow).
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+PYTHON=${FEDGATE_PYTHON:-python3}
+# another supported release for a one-off check, e.g. FEDGATE_FLWR_VERSION=1.23.0
+FLWR_VERSION=${FEDGATE_FLWR_VERSION:-$FLWR_VERSION}
+
+venv_dir() {
+  local pyver
+  pyver=$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])') || die "no usable Python ($PYTHON); set FEDGATE_PYTHON"
+  echo "$CACHE/flwr-$FLWR_VERSION-py$pyver"
+}
+
+cmd_path() {
+  local venv
+  venv=$(venv_dir)
+  [ -f "$venv/.fedgate-ready" ] || return 1
+  echo "$venv"
+}
+
+cmd_ensure() {
+  local venv reqs
+  venv=$(venv_dir)
+  # what the venv holds; `wheel` lets the package's own test build it offline
+  reqs="flwr==$FLWR_VERSION pytest>=8 wheel"
+  (
+    # several checkouts may ask at once: one installs, the others wait
+    exec 9>"$venv.lock"
+    flock 9
+    if [ "$(cat "$venv/.fedgate-ready" 2>/dev/null)" = "$reqs" ] && "$venv/bin/python" -c 'import flwr, pytest' 2>/dev/null; then exit 0; fi
+    if [ ! -x "$venv/bin/pip" ]; then
+      log "flwr: creating $venv"
+      rm -rf "$venv"
+      "$PYTHON" -m venv "$venv" || die "cannot create a venv with $PYTHON (apt-get install python3-venv?)"
+    fi
+    log "flwr: installing $reqs into $venv (from PyPI; a few minutes the first time)"
+    # shellcheck disable=SC2086 # the requirement list splits on purpose
+    "$venv/bin/pip" install --quiet --disable-pip-version-check $reqs >"$venv.install.log" 2>&1 ||
+      { show_log_tail "$venv.install.log"; die "pip install $reqs failed"; }
+    [ "$("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("flwr"))')" = "$FLWR_VERSION" ] || die "flwr $FLWR_VERSION did not install"
+    printf '%s' "$reqs" >"$venv/.fedgate-ready"
+  )
+  echo "$venv"
+}
+
+cmd_pytest() {
+  local venv
+  venv=$(cmd_ensure)
+  cd "$ROOT/integrations/flower"
+  # the package from this checkout's source (the shared venv holds only flwr and pytest)
+  PYTHONPATH="$ROOT/integrations/flower/src" PYTHONDONTWRITEBYTECODE=1 "$venv/bin/python" -m pytest -p no:cacheprovider "${PYTEST_ARGS[@]}"
+}
+
+PYTEST_ARGS=("${@:2}")
+dispatch "${1:-}"

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# The Flower SuperLink of the local stack, authenticated and authorized by Fedgate
+# (integrations/flower: `fedgate-superlink`, run from this checkout's source in the cached
+# flwr venv of flwr.sh). TLS with the stack's server certificate (SAN `superlink`,
+# localhost, 127.0.0.1); plugin settings from .fedgate/stack.json.
+#   superlink.sh start | stop | status
+# SUPERLINK_ISOLATION (default subprocess) is passed to --isolation; the end-to-end test
+# uses `process` so that created runs stay pending without SuperNodes.
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+ensure_secrets
+. "$(dirname "${BASH_SOURCE[0]}")/service-env.sh"
+
+PIDFILE=$RUN/superlink.pid
+
+# a gRPC health probe on the health port (plain, loopback only): the SuperLink answers SERVING
+health_probe() {
+  "$1/bin/python" - "$SUPERLINK_HEALTH_PORT" <<'PY'
+import sys, grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+with grpc.insecure_channel(f"127.0.0.1:{sys.argv[1]}") as channel:
+    answer = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=2)
+sys.exit(0 if answer.status == health_pb2.HealthCheckResponse.SERVING else 1)
+PY
+}
+
+cmd_start() {
+  local venv port status=0
+  if is_running "$PIDFILE" fedgate_flower; then log "superlink: already running"; return 0; fi
+  [ -f "$STATE/stack.json" ] || die "superlink: no $STATE/stack.json (start the stack first)"
+  venv=$(bash "$ROOT/scripts/infra/flwr.sh" ensure)
+  for port in SUPERLINK_SERVERAPPIO_PORT SUPERLINK_FLEET_PORT SUPERLINK_CONTROL_PORT SUPERLINK_HEALTH_PORT; do
+    require_free_port "superlink ($port)" "${!port}"
+  done
+  mkdir -p "$DATA/superlink"
+  # the venv first on PATH: the SuperLink starts flower-superexec / flwr-serverapp from it
+  PATH="$venv/bin:$PATH" PYTHONPATH="$ROOT/integrations/flower/src" FEDGATE_API_KEY=$FEDGATE_API_KEY \
+    spawn "$PIDFILE" "$RUN/superlink.log" "$venv/bin/python" -m fedgate_flower.launcher \
+    --stack-file "$STATE/stack.json" \
+    --ssl-ca-certfile "$TLS_DIR/ca.pem" --ssl-certfile "$TLS_DIR/server.pem" --ssl-keyfile "$TLS_DIR/server-key.pem" \
+    --serverappio-api-address "127.0.0.1:$SUPERLINK_SERVERAPPIO_PORT" \
+    --fleet-api-address "127.0.0.1:$SUPERLINK_FLEET_PORT" \
+    --control-api-address "127.0.0.1:$SUPERLINK_CONTROL_PORT" \
+    --health-server-address "127.0.0.1:$SUPERLINK_HEALTH_PORT" \
+    --isolation "${SUPERLINK_ISOLATION:-subprocess}" \
+    --database "$DATA/superlink/state.db" --storage-dir "$DATA/superlink/ffs"
+  WAIT_PIDFILE=$PIDFILE wait_for health_probe "$venv" 90 || status=$?
+  if [ "$status" != 0 ]; then show_log_tail "$RUN/superlink.log"; die "superlink did not start"; fi
+  log "superlink: up, Control API at 127.0.0.1:$SUPERLINK_CONTROL_PORT (TLS)"
+}
+
+cmd_stop() { stop_pidfile "$PIDFILE" fedgate_flower; }
+cmd_status() { is_running "$PIDFILE" fedgate_flower; }
+
+dispatch "${1:-}"
