@@ -2,13 +2,12 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { Client } from 'pg';
 import { API_KEY_HEADER, createCloudEvent, toKafkaMessage, type AuditEvent, type FedgateEvent, type StackFile } from '@fedgate/contracts';
-import { repoRoot, waitFor } from '@fedgate/testing';
+import { freePort, repoRoot, waitFor } from '@fedgate/testing';
 
 export interface Answer<T = Record<string, any>> {
   status: number;
@@ -85,14 +84,6 @@ export interface IsolatedAuditService {
   databaseUrl: string;
   keyFile: string;
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
 }
 
 /**

@@ -1,37 +1,14 @@
 import assert from 'node:assert/strict';
 import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, it } from 'node:test';
+import { freePort, waitFor } from '@fedgate/testing';
 
 const FIXTURE = path.join(__dirname, 'testing/cluster-fixture.js');
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 function childrenOf(pid: number): number[] {
   return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, ms = 15_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch {
-      // not yet
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 function exitOf(child: ChildProcess): Promise<number | null> {
@@ -51,21 +28,21 @@ describe('runClustered (FEDGATE_WORKERS > 1)', () => {
     const port = await freePort();
     primary = fork(FIXTURE, [], { env: { ...process.env, FIXTURE_PORT: String(port), FIXTURE_WORKERS: '2' }, stdio: 'ignore' });
     const pid = primary.pid!;
-    const workers = await until('two workers', () => (childrenOf(pid).length === 2 ? childrenOf(pid) : undefined));
+    const workers = await waitFor('two workers', () => (childrenOf(pid).length === 2 ? childrenOf(pid) : undefined), 15_000);
     const metric = async () => {
       const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
       return Number(/^fixture_workers_started_total (\d+)/m.exec(text)?.[1]);
     };
-    assert.equal(await until('metrics of both workers', async () => ((await metric()) === 2 ? 2 : undefined)), 2);
+    assert.equal(await waitFor('metrics of both workers', async () => ((await metric()) === 2 ? 2 : undefined), 15_000), 2);
 
     process.kill(workers[0]!, 'SIGKILL');
-    const replaced = await until('a replacement worker', () => {
+    const replaced = await waitFor('a replacement worker', () => {
       const now = childrenOf(pid);
       return now.length === 2 && !now.includes(workers[0]!) ? now : undefined;
-    });
+    }, 15_000);
     assert.ok(replaced.includes(workers[1]!), 'the other worker kept running');
     // the replacement counts its own start; the dead worker's registry is gone with it
-    assert.equal(await until('metrics after the replacement', async () => ((await metric()) === 2 ? 2 : undefined)), 2);
+    assert.equal(await waitFor('metrics after the replacement', async () => ((await metric()) === 2 ? 2 : undefined), 15_000), 2);
     assert.equal((await fetch(`http://127.0.0.1:${port}/`)).status, 200);
 
     primary.kill('SIGTERM');
