@@ -2,7 +2,7 @@
 // Benchmark (not a test) of the audit service. Run through bench/audit (it sets the stack's environment).
 //
 //   bench/audit [--ingest-events 200000] [--rate 1000] [--rate-seconds 20] [--rows 1000000]
-//               [--queries 200] [--keep]
+//               [--queries 200] [--node-args '--cpu-prof --cpu-prof-dir=/tmp/prof'] [--keep]
 //
 // One run, on a scratch database and a scratch Kafka topic with an audit-service process of its own
 // (the compiled service, configured like the stack's, FEDGATE_AUDIT_TOPICS = the scratch topic):
@@ -35,7 +35,7 @@ const { startIsolatedAuditService } = dist('apps/audit-service/src/audit-test-su
 
 const TARGETS = { ingestPerSecond: 10_000, lagP99Ms: 1000, queryP95Ms: 50 };
 
-const args = parseArgs(process.argv.slice(2), { 'ingest-events': '200000', rate: '1000', 'rate-seconds': '20', rows: '1000000', queries: '200', keep: 'false' });
+const args = parseArgs(process.argv.slice(2), { 'ingest-events': '200000', rate: '1000', 'rate-seconds': '20', rows: '1000000', queries: '200', 'node-args': '', keep: 'false' });
 const stack = JSON.parse(readFileSync(process.env.FEDGATE_STACK_FILE, 'utf8'));
 const ca = readFileSync(stack.ca_cert);
 const runId = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
@@ -110,7 +110,7 @@ const iso = await startIsolatedAuditService(stack, dbName, {
   FEDGATE_AUDIT_TOPICS: topic,
   FEDGATE_AUDIT_CONSUMER_START: 'beginning',
   FEDGATE_AUDIT_CHECKPOINT_INTERVAL_MS: '10000',
-});
+}, args['node-args'].split(' ').filter(Boolean));
 try {
   t0 = performance.now();
   for (;;) {

@@ -79,6 +79,21 @@ export function databaseUrlNamed(url: string, name: string): string {
   return u.toString();
 }
 
+/** A new database `name` on the stack's server, migrated; `drop()` removes it. */
+export async function createScratchDatabase(stack: StackFile, name: string): Promise<{ databaseUrl: string; drop(): Promise<void> }> {
+  const databaseUrl = databaseUrlNamed(stack.postgres.url, name);
+  await withPg(stack.postgres.url, (c) => c.query(`CREATE DATABASE "${name}"`));
+  const drop = async () => {
+    await withPg(stack.postgres.url, (c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
+  };
+  const migrate = spawnSync('npx', ['prisma', 'migrate', 'deploy'], { cwd: repoRoot(), encoding: 'utf8', env: { ...process.env, FEDGATE_DATABASE_URL: databaseUrl }, timeout: 180_000 });
+  if (migrate.status !== 0) {
+    await drop();
+    throw new Error(`prisma migrate deploy failed: ${migrate.stdout}${migrate.stderr}`);
+  }
+  return { databaseUrl, drop };
+}
+
 export interface IsolatedAuditService {
   url: string;
   databaseUrl: string;
@@ -91,21 +106,20 @@ export interface IsolatedAuditService {
  * its own consumer group and signing key: tests that damage a log do it there, never to the
  * stack's log that other tests verify.
  */
-export async function startIsolatedAuditService(stack: StackFile, name: string, extraEnv: Record<string, string> = {}): Promise<IsolatedAuditService> {
-  const databaseUrl = databaseUrlNamed(stack.postgres.url, name);
-  await withPg(stack.postgres.url, (c) => c.query(`CREATE DATABASE "${name}"`));
-  const dropDatabase = () => withPg(stack.postgres.url, (c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
-  const migrate = spawnSync('npx', ['prisma', 'migrate', 'deploy'], { cwd: repoRoot(), encoding: 'utf8', env: { ...process.env, FEDGATE_DATABASE_URL: databaseUrl }, timeout: 180_000 });
-  if (migrate.status !== 0) {
-    await dropDatabase();
-    throw new Error(`prisma migrate deploy failed: ${migrate.stdout}${migrate.stderr}`);
-  }
+export async function startIsolatedAuditService(
+  stack: StackFile,
+  name: string,
+  extraEnv: Record<string, string> = {},
+  // e.g. --cpu-prof for bench/audit
+  nodeArgs: readonly string[] = [],
+): Promise<IsolatedAuditService> {
+  const { databaseUrl, drop: dropDatabase } = await createScratchDatabase(stack, name);
   const dir = mkdtempSync(path.join(tmpdir(), 'fedgate-audit-'));
   const keyFile = path.join(dir, 'keys', 'checkpoint-signing-key.pem');
   const port = await freePort();
   const url = `https://127.0.0.1:${port}`;
   const logFile = path.join(dir, 'audit-service.log');
-  const child = spawn(process.execPath, [path.join(repoRoot(), 'dist/apps/audit-service/src/main.js')], {
+  const child = spawn(process.execPath, [...nodeArgs, path.join(repoRoot(), 'dist/apps/audit-service/src/main.js')], {
     env: {
       ...process.env,
       FEDGATE_PORT: String(port),

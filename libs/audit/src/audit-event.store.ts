@@ -1,3 +1,4 @@
+import { setImmediate } from 'node:timers/promises';
 import type { Pool } from 'pg';
 import { Prisma, type PrismaClient } from '@fedgate/database';
 import { FedgateError, type AuditCheckpoint, type FedgateEvent } from '@fedgate/contracts';
@@ -5,6 +6,8 @@ import { EMPTY_CHAIN, chainRows, storableText, type AuditRow, type ChainHead } f
 
 // Arbitrary constant naming the ingest's advisory lock: one chain writer at a time.
 const AUDIT_CHAIN_LOCK_ID = 6_150_827_301;
+// Rows per INSERT of a batch (a backlog arrives in batches of ~10,000).
+const INSERT_CHUNK = 2_000;
 
 /** Filters of the query API, already validated. */
 export interface AuditFilters {
@@ -65,31 +68,52 @@ export class AuditEventStore {
   constructor(private readonly prisma: PrismaClient, private readonly pool: Pool) {}
 
   /**
-   * Stores the events not stored yet, in one transaction holding the chain lock: skip known
-   * ids, read the head, chain the new events after it, insert them in one statement. After
-   * it returns the rows are committed (so the caller may commit its Kafka offsets); if the
-   * process dies before, nothing of the batch is stored and it is simply delivered again.
+   * Stores the events not stored yet, in one transaction holding the chain lock: read the
+   * head, chain the new events after it, insert them. After it returns the rows are committed
+   * (so the caller may commit its Kafka offsets); if the process dies before, nothing of the
+   * batch is stored and it is simply delivered again.
+   *
+   * Optimistic: a batch is first inserted as if none of its ids were stored (the unique index
+   * on id checks that anyway). Only when that fails on the id index — a batch redelivered after
+   * a crash or a rebalance — is it inserted again without the ids already stored.
    */
   async append(events: readonly FedgateEvent[]): Promise<AppendResult> {
+    const once = uniqueById(events);
+    try {
+      return await this.appendTransaction(events.length, once, false);
+    } catch (err) {
+      if (!isStoredIdConflict(err)) throw err;
+      return this.appendTransaction(events.length, once, true);
+    }
+  }
+
+  private appendTransaction(received: number, events: readonly FedgateEvent[], skipStored: boolean): Promise<AppendResult> {
     return this.prisma.$transaction(
       async (tx) => {
         await tx.$queryRaw`SELECT 1 AS locked FROM pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK_ID}::bigint)`;
-        // ids as stored (an id PostgreSQL cannot hold is kept in storable form; see chainRows)
-        const ids = [...new Set(events.map((e) => storableText(e.id)))];
-        const known = new Set(
-          ids.length === 0 ? [] : (await tx.$queryRaw<Array<{ id: string }>>`SELECT id FROM audit_event WHERE id = ANY(${ids}::text[])`).map((r) => r.id),
-        );
-        const fresh: FedgateEvent[] = [];
-        for (const event of events) {
-          const id = storableText(event.id);
-          if (known.has(id)) continue;
-          known.add(id);
-          fresh.push(event);
+        let fresh = events;
+        if (skipStored) {
+          const ids = JSON.stringify(events.map((e) => storableText(e.id)));
+          const stored = new Set((await tx.$queryRaw<Array<{ id: string }>>`SELECT id FROM audit_event WHERE id IN (SELECT json_array_elements_text(${ids}::json))`).map((r) => r.id));
+          fresh = events.filter((e) => !stored.has(storableText(e.id)));
         }
         const [last] = await tx.$queryRaw<ChainHead[]>`SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1`;
-        const { rows, head } = chainRows(fresh, last ?? EMPTY_CHAIN);
-        if (rows.length > 0) await tx.$executeRaw(insertStatement(rows));
-        return { stored: rows.length, duplicates: events.length - rows.length, head };
+        // In chunks, each chained while PostgreSQL inserts the one before: hashing (this
+        // thread) and inserting (the database's) overlap instead of taking turns.
+        let head = last ?? EMPTY_CHAIN;
+        let inserting: Promise<unknown> = Promise.resolve();
+        for (let from = 0; from < fresh.length; from += INSERT_CHUNK) {
+          const chained = chainRows(fresh.slice(from, from + INSERT_CHUNK), head);
+          head = chained.head;
+          await inserting;
+          // a Prisma query starts when then() is called: start it now, await it next round
+          inserting = tx.$executeRaw(insertStatement(chained.rows)).then(() => undefined);
+          inserting.catch(() => undefined); // rejections are awaited below, not unhandled
+          // Prisma sends the query a few event-loop turns later: let it go before hashing on
+          await setImmediate();
+        }
+        await inserting;
+        return { stored: fresh.length, duplicates: received - fresh.length, head };
       },
       { maxWait: 60_000, timeout: 120_000 },
     );
@@ -141,28 +165,54 @@ export class AuditEventStore {
   }
 }
 
-/** One INSERT for the whole batch: arrays of column values unnested into rows. */
+/** The first event of each id (ids as stored: one PostgreSQL cannot hold is kept in storable form, see chainRows). */
+function uniqueById(events: readonly FedgateEvent[]): FedgateEvent[] {
+  const seen = new Set<string>();
+  return events.filter((e) => {
+    const id = storableText(e.id);
+    if (seen.has(id)) return false;
+    seen.add(id);
+    return true;
+  });
+}
+
+/** The insert failed because an event id is stored already (PostgreSQL 23505 on the id index). */
+function isStoredIdConflict(err: unknown): boolean {
+  const cause = (err as { meta?: { driverAdapterError?: { cause?: { originalCode?: string; constraint?: { index?: string } } } } }).meta?.driverAdapterError?.cause;
+  return cause?.originalCode === '23505' && cause.constraint?.index === 'audit_event_id_key';
+}
+
+/**
+ * One INSERT for a chunk of rows, passed as one JSON text parameter: Prisma then converts one
+ * string instead of 16 arrays element by element (which cost more than the hashing), and
+ * PostgreSQL unpacks it with json_to_recordset on its own core.
+ */
 function insertStatement(rows: readonly AuditRow[]): Prisma.Sql {
-  const col = <T>(pick: (row: AuditRow) => T): T[] => rows.map(pick);
+  const json = JSON.stringify(
+    rows.map((r) => ({
+      seq: r.seq.toString(),
+      id: r.id,
+      time: r.time.toISOString(),
+      type: r.type,
+      actor_flwr_aid: r.actorFlwrAid,
+      actor_account_name: r.actorAccountName,
+      object: r.object,
+      action: r.action,
+      outcome: r.outcome,
+      decision_id: r.decisionId,
+      source: r.source,
+      subject: r.subject,
+      data: r.data,
+      hash: r.hash,
+      prev_hash: r.prevHash,
+      record_json: r.recordJson,
+    })),
+  );
   return Prisma.sql`
     INSERT INTO audit_event (seq, id, time, type, actor_flwr_aid, actor_account_name, object, action, outcome,
                              decision_id, source, subject, data, hash, prev_hash, record_json, ingested_at)
-    SELECT u.*, clock_timestamp() FROM unnest(
-      ${col((r) => r.seq.toString())}::text[]::bigint[],
-      ${col((r) => r.id)}::text[],
-      ${col((r) => r.time.toISOString())}::text[]::timestamptz[],
-      ${col((r) => r.type)}::text[],
-      ${col((r) => r.actorFlwrAid)}::text[],
-      ${col((r) => r.actorAccountName)}::text[],
-      ${col((r) => r.object)}::text[],
-      ${col((r) => r.action)}::text[],
-      ${col((r) => r.outcome)}::text[],
-      ${col((r) => r.decisionId)}::text[],
-      ${col((r) => r.source)}::text[],
-      ${col((r) => r.subject)}::text[],
-      ${col((r) => JSON.stringify(r.data))}::text[]::jsonb[],
-      ${col((r) => r.hash)}::text[],
-      ${col((r) => r.prevHash)}::text[],
-      ${col((r) => r.recordJson)}::text[]
-    ) AS u`;
+    SELECT r.*, clock_timestamp() FROM json_to_recordset(${json}::json) AS r(
+      seq bigint, id text, time timestamptz, type text, actor_flwr_aid text, actor_account_name text, object text,
+      action text, outcome text, decision_id text, source text, subject text, data jsonb, hash text, prev_hash text,
+      record_json text)`;
 }
