@@ -13,8 +13,8 @@ export FEDGATE_OIDC_ISSUER="https://127.0.0.1:$IDP_PORT"
 export FEDGATE_OIDC_CLIENT_ID=$IDP_CLIENT_ID
 export FEDGATE_OIDC_AUDIENCE=$IDP_API_AUDIENCE
 # REST clients the services accept: the stack's development key, by its hash (it may also
-# read the audit log: role audit-reader)
-export FEDGATE_API_KEYS="dev:$FEDGATE_API_KEY_SHA256:audit-reader"
+# read the audit log: role audit-reader; and run admin operations such as a rebuild: role authz-admin)
+export FEDGATE_API_KEYS="dev:$FEDGATE_API_KEY_SHA256:audit-reader+authz-admin"
 # the audit service's own checkpoint-signing key (created at its first start)
 export FEDGATE_AUDIT_SIGNING_KEY_FILE=$STATE/audit/checkpoint-signing-key.pem
 # authz-service: the SuperLink's `service:<name>` and its bootstrap admin (from stack.env)

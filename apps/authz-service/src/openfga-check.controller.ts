@@ -2,7 +2,7 @@ import { Controller, ExecutionContext, HttpCode, Inject, Injectable, Post, Req, 
 import type { Request, Response } from 'express';
 import { API_KEY_HEADER, OpenFgaCheckParamsSchema, OpenFgaCheckRequestSchema, parseOrThrow } from '@fedgate/contracts';
 import { OpenFgaCompatibleCheck, RebuildProjections, type DecisionOrigin } from '@fedgate/authz';
-import { ApiKeyGuard, RequestOrigin, validBody } from '@fedgate/platform';
+import { ApiKeyGuard, RequestOrigin, requireRole, validBody } from '@fedgate/platform';
 
 /**
  * The API key as OpenFGA clients send a preshared key (`Authorization: Bearer <key>`), or in
@@ -35,9 +35,15 @@ export class OpenFgaCheckController {
   }
 }
 
-/** Operations on the projections (`fedgate authz rebuild`). */
+/** The FEDGATE_API_KEYS role that may run admin operations such as a rebuild. */
+export const AUTHZ_ADMIN_ROLE = 'authz-admin';
+
+/**
+ * Operations on the projections (`fedgate authz rebuild`). A rebuild wipes every tuple before
+ * replaying the topic, so it takes a key with the authz-admin role, not just any client's key.
+ */
 @Controller('v1/admin')
-@UseGuards(ApiKeyGuard)
+@UseGuards(ApiKeyGuard, requireRole(AUTHZ_ADMIN_ROLE))
 export class AdminController {
   constructor(@Inject(RebuildProjections) private readonly rebuildProjections: RebuildProjections) {}
 

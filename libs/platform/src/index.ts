@@ -9,4 +9,5 @@ export * from './platform.module';
 export * from './bootstrap';
 export * from './tokens';
 export * from './api-key.guard';
+export * from './role.guard';
 export * from './request-body';
