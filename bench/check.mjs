@@ -16,6 +16,7 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import os from 'node:os';
+import { settle } from './machine.mjs';
 import path from 'node:path';
 
 const STATE = process.env.FEDGATE_STATE_DIR ?? path.join(process.cwd(), '.fedgate');
@@ -88,6 +89,10 @@ async function main() {
   const repeated = await closedLoop(() => fedgate.call('POST', '/v1/check', one), Number(opts['repeated-seconds']), concurrency);
   print('repeated  Fedgate /v1/check, one question (decision cache; audit on)', repeated);
 
+  // the phases before leave a backlog (outbox relay, audit ingest of every decision): let the
+  // machine digest it, or the open loop measures the backlog
+  const settled = await settle();
+  line(`settle    waited ${settled.seconds.toFixed(0)} s for the machine to go quiet after the closed-loop phases (last second ${settled.busy}% busy)`);
   const seconds = Number(opts['rate-seconds']);
   let r = 0;
   const atRateUncached = await openLoop(() => fedgate.call('POST', '/v1/check', rateQs[r++ % rateQs.length]), rate, seconds);
@@ -101,7 +106,13 @@ async function main() {
   const verdicts = [
     [`uncached ≥ ${TARGETS.uncachedRatio} × baseline`, `${uncached.rate.toFixed(0)} / ${base.rate.toFixed(0)} = ${uRatio.toFixed(2)} ×`, uRatio >= TARGETS.uncachedRatio && uncached.errors === 0],
     [`repeated ≥ ${TARGETS.repeatedRatio} × baseline`, `${repeated.rate.toFixed(0)} / ${base.rate.toFixed(0)} = ${rRatio.toFixed(2)} ×`, rRatio >= TARGETS.repeatedRatio && repeated.errors === 0],
-    [`p99 < ${TARGETS.p99Ms} ms at ${rate} req/s`, `uncached p99 ${ms(atRateUncached.p99)}, cached p99 ${ms(atRateRepeated.p99)}`, atRateUncached.p99 < TARGETS.p99Ms && atRateUncached.errors === 0],
+    [
+      `p99 < ${TARGETS.p99Ms} ms at ${rate} req/s`,
+      `uncached p99 ${ms(atRateUncached.p99)}, cached p99 ${ms(atRateRepeated.p99)}` +
+        // every uncached decision is one OpenFGA Check: OpenFGA's own ceiling bounds the rate
+        (base.rate < rate ? `\n        — uncached cannot pass on this machine: OpenFGA alone answers ${base.rate.toFixed(0)} Checks/s (the baseline) < ${rate} req/s` : ''),
+      atRateUncached.p99 < TARGETS.p99Ms && atRateUncached.errors === 0,
+    ],
   ];
   line('');
   line('targets:');

@@ -16,6 +16,7 @@
 // closed loop against a do-nothing HTTPS server, which bounds the ratio targets) and the `floor`
 // line (the rate phase against it); --phases: run only some phases (for profiling).
 import { createRequire } from 'node:module';
+import { machineTicks, settle } from './machine.mjs';
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import tls from 'node:tls';
@@ -597,21 +598,6 @@ function startUsage(serverPid) {
   };
 }
 
-/** Waits (at most 120 s) until the whole machine is under 20% busy for a second. */
-async function settle() {
-  const t0 = performance.now();
-  let busy = 100;
-  while (performance.now() - t0 < 120_000) {
-    const a = machineTicks();
-    await new Promise((r) => setTimeout(r, 1000));
-    const b = machineTicks();
-    if (!a || !b) break;
-    busy = Math.round((1 - (b.idle - a.idle) / (b.total - a.total)) * 100);
-    if (busy < 20) break;
-  }
-  return { seconds: (performance.now() - t0) / 1000, busy };
-}
-
 /** CPU ticks of the process and its children (a service running with FEDGATE_WORKERS > 1 is a cluster). */
 function procTicks(pid) {
   if (!pid) return undefined;
@@ -625,14 +611,6 @@ function procTicks(pid) {
   }
 }
 
-function machineTicks() {
-  try {
-    const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-    return { idle: cpu[3] + cpu[4], steal: cpu[7] ?? 0, total: cpu.reduce((a, b) => a + b, 0) };
-  } catch {
-    return undefined;
-  }
-}
 
 function defaultServerPid() {
   if (serviceUrl.origin !== new URL(stack.services.token).origin) return undefined;
