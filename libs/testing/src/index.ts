@@ -74,8 +74,9 @@ export interface ScratchDatabase {
   drop(): Promise<void>;
 }
 
-async function onServer<T>(serverUrl: string, fn: (c: Client) => Promise<T>): Promise<T> {
-  const client = new Client({ connectionString: serverUrl });
+/** Runs `fn` on one connection to `url`, closed afterwards. */
+export async function withPg<T>(url: string, fn: (c: Client) => Promise<T>): Promise<T> {
+  const client = new Client({ connectionString: url });
   await client.connect();
   try {
     return await fn(client);
@@ -84,16 +85,23 @@ async function onServer<T>(serverUrl: string, fn: (c: Client) => Promise<T>): Pr
   }
 }
 
+/** A database URL on the same server as `url`, with another database name. */
+export function databaseUrlNamed(url: string, name: string): string {
+  const u = new URL(url);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
 /**
  * A new database `name` on the PostgreSQL server of `serverUrl`, with every migration applied:
  * tests that delete or age rows do it there, never in the stack's own database. `drop()` removes it.
  */
 export async function createScratchDatabase(serverUrl: string, name: string): Promise<ScratchDatabase> {
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  const databaseUrl = url.toString();
-  await onServer(serverUrl, (c) => c.query(`CREATE DATABASE "${name}"`));
-  const drop = () => onServer(serverUrl, (c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)).then(() => undefined);
+  const databaseUrl = databaseUrlNamed(serverUrl, name);
+  await withPg(serverUrl, (c) => c.query(`CREATE DATABASE "${name}"`));
+  const drop = async () => {
+    await withPg(serverUrl, (c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
+  };
   const migrate = spawnSync('npx', ['prisma', 'migrate', 'deploy'], { cwd: repoRoot(), encoding: 'utf8', env: { ...process.env, FEDGATE_DATABASE_URL: databaseUrl }, timeout: 180_000 });
   if (migrate.status !== 0) {
     await drop();
