@@ -9,8 +9,8 @@ import type { FedgateEvent } from '@fedgate/contracts';
 import { AuditEventStore, ChainVerifier, checkpointPublicKey, recordOf } from '@fedgate/audit';
 import { createPrismaClient, type PrismaClient } from '@fedgate/database';
 import { readStackFile } from '@fedgate/stack';
-import { uniqueSuffix } from '@fedgate/testing';
-import { createScratchDatabase, systemTestEvents } from './audit-test-support';
+import { createScratchDatabase, uniqueSuffix } from '@fedgate/testing';
+import { systemTestEvents } from './audit-test-support';
 
 const stack = readStackFile();
 
@@ -21,7 +21,7 @@ describe('AuditEventStore.append', () => {
   let store: AuditEventStore;
 
   before(async () => {
-    scratch = await createScratchDatabase(stack, `fedgate_test_append_${uniqueSuffix().replace(/\W/g, '_')}`);
+    scratch = await createScratchDatabase(stack.postgres.url, `fedgate_test_append_${uniqueSuffix().replace(/\W/g, '_')}`);
     prisma = createPrismaClient(scratch.databaseUrl, 2);
     pool = new Pool({ connectionString: scratch.databaseUrl, max: 2 });
     store = new AuditEventStore(prisma, pool);

@@ -6,8 +6,8 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { IntegrityResponse } from '@fedgate/contracts';
 import { findStackFile, readStackFile } from '@fedgate/stack';
-import { runProjectScript, uniqueSuffix, waitFor } from '@fedgate/testing';
-import { getJson, publishEvents, systemTestEvents, testProducer, withPg } from './audit-test-support';
+import { runProjectScript, uniqueSuffix, waitFor, withPg } from '@fedgate/testing';
+import { getJson, publishEvents, systemTestEvents, testProducer } from './audit-test-support';
 
 const stack = readStackFile();
 const pidFile = path.join(path.dirname(findStackFile()), 'run', 'audit-service.pid');

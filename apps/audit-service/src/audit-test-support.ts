@@ -1,13 +1,12 @@
 // Helpers shared by the audit-service integration tests (not a test file itself).
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
-import { Client } from 'pg';
 import { API_KEY_HEADER, createCloudEvent, toKafkaMessage, type AuditEvent, type FedgateEvent, type StackFile } from '@fedgate/contracts';
-import { freePort, repoRoot, waitFor } from '@fedgate/testing';
+import { createScratchDatabase, freePort, repoRoot, waitFor } from '@fedgate/testing';
 
 export interface Answer<T = Record<string, any>> {
   status: number;
@@ -62,38 +61,6 @@ export function systemTestEvents(nonce: string, count: number): FedgateEvent[] {
   return Array.from({ length: count }, (_, i) => createCloudEvent({ type: 'fedgate.system.test.v1', source: '/fedgate/tests/audit', data: { message: `event ${i}`, nonce } }));
 }
 
-export async function withPg<T>(url: string, fn: (c: Client) => Promise<T>): Promise<T> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
-}
-
-/** A database URL on the stack's server with another database name. */
-export function databaseUrlNamed(url: string, name: string): string {
-  const u = new URL(url);
-  u.pathname = `/${name}`;
-  return u.toString();
-}
-
-/** A new database `name` on the stack's server, migrated; `drop()` removes it. */
-export async function createScratchDatabase(stack: StackFile, name: string): Promise<{ databaseUrl: string; drop(): Promise<void> }> {
-  const databaseUrl = databaseUrlNamed(stack.postgres.url, name);
-  await withPg(stack.postgres.url, (c) => c.query(`CREATE DATABASE "${name}"`));
-  const drop = async () => {
-    await withPg(stack.postgres.url, (c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
-  };
-  const migrate = spawnSync('npx', ['prisma', 'migrate', 'deploy'], { cwd: repoRoot(), encoding: 'utf8', env: { ...process.env, FEDGATE_DATABASE_URL: databaseUrl }, timeout: 180_000 });
-  if (migrate.status !== 0) {
-    await drop();
-    throw new Error(`prisma migrate deploy failed: ${migrate.stdout}${migrate.stderr}`);
-  }
-  return { databaseUrl, drop };
-}
-
 export interface IsolatedAuditService {
   url: string;
   databaseUrl: string;
@@ -113,7 +80,7 @@ export async function startIsolatedAuditService(
   // e.g. --cpu-prof for bench/audit
   nodeArgs: readonly string[] = [],
 ): Promise<IsolatedAuditService> {
-  const { databaseUrl, drop: dropDatabase } = await createScratchDatabase(stack, name);
+  const { databaseUrl, drop: dropDatabase } = await createScratchDatabase(stack.postgres.url, name);
   const dir = mkdtempSync(path.join(tmpdir(), 'fedgate-audit-'));
   const keyFile = path.join(dir, 'keys', 'checkpoint-signing-key.pem');
   const port = await freePort();

@@ -86,6 +86,7 @@ export class ProjectionState {
   async waitForToken(token: string): Promise<void> {
     const eventId = eventIdOfConsistencyToken(token);
     if (await this.isApplied(eventId)) return;
+    // ownership rows are never pruned from the outbox (EVENT_SOURCED_TOPICS), so any token of ours is found
     const { rowCount } = await this.pool.query('SELECT 1 FROM outbox_event WHERE id = $1::uuid AND topic = $2', [eventId, TOPICS.ownership]);
     if (!rowCount) {
       throw new InvalidRequestError('consistency_token names no write of this Fedgate', [{ field: 'consistency_token', message: 'unknown write' }]);

@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { Client, Pool } from 'pg';
+import { Pool } from 'pg';
 import { createCloudEvent } from '@fedgate/contracts';
-import { repoRoot, uniqueSuffix } from '@fedgate/testing';
+import { databaseUrlNamed, repoRoot, uniqueSuffix, withPg } from '@fedgate/testing';
 import { createPrismaClient } from './prisma.service';
 import { OutboxStore } from './outbox.store';
 import { OutboxGroupWriter } from './outbox-group.writer';
@@ -21,22 +21,6 @@ function prisma(args: string[], url = databaseUrl) {
     timeout: 180_000,
   });
   return { status: result.status, output: `${result.stdout}\n${result.stderr}` };
-}
-
-function withDatabase(url: string, name: string): string {
-  const u = new URL(url);
-  u.pathname = `/${name}`;
-  return u.toString();
-}
-
-async function admin<T>(fn: (c: Client) => Promise<T>): Promise<T> {
-  const client = new Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
 }
 
 describe('Prisma on the real PostgreSQL', () => {
@@ -56,8 +40,8 @@ describe('Prisma on the real PostgreSQL', () => {
 
   it('applies the migrations to an empty database, then the generated client queries it', { timeout: 180_000 }, async () => {
     const name = `fedgate_migrate_${uniqueSuffix()}`;
-    await admin((c) => c.query(`CREATE DATABASE "${name}"`));
-    const url = withDatabase(databaseUrl, name);
+    await withPg(databaseUrl, (c) => c.query(`CREATE DATABASE "${name}"`));
+    const url = databaseUrlNamed(databaseUrl, name);
     const client = createPrismaClient(url, 2);
     const pool = new Pool({ connectionString: url, max: 2 });
     try {
@@ -82,7 +66,7 @@ describe('Prisma on the real PostgreSQL', () => {
     } finally {
       await client.$disconnect();
       await pool.end();
-      await admin((c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
+      await withPg(databaseUrl, (c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
     }
   });
 

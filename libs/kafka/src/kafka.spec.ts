@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FedgateEvent, createCloudEvent } from '@fedgate/contracts';
-import type { OutboxEntry, OutboxStore } from '@fedgate/database';
+import type { OutboxEntry, OutboxPruneOptions, OutboxStore } from '@fedgate/database';
+import { waitFor } from '@fedgate/testing';
 import { CloudEventKafkaSerializer, fromKafkaValue } from './cloud-event.serializer';
 import type { CloudEventPublisher } from './cloud-event.publisher';
 import { onceInMemory } from './idempotency';
@@ -49,6 +50,13 @@ describe('onceInMemory', () => {
 /** An outbox in memory with the relayBatch contract: nothing is marked when publish throws. */
 class MemoryOutbox {
   pending: OutboxEntry[] = [];
+  prunes: Array<{ at: number; retentionMs: number; batchSize: number }> = [];
+  pruneFailures = 0;
+  async prunePublished(options: OutboxPruneOptions): Promise<number> {
+    this.prunes.push({ at: Date.now(), retentionMs: options.retentionMs, batchSize: options.batchSize });
+    if (this.pruneFailures-- > 0) throw new Error('database down');
+    return 0;
+  }
   async relayBatch(limit: number, publish: (entries: OutboxEntry[]) => Promise<void>): Promise<number> {
     const batch = this.pending.slice(0, limit);
     if (batch.length === 0) return 0;
@@ -90,5 +98,45 @@ describe('OutboxRelay', () => {
     assert.equal(outbox.pending.length, 0);
     assert.equal(delivered.length, 3);
     assert.ok(failuresLeft < 0, 'it was refused before it succeeded');
+  });
+
+  it('prunes on its interval with its retention; a failed prune neither stops pruning nor publishing', async () => {
+    const outbox = new MemoryOutbox();
+    outbox.pruneFailures = 2;
+    const publisher = { publish: async () => undefined };
+    const relay = new OutboxRelay(outbox as unknown as OutboxStore, publisher as unknown as CloudEventPublisher, { idleMs: 5, pruneIntervalMs: 20, retentionMs: 1234, pruneBatchSize: 7 });
+    relay.start();
+    try {
+      await waitFor('prunes after failures', () => outbox.prunes.length >= 4, 5000, 10);
+      outbox.pending = [{ id: 'late', seq: 1n, topic: 't', key: 'k', event: event('late') }];
+      await waitFor('publishing still running', () => outbox.pending.length === 0, 5000, 10);
+    } finally {
+      await relay.stop();
+    }
+    assert.ok(outbox.prunes.every((p) => p.retentionMs === 1234 && p.batchSize === 7));
+    const gaps = outbox.prunes.slice(1).map((p, i) => p.at - outbox.prunes[i].at);
+    assert.ok(gaps.every((gap) => gap >= 15), `prunes ${gaps.join(', ')} ms apart, interval 20 ms`);
+  });
+
+  it('prunes once at start, then not before the interval; stop does not wait for it', async () => {
+    const outbox = new MemoryOutbox();
+    const relay = new OutboxRelay(outbox as unknown as OutboxStore, { publish: async () => undefined } as unknown as CloudEventPublisher, { idleMs: 5 });
+    relay.start();
+    await waitFor('first prune', () => outbox.prunes.length === 1, 5000, 10);
+    await new Promise((r) => setTimeout(r, 100));
+    const stopping = Date.now();
+    await relay.stop();
+    assert.equal(outbox.prunes.length, 1, 'the default interval is a minute');
+    assert.ok(Date.now() - stopping < 5000, 'stop cut the pause short');
+    assert.equal(outbox.prunes[0].retentionMs, 3_600_000, 'an hour by default');
+  });
+
+  it('does not prune when the interval is 0', async () => {
+    const outbox = new MemoryOutbox();
+    const relay = new OutboxRelay(outbox as unknown as OutboxStore, { publish: async () => undefined } as unknown as CloudEventPublisher, { idleMs: 5, pruneIntervalMs: 0 });
+    relay.start();
+    await new Promise((r) => setTimeout(r, 50));
+    await relay.stop();
+    assert.equal(outbox.prunes.length, 0);
   });
 });

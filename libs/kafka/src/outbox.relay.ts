@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { Logger } from '@nestjs/common';
 import type { OutboxEntry, OutboxStore } from '@fedgate/database';
 import type { CloudEventPublisher } from './cloud-event.publisher';
@@ -8,20 +9,36 @@ export interface OutboxRelayOptions {
   idleMs: number;
   /** Longest pause between retries while Kafka is unreachable. */
   maxBackoffMs: number;
+  /** Published events older than this are deleted from the outbox (Kafka keeps them). */
+  retentionMs: number;
+  /** Pause between prunes of the outbox; 0 turns pruning off. */
+  pruneIntervalMs: number;
+  /** Rows per DELETE statement while pruning. */
+  pruneBatchSize: number;
 }
 
-const defaults: OutboxRelayOptions = { batchSize: 500, idleMs: 200, maxBackoffMs: 5000 };
+// Pruning settings are code defaults, not configuration: an hour of published events is
+// plenty to look at (Kafka holds the history) and a minute keeps each prune small.
+const defaults: OutboxRelayOptions = { batchSize: 500, idleMs: 200, maxBackoffMs: 5000, retentionMs: 3_600_000, pruneIntervalMs: 60_000, pruneBatchSize: 1000 };
 
 /**
  * Moves events from the PostgreSQL outbox to Kafka, oldest first, retrying with backoff
  * while Kafka is down. Delivery is at-least-once (a crash between publish and commit
  * republishes); consumers de-duplicate on the CloudEvents id.
+ *
+ * Beside publishing, every `pruneIntervalMs` it deletes events published more than
+ * `retentionMs` ago (`OutboxStore.prunePublished`: never unpublished or event-sourced rows),
+ * so the outbox stays small. Pruning runs in a loop of its own, so a large backlog to delete
+ * never delays publishing; a failed prune is logged and tried again next interval. Every
+ * relay instance prunes (only one publishes at a time); concurrent prunes share the rows.
  */
 export class OutboxRelay {
   private readonly logger = new Logger(OutboxRelay.name);
   private readonly options: OutboxRelayOptions;
   private running = false;
   private loop: Promise<void> | null = null;
+  private pruning: Promise<void> | null = null;
+  private stopPruning: AbortController | null = null;
   private wakeSleeper: (() => void) | null = null;
 
   constructor(private readonly store: OutboxStore, private readonly publisher: CloudEventPublisher, options: Partial<OutboxRelayOptions> = {}) {
@@ -32,13 +49,20 @@ export class OutboxRelay {
     if (this.running) return;
     this.running = true;
     this.loop = this.run();
+    if (this.options.pruneIntervalMs > 0) {
+      this.stopPruning = new AbortController();
+      this.pruning = this.pruneEvery(this.options.pruneIntervalMs, this.stopPruning.signal);
+    }
   }
 
   async stop(): Promise<void> {
     this.running = false;
     this.wake();
-    await this.loop;
+    this.stopPruning?.abort();
+    await Promise.all([this.loop, this.pruning]);
     this.loop = null;
+    this.pruning = null;
+    this.stopPruning = null;
   }
 
   /** Cuts the idle pause short, e.g. right after events were appended. */
@@ -67,6 +91,19 @@ export class OutboxRelay {
         failing = true;
         await this.sleep(backoff);
       }
+    }
+  }
+
+  private async pruneEvery(intervalMs: number, signal: AbortSignal): Promise<void> {
+    const { retentionMs, pruneBatchSize: batchSize } = this.options;
+    while (!signal.aborted) {
+      try {
+        const deleted = await this.store.prunePublished({ retentionMs, batchSize, signal });
+        if (deleted > 0) this.logger.log({ deleted, retention_ms: retentionMs }, 'outbox pruned');
+      } catch (err) {
+        this.logger.warn({ reason: (err as Error).message, retry_in_ms: intervalMs }, 'outbox prune failed; will retry');
+      }
+      await delay(intervalMs, undefined, { signal }).catch(() => undefined);
     }
   }
 

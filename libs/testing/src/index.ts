@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { createServer, type AddressInfo } from 'node:net';
+import { Client } from 'pg';
 
 /** The repository root (the folder with nx.json), from compiled or source locations alike. */
 export function repoRoot(from: string = __dirname): string {
@@ -66,4 +67,45 @@ export function parseEnvFile(text: string): Record<string, string> {
     vars[m[1]!] = m[2]!.trim().replace(/^(['"])(.*)\1$/, '$2');
   }
   return vars;
+}
+
+export interface ScratchDatabase {
+  databaseUrl: string;
+  drop(): Promise<void>;
+}
+
+/** Runs `fn` on one connection to `url`, closed afterwards. */
+export async function withPg<T>(url: string, fn: (c: Client) => Promise<T>): Promise<T> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** A database URL on the same server as `url`, with another database name. */
+export function databaseUrlNamed(url: string, name: string): string {
+  const u = new URL(url);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+/**
+ * A new database `name` on the PostgreSQL server of `serverUrl`, with every migration applied:
+ * tests that delete or age rows do it there, never in the stack's own database. `drop()` removes it.
+ */
+export async function createScratchDatabase(serverUrl: string, name: string): Promise<ScratchDatabase> {
+  const databaseUrl = databaseUrlNamed(serverUrl, name);
+  await withPg(serverUrl, (c) => c.query(`CREATE DATABASE "${name}"`));
+  const drop = async () => {
+    await withPg(serverUrl, (c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
+  };
+  const migrate = spawnSync('npx', ['prisma', 'migrate', 'deploy'], { cwd: repoRoot(), encoding: 'utf8', env: { ...process.env, FEDGATE_DATABASE_URL: databaseUrl }, timeout: 180_000 });
+  if (migrate.status !== 0) {
+    await drop();
+    throw new Error(`prisma migrate deploy failed: ${migrate.stdout}${migrate.stderr}`);
+  }
+  return { databaseUrl, drop };
 }
