@@ -60,7 +60,12 @@ async function main() {
     }
     runs.push(runId);
   }
-  const applied = await fedgate.call('POST', '/v1/check', { flwr_aid: owner, relation: 'can_view', object: `run:${runs.at(-1)}`, consistency_token: token });
+  // a large setup can take the projector longer than one check waits (5 s): retry with the same token
+  let applied;
+  for (let attempt = 0; attempt < 60; attempt++) {
+    applied = await fedgate.call('POST', '/v1/check', { flwr_aid: owner, relation: 'can_view', object: `run:${runs.at(-1)}`, consistency_token: token });
+    if (applied.body.error !== 'consistency_timeout') break;
+  }
   if (applied.status !== 200 || applied.body.allowed !== true) throw new Error(`setup not applied: ${JSON.stringify(applied.body)}`);
   line(`setup: ${runs.length} runs registered (+ ${Math.ceil(runs.length / 5)} shares) through Fedgate in ${((performance.now() - t) / 1000).toFixed(1)} s; projected to OpenFGA`);
 
