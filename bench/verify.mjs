@@ -165,16 +165,11 @@ async function main() {
   // baseline's signature checks need, it bounds what the ratio targets can reach here.
   let ceiling;
   if ((phases.has('distinct') || phases.has('repeated')) && args.calibrate === 'true') {
-    const nullServer = await startNullServer();
-    const nullPool = new Pool(nullServer.url, 256);
-    try {
+    ceiling = await withNullServer(async (nullPool, pid) => {
       await nullPool.prewarm(concurrency);
-      await closedLoop(nullPool, { length: Infinity, at: () => repeatedRequest }, concurrency, 1, null);
-      ceiling = await closedLoop(nullPool, { length: Infinity, at: () => repeatedRequest }, concurrency, Number(args['repeated-seconds']), nullServer.pid);
-    } finally {
-      nullPool.close();
-      nullServer.stop();
-    }
+      await closedLoop(nullPool, repeatList, concurrency, 1, null);
+      return closedLoop(nullPool, repeatList, concurrency, Number(args['repeated-seconds']), pid);
+    });
     printRun(`ceiling   a do-nothing HTTPS server (bench/null-server.mjs), same client, ${concurrency} in flight`, ceiling, 'null server');
   }
 
@@ -189,15 +184,10 @@ async function main() {
   if (phases.has('rate') && args.calibrate === 'true') {
     // the same open loop against a do-nothing HTTPS server: the p99 this machine and this client
     // reach with no service at all (the noise floor under the p99 target)
-    const nullServer = await startNullServer();
-    const nullPool = new Pool(nullServer.url, 256);
-    try {
+    floor = await withNullServer(async (nullPool, pid) => {
       await openLoop(nullPool, rateWarm, rate, null);
-      floor = await openLoop(nullPool, atRate, rate, nullServer.pid);
-    } finally {
-      nullPool.close();
-      nullServer.stop();
-    }
+      return openLoop(nullPool, atRate, rate, pid);
+    });
     line(`floor     the same open loop against a do-nothing HTTPS server (bench/null-server.mjs): p50 ${ms(floor.p50)} p99 ${ms(floor.p99)} max ${ms(floor.max)}; bench send lag p99 ${ms(floor.lag99)}; ${cpuText(floor, 'null server')}`);
   }
   if (phases.has('rate')) {
@@ -611,7 +601,6 @@ function procTicks(pid) {
   }
 }
 
-
 function defaultServerPid() {
   if (serviceUrl.origin !== new URL(stack.services.token).origin) return undefined;
   try {
@@ -631,6 +620,18 @@ function startNullServer() {
     child.once('exit', (code) => reject(new Error(`null server exited (${code})`)));
     child.once('message', ({ port }) => resolve({ url: new URL(`https://127.0.0.1:${port}`), pid: child.pid, stop: () => child.kill('SIGTERM') }));
   });
+}
+
+/** Runs `fn` with a pool of connections to a fresh null server (and its pid), then stops both. */
+async function withNullServer(fn) {
+  const nullServer = await startNullServer();
+  const nullPool = new Pool(nullServer.url, 256);
+  try {
+    return await fn(nullPool, nullServer.pid);
+  } finally {
+    nullPool.close();
+    nullServer.stop();
+  }
 }
 
 function getJson(url) {
