@@ -8,7 +8,8 @@ cd "$ROOT"
 log() { echo "[fedgate] $*" >&2; }
 
 stamp=node_modules/.fedgate-install-stamp
-if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ]; then
+# patches/ holds fixes to dependencies (patch-package, applied by npm's postinstall)
+if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ] || [ -n "$(find patches -newer "$stamp" 2>/dev/null)" ]; then
   log "installing npm dependencies (npm ci)"
   npm ci --no-audit --no-fund --loglevel=error
   touch "$stamp"

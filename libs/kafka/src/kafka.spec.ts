@@ -140,3 +140,23 @@ describe('OutboxRelay', () => {
     assert.equal(outbox.prunes.length, 0);
   });
 });
+
+describe('kafkajs, as patched (patches/kafkajs+2.2.4.patch)', () => {
+  // kafkajs 2.2.4 re-armed a 0 ms timer forever on every idle broker connection (tulios/kafkajs#1556):
+  // ~5% of a core per idle service process. The patch schedules a check only when a request waits.
+  it('an idle request queue schedules no timer', () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const RequestQueue = require('kafkajs/src/network/requestQueue') as new (options: object) => {
+      scheduleCheckPendingRequests(): void;
+      throttleCheckTimeoutId: unknown;
+      pending: unknown[];
+    };
+    const noop = () => undefined;
+    const queue = new RequestQueue({ maxInFlightRequests: 1, requestTimeout: 30_000, enforceRequestTimeout: false, clientId: 'test', broker: 'b', logger: { debug: noop, info: noop, warn: noop, error: noop }, isConnected: () => true });
+    assert.equal(queue.pending.length, 0);
+    queue.scheduleCheckPendingRequests();
+    const timer = queue.throttleCheckTimeoutId;
+    clearTimeout(timer as NodeJS.Timeout); // unpatched, the loop would keep this test's process alive
+    assert.equal(timer, null);
+  });
+});
