@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import canonicalize from 'canonicalize';
 import { transformer } from '@openfga/syntax-transformer';
 
 /** The model's DSL file, kept in the repository beside its OpenFGA model tests (fedgate.fga.yaml). */
@@ -27,12 +28,14 @@ export function modelToJson(dsl: string): { schema_version: string; type_definit
 
 /**
  * Whether a stored model says the same as ours. Both sides go through the DSL printer, which
- * normalises what OpenFGA adds when it stores a model (empty fields, ordering of metadata).
+ * drops what OpenFGA adds when it stores a model (empty fields), then back to JSON compared
+ * with sorted keys: OpenFGA answers relations (a protobuf map) sorted by name, not in the
+ * order of our file, and order does not change what a model means.
  */
 export function sameModel(stored: { schema_version: string; type_definitions: unknown[]; conditions?: unknown }, ours: object): boolean {
-  const print = (model: object) => transformer.transformJSONStringToDSL(JSON.stringify(model));
+  const normal = (model: object) => canonicalize(transformer.transformDSLToJSONObject(transformer.transformJSONStringToDSL(JSON.stringify(model))));
   try {
-    return print({ schema_version: stored.schema_version, type_definitions: stored.type_definitions, conditions: stored.conditions }) === print(ours);
+    return normal({ schema_version: stored.schema_version, type_definitions: stored.type_definitions, conditions: stored.conditions }) === normal(ours);
   } catch {
     return false;
   }
