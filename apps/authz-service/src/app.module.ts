@@ -24,14 +24,16 @@ import {
 import { DatabaseModule, DatabaseReadinessCheck, OutboxGroupWriter, OutboxStore, PrismaService, ProcessedEventStore } from '@fedgate/database';
 import { KAFKA_SETTINGS, KafkaModule, KafkaReadinessCheck, KafkaSettings, OutboxRelay, parseBrokers } from '@fedgate/kafka';
 import { OpenFgaHttpClient, openFgaReadinessCheck } from '@fedgate/openfga';
-import { PlatformModule } from '@fedgate/platform';
+import { FastJsonRoutes, PlatformModule } from '@fedgate/platform';
 import type { AuthzServiceConfig } from '@fedgate/service-config';
 import { AuthzController } from './authz.controller';
 import { AuthzErrorsInterceptor } from './authz-errors.interceptor';
+import { fastCheckRoutes } from './fast-check.routes';
 import { AUTHZ_CONFIG, AuthzLifecycle, AuthzStartup } from './authz.lifecycle';
 import { AdminController, ApiKeyOrBearerGuard, OpenFgaCheckController } from './openfga-check.controller';
 
 const OWNERSHIP_DEPS = Symbol('OWNERSHIP_DEPS');
+const FAST_CHECK_ROUTES = Symbol('FAST_CHECK_ROUTES');
 
 /** OpenFGA decisions, event-sourced run ownership and grants, private by default. */
 @Module({})
@@ -39,7 +41,7 @@ export class AuthzServiceModule {
   static register(config: AuthzServiceConfig): DynamicModule {
     const store = new AuthorizationStore(
       new OpenFgaHttpClient({ url: config.FEDGATE_OPENFGA_URL, apiKey: config.FEDGATE_OPENFGA_API_KEY, timeoutMs: config.FEDGATE_OPENFGA_TIMEOUT_MS }),
-      { storeName: config.FEDGATE_OPENFGA_STORE_NAME, modelDsl: readModelDsl() },
+      { storeName: config.FEDGATE_OPENFGA_STORE_NAME, modelDsl: readModelDsl(), checkBatching: { maxInFlight: config.FEDGATE_OPENFGA_MAX_IN_FLIGHT } },
     );
     const cache = new DecisionCache({ maxEntries: config.FEDGATE_AUTHZ_CACHE_ENTRIES, ttlMs: config.FEDGATE_AUTHZ_CACHE_TTL_MS });
     const service = config.FEDGATE_SERVICE_NAME;
@@ -101,6 +103,11 @@ export class AuthzServiceModule {
         command(BootstrapServiceAdmin),
         { provide: CheckAccess, useFactory: (decide: Decide, projection: ProjectionState) => new CheckAccess(decide, projection), inject: [Decide, ProjectionState] },
         { provide: BatchCheck, useFactory: (decide: Decide, projection: ProjectionState) => new BatchCheck(decide, projection), inject: [Decide, ProjectionState] },
+        {
+          provide: FAST_CHECK_ROUTES,
+          useFactory: (routes: FastJsonRoutes, checkAccess: CheckAccess, batchCheck: BatchCheck) => routes.register(...fastCheckRoutes(checkAccess, batchCheck)),
+          inject: [FastJsonRoutes, CheckAccess, BatchCheck],
+        },
         { provide: OpenFgaCompatibleCheck, useFactory: (decide: Decide) => new OpenFgaCompatibleCheck(decide, store), inject: [Decide] },
         { provide: ListRuns, useFactory: (prisma: PrismaService, projection: ProjectionState) => new ListRuns(prisma.client, projection), inject: [PrismaService, ProjectionState] },
         {

@@ -1,5 +1,5 @@
 import { DependencyUnavailableError } from '@fedgate/contracts';
-import { OPENFGA_MAX_TUPLES_PER_WRITE, OpenFgaHttpClient, OpenFgaRequestError, type TupleKey } from '@fedgate/openfga';
+import { CheckBatcher, OPENFGA_MAX_TUPLES_PER_WRITE, OpenFgaHttpClient, OpenFgaRequestError, type CheckBatcherOptions, type TupleKey } from '@fedgate/openfga';
 import { modelToJson, relationsByType, sameModel } from './authorization-model';
 import type { TupleChange } from './ownership-tuples';
 
@@ -21,14 +21,16 @@ export function authzUnavailable(err: unknown): DependencyUnavailableError {
 export class AuthorizationStore {
   private pinnedModel: PinnedModel | null = null;
   private readonly model: ReturnType<typeof modelToJson>;
+  private readonly checks: CheckBatcher;
   readonly relations: Map<string, Set<string>>;
 
   constructor(
     readonly fga: OpenFgaHttpClient,
-    private readonly options: { storeName: string; modelDsl: string },
+    private readonly options: { storeName: string; modelDsl: string; checkBatching?: Partial<CheckBatcherOptions> },
   ) {
     this.model = modelToJson(options.modelDsl);
     this.relations = relationsByType(this.model);
+    this.checks = new CheckBatcher(fga, options.checkBatching);
   }
 
   /** Finds the store, writes the model when the newest stored one differs, pins its id. */
@@ -60,7 +62,8 @@ export class AuthorizationStore {
   async check(tuple: TupleKey): Promise<boolean> {
     const { storeId, modelId } = this.pinned();
     try {
-      return await this.fga.check(storeId, modelId, tuple);
+      // concurrent checks share BatchCheck requests (see CheckBatcher)
+      return await this.checks.check(storeId, modelId, tuple);
     } catch (err) {
       throw authzUnavailable(err);
     }

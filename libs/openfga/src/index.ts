@@ -1,2 +1,3 @@
 export * from './openfga-client';
 export * from './openfga-http.client';
+export * from './check-batcher';

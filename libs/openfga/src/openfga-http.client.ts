@@ -40,6 +40,9 @@ export interface StoredModel {
   conditions?: Record<string, unknown>;
 }
 
+/** OpenFGA accepts at most this many checks in one BatchCheck (its default, OPENFGA_MAX_CHECKS_PER_BATCH_CHECK). */
+export const OPENFGA_MAX_CHECKS_PER_BATCH = 50;
+
 /** OpenFGA accepts at most this many tuple changes in one Write (its default). */
 export const OPENFGA_MAX_TUPLES_PER_WRITE = 100;
 
@@ -94,6 +97,24 @@ export class OpenFgaHttpClient {
   async check(storeId: string, modelId: string, tuple: TupleKey): Promise<boolean> {
     const answer = await this.request<{ allowed?: boolean }>('POST', `stores/${storeId}/check`, { tuple_key: tuple, authorization_model_id: modelId });
     return answer.allowed === true;
+  }
+
+  /**
+   * Several checks in one BatchCheck request (at most OPENFGA_MAX_CHECKS_PER_BATCH): one answer
+   * per tuple, in order, each `true`/`false` or the error OpenFGA gave for that check alone.
+   */
+  async batchCheck(storeId: string, modelId: string, tuples: TupleKey[]): Promise<Array<boolean | OpenFgaRequestError>> {
+    type Result = { allowed?: boolean; error?: { message?: string; input_error?: string; internal_error?: string } };
+    const answer = await this.request<{ result?: Record<string, Result> }>('POST', `stores/${storeId}/batch-check`, {
+      authorization_model_id: modelId,
+      checks: tuples.map((tuple_key, i) => ({ tuple_key, correlation_id: String(i) })),
+    });
+    return tuples.map((_, i) => {
+      const result = answer.result?.[String(i)];
+      if (!result) return new OpenFgaRequestError(null, `OpenFGA's batch answer has no result for check ${i}`);
+      if (result.error) return new OpenFgaRequestError(null, `OpenFGA could not decide check ${i}: ${String(result.error.message ?? result.error.input_error ?? result.error.internal_error ?? 'error').slice(0, 300)}`);
+      return result.allowed === true;
+    });
   }
 
   /** The objects of `type` the user has `relation` to (OpenFGA ListObjects). */
