@@ -9,7 +9,7 @@ export interface ApiClient {
   roles: string[];
 }
 
-interface ConfiguredKey extends ApiClient {
+export interface ConfiguredKey extends ApiClient {
   keySha256: Buffer;
 }
 
@@ -38,6 +38,22 @@ export function apiKeyHash(key: string): string {
 
 export type AuthenticatedRequest = Request & { apiClient?: ApiClient };
 
+/**
+ * The client a presented `x-fedgate-key` belongs to; a missing, malformed or unknown key is
+ * ClientAuthenticationError (401 invalid_client). Used by ApiKeyGuard and the fast JSON routes.
+ */
+export function authenticateApiKey(keys: readonly ConfiguredKey[], presented: string | string[] | undefined): ApiClient {
+  if (typeof presented !== 'string' || presented.length === 0 || presented.length > 512) {
+    throw new ClientAuthenticationError(`Missing or malformed ${API_KEY_HEADER} header.`);
+  }
+  const digest = createHash('sha256').update(presented, 'utf8').digest();
+  // compare against every key in constant time: timing reveals neither which nor how much matched
+  let match: ConfiguredKey | undefined;
+  for (const key of keys) if (timingSafeEqual(digest, key.keySha256)) match = key;
+  if (!match) throw new ClientAuthenticationError(`Unknown ${API_KEY_HEADER}.`);
+  return { client_id: match.client_id, roles: match.roles };
+}
+
 /** Authenticates the caller by `x-fedgate-key`; a missing or wrong key is 401 invalid_client. */
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
@@ -45,16 +61,7 @@ export class ApiKeyGuard implements CanActivate {
 
   canActivate(context: ExecutionContext): boolean {
     const req = context.switchToHttp().getRequest<AuthenticatedRequest>();
-    const presented = req.headers[API_KEY_HEADER];
-    if (typeof presented !== 'string' || presented.length === 0 || presented.length > 512) {
-      throw new ClientAuthenticationError(`Missing or malformed ${API_KEY_HEADER} header.`);
-    }
-    const digest = createHash('sha256').update(presented, 'utf8').digest();
-    // compare against every key in constant time: timing reveals neither which nor how much matched
-    let match: ConfiguredKey | undefined;
-    for (const key of this.keys) if (timingSafeEqual(digest, key.keySha256)) match = key;
-    if (!match) throw new ClientAuthenticationError(`Unknown ${API_KEY_HEADER}.`);
-    req.apiClient = { client_id: match.client_id, roles: match.roles };
+    req.apiClient = authenticateApiKey(this.keys, req.headers[API_KEY_HEADER]);
     return true;
   }
 }

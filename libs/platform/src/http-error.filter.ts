@@ -1,6 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { Response } from 'express';
-import { ErrorCode, FedgateError } from '@fedgate/contracts';
+import { ErrorCode, FedgateError, type ErrorBody } from '@fedgate/contracts';
 
 /** Maps Nest/Express's own HTTP failures (bad JSON, body too large, unknown route) to stable codes. */
 function codeForHttpStatus(status: number): ErrorCode {
@@ -16,11 +16,34 @@ function codeForHttpStatus(status: number): ErrorCode {
   }
 }
 
+/** What a failure is answered with; `unexpected` is set for the 500s that must be logged. */
+export interface ErrorAnswer {
+  status: number;
+  body: ErrorBody;
+  unexpected?: { name: string; message: string; stack?: string };
+}
+
 /**
- * The one place where failures become HTTP answers: `{error, error_description}` with a
- * stable code, never a stack trace. Unexpected errors are logged (without request bodies)
- * and answered as a generic 500.
+ * The one mapping from failures to HTTP answers: `{error, error_description}` with a stable
+ * code, never a stack trace. Used by HttpErrorFilter and by the fast JSON routes.
  */
+export function answerForError(exception: unknown): ErrorAnswer {
+  if (exception instanceof FedgateError) return { status: exception.status, body: exception.toBody() };
+  // body-parser errors carry a status and a `type` but are not HttpExceptions
+  const status =
+    exception instanceof HttpException
+      ? exception.getStatus()
+      : typeof (exception as { status?: unknown })?.status === 'number'
+        ? (exception as { status: number }).status
+        : 500;
+  if (status >= 500) {
+    return { status: 500, body: { error: 'internal_error', error_description: 'internal error' }, unexpected: describeUnexpected(exception) };
+  }
+  const code = codeForHttpStatus(status);
+  return { status, body: { error: code, error_description: publicDescription(exception, code) } };
+}
+
+/** Every failure of a Nest handler becomes answerForError's answer; unexpected ones are logged (without request bodies). */
 @Catch()
 export class HttpErrorFilter implements ExceptionFilter {
   private readonly logger = new Logger('HttpErrorFilter');
@@ -28,31 +51,13 @@ export class HttpErrorFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const res = host.switchToHttp().getResponse<Response>();
     if (res.headersSent) return;
-    if (exception instanceof FedgateError) {
-      res.status(exception.status).json(exception.toBody());
-      return;
-    }
-    // body-parser errors carry a status and a `type` but are not HttpExceptions
-    const status =
-      exception instanceof HttpException
-        ? exception.getStatus()
-        : typeof (exception as { status?: unknown })?.status === 'number'
-          ? (exception as { status: number }).status
-          : 500;
-    if (status >= 500) {
-      this.logger.error({ err: describeUnexpected(exception) }, 'unexpected error');
-      res.status(500).json({ error: 'internal_error', error_description: 'internal error' });
-      return;
-    }
-    const code = codeForHttpStatus(status);
-    res.status(status).json({ error: code, error_description: publicDescription(exception, code) });
+    const answer = answerForError(exception);
+    if (answer.unexpected) this.logger.error({ err: answer.unexpected }, 'unexpected error');
+    res.status(answer.status).json(answer.body);
   }
 }
 
 function publicDescription(exception: unknown, code: ErrorCode): string {
-  if (code === 'invalid_request' && (exception as { type?: string })?.type === 'entity.parse.failed') {
-    return 'request body is not valid JSON';
-  }
   if (exception instanceof HttpException) return exception.message;
   return code.replace(/_/g, ' ');
 }

@@ -11,3 +11,4 @@ export * from './tokens';
 export * from './api-key.guard';
 export * from './role.guard';
 export * from './request-body';
+export * from './fast-json-route';

@@ -9,6 +9,7 @@ import { READINESS_CHECKS, ReadinessCheck } from './readiness';
 import { SERVICE_NAME } from './tokens';
 import { pinoHttpOptions } from './logging';
 import { API_CLIENTS, ApiKeyGuard, parseApiKeys } from './api-key.guard';
+import { FastJsonRoutes } from './fast-json-route';
 
 export interface PlatformModuleOptions {
   serviceName: string;
@@ -48,8 +49,9 @@ export class PlatformModule {
         { provide: APP_FILTER, useClass: HttpErrorFilter },
         { provide: API_CLIENTS, useValue: parseApiKeys(options.apiKeys ?? '') },
         ApiKeyGuard,
+        { provide: FastJsonRoutes, useValue: new FastJsonRoutes() },
       ],
-      exports: [SERVICE_NAME, ServiceMetrics, API_CLIENTS, ApiKeyGuard],
+      exports: [SERVICE_NAME, ServiceMetrics, API_CLIENTS, ApiKeyGuard, FastJsonRoutes],
     };
   }
 }
