@@ -16,7 +16,7 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import os from 'node:os';
-import { settle } from './machine.mjs';
+import { cpuByPart, describeCpuSplit, settle } from './machine.mjs';
 import path from 'node:path';
 
 const STATE = process.env.FEDGATE_STATE_DIR ?? path.join(process.cwd(), '.fedgate');
@@ -164,6 +164,7 @@ async function closedLoop(send, seconds, inFlight) {
   const latencies = [];
   let errors = 0;
   let i = 0;
+  const cpu0 = cpuByPart();
   const t0 = performance.now();
   const end = t0 + seconds * 1000;
   await Promise.all(Array.from({ length: inFlight }, async () => {
@@ -174,7 +175,8 @@ async function closedLoop(send, seconds, inFlight) {
       if (status !== 200) errors++;
     }
   }));
-  return summarize(latencies, (performance.now() - t0) / 1000, errors);
+  const elapsed = (performance.now() - t0) / 1000;
+  return { ...summarize(latencies, elapsed, errors), cpu: describeCpuSplit(cpu0, cpuByPart(), elapsed) };
 }
 
 /** One request every 1/perSecond s whatever the answers do; latency from the scheduled time. */
@@ -184,6 +186,7 @@ async function openLoop(send, perSecond, seconds) {
   const latencies = new Array(count);
   let errors = 0;
   let sent = 0;
+  const cpu0 = cpuByPart();
   const t0 = performance.now() + 5;
   await new Promise((resolveAll) => {
     let done = 0;
@@ -202,7 +205,8 @@ async function openLoop(send, perSecond, seconds) {
     };
     setTimeout(tick, 5);
   });
-  return summarize(latencies, (performance.now() - t0) / 1000, errors);
+  const elapsed = (performance.now() - t0) / 1000;
+  return { ...summarize(latencies, elapsed, errors), cpu: describeCpuSplit(cpu0, cpuByPart(), elapsed) };
 }
 
 function summarize(latencies, elapsed, errors) {
@@ -224,6 +228,7 @@ function shuffle(list) {
 
 function print(title, x) {
   line(`${title}: ${x.requests} requests in ${x.elapsed.toFixed(2)} s → ${x.rate.toFixed(0)} req/s, p50 ${ms(x.p50)} p99 ${ms(x.p99)} max ${ms(x.max)}, errors ${x.errors}`);
+  if (x.cpu) line(`          cpu: ${x.cpu}`);
 }
 
 const pct = (sorted, q) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] : NaN);

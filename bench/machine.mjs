@@ -1,5 +1,5 @@
 // Whole-machine CPU figures for the benches (Linux /proc/stat), shared by bench/verify and bench/check.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** Idle, steal and total jiffies of all CPUs so far (undefined where /proc/stat is missing). */
 export function machineTicks() {
@@ -24,4 +24,60 @@ export async function settle() {
     if (busy < 20) break;
   }
   return { seconds: (performance.now() - t0) / 1000, busy };
+}
+
+/**
+ * CPU jiffies so far of every process, with the part of the stack it belongs to (openfga,
+ * postgres by database, kafka, each Fedgate service by its dist path, this bench, other).
+ */
+export function cpuByPart() {
+  const processes = new Map();
+  let entries;
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return undefined;
+  }
+  for (const pid of entries) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const ticks = Number(fields[11]) + Number(fields[12]);
+      if (ticks === 0) continue;
+      processes.set(pid, { part: partOf(Number(pid), readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ')), ticks });
+    } catch {
+      // the process exited while we read it
+    }
+  }
+  return processes;
+}
+
+function partOf(pid, cmdline) {
+  if (pid === process.pid) return 'bench';
+  const service = /\/dist\/apps\/([a-z-]+)\//.exec(cmdline);
+  if (service) return service[1];
+  if (cmdline.startsWith('postgres: ')) return / openfga /.test(cmdline) ? 'postgres (openfga db)' : 'postgres';
+  if (/\/postgres\b/.test(cmdline)) return 'postgres';
+  if (/\bopenfga\b/.test(cmdline) && !cmdline.startsWith('postgres')) return 'openfga';
+  if (/kafka/.test(cmdline) && /\bjava\b/.test(cmdline)) return 'kafka';
+  return 'other';
+}
+
+/**
+ * "openfga 95%, postgres 40%, …": CPU % (100 = one core) per part between two cpuByPart()
+ * snapshots. A process started in between counts whole; one that exited is missed.
+ */
+export function describeCpuSplit(before, after, seconds, minPercent = 2) {
+  if (!before || !after) return 'unavailable (no /proc)';
+  const byPart = new Map();
+  for (const [pid, { part, ticks }] of after) {
+    const earlier = before.get(pid);
+    const delta = earlier && earlier.part === part ? ticks - earlier.ticks : ticks;
+    byPart.set(part, (byPart.get(part) ?? 0) + delta);
+  }
+  const percents = [...byPart].map(([part, ticks]) => [part, (ticks / 100 / seconds) * 100]);
+  const total = percents.reduce((sum, [, p]) => sum + p, 0);
+  const shown = percents.filter(([, p]) => p >= minPercent).sort((a, b) => b[1] - a[1]);
+  return `${Math.round(total)}% in all: ${shown.map(([part, p]) => `${part} ${Math.round(p)}%`).join(', ')}`;
 }
