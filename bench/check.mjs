@@ -16,7 +16,7 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import os from 'node:os';
-import { cpuByPart, describeCpuSplit, settle } from './machine.mjs';
+import { cpuByPart, cpuSplit, describeCpuSplit, settle } from './machine.mjs';
 import path from 'node:path';
 
 const STATE = process.env.FEDGATE_STATE_DIR ?? path.join(process.cwd(), '.fedgate');
@@ -109,8 +109,8 @@ async function main() {
   const uRatio = uncached.rate / base.rate;
   const rRatio = repeated.rate / base.rate;
   const verdicts = [
-    [`uncached ≥ ${TARGETS.uncachedRatio} × baseline`, `${uncached.rate.toFixed(0)} / ${base.rate.toFixed(0)} = ${uRatio.toFixed(2)} ×`, uRatio >= TARGETS.uncachedRatio && uncached.errors === 0],
-    [`repeated ≥ ${TARGETS.repeatedRatio} × baseline`, `${repeated.rate.toFixed(0)} / ${base.rate.toFixed(0)} = ${rRatio.toFixed(2)} ×`, rRatio >= TARGETS.repeatedRatio && repeated.errors === 0],
+    [`uncached ≥ ${TARGETS.uncachedRatio} × baseline`, `${uncached.rate.toFixed(0)} / ${base.rate.toFixed(0)} = ${uRatio.toFixed(2)} ×${cpuBudget(base, uncached, TARGETS.uncachedRatio * base.rate)}`, uRatio >= TARGETS.uncachedRatio && uncached.errors === 0],
+    [`repeated ≥ ${TARGETS.repeatedRatio} × baseline`, `${repeated.rate.toFixed(0)} / ${base.rate.toFixed(0)} = ${rRatio.toFixed(2)} ×${cpuBudget(base, repeated, TARGETS.repeatedRatio * base.rate)}`, rRatio >= TARGETS.repeatedRatio && repeated.errors === 0],
     [
       `p99 < ${TARGETS.p99Ms} ms at ${rate} req/s`,
       `uncached p99 ${ms(atRateUncached.p99)}, cached p99 ${ms(atRateRepeated.p99)}` +
@@ -131,6 +131,30 @@ async function main() {
   fedgate.close();
   openfga.close();
   process.exitCode = verdicts.every((v) => v[2]) ? 0 : 2;
+}
+
+const OPENFGA_PARTS = ['openfga', 'postgres (openfga db)'];
+const sumCpu = (split, parts) => [...split].filter(([part]) => !parts || parts.includes(part)).reduce((sum, [, p]) => sum + p, 0);
+
+/**
+ * Where the CPU for `needed` req/s would come from, at the per-request costs this run measured:
+ * OpenFGA and its database at the baseline's CPU per Check (none when every answer was
+ * cached), everything else (Fedgate's service, its audit pipeline, the other services, this
+ * client) at what the phase used per request. Over the machine's cores means these costs
+ * cannot reach the target here; under means they could, were nothing waiting.
+ */
+function cpuBudget(base, phase, needed) {
+  if (!phase.cpu?.size || !base.cpu?.size) return '';
+  const cores = os.availableParallelism() * 100;
+  const openfgaPerCheck = sumCpu(base.cpu, OPENFGA_PARTS) / base.rate;
+  const askedOpenFga = sumCpu(phase.cpu, OPENFGA_PARTS) > 0.1 * sumCpu(base.cpu, OPENFGA_PARTS);
+  const openfga = askedOpenFga ? openfgaPerCheck * needed : 0;
+  const rest = (sumCpu(phase.cpu) - sumCpu(phase.cpu, OPENFGA_PARTS)) / phase.rate;
+  const total = openfga + rest * needed;
+  return (
+    `\n        — at ${needed.toFixed(0)} req/s: ${askedOpenFga ? `OpenFGA + its database ≈ ${openfga.toFixed(0)}% (the baseline's CPU per Check) + ` : ''}` +
+    `the rest ≈ ${(rest * needed).toFixed(0)}% (${(rest * 10).toFixed(2)} ms CPU per request as measured) = ${total.toFixed(0)}% of ${cores}%`
+  );
 }
 
 /** JSON over node:http(s) with one keep-alive agent. */
@@ -176,7 +200,7 @@ async function closedLoop(send, seconds, inFlight) {
     }
   }));
   const elapsed = (performance.now() - t0) / 1000;
-  return { ...summarize(latencies, elapsed, errors), cpu: describeCpuSplit(cpu0, cpuByPart(), elapsed) };
+  return { ...summarize(latencies, elapsed, errors), cpu: cpuSplit(cpu0, cpuByPart(), elapsed) };
 }
 
 /** One request every 1/perSecond s whatever the answers do; latency from the scheduled time. */
@@ -206,7 +230,7 @@ async function openLoop(send, perSecond, seconds) {
     setTimeout(tick, 5);
   });
   const elapsed = (performance.now() - t0) / 1000;
-  return { ...summarize(latencies, elapsed, errors), cpu: describeCpuSplit(cpu0, cpuByPart(), elapsed) };
+  return { ...summarize(latencies, elapsed, errors), cpu: cpuSplit(cpu0, cpuByPart(), elapsed) };
 }
 
 function summarize(latencies, elapsed, errors) {
@@ -228,7 +252,7 @@ function shuffle(list) {
 
 function print(title, x) {
   line(`${title}: ${x.requests} requests in ${x.elapsed.toFixed(2)} s → ${x.rate.toFixed(0)} req/s, p50 ${ms(x.p50)} p99 ${ms(x.p99)} max ${ms(x.max)}, errors ${x.errors}`);
-  if (x.cpu) line(`          cpu: ${x.cpu}`);
+  if (x.cpu) line(`          cpu: ${describeCpuSplit(x.cpu)}`);
 }
 
 const pct = (sorted, q) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] : NaN);

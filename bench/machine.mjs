@@ -65,19 +65,24 @@ function partOf(pid, cmdline) {
 }
 
 /**
- * "openfga 95%, postgres 40%, …": CPU % (100 = one core) per part between two cpuByPart()
- * snapshots. A process started in between counts whole; one that exited is missed.
+ * CPU % (100 = one core) per part between two cpuByPart() snapshots, as a Map. A process
+ * started in between counts whole; one that exited is missed.
  */
-export function describeCpuSplit(before, after, seconds, minPercent = 2) {
-  if (!before || !after) return 'unavailable (no /proc)';
+export function cpuSplit(before, after, seconds) {
   const byPart = new Map();
+  if (!before || !after) return byPart;
   for (const [pid, { part, ticks }] of after) {
     const earlier = before.get(pid);
     const delta = earlier && earlier.part === part ? ticks - earlier.ticks : ticks;
-    byPart.set(part, (byPart.get(part) ?? 0) + delta);
+    byPart.set(part, (byPart.get(part) ?? 0) + (delta / 100 / seconds) * 100);
   }
-  const percents = [...byPart].map(([part, ticks]) => [part, (ticks / 100 / seconds) * 100]);
-  const total = percents.reduce((sum, [, p]) => sum + p, 0);
-  const shown = percents.filter(([, p]) => p >= minPercent).sort((a, b) => b[1] - a[1]);
+  return byPart;
+}
+
+/** "186% in all: openfga 60%, postgres 13%, …" for a cpuSplit() Map. */
+export function describeCpuSplit(split, minPercent = 2) {
+  if (split.size === 0) return 'unavailable (no /proc)';
+  const total = [...split.values()].reduce((sum, p) => sum + p, 0);
+  const shown = [...split].filter(([, p]) => p >= minPercent).sort((a, b) => b[1] - a[1]);
   return `${Math.round(total)}% in all: ${shown.map(([part, p]) => `${part} ${Math.round(p)}%`).join(', ')}`;
 }
