@@ -2,7 +2,8 @@ import { Controller, Get, HttpCode, Inject, Post, Req, Res, UseGuards } from '@n
 import type { Request, Response } from 'express';
 import { IntrospectionFormSchema, TokenVerificationError, VerifyRequestSchema } from '@fedgate/contracts';
 import { ApiKeyGuard, RequestOrigin, validBody } from '@fedgate/platform';
-import { TokenRejectedError, VerifyAccessToken, toActiveVerifyResult, toInactiveVerifyResult, type VerificationOrigin } from '@fedgate/token-verification';
+import { TokenRejectedError, VerifyAccessToken, type VerificationOrigin } from '@fedgate/token-verification';
+import { verifyAnswer } from './fast-verify.route';
 
 /** The v1 REST API of ../shared/API.md § token-service. */
 @Controller('v1')
@@ -15,13 +16,9 @@ export class TokenController {
   @UseGuards(ApiKeyGuard)
   async verify(@Req() req: Request, @Res({ passthrough: true }) res: Response, @RequestOrigin() origin: VerificationOrigin) {
     const { access_token } = validBody(req, 'json', VerifyRequestSchema);
-    try {
-      return toActiveVerifyResult(await this.verifyToken.execute(access_token, origin));
-    } catch (err) {
-      if (!(err instanceof TokenRejectedError)) throw err;
-      res.status(401);
-      return toInactiveVerifyResult(err);
-    }
+    const answer = await verifyAnswer(this.verifyToken, access_token, origin);
+    res.status(answer.status);
+    return answer.body;
   }
 
   /** OIDC UserInfo for SuperLinks configured with a validate_url: the caller is the bearer. */

@@ -3,20 +3,21 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import 'reflect-metadata';
-import { Controller, HttpCode, INestApplication, Module, Post, Req, UseGuards } from '@nestjs/common';
-import type { Request } from 'express';
+import { Controller, HttpCode, INestApplication, Module, Post, Req, Res, UseGuards } from '@nestjs/common';
+import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { FedgateError, parseOrThrow } from '@fedgate/contracts';
 import { ApiKeyGuard, RequestOrigin, apiKeyHash } from './api-key.guard';
 import { createServiceApp } from './bootstrap';
-import { FastJsonRoutes, type FastJsonRoute } from './fast-json-route';
+import { FastJsonReply, FastJsonRoutes, type FastJsonRoute } from './fast-json-route';
 import { PlatformModule } from './platform.module';
 import { validBody } from './request-body';
 
 // One use case behind both paths: the fast route and the Express controller it stands in front of.
-const EchoSchema = z.object({ mode: z.enum(['echo', 'forbidden', 'crash']), value: z.string().max(10) });
+const EchoSchema = z.object({ mode: z.enum(['echo', 'forbidden', 'crash', 'refuse']), value: z.string().max(10) });
 async function echoUseCase(input: unknown, clientId: string) {
   const { mode, value } = parseOrThrow(EchoSchema, input);
+  if (mode === 'refuse') return new FastJsonReply(401, { active: false, error: value });
   if (mode === 'forbidden') throw new FedgateError('forbidden', 'not you');
   if (mode === 'crash') throw new Error('secret internal detail');
   return { echo: value, client: clientId };
@@ -27,8 +28,11 @@ async function echoUseCase(input: unknown, clientId: string) {
 class EchoController {
   @Post('echo')
   @HttpCode(200)
-  echo(@Req() req: Request, @RequestOrigin() origin: { client_id: string }) {
-    return echoUseCase(validBody(req, 'json', EchoSchema), origin.client_id);
+  async echo(@Req() req: Request, @Res({ passthrough: true }) res: Response, @RequestOrigin() origin: { client_id: string }) {
+    const answer = await echoUseCase(validBody(req, 'json', EchoSchema), origin.client_id);
+    if (!(answer instanceof FastJsonReply)) return answer;
+    res.status(answer.status);
+    return answer.body;
   }
 }
 
@@ -99,6 +103,8 @@ describe('fast JSON routes', () => {
     assert.deepEqual((await bothWays('{"mode":"echo",')).body, { error: 'invalid_request', error_description: 'request body is not valid JSON' });
     assert.deepEqual((await bothWays('"just a string"')).body, { error: 'invalid_request', error_description: 'request body is not valid JSON' });
     assert.equal((await bothWays('')).status, 400);
+    const refused = await bothWays('{"mode":"refuse","value":"expired"}');
+    assert.deepEqual({ status: refused.status, body: refused.body }, { status: 401, body: { active: false, error: 'expired' } });
     assert.deepEqual((await bothWays('{"mode":"forbidden","value":"x"}')).body, { error: 'forbidden', error_description: 'not you' });
     assert.deepEqual((await bothWays('{"mode":"crash","value":"x"}')).body, { error: 'internal_error', error_description: 'internal error' });
   });

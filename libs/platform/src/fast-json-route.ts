@@ -24,8 +24,19 @@ export interface FastRouteContext {
  */
 export interface FastJsonRoute {
   path: string;
-  /** Answers 200 with the returned value as JSON; a thrown FedgateError is answered with its code. */
+  /**
+   * Answers 200 with the returned value as JSON, or a FastJsonReply's status and body; a thrown
+   * FedgateError is answered with its code.
+   */
   handle(body: unknown, context: FastRouteContext): Promise<unknown>;
+}
+
+/** A fast route's answer with a status other than 200 (e.g. token-service's 401 {active:false}). */
+export class FastJsonReply {
+  constructor(
+    readonly status: number,
+    readonly body: unknown,
+  ) {}
 }
 
 /**
@@ -98,8 +109,8 @@ async function answer(route: FastJsonRoute, req: IncomingMessage, res: ServerRes
   try {
     const body = parseJsonBody(await readBody(req));
     const client = authenticateApiKey(deps.keys, req.headers[API_KEY_HEADER]);
-    payload = await route.handle(body, { client, origin: { client_id: client.client_id, source_ip: req.socket.remoteAddress }, requestId });
-    status = 200;
+    const result = await route.handle(body, { client, origin: { client_id: client.client_id, source_ip: req.socket.remoteAddress }, requestId });
+    [status, payload] = result instanceof FastJsonReply ? [result.status, result.body] : [200, result];
   } catch (err) {
     if (req.socket.destroyed) return; // the client went away (mid-body): nobody to answer
     const failure = answerForError(err);
@@ -114,12 +125,23 @@ async function answer(route: FastJsonRoute, req: IncomingMessage, res: ServerRes
   const labels = { method: 'POST', route: route.path, status: String(status) };
   deps.metrics.httpDuration.observe(labels, seconds);
   deps.metrics.httpRequests.inc(labels);
-  // pino-http's request log line: the same serializers turn req and res into the same fields
-  // (never headers or bodies)
-  (req as IncomingMessage & { id?: string }).id = requestId;
-  const line = { req, res, request_id: requestId, responseTime: Math.round(seconds * 1000) };
-  if (status >= 500) PinoLogger.root.error(line, 'request errored');
-  else PinoLogger.root.info(line, 'request completed');
+  // pino-http's request log line, its fields as its serializers would make them (never headers or bodies)
+  const line = {
+    req: { id: requestId, method: 'POST', path: route.path, remote_address: req.socket.remoteAddress },
+    request_id: requestId,
+    res: { status },
+    responseTime: Math.round(seconds * 1000),
+  };
+  if (status >= 500) requestLog().error(line, 'request errored');
+  else requestLog().info(line, 'request completed');
+}
+
+let requestLogger: ReturnType<typeof PinoLogger.root.child> | undefined;
+/** The service's logger, with req/res taken as already serialized (pino-http's serializers expect Node's objects). */
+function requestLog() {
+  const asIs = (value: unknown) => value;
+  requestLogger ??= PinoLogger.root.child({}, { serializers: { req: asIs, res: asIs } });
+  return requestLogger;
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer> {
