@@ -14,10 +14,11 @@ import { PlatformModule } from './platform.module';
 import { validBody } from './request-body';
 
 // One use case behind both paths: the fast route and the Express controller it stands in front of.
-const EchoSchema = z.object({ mode: z.enum(['echo', 'forbidden', 'crash', 'refuse']), value: z.string().max(10) });
+const EchoSchema = z.object({ mode: z.enum(['echo', 'forbidden', 'crash', 'refuse', 'unserializable']), value: z.string().max(10) });
 async function echoUseCase(input: unknown, clientId: string) {
   const { mode, value } = parseOrThrow(EchoSchema, input);
   if (mode === 'refuse') return new FastJsonReply(401, { active: false, error: value });
+  if (mode === 'unserializable') return { count: 1n };
   if (mode === 'forbidden') throw new FedgateError('forbidden', 'not you');
   if (mode === 'crash') throw new Error('secret internal detail');
   return { echo: value, client: clientId };
@@ -107,6 +108,12 @@ describe('fast JSON routes', () => {
     assert.deepEqual({ status: refused.status, body: refused.body }, { status: 401, body: { active: false, error: 'expired' } });
     assert.deepEqual((await bothWays('{"mode":"forbidden","value":"x"}')).body, { error: 'forbidden', error_description: 'not you' });
     assert.deepEqual((await bothWays('{"mode":"crash","value":"x"}')).body, { error: 'internal_error', error_description: 'internal error' });
+  });
+
+  it('answers 500 (and lives on) when an answer cannot be serialized', async () => {
+    const broken = await post('{"mode":"unserializable","value":"x"}');
+    assert.deepEqual({ status: broken.status, body: broken.body }, { status: 500, body: { error: 'internal_error', error_description: 'internal error' } });
+    assert.equal((await post('{"mode":"echo","value":"hi"}')).status, 200);
   });
 
   it('refuses a missing or unknown key with 401 invalid_client', async () => {

@@ -76,7 +76,7 @@ export function installFastJsonRoutes(app: INestApplication, bodyLimitBytes: num
     const route = req.method === 'POST' ? byPath.get(req.url ?? '') : undefined;
     if (route && takes(req, bodyLimitBytes)) {
       registry.taken++;
-      void answer(route, req, res, { keys, metrics });
+      answer(route, req, res, { keys, metrics }).catch((err: unknown) => answerBroken(res, err));
     } else framework(req, res);
   });
 }
@@ -142,6 +142,18 @@ function requestLog() {
   const asIs = (value: unknown) => value;
   requestLogger ??= PinoLogger.root.child({}, { serializers: { req: asIs, res: asIs } });
   return requestLogger;
+}
+
+/** A failure outside the handler (e.g. an answer that cannot be serialized): 500, never a crash. */
+function answerBroken(res: ServerResponse, err: unknown): void {
+  requestLog().error({ err: answerForError(err).unexpected }, 'fast route failed');
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const body = JSON.stringify({ error: 'internal_error', error_description: 'internal error' });
+  res.writeHead(500, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer> {
