@@ -30,7 +30,7 @@ export class CheckBatcher {
     private readonly fga: Pick<OpenFgaHttpClient, 'check' | 'batchCheck'>,
     options: Partial<CheckBatcherOptions> = {},
   ) {
-    this.options = { maxInFlight: options.maxInFlight ?? 4, maxBatch: Math.min(options.maxBatch ?? OPENFGA_MAX_CHECKS_PER_BATCH, OPENFGA_MAX_CHECKS_PER_BATCH) };
+    this.options = { maxInFlight: options.maxInFlight ?? 2, maxBatch: Math.min(options.maxBatch ?? OPENFGA_MAX_CHECKS_PER_BATCH, OPENFGA_MAX_CHECKS_PER_BATCH) };
   }
 
   check(storeId: string, modelId: string, tuple: TupleKey): Promise<boolean> {

@@ -63,7 +63,7 @@ export const authzServiceConfigSchema = serviceConfigSchema
     /** Deadline of one OpenFGA request; past it the decision is a 503 authz_unavailable. */
     FEDGATE_OPENFGA_TIMEOUT_MS: z.coerce.number().int().min(50).max(30_000).default(2000),
     // checks beyond this many concurrent OpenFGA requests are coalesced into BatchCheck requests
-    FEDGATE_OPENFGA_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(256).default(4),
+    FEDGATE_OPENFGA_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(256).default(2),
     FEDGATE_AUTHZ_CACHE_ENTRIES: z.coerce.number().int().min(1).default(100_000),
     /** Longest a cached decision is served (ownership and grant events empty the cache before that). */
     FEDGATE_AUTHZ_CACHE_TTL_MS: z.coerce.number().int().min(1).max(600_000).default(5000),
