@@ -7,7 +7,8 @@
 // Setup: registers --runs runs (owner: a fresh bench account) through Fedgate and shares every
 // fifth with a second account, so OpenFGA holds real tuples (owner, service link, viewer).
 // Prints, in one run: the baseline (direct OpenFGA HTTP Check, same store, model and tuples,
-// keep-alive, same concurrency); Fedgate /v1/check over HTTPS, uncached (every question asked
+// keep-alive, same concurrency; measured before and again after the Fedgate phases, the ratios
+// use the higher of the two); Fedgate /v1/check over HTTPS, uncached (every question asked
 // once: distinct account × relation × run) and repeated (one question, the decision cache);
 // p50/p99 of each; an open loop at --rate req/s (latency from the scheduled send time) with
 // distinct questions and with the repeated one. Every Fedgate decision is audited (outbox
@@ -81,8 +82,8 @@ async function main() {
 
   // ---- baseline: OpenFGA's HTTP Check directly -------------------------------------------------
   await closedLoop((i) => openfga.call('POST', `/stores/${stack.openfga.store_id}/check`, asOpenFga(warmQs[i % warmQs.length])), 2, concurrency);
-  const base = await closedLoop((i) => openfga.call('POST', `/stores/${stack.openfga.store_id}/check`, asOpenFga(baselineQs[i % baselineQs.length])), Number(opts.seconds), concurrency);
-  print('baseline  direct OpenFGA HTTP Check (plain HTTP on loopback, same tuples and model)', base);
+  const baseFirst = await closedLoop((i) => openfga.call('POST', `/stores/${stack.openfga.store_id}/check`, asOpenFga(baselineQs[i % baselineQs.length])), Number(opts.seconds), concurrency);
+  print('baseline  direct OpenFGA HTTP Check (plain HTTP on loopback, same tuples and model)', baseFirst);
 
   // ---- Fedgate -------------------------------------------------------------------------------------
   await closedLoop((i) => fedgate.call('POST', '/v1/check', warmQs[i % warmQs.length]), 2, concurrency);
@@ -98,6 +99,11 @@ async function main() {
   // machine digest it, or the open loop measures the backlog
   const settled = await settle();
   line(`settle    waited ${settled.seconds.toFixed(0)} s for the machine to go quiet after the closed-loop phases (last second ${settled.busy}% busy)`);
+  // OpenFGA's rate moves from run to run here: measure it again and hold Fedgate to the higher one
+  const baseAgain = await closedLoop((i) => openfga.call('POST', `/stores/${stack.openfga.store_id}/check`, asOpenFga(baselineQs[i % baselineQs.length])), Number(opts.seconds), concurrency);
+  print('baseline  again, after the Fedgate phases', baseAgain);
+  const base = baseAgain.rate > baseFirst.rate ? baseAgain : baseFirst;
+  line(`          the ratios below use the higher baseline: ${base.rate.toFixed(0)} Checks/s (${base === baseFirst ? 'the first' : 'the second'})`);
   const seconds = Number(opts['rate-seconds']);
   let r = 0;
   const atRateUncached = await openLoop(() => fedgate.call('POST', '/v1/check', rateQs[r++ % rateQs.length]), rate, seconds);
