@@ -82,7 +82,8 @@ async function main() {
 
   // ---- baseline: OpenFGA's HTTP Check directly -------------------------------------------------
   await closedLoop((i) => openfga.call('POST', `/stores/${stack.openfga.store_id}/check`, asOpenFga(warmQs[i % warmQs.length])), 2, concurrency);
-  const baseFirst = await closedLoop((i) => openfga.call('POST', `/stores/${stack.openfga.store_id}/check`, asOpenFga(baselineQs[i % baselineQs.length])), Number(opts.seconds), concurrency);
+  const measureBaseline = () => closedLoop((i) => openfga.call('POST', `/stores/${stack.openfga.store_id}/check`, asOpenFga(baselineQs[i % baselineQs.length])), Number(opts.seconds), concurrency);
+  const baseFirst = await measureBaseline();
   print('baseline  direct OpenFGA HTTP Check (plain HTTP on loopback, same tuples and model)', baseFirst);
 
   // ---- Fedgate -------------------------------------------------------------------------------------
@@ -100,7 +101,7 @@ async function main() {
   const settled = await settle();
   line(`settle    waited ${settled.seconds.toFixed(0)} s for the machine to go quiet after the closed-loop phases (last second ${settled.busy}% busy)`);
   // OpenFGA's rate moves from run to run here: measure it again and hold Fedgate to the higher one
-  const baseAgain = await closedLoop((i) => openfga.call('POST', `/stores/${stack.openfga.store_id}/check`, asOpenFga(baselineQs[i % baselineQs.length])), Number(opts.seconds), concurrency);
+  const baseAgain = await measureBaseline();
   print('baseline  again, after the Fedgate phases', baseAgain);
   const base = baseAgain.rate > baseFirst.rate ? baseAgain : baseFirst;
   line(`          the ratios below use the higher baseline: ${base.rate.toFixed(0)} Checks/s (${base === baseFirst ? 'the first' : 'the second'})`);

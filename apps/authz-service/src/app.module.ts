@@ -24,7 +24,7 @@ import {
 import { DatabaseModule, DatabaseReadinessCheck, OutboxGroupWriter, OutboxStore, PrismaService, ProcessedEventStore } from '@fedgate/database';
 import { KAFKA_SETTINGS, KafkaModule, KafkaReadinessCheck, KafkaSettings, OutboxRelay, parseBrokers } from '@fedgate/kafka';
 import { OpenFgaHttpClient, openFgaReadinessCheck } from '@fedgate/openfga';
-import { FastJsonRoutes, PlatformModule } from '@fedgate/platform';
+import { PlatformModule, provideFastJsonRoutes } from '@fedgate/platform';
 import type { AuthzServiceConfig } from '@fedgate/service-config';
 import { AuthzController } from './authz.controller';
 import { AuthzErrorsInterceptor } from './authz-errors.interceptor';
@@ -33,7 +33,6 @@ import { AUTHZ_CONFIG, AuthzLifecycle, AuthzStartup } from './authz.lifecycle';
 import { AdminController, ApiKeyOrBearerGuard, OpenFgaCheckController } from './openfga-check.controller';
 
 const OWNERSHIP_DEPS = Symbol('OWNERSHIP_DEPS');
-const FAST_CHECK_ROUTES = Symbol('FAST_CHECK_ROUTES');
 
 /** OpenFGA decisions, event-sourced run ownership and grants, private by default. */
 @Module({})
@@ -103,11 +102,7 @@ export class AuthzServiceModule {
         command(BootstrapServiceAdmin),
         { provide: CheckAccess, useFactory: (decide: Decide, projection: ProjectionState) => new CheckAccess(decide, projection), inject: [Decide, ProjectionState] },
         { provide: BatchCheck, useFactory: (decide: Decide, projection: ProjectionState) => new BatchCheck(decide, projection), inject: [Decide, ProjectionState] },
-        {
-          provide: FAST_CHECK_ROUTES,
-          useFactory: (routes: FastJsonRoutes, checkAccess: CheckAccess, batchCheck: BatchCheck) => routes.register(...fastCheckRoutes(checkAccess, batchCheck)),
-          inject: [FastJsonRoutes, CheckAccess, BatchCheck],
-        },
+        provideFastJsonRoutes(fastCheckRoutes, [CheckAccess, BatchCheck]),
         { provide: OpenFgaCompatibleCheck, useFactory: (decide: Decide) => new OpenFgaCompatibleCheck(decide, store), inject: [Decide] },
         { provide: ListRuns, useFactory: (prisma: PrismaService, projection: ProjectionState) => new ListRuns(prisma.client, projection), inject: [PrismaService, ProjectionState] },
         {

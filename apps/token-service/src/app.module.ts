@@ -2,16 +2,14 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { openApiDocument } from '@fedgate/contracts';
 import { DatabaseModule, DatabaseReadinessCheck, OutboxGroupWriter, OutboxStore } from '@fedgate/database';
 import { KafkaModule, KafkaReadinessCheck, parseBrokers } from '@fedgate/kafka';
-import { FastJsonRoutes, PlatformModule, oidcDiscoveryReadinessCheck } from '@fedgate/platform';
-import { fastVerifyRoute } from './fast-verify.route';
+import { PlatformModule, oidcDiscoveryReadinessCheck, provideFastJsonRoutes } from '@fedgate/platform';
+import { fastVerifyRoutes } from './fast-verify.route';
 import type { TokenServiceConfig } from '@fedgate/service-config';
 import { CachingTokenVerifier, TokenVerifier, VerifiedTokenCache, VerifyAccessToken } from '@fedgate/token-verification';
 import { MAX_TOKEN_LIFETIME_SECONDS, SessionRevocationListener } from './session-revocation.listener';
 import { TokenController } from './token.controller';
 
 /** Verifies the access tokens of every flwr CLI call: fast, revocation-aware, audited. */
-const FAST_VERIFY_ROUTE = Symbol('FAST_VERIFY_ROUTE');
-
 @Module({})
 export class TokenServiceModule {
   static register(config: TokenServiceConfig): DynamicModule {
@@ -47,11 +45,7 @@ export class TokenServiceModule {
           useFactory: (outbox: OutboxStore) => new VerifyAccessToken(verifier, new OutboxGroupWriter(outbox), { auditSuccess: config.FEDGATE_TOKEN_AUDIT_SUCCESS }),
           inject: [OutboxStore],
         },
-        {
-          provide: FAST_VERIFY_ROUTE,
-          useFactory: (routes: FastJsonRoutes, verifyToken: VerifyAccessToken) => routes.register(fastVerifyRoute(verifyToken)),
-          inject: [FastJsonRoutes, VerifyAccessToken],
-        },
+        provideFastJsonRoutes(fastVerifyRoutes, [VerifyAccessToken]),
         SessionRevocationListener,
       ],
     };

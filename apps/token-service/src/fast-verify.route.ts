@@ -17,6 +17,6 @@ export async function verifyAnswer(verifyToken: VerifyAccessToken, accessToken: 
  * path (FastJsonRoute); TokenController.verify serves the requests the fast path leaves to
  * Express. Both answer through verifyAnswer.
  */
-export function fastVerifyRoute(verifyToken: VerifyAccessToken): FastJsonRoute {
-  return { path: '/v1/verify', handle: (body, { origin }) => verifyAnswer(verifyToken, parseOrThrow(VerifyRequestSchema, body).access_token, origin) };
+export function fastVerifyRoutes(verifyToken: VerifyAccessToken): FastJsonRoute[] {
+  return [{ path: '/v1/verify', handle: (body, { origin }) => verifyAnswer(verifyToken, parseOrThrow(VerifyRequestSchema, body).access_token, origin) }];
 }

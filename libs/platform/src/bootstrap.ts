@@ -55,7 +55,7 @@ export async function createServiceApp(appModule: Type<unknown> | DynamicModule,
     });
     next();
   });
-  // the module's hot JSON routes (FAST_JSON_ROUTES), answered before Express
+  // the module's hot JSON routes (provideFastJsonRoutes), answered before Express
   installFastJsonRoutes(app, bytes.parse(limit) ?? 65_536);
   app.enableShutdownHooks();
   return app;

@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { FedgateError, parseOrThrow } from '@fedgate/contracts';
 import { ApiKeyGuard, RequestOrigin, apiKeyHash } from './api-key.guard';
 import { createServiceApp } from './bootstrap';
-import { FastJsonReply, FastJsonRoutes, type FastJsonRoute } from './fast-json-route';
+import { FastJsonReply, FastJsonRoutes, provideFastJsonRoutes, type FastJsonRoute } from './fast-json-route';
 import { PlatformModule } from './platform.module';
 import { validBody } from './request-body';
 
@@ -37,17 +37,11 @@ class EchoController {
   }
 }
 
-const FAST = Symbol('FAST');
+const echoRoutes = (): FastJsonRoute[] => [{ path: '/v1/echo', handle: (body, { client }) => echoUseCase(body, client.client_id) }];
 @Module({
   imports: [PlatformModule.forRoot({ serviceName: 'test-service', logLevel: 'silent', apiKeys: `superlink:${apiKeyHash('the-key')}` })],
   controllers: [EchoController],
-  providers: [
-    {
-      provide: FAST,
-      useFactory: (routes: FastJsonRoutes) => routes.register({ path: '/v1/echo', handle: (body, { client }) => echoUseCase(body, client.client_id) } satisfies FastJsonRoute),
-      inject: [FastJsonRoutes],
-    },
-  ],
+  providers: [provideFastJsonRoutes(echoRoutes, [])],
 })
 class FastModule {}
 

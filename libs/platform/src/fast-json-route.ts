@@ -1,10 +1,10 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { INestApplication } from '@nestjs/common';
+import type { INestApplication, InjectionToken, Provider } from '@nestjs/common';
 import { parse as parseContentType } from 'content-type';
 import { PinoLogger } from 'nestjs-pino';
 import { API_KEY_HEADER, InvalidRequestError } from '@fedgate/contracts';
 import { API_CLIENTS, authenticateApiKey, type ApiClient, type ConfiguredKey } from './api-key.guard';
-import { answerForError } from './http-error.filter';
+import { INTERNAL_ERROR_BODY, answerForError } from './http-error.filter';
 import { requestIdFor } from './logging';
 import { ServiceMetrics } from './metrics';
 
@@ -41,7 +41,7 @@ export class FastJsonReply {
 
 /**
  * The service's fast routes (provided by PlatformModule): a service module registers its
- * routes from a provider of its own (`registry.register(...)`); createServiceApp installs them.
+ * routes with provideFastJsonRoutes; createServiceApp installs them.
  */
 export class FastJsonRoutes {
   private readonly routes: FastJsonRoute[] = [];
@@ -58,6 +58,18 @@ export class FastJsonRoutes {
 }
 
 /**
+ * The provider a service module lists to register its fast routes: `routes` gets the `inject`ed
+ * providers (the use cases) and answers the routes, which go into the FastJsonRoutes registry.
+ */
+export function provideFastJsonRoutes(routes: (...deps: never[]) => FastJsonRoute[], inject: InjectionToken[]): Provider {
+  return {
+    provide: Symbol(`fast JSON routes of ${routes.name}`),
+    useFactory: (registry: FastJsonRoutes, ...deps: never[]) => registry.register(...routes(...deps)),
+    inject: [FastJsonRoutes, ...inject],
+  };
+}
+
+/**
  * Puts the registered fast routes (if any) in front of Express on the app's HTTP server.
  * Called by createServiceApp, so tests of the app get the same paths as the service.
  */
@@ -71,12 +83,16 @@ export function installFastJsonRoutes(app: INestApplication, bodyLimitBytes: num
   const server = app.getHttpServer() as Server;
   const [framework, ...others] = server.listeners('request') as Array<(req: IncomingMessage, res: ServerResponse) => void>;
   if (!framework || others.length > 0) throw new Error('fast JSON routes: expected exactly one request listener (Express)');
+  // pino-http's logger exists only once the app is initialised (it is made with the middleware)
+  let requestLogger: RequestLog | undefined;
+  const asIs = (value: unknown) => value;
+  const log = () => (requestLogger ??= PinoLogger.root.child({}, { serializers: { req: asIs, res: asIs } }));
   server.removeAllListeners('request');
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const route = req.method === 'POST' ? byPath.get(req.url ?? '') : undefined;
     if (route && takes(req, bodyLimitBytes)) {
       registry.taken++;
-      answer(route, req, res, { keys, metrics }).catch((err: unknown) => answerBroken(res, err));
+      answer(route, req, res, { keys, metrics, log }).catch((err: unknown) => answerBroken(res, err, log()));
     } else framework(req, res);
   });
 }
@@ -101,7 +117,15 @@ function takes(req: IncomingMessage, limit: number): boolean {
   }
 }
 
-async function answer(route: FastJsonRoute, req: IncomingMessage, res: ServerResponse, deps: { keys: ConfiguredKey[]; metrics: ServiceMetrics }): Promise<void> {
+/** The service's logger, with req/res taken as already serialized (pino-http's serializers expect Node's objects). */
+type RequestLog = ReturnType<typeof PinoLogger.root.child>;
+
+async function answer(
+  route: FastJsonRoute,
+  req: IncomingMessage,
+  res: ServerResponse,
+  deps: { keys: ConfiguredKey[]; metrics: ServiceMetrics; log: () => RequestLog },
+): Promise<void> {
   const started = performance.now();
   const requestId = requestIdFor(req, res);
   let status: number;
@@ -114,13 +138,11 @@ async function answer(route: FastJsonRoute, req: IncomingMessage, res: ServerRes
   } catch (err) {
     if (req.socket.destroyed) return; // the client went away (mid-body): nobody to answer
     const failure = answerForError(err);
-    if (failure.unexpected) PinoLogger.root.error({ request_id: requestId, err: failure.unexpected }, 'unexpected error');
+    if (failure.unexpected) deps.log().error({ request_id: requestId, err: failure.unexpected }, 'unexpected error');
     status = failure.status;
     payload = failure.body;
   }
-  const json = Buffer.from(JSON.stringify(payload));
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': json.length });
-  res.end(json);
+  writeJson(res, status, payload);
   const seconds = (performance.now() - started) / 1000;
   const labels = { method: 'POST', route: route.path, status: String(status) };
   deps.metrics.httpDuration.observe(labels, seconds);
@@ -132,28 +154,22 @@ async function answer(route: FastJsonRoute, req: IncomingMessage, res: ServerRes
     res: { status },
     responseTime: Math.round(seconds * 1000),
   };
-  if (status >= 500) requestLog().error(line, 'request errored');
-  else requestLog().info(line, 'request completed');
+  if (status >= 500) deps.log().error(line, 'request errored');
+  else deps.log().info(line, 'request completed');
 }
 
-let requestLogger: ReturnType<typeof PinoLogger.root.child> | undefined;
-/** The service's logger, with req/res taken as already serialized (pino-http's serializers expect Node's objects). */
-function requestLog() {
-  const asIs = (value: unknown) => value;
-  requestLogger ??= PinoLogger.root.child({}, { serializers: { req: asIs, res: asIs } });
-  return requestLogger;
+/** `payload` as the JSON answer (serializing first: a payload that cannot be serialized throws before any header is sent). */
+function writeJson(res: ServerResponse, status: number, payload: unknown): void {
+  const json = Buffer.from(JSON.stringify(payload));
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': json.length });
+  res.end(json);
 }
 
 /** A failure outside the handler (e.g. an answer that cannot be serialized): 500, never a crash. */
-function answerBroken(res: ServerResponse, err: unknown): void {
-  requestLog().error({ err: answerForError(err).unexpected }, 'fast route failed');
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  const body = JSON.stringify({ error: 'internal_error', error_description: 'internal error' });
-  res.writeHead(500, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
-  res.end(body);
+function answerBroken(res: ServerResponse, err: unknown, log: RequestLog): void {
+  log.error({ err: answerForError(err).unexpected }, 'fast route failed');
+  if (res.headersSent) res.destroy();
+  else writeJson(res, 500, INTERNAL_ERROR_BODY);
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer> {

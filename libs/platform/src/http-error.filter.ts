@@ -16,6 +16,9 @@ function codeForHttpStatus(status: number): ErrorCode {
   }
 }
 
+/** The answer to any unexpected failure: no detail leaves the service. */
+export const INTERNAL_ERROR_BODY: ErrorBody = { error: 'internal_error', error_description: 'internal error' };
+
 /** What a failure is answered with; `unexpected` is set for the 500s that must be logged. */
 export interface ErrorAnswer {
   status: number;
@@ -37,7 +40,7 @@ export function answerForError(exception: unknown): ErrorAnswer {
         ? (exception as { status: number }).status
         : 500;
   if (status >= 500) {
-    return { status: 500, body: { error: 'internal_error', error_description: 'internal error' }, unexpected: describeUnexpected(exception) };
+    return { status: 500, body: INTERNAL_ERROR_BODY, unexpected: describeUnexpected(exception) };
   }
   const code = codeForHttpStatus(status);
   return { status, body: { error: code, error_description: publicDescription(exception, code) } };
