@@ -16,7 +16,7 @@
 // closed loop against a do-nothing HTTPS server, which bounds the ratio targets) and the `floor`
 // line (the rate phase against it); --phases: run only some phases (for profiling).
 import { createRequire } from 'node:module';
-import { machineTicks, settle } from './machine.mjs';
+import { machineTicks, settle, startNullServer } from './machine.mjs';
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import tls from 'node:tls';
@@ -24,7 +24,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { fork } from 'node:child_process';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -611,16 +610,6 @@ function defaultServerPid() {
 }
 
 // ---- helpers ------------------------------------------------------------------------------------
-
-/** bench/null-server.mjs in a child process on a free port. */
-function startNullServer() {
-  return new Promise((resolve, reject) => {
-    const child = fork(fileURLToPath(new URL('./null-server.mjs', import.meta.url)), ['0'], { stdio: ['ignore', 'ignore', 'ignore', 'ipc'] });
-    child.once('error', reject);
-    child.once('exit', (code) => reject(new Error(`null server exited (${code})`)));
-    child.once('message', ({ port }) => resolve({ url: new URL(`https://127.0.0.1:${port}`), pid: child.pid, stop: () => child.kill('SIGTERM') }));
-  });
-}
 
 /** Runs `fn` with a pool of connections to a fresh null server (and its pid), then stops both. */
 async function withNullServer(fn) {
