@@ -20,8 +20,9 @@ export FEDGATE_AUDIT_SIGNING_KEY_FILE=$STATE/audit/checkpoint-signing-key.pem
 # authz-service: the SuperLink's `service:<name>` and its bootstrap admin (from stack.env)
 export FEDGATE_SERVICE_NAME=$FEDGATE_SERVICE_NAME
 export FEDGATE_ADMIN_FLWR_AID=$FEDGATE_ADMIN_FLWR_AID
-# how often the audit service re-verifies its whole hash chain in the background
+# how often (pause between runs) and how fast the audit service re-verifies its whole hash chain in the background
 export FEDGATE_AUDIT_VERIFY_INTERVAL_MS=300000
+export FEDGATE_AUDIT_VERIFY_ROWS_PER_SECOND=2000
 # the services and the stack file name each service by its base URL
 service_url() { echo "https://127.0.0.1:$1"; }
 # the dev IdP's seeded users (passwords generated per machine into secrets.env)

@@ -8,7 +8,7 @@ import type { AuditServiceConfig } from '@fedgate/service-config';
 import { AUDIT_INGEST_OPTIONS, AuditIngestListener } from './audit-ingest.listener';
 import { AuditController, CHECKPOINT_PUBLIC_KEY } from './audit.controller';
 import { AuditReaderGuard } from './audit-reader.guard';
-import { INTEGRITY_INTERVAL_MS, IntegrityScheduler } from './integrity-scheduler';
+import { INTEGRITY_SCHEDULE, IntegrityScheduler, type IntegritySchedule } from './integrity-scheduler';
 import { ViewerController } from './viewer/viewer.controller';
 
 /** The audit log: ingest of every topic, signed checkpoints, the query API and the viewer. */
@@ -51,7 +51,10 @@ export class AuditServiceModule {
             checkpointEvents: config.FEDGATE_AUDIT_CHECKPOINT_EVENTS,
           },
         },
-        { provide: INTEGRITY_INTERVAL_MS, useValue: config.FEDGATE_AUDIT_VERIFY_INTERVAL_MS },
+        {
+          provide: INTEGRITY_SCHEDULE,
+          useValue: { intervalMs: config.FEDGATE_AUDIT_VERIFY_INTERVAL_MS, rowsPerSecond: config.FEDGATE_AUDIT_VERIFY_ROWS_PER_SECOND } satisfies IntegritySchedule,
+        },
         AuditReaderGuard,
         AuditIngestListener,
         IntegrityScheduler,

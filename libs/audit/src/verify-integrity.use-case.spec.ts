@@ -35,11 +35,13 @@ class FakeStore {
   }
 }
 
-function setup(rows: number) {
+function setup(rows: number, batchSize?: number) {
   const store = new FakeStore();
   store.append(rows);
-  return { store, verify: new VerifyIntegrity(store as unknown as AuditEventStore, signer.publicKey) };
+  return { store, verify: new VerifyIntegrity(store as unknown as AuditEventStore, signer.publicKey, batchSize) };
 }
+
+const unpaced = { rowsPerSecond: Infinity, onError: (err: unknown) => assert.fail(err as Error) };
 
 describe('VerifyIntegrity', () => {
   it('shares one full run between concurrent callers', async () => {
@@ -121,7 +123,7 @@ describe('VerifyIntegrity', () => {
 
   it('finds an edited old row by the background run within its interval', async () => {
     const { store, verify } = setup(20);
-    verify.startBackground(50, (err) => assert.fail(err as Error));
+    verify.startBackground({ ...unpaced, intervalMs: 50 });
     try {
       await verify.execute();
       store.rows[6]!.action = 'edited';
@@ -133,7 +135,41 @@ describe('VerifyIntegrity', () => {
       }
       assert.equal(answer.first_bad_seq, 7);
     } finally {
-      verify.stopBackground();
+      await verify.stopBackground();
     }
+  });
+
+  it('paces a background run at rowsPerSecond, and a caller does not wait for it', async () => {
+    // 50 rows in batches of 10 at 100 rows/s: the background run takes at least 0.4 s
+    const { store, verify } = setup(50, 10);
+    const t0 = performance.now();
+    verify.startBackground({ ...unpaced, rowsPerSecond: 100, intervalMs: 60_000 });
+    try {
+      await new Promise((r) => setTimeout(r, 50));
+      const readsBefore = store.rowReads;
+      assert.ok(readsBefore <= 2, `paced: ${readsBefore} batches read after 50 ms`);
+      // no verdict yet: the caller gets an unpaced run of its own (6 reads) at once
+      const first = await verify.execute();
+      assert.equal(first.ok, true);
+      assert.equal(first.checked, 50);
+      assert.ok(performance.now() - t0 < 300, `the caller waited ${(performance.now() - t0).toFixed(0)} ms`);
+      const deadline = Date.now() + 5000;
+      while (store.rowReads < readsBefore + 6 + 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      assert.ok(performance.now() - t0 >= 390, `the background run read 50 rows in ${(performance.now() - t0).toFixed(0)} ms`);
+    } finally {
+      await verify.stopBackground();
+    }
+  });
+
+  it('stops a paced background run between batches', async () => {
+    const { store, verify } = setup(100, 10);
+    verify.startBackground({ ...unpaced, rowsPerSecond: 10, intervalMs: 60_000 });
+    await new Promise((r) => setTimeout(r, 50));
+    const t0 = performance.now();
+    await verify.stopBackground();
+    assert.ok(performance.now() - t0 < 200, 'stopped without waiting out the pace');
+    const reads = store.rowReads;
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(store.rowReads, reads, 'no batch read after stopping');
   });
 });

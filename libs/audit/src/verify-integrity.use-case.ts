@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import type { IntegrityResponse } from '@fedgate/contracts';
 import type { AuditEventStore } from './audit-event.store';
 import { recordOf } from './audit-record';
@@ -5,6 +6,26 @@ import { ChainVerifier } from './chain-verifier';
 import type { CheckpointPublicKey } from './checkpoint-key';
 
 const VERIFY_BATCH = 5000;
+
+/** How the background re-verification runs. */
+export interface BackgroundVerification {
+  /** Pause between the end of one full run and the start of the next. */
+  intervalMs: number;
+  /**
+   * Rows verified per second at most (Infinity: as fast as it can). A full run costs CPU linear
+   * in the log, so an unpaced one would take a core for minutes every interval once the log is
+   * large; paced, it takes a bounded share and the run takes longer instead.
+   */
+  rowsPerSecond: number;
+  /** Told about a failed run; the next one starts an interval later. */
+  onError: (err: unknown) => void;
+}
+
+/** Keyset pacing of one run: waits after a batch until `rows` are due at the given rate. */
+interface Pace {
+  rowsPerSecond: number;
+  signal: AbortSignal;
+}
 
 /** What GET /v1/integrity answers: the chain verdict and when the full run it rests on started. */
 export type IntegrityVerdict = IntegrityResponse & { checked_at: string };
@@ -21,20 +42,26 @@ interface Verified {
  * constant memory) and checks every checkpoint's signature and head hash.
  *
  * A full run costs time linear in the log, so callers do not each pay it: a full run is
- * single-flight (concurrent callers share it), runs in the background on an interval
- * (`startBackground`), and a plain `execute()` answers the latest full verdict extended by
- * an incremental check of the rows appended since its head (from the last verified seq and
- * hash). `execute({ full: true })` forces a fresh full run. Edits of OLD rows are therefore
- * found by the next full run (at most one interval later), never missed.
+ * single-flight (concurrent callers share it), runs in the background, paced, an interval after
+ * the last one ended (`startBackground`), and a plain `execute()` answers the latest full
+ * verdict extended by an incremental check of the rows appended since its head (from the last
+ * verified seq and hash). `execute({ full: true })` forces a fresh full run. Edits of OLD rows
+ * are therefore found by the next full run (at most one interval plus one run later), never
+ * missed. A caller never waits for the paced background run: with no verdict yet, or when
+ * forcing one, it gets an unpaced run of its own.
  */
 export class VerifyIntegrity {
   private verified: Verified | null = null;
   private fullRun: Promise<Verified> | null = null;
   private nextFullRun: Promise<Verified> | null = null;
   private incrementalRun: Promise<Verified> | null = null;
-  private timer: NodeJS.Timeout | null = null;
+  private background: { stop: AbortController; done: Promise<void> } | null = null;
 
-  constructor(private readonly store: AuditEventStore, private readonly publicKey: CheckpointPublicKey) {}
+  constructor(
+    private readonly store: AuditEventStore,
+    private readonly publicKey: CheckpointPublicKey,
+    private readonly batchSize = VERIFY_BATCH,
+  ) {}
 
   async execute(options: { full?: boolean } = {}): Promise<IntegrityVerdict> {
     if (options.full) return (await this.freshFull()).verdict;
@@ -42,31 +69,43 @@ export class VerifyIntegrity {
     return (await this.incremental()).verdict;
   }
 
-  /** Full runs every `intervalMs` (the first at once); a failed run is logged by `onError` and retried next time. */
-  startBackground(intervalMs: number, onError: (err: unknown) => void): void {
-    const run = () => void this.full().catch(onError);
-    run();
-    this.timer = setInterval(run, intervalMs);
-    this.timer.unref();
-  }
-
-  stopBackground(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-  }
-
-  /** The full run in flight, or a new one: shared by every caller while it runs. */
-  private full(): Promise<Verified> {
-    this.fullRun ??= (async () => {
-      try {
-        const startedAt = Date.now();
-        const verdict = await this.verify(undefined);
-        return this.keep({ verdict: { ...verdict, checked_at: new Date(startedAt).toISOString() }, startedAt });
-      } finally {
-        this.fullRun = null;
+  /** Paced full runs, the first at once, each `intervalMs` after the last ended, until stopBackground. */
+  startBackground(options: BackgroundVerification): void {
+    if (this.background) return;
+    const stop = new AbortController();
+    const loop = async () => {
+      while (!stop.signal.aborted) {
+        try {
+          await this.runFull({ rowsPerSecond: options.rowsPerSecond, signal: stop.signal });
+        } catch (err) {
+          if (!stop.signal.aborted) options.onError(err);
+        }
+        await delay(options.intervalMs, undefined, { signal: stop.signal, ref: false }).catch(() => undefined);
       }
-    })();
+    };
+    this.background = { stop, done: loop() };
+  }
+
+  /** Stops the background runs; a paced run in flight ends after its current batch. */
+  async stopBackground(): Promise<void> {
+    const background = this.background;
+    this.background = null;
+    background?.stop.abort();
+    await background?.done;
+  }
+
+  /** The unpaced full run in flight, or a new one: shared by every caller while it runs. */
+  private full(): Promise<Verified> {
+    this.fullRun ??= this.runFull().finally(() => {
+      this.fullRun = null;
+    });
     return this.fullRun;
+  }
+
+  private async runFull(pace?: Pace): Promise<Verified> {
+    const startedAt = Date.now();
+    const verdict = await this.verify(undefined, pace);
+    return this.keep({ verdict: { ...verdict, checked_at: new Date(startedAt).toISOString() }, startedAt });
   }
 
   /**
@@ -124,15 +163,24 @@ export class VerifyIntegrity {
   }
 
   /** Streams the rows after `after` (all rows when undefined) through one ChainVerifier. */
-  private async verify(after: { seq: number; hash: string; checkpointSeq: number } | undefined): Promise<IntegrityResponse> {
+  private async verify(after: { seq: number; hash: string; checkpointSeq: number } | undefined, pace?: Pace): Promise<IntegrityResponse> {
     // checkpoints first: each names a seq that exists by the time the rows are read
     const verifier = new ChainVerifier(this.publicKey, await this.store.checkpoints(), after);
     let cursor = BigInt(after?.seq ?? 0);
+    const started = performance.now();
+    let read = 0;
     for (;;) {
-      const rows = await this.store.rowsAfter(cursor, VERIFY_BATCH);
+      const rows = await this.store.rowsAfter(cursor, this.batchSize);
       for (const row of rows) if (!verifier.add(recordOf(row))) return verifier.finish();
-      if (rows.length < VERIFY_BATCH) return verifier.finish();
+      if (rows.length < this.batchSize) return verifier.finish();
       cursor = rows.at(-1)!.seq;
+      read += rows.length;
+      if (pace) {
+        // throws when stopped: an unfinished run gives no verdict
+        const due = started + (read / pace.rowsPerSecond) * 1000 - performance.now();
+        if (due > 0) await delay(due, undefined, { signal: pace.signal, ref: false });
+        pace.signal.throwIfAborted();
+      }
     }
   }
 }
