@@ -16,10 +16,10 @@
 // closed loop against a do-nothing HTTPS server, which bounds the ratio targets) and the `floor`
 // line (the rate phase against it); --phases: run only some phases (for profiling).
 import { createRequire } from 'node:module';
+import { Pool, send } from './http-pool.mjs';
 import { machineTicks, settle, startNullServer } from './machine.mjs';
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
-import tls from 'node:tls';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -98,7 +98,7 @@ async function main() {
   const [distinct, warm, atRate, rateWarm, [repeated]] = split(all, [distinctCount, warmCount, rateCount, rateWarmCount, 1]);
   line(`signed ${total} distinct tokens (${all[0].length} chars, kid ${currentKid}) in ${signSeconds.toFixed(1)} s with ${os.availableParallelism()} workers`);
 
-  const agent = new Pool(serviceUrl, 256);
+  const agent = new Pool(serviceUrl, 256, { ca });
   const check = await postVerify(agent, distinct[distinct.length - 1], true);
   if (check.status !== 200 || check.body?.active !== true) {
     throw new Error(`a bench token does not verify at the service: ${check.status} ${JSON.stringify(check.body)}`);
@@ -317,113 +317,6 @@ async function inProcessRate(op, inFlight, secondsToRun) {
 
 // ---- HTTP ---------------------------------------------------------------------------------------
 
-/**
- * A minimal HTTP/1.1 keep-alive client over node:tls: one request at a time per connection
- * (no pipelining), a pool of connections. It costs the shared 2 cores several times less than
- * node:https' client, so more of the machine is left to the service under test.
- */
-class Connection {
-  constructor(pool) {
-    this.pool = pool;
-    this.buffer = null;
-    this.pending = null;
-    const url = pool.url;
-    this.socket = tls.connect({ host: url.hostname, port: Number(url.port || 443), ca, servername: tlsServerName(url.hostname) });
-    this.socket.setNoDelay(true);
-    this.ready = new Promise((resolve, reject) => {
-      this.socket.once('secureConnect', resolve);
-      this.socket.once('error', reject);
-    });
-    this.ready.catch(() => undefined);
-    this.socket.on('data', (chunk) => this.onData(chunk));
-    this.socket.on('error', () => undefined);
-    this.socket.on('close', () => {
-      this.closed = true;
-      this.pool.forget(this);
-      const pending = this.pending;
-      this.pending = null;
-      pending?.resolve({ status: 'ERR connection closed' });
-    });
-  }
-
-  send(request, keepBody) {
-    return new Promise((resolve) => {
-      this.pending = { resolve, keepBody };
-      this.socket.write(request);
-    });
-  }
-
-  onData(chunk) {
-    this.buffer = this.buffer === null ? chunk : Buffer.concat([this.buffer, chunk]);
-    const end = this.buffer.indexOf('\r\n\r\n');
-    if (end < 0 || this.pending === null) return;
-    const head = this.buffer.toString('latin1', 0, end);
-    const length = /\r\ncontent-length: *(\d+)/i.exec(head);
-    let total;
-    let body;
-    if (length) {
-      total = end + 4 + Number(length[1]);
-      if (this.buffer.length < total) return;
-      body = this.buffer.subarray(end + 4, total);
-    } else {
-      // chunked (not what express sends for JSON, but be correct): wait for the last chunk
-      const last = this.buffer.indexOf('\r\n0\r\n\r\n', end);
-      if (last < 0) return;
-      total = last + 7;
-      body = Buffer.alloc(0);
-    }
-    const status = Number(head.slice(9, 12));
-    const { resolve, keepBody } = this.pending;
-    this.pending = null;
-    this.buffer = this.buffer.length > total ? this.buffer.subarray(total) : null;
-    let parsed;
-    if (keepBody) try { parsed = JSON.parse(body.toString()); } catch { parsed = body.toString(); }
-    if (/\r\nconnection: *close/i.test(head)) this.socket.end();
-    resolve({ status, body: parsed });
-  }
-}
-
-class Pool {
-  constructor(url, max) {
-    this.url = url;
-    this.max = max;
-    this.free = [];
-    this.all = new Set();
-    this.waiting = [];
-    this.opened = 0;
-  }
-  forget(conn) {
-    this.all.delete(conn);
-    this.free = this.free.filter((c) => c !== conn);
-  }
-  async acquire() {
-    while (this.free.length > 0) {
-      const conn = this.free.pop();
-      if (!conn.closed) return conn;
-    }
-    if (this.all.size >= this.max) return new Promise((resolve) => this.waiting.push(resolve));
-    const conn = new Connection(this);
-    this.all.add(conn);
-    this.opened++;
-    await conn.ready;
-    return conn;
-  }
-  release(conn) {
-    if (conn.closed) return;
-    const waiter = this.waiting.shift();
-    if (waiter) waiter(conn);
-    else this.free.push(conn);
-  }
-  /** Opens connections ahead of a phase so that it does not pay for TLS handshakes. */
-  async prewarm(n) {
-    const conns = await Promise.all(Array.from({ length: Math.max(0, n - this.all.size) }, () => this.acquire()));
-    conns.forEach((c) => this.release(c));
-  }
-  close() {
-    for (const c of this.all) c.socket.destroy();
-  }
-}
-
 const requestHead = (length) =>
   `POST /v1/verify HTTP/1.1\r\nHost: ${serviceUrl.host}\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\nx-fedgate-key: ${stack.api_key}\r\n\r\n`;
 
@@ -433,21 +326,8 @@ function verifyRequest(token) {
   return Buffer.from(requestHead(Buffer.byteLength(body)) + body);
 }
 
-async function postVerify(pool, tokenOrRequest, keepBody = false) {
-  const request = typeof tokenOrRequest === 'string' ? verifyRequest(tokenOrRequest) : tokenOrRequest;
-  let conn;
-  try {
-    conn = await pool.acquire();
-  } catch (err) {
-    return { status: `ERR ${err.code ?? err.message}` };
-  }
-  const result = await conn.send(request, keepBody);
-  pool.release(conn);
-  return result;
-}
-
-function tlsServerName(host) {
-  return /^[\d.]+$|:/.test(host) ? undefined : host;
+function postVerify(pool, tokenOrRequest, keepBody = false) {
+  return send(pool, typeof tokenOrRequest === 'string' ? verifyRequest(tokenOrRequest) : tokenOrRequest, keepBody);
 }
 
 /** `inFlight` loops, each sending the next unused token until the time or the tokens run out. */
@@ -614,7 +494,7 @@ function defaultServerPid() {
 /** Runs `fn` with a pool of connections to a fresh null server (and its pid), then stops both. */
 async function withNullServer(fn) {
   const nullServer = await startNullServer();
-  const nullPool = new Pool(nullServer.url, 256);
+  const nullPool = new Pool(nullServer.url, 256, { ca });
   try {
     return await fn(nullPool, nullServer.pid);
   } finally {

@@ -1,0 +1,141 @@
+// The benches' HTTP client (bench/verify, bench/check): raw HTTP/1.1 over keep-alive sockets.
+import net from 'node:net';
+import tls from 'node:tls';
+
+/**
+ * A minimal HTTP/1.1 keep-alive client over node:tls (https: URLs) or node:net (http:): one
+ * request at a time per connection (no pipelining), a pool of connections. It costs the shared
+ * 2 cores several times less than node's http(s) client, so more of the machine is left to the
+ * service under test. Requests are whole raw HTTP/1.1 messages (`rawRequest`).
+ */
+class Connection {
+  constructor(pool) {
+    this.pool = pool;
+    this.buffer = null;
+    this.pending = null;
+    const url = pool.url;
+    const secure = url.protocol === 'https:';
+    this.socket = secure
+      ? tls.connect({ host: url.hostname, port: Number(url.port || 443), ca: pool.ca, servername: tlsServerName(url.hostname) })
+      : net.connect({ host: url.hostname, port: Number(url.port || 80) });
+    this.socket.setNoDelay(true);
+    this.ready = new Promise((resolve, reject) => {
+      this.socket.once(secure ? 'secureConnect' : 'connect', resolve);
+      this.socket.once('error', reject);
+    });
+    this.ready.catch(() => undefined);
+    this.socket.on('data', (chunk) => this.onData(chunk));
+    this.socket.on('error', () => undefined);
+    this.socket.on('close', () => {
+      this.closed = true;
+      this.pool.forget(this);
+      const pending = this.pending;
+      this.pending = null;
+      pending?.resolve({ status: 'ERR connection closed' });
+    });
+  }
+
+  send(request, keepBody) {
+    return new Promise((resolve) => {
+      this.pending = { resolve, keepBody };
+      this.socket.write(request);
+    });
+  }
+
+  onData(chunk) {
+    this.buffer = this.buffer === null ? chunk : Buffer.concat([this.buffer, chunk]);
+    const end = this.buffer.indexOf('\r\n\r\n');
+    if (end < 0 || this.pending === null) return;
+    const head = this.buffer.toString('latin1', 0, end);
+    const length = /\r\ncontent-length: *(\d+)/i.exec(head);
+    let total;
+    let body;
+    if (length) {
+      total = end + 4 + Number(length[1]);
+      if (this.buffer.length < total) return;
+      body = this.buffer.subarray(end + 4, total);
+    } else {
+      // chunked (not what express sends for JSON, but be correct): wait for the last chunk
+      const last = this.buffer.indexOf('\r\n0\r\n\r\n', end);
+      if (last < 0) return;
+      total = last + 7;
+      body = Buffer.alloc(0);
+    }
+    const status = Number(head.slice(9, 12));
+    const { resolve, keepBody } = this.pending;
+    this.pending = null;
+    this.buffer = this.buffer.length > total ? this.buffer.subarray(total) : null;
+    let parsed;
+    if (keepBody) try { parsed = JSON.parse(body.toString()); } catch { parsed = body.toString(); }
+    if (/\r\nconnection: *close/i.test(head)) this.socket.end();
+    resolve({ status, body: parsed });
+  }
+}
+
+export class Pool {
+  /** `url`: a URL (http: or https:); `options.ca`: the CA for https. */
+  constructor(url, max, options = {}) {
+    this.url = url;
+    this.max = max;
+    this.ca = options.ca;
+    this.free = [];
+    this.all = new Set();
+    this.waiting = [];
+    this.opened = 0;
+  }
+  forget(conn) {
+    this.all.delete(conn);
+    this.free = this.free.filter((c) => c !== conn);
+  }
+  async acquire() {
+    while (this.free.length > 0) {
+      const conn = this.free.pop();
+      if (!conn.closed) return conn;
+    }
+    if (this.all.size >= this.max) return new Promise((resolve) => this.waiting.push(resolve));
+    const conn = new Connection(this);
+    this.all.add(conn);
+    this.opened++;
+    await conn.ready;
+    return conn;
+  }
+  release(conn) {
+    if (conn.closed) return;
+    const waiter = this.waiting.shift();
+    if (waiter) waiter(conn);
+    else this.free.push(conn);
+  }
+  /** Opens connections ahead of a phase so that it does not pay for TLS handshakes. */
+  async prewarm(n) {
+    const conns = await Promise.all(Array.from({ length: Math.max(0, n - this.all.size) }, () => this.acquire()));
+    conns.forEach((c) => this.release(c));
+  }
+  close() {
+    for (const c of this.all) c.socket.destroy();
+  }
+}
+
+/** One whole HTTP/1.1 request (JSON body or none) as bytes, built once before a phase. */
+export function rawRequest(url, method, pathname, headers, body) {
+  const payload = body === undefined ? '' : JSON.stringify(body);
+  const lines = [`${method} ${pathname} HTTP/1.1`, `Host: ${url.host}`, ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`)];
+  if (body !== undefined) lines.push('Content-Type: application/json', `Content-Length: ${Buffer.byteLength(payload)}`);
+  return Buffer.from(`${lines.join('\r\n')}\r\n\r\n${payload}`);
+}
+
+/** Sends one prebuilt request on a pooled connection: { status, body? }; never throws. */
+export async function send(pool, request, keepBody = false) {
+  let conn;
+  try {
+    conn = await pool.acquire();
+  } catch (err) {
+    return { status: `ERR ${err.code ?? err.message}` };
+  }
+  const result = await conn.send(request, keepBody);
+  pool.release(conn);
+  return result;
+}
+
+function tlsServerName(host) {
+  return /^[\d.]+$|:/.test(host) ? undefined : host;
+}
