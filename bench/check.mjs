@@ -20,8 +20,8 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import os from 'node:os';
-import { Pool, rawRequest, send } from './http-pool.mjs';
-import { cpuByPart, cpuSplit, describeCpuSplit, settle, startNullServer } from './machine.mjs';
+import { Pool, rawRequest, send, withNullServer } from './http-pool.mjs';
+import { cpuByPart, cpuSplit, describeCpuSplit, settle } from './machine.mjs';
 import path from 'node:path';
 
 const STATE = process.env.FEDGATE_STATE_DIR ?? path.join(process.cwd(), '.fedgate');
@@ -133,7 +133,7 @@ async function main() {
   let b = 0;
   const atRateOpenFga = await openLoop(() => send(openfgaPool, toOpenFga[b++ % toOpenFga.length]), rate, seconds);
   print(`rate      open loop at ${rate} req/s for ${seconds} s, OpenFGA Check directly, distinct questions`, atRateOpenFga);
-  const atRateNothing = await withNullServer(async (nothing, url) => {
+  const atRateNothing = await withNullServer({ ca, maxSockets: concurrency + 8 }, async (nothing, { url }) => {
     const request = rawRequest(url, 'POST', '/v1/check', { 'x-fedgate-key': stack.api_key }, one);
     await nothing.prewarm(concurrency);
     return openLoop(() => send(nothing, request), rate, seconds);
@@ -206,18 +206,6 @@ function cpuBudget(base, phase, needed) {
     `\n          the rest per request: this bench's HTTPS client ${client.toFixed(2)} ms, authz-service ${service.toFixed(2)} ms, ` +
     `the audit pipeline and the other services ${pipeline.toFixed(2)} ms (PostgreSQL, Kafka, outbox relays, audit-service ingest)`
   );
-}
-
-/** Runs `fn` with a connection pool to a fresh bench/null-server.mjs (and its URL), then stops both. */
-async function withNullServer(fn) {
-  const server = await startNullServer();
-  const nothing = new Pool(server.url, concurrency + 8, { ca });
-  try {
-    return await fn(nothing, server.url);
-  } finally {
-    nothing.close();
-    server.stop();
-  }
 }
 
 /** JSON over node:http(s) with one keep-alive agent: the set-up calls, which are not measured. */

@@ -1,6 +1,8 @@
 // The benches' HTTP client (bench/verify, bench/check): raw HTTP/1.1 over keep-alive sockets.
+import { fork } from 'node:child_process';
 import net from 'node:net';
 import tls from 'node:tls';
+import { fileURLToPath } from 'node:url';
 
 /**
  * A minimal HTTP/1.1 keep-alive client over node:tls (https: URLs) or node:net (http:): one
@@ -138,4 +140,32 @@ export async function send(pool, request, keepBody = false) {
 
 function tlsServerName(host) {
   return /^[\d.]+$|:/.test(host) ? undefined : host;
+}
+
+/**
+ * bench/null-server.mjs (an HTTPS server that answers every request 200 and does no work) in a
+ * child process on a free port: what the machine and the bench client reach with no service.
+ */
+function startNullServer() {
+  return new Promise((resolve, reject) => {
+    const child = fork(fileURLToPath(new URL('./null-server.mjs', import.meta.url)), ['0'], { stdio: ['ignore', 'ignore', 'ignore', 'ipc'] });
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`null server exited (${code})`)));
+    child.once('message', ({ port }) => resolve({ url: new URL(`https://127.0.0.1:${port}`), pid: child.pid, stop: () => child.kill('SIGTERM') }));
+  });
+}
+
+/**
+ * Runs `fn(pool, server)` with a pool of `maxSockets` connections to a fresh null server
+ * (`server`: its url and pid), then closes the pool and stops the server.
+ */
+export async function withNullServer({ ca, maxSockets }, fn) {
+  const server = await startNullServer();
+  const pool = new Pool(server.url, maxSockets, { ca });
+  try {
+    return await fn(pool, server);
+  } finally {
+    pool.close();
+    server.stop();
+  }
 }

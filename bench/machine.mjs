@@ -1,7 +1,5 @@
 // Whole-machine CPU figures for the benches (Linux /proc/stat), shared by bench/verify and bench/check.
-import { fork } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 
 /** Idle, steal and total jiffies of all CPUs so far (undefined where /proc/stat is missing). */
 export function machineTicks() {
@@ -87,17 +85,4 @@ export function describeCpuSplit(split, minPercent = 2) {
   const total = [...split.values()].reduce((sum, p) => sum + p, 0);
   const shown = [...split].filter(([, p]) => p >= minPercent).sort((a, b) => b[1] - a[1]);
   return `${Math.round(total)}% in all: ${shown.map(([part, p]) => `${part} ${Math.round(p)}%`).join(', ')}`;
-}
-
-/**
- * bench/null-server.mjs (an HTTPS server that answers every request 200 and does no work) in a
- * child process on a free port: what the machine and the bench client reach with no service.
- */
-export function startNullServer() {
-  return new Promise((resolve, reject) => {
-    const child = fork(fileURLToPath(new URL('./null-server.mjs', import.meta.url)), ['0'], { stdio: ['ignore', 'ignore', 'ignore', 'ipc'] });
-    child.once('error', reject);
-    child.once('exit', (code) => reject(new Error(`null server exited (${code})`)));
-    child.once('message', ({ port }) => resolve({ url: new URL(`https://127.0.0.1:${port}`), pid: child.pid, stop: () => child.kill('SIGTERM') }));
-  });
 }

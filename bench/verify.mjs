@@ -16,8 +16,8 @@
 // closed loop against a do-nothing HTTPS server, which bounds the ratio targets) and the `floor`
 // line (the rate phase against it); --phases: run only some phases (for profiling).
 import { createRequire } from 'node:module';
-import { Pool, send } from './http-pool.mjs';
-import { machineTicks, settle, startNullServer } from './machine.mjs';
+import { Pool, send, withNullServer } from './http-pool.mjs';
+import { machineTicks, settle } from './machine.mjs';
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import os from 'node:os';
@@ -164,7 +164,7 @@ async function main() {
   // baseline's signature checks need, it bounds what the ratio targets can reach here.
   let ceiling;
   if ((phases.has('distinct') || phases.has('repeated')) && args.calibrate === 'true') {
-    ceiling = await withNullServer(async (nullPool, pid) => {
+    ceiling = await withNullServer({ ca, maxSockets: 256 }, async (nullPool, { pid }) => {
       await nullPool.prewarm(concurrency);
       await closedLoop(nullPool, repeatList, concurrency, 1, null);
       return closedLoop(nullPool, repeatList, concurrency, Number(args['repeated-seconds']), pid);
@@ -183,7 +183,7 @@ async function main() {
   if (phases.has('rate') && args.calibrate === 'true') {
     // the same open loop against a do-nothing HTTPS server: the p99 this machine and this client
     // reach with no service at all (the noise floor under the p99 target)
-    floor = await withNullServer(async (nullPool, pid) => {
+    floor = await withNullServer({ ca, maxSockets: 256 }, async (nullPool, { pid }) => {
       await openLoop(nullPool, rateWarm, rate, null);
       return openLoop(nullPool, atRate, rate, pid);
     });
@@ -490,18 +490,6 @@ function defaultServerPid() {
 }
 
 // ---- helpers ------------------------------------------------------------------------------------
-
-/** Runs `fn` with a pool of connections to a fresh null server (and its pid), then stops both. */
-async function withNullServer(fn) {
-  const nullServer = await startNullServer();
-  const nullPool = new Pool(nullServer.url, 256, { ca });
-  try {
-    return await fn(nullPool, nullServer.pid);
-  } finally {
-    nullPool.close();
-    nullServer.stop();
-  }
-}
 
 function getJson(url) {
   return new Promise((resolve, reject) => {
