@@ -45,13 +45,10 @@ export async function createServiceApp(appModule: Type<unknown> | DynamicModule,
   });
   const metrics = app.get(ServiceMetrics);
   app.use((req: Request, res: Response, next: NextFunction) => {
-    const stop = metrics.httpDuration.startTimer();
+    const started = performance.now();
     res.on('finish', () => {
-      // the matched route pattern, never the raw path: ids must not explode label cardinality
       const route = (req.route as { path?: string } | undefined)?.path ?? 'unmatched';
-      const labels = { method: req.method, route: String(route), status: String(res.statusCode) };
-      stop(labels);
-      metrics.httpRequests.inc(labels);
+      metrics.recordHttp(req.method, String(route), res.statusCode, (performance.now() - started) / 1000);
     });
     next();
   });

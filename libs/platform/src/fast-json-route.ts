@@ -144,9 +144,7 @@ async function answer(
   }
   writeJson(res, status, payload);
   const seconds = (performance.now() - started) / 1000;
-  const labels = { method: 'POST', route: route.path, status: String(status) };
-  deps.metrics.httpDuration.observe(labels, seconds);
-  deps.metrics.httpRequests.inc(labels);
+  deps.metrics.recordHttp('POST', route.path, status, seconds);
   // pino-http's request log line, its fields as its serializers would make them (never headers or bodies)
   const line = {
     req: { id: requestId, method: 'POST', path: route.path, remote_address: req.socket.remoteAddress },

@@ -25,4 +25,11 @@ export class ServiceMetrics {
     });
     shareRegistryWithPrimary(this.registry);
   }
+
+  /** One answered request; `route` is the matched route pattern, never the raw path (ids must not explode label cardinality). */
+  recordHttp(method: string, route: string, status: number, seconds: number): void {
+    const labels = { method, route, status: String(status) };
+    this.httpDuration.observe(labels, seconds);
+    this.httpRequests.inc(labels);
+  }
 }
