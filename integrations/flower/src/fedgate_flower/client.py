@@ -176,10 +176,12 @@ class FedgateClient:
         return viewable
 
     # ---- transport -----------------------------------------------------------------
-    def _call(self, method: str, base: str, path: str, body: Optional[Mapping[str, Any]]) -> Mapping[str, Any]:
+    def _call(self, method: str, base: str, path: str, body: Optional[Mapping[str, Any]], bearer: Optional[str] = None) -> Mapping[str, Any]:
         url = base.rstrip("/") + path
         data = None if body is None else json.dumps(body).encode("utf-8")
         headers = {"accept": "application/json", "x-fedgate-key": self.settings.api_key}
+        if bearer is not None:
+            headers["authorization"] = f"Bearer {bearer}"
         if data is not None:
             headers["content-type"] = "application/json"
         request = urllib.request.Request(url, data=data, method=method, headers=headers)

@@ -51,6 +51,8 @@ class FedgateSettings:
     service_name: str
     ca_cert: Optional[str] = None
     timeout_seconds: float = 5.0
+    # flwr 1.34+: the federation ids this SuperLink serves (empty: Flower's default `@none/default`)
+    federations: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("login_url", "token_url", "authz_url"):

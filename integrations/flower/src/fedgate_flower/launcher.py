@@ -23,7 +23,7 @@ import tempfile
 from pathlib import Path
 from typing import List, Optional, Sequence
 
-from .compat import SUPPORTED_FLWR, UnsupportedFlowerVersion, check_flwr_version
+from .compat import FEDERATION, SUPPORTED_FLWR, UnsupportedFlowerVersion, band_of, check_flwr_version
 from .config import FedgateSettings, SettingsError
 
 
@@ -106,6 +106,10 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     if args.check_config:
         return
 
+    if band_of(version) is FEDERATION:
+        _run_federation_band(settings, superlink_args)
+        return
+
     from . import superlink_adapter
     from flwr.server.app import run_superlink
 
@@ -113,6 +117,39 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     forwarded: List[str] = ["flower-superlink", superlink_adapter.AUTH_CONFIG_FLAG, str(config_path), *superlink_args]
     sys.argv = forwarded
     run_superlink()
+
+
+def _run_federation_band(settings: FedgateSettings, superlink_args: List[str]) -> None:
+    """flwr 1.34+: provide flwr.ee in this process, route run access, start flower-superlink."""
+    from . import ee
+
+    # Flower loads its OIDC plugin only when asked to (flwr/superlink/config_loader.py)
+    os.environ["FLWR_OIDC_ENABLED"] = "1"
+    from .client import FedgateClient
+    from .federation_manager import Fedgate, FedgateAuthnPlugin, FedgateFederationManager, route_run_access
+
+    federations = [f.strip() for f in os.environ.get("FEDGATE_FEDERATIONS", "").split(",") if f.strip()] or list(settings.federations)
+    fedgate = Fedgate(FedgateClient(settings), federations)
+    FedgateAuthnPlugin.fedgate = fedgate
+    simulation = "--simulation" in superlink_args
+    provided, utils = ee.hooks(FedgateAuthnPlugin, lambda: FedgateFederationManager(fedgate, simulation=simulation), fedgate.names.resolve)
+    modules = ee.build(provided, utils)
+    try:
+        imports = ee.install(modules)
+        from flwr.superlink.servicer.control import control_handlers
+
+        route_run_access(control_handlers, fedgate)
+        ee.verify_bound(modules, imports)
+    except ee.EeRefused as err:
+        sys.exit(f"fedgate-superlink: {err}")
+    logging.getLogger("fedgate_flower").info(
+        "fedgate-superlink: flwr.ee provided (%d imports of the installed flwr checked); federations %s",
+        len(imports), ", ".join(fedgate.federations),
+    )
+    from flwr.superlink.cli.flower_superlink import flower_superlink
+
+    sys.argv = ["flower-superlink", *superlink_args]
+    flower_superlink()
 
 
 if __name__ == "__main__":
