@@ -35,12 +35,25 @@ def test_unusable_settings_stop_before_the_superlink_starts(monkeypatch: pytest.
     assert message in str(err.value.code)
 
 
-def test_an_unsupported_flwr_is_refused_with_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("fedgate_flower.compat.installed_flwr_version", lambda: "1.42.0")
+@pytest.mark.parametrize(
+    ("version", "reason"),
+    [("1.30.0", "1.24-1.33 are not supported"), ("1.24.0", "1.24-1.33 are not supported"), ("1.43.0", "newer than 1.42"), ("1.21.0", "older releases")],
+)
+def test_an_unsupported_flwr_is_refused_with_what_to_install(monkeypatch: pytest.MonkeyPatch, version: str, reason: str) -> None:
+    monkeypatch.setattr("fedgate_flower.compat.installed_flwr_version", lambda: version)
     with pytest.raises(SystemExit) as err:
         launcher.main(["--check-config"])
-    assert "flwr 1.42.0 is not supported" in str(err.value.code)
+    assert f"flwr {version} is not supported" in str(err.value.code)
+    assert reason in str(err.value.code)
+    assert "pip install 'flwr>=1.34.0,<1.43'" in str(err.value.code)
     assert "pip install 'flwr>=1.22.0,<1.24'" in str(err.value.code)
+
+
+@pytest.mark.parametrize("version", ["1.22.0", "1.23.0", "1.34.0", "1.37.0", "1.42.0"])
+def test_both_bands_are_accepted(version: str) -> None:
+    from fedgate_flower.compat import check_flwr_version
+
+    assert check_flwr_version(version) == version
 
 
 def test_the_package_builds_as_a_wheel_with_its_flwr_range_and_console_script(tmp_path: Path) -> None:
@@ -57,7 +70,9 @@ def test_the_package_builds_as_a_wheel_with_its_flwr_range_and_console_script(tm
         names = archive.namelist()
         meta = archive.read(next(n for n in names if n.endswith("METADATA"))).decode()
         entry_points = archive.read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
-    assert "Requires-Dist: flwr<1.24,>=1.22.0" in meta or "Requires-Dist: flwr>=1.22.0,<1.24" in meta
+    requirement = next(line for line in meta.splitlines() if line.startswith("Requires-Dist: flwr"))
+    for part in ("<1.43", ">=1.22.0", "!=1.24.*", "!=1.33.*"):
+        assert part in requirement
     assert "fedgate-superlink = fedgate_flower.launcher:main" in entry_points
     assert "fedgate_flower/py.typed" in names
     assert not any("tests/" in n for n in names)

@@ -9,9 +9,12 @@ import grpc
 import pytest
 
 from conftest import API_KEY, FakeFedgate, metadata, tokens_answer, verify_answer
-from fedgate_flower.compat import UnsupportedFlowerVersion, check_flwr_version
+from fedgate_flower.compat import LEGACY, band_of, installed_flwr_version
 
-adapter = pytest.importorskip("fedgate_flower.superlink_adapter")
+if band_of(installed_flwr_version() or "0.0") is not LEGACY:
+    pytest.skip(f"flwr {installed_flwr_version()} is in the federation band: see test_federation_band.py", allow_module_level=True)
+
+from fedgate_flower import superlink_adapter as adapter  # noqa: E402
 
 from flwr.common.typing import AccountInfo  # noqa: E402
 from flwr.proto.control_pb2 import ListRunsRequest, StopRunRequest, StreamLogsRequest  # noqa: E402
@@ -71,16 +74,6 @@ def _run(servicer: Any, owner: str) -> int:
 
 def _as(flwr_aid: str) -> None:
     shared_account_info.set(AccountInfo(flwr_aid=flwr_aid, account_name=flwr_aid))
-
-
-def test_supported_versions_are_the_122_and_123_lines() -> None:
-    assert check_flwr_version("1.22.0") == "1.22.0"
-    assert check_flwr_version("1.23.0") == "1.23.0"
-    for newer in ("1.24.0", "1.42.0", "2.0.0"):
-        with pytest.raises(UnsupportedFlowerVersion, match=r"not supported .*flwr>=1.22.0,<1.24.*not verified"):
-            check_flwr_version(newer)
-    with pytest.raises(UnsupportedFlowerVersion, match="older releases"):
-        check_flwr_version("1.21.0")
 
 
 def test_login_details_are_oidc_so_the_flwr_cli_drives_the_device_flow(fedgate: FakeFedgate, config_path: Path) -> None:

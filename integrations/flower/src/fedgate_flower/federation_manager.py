@@ -278,8 +278,20 @@ def _renamed(federation: Any, federation_id: str) -> Any:
 # ---- run access -------------------------------------------------------------------------------
 
 
+# The SuperLink's Fedgate, read by the patched handlers at call time.
+_active: Optional[Fedgate] = None
+
+
+def active() -> Fedgate:
+    if _active is None:
+        raise FlowerError(NOT_FOUND_OR_NO_PERMISSION, "run access is not routed through Fedgate")
+    return _active
+
+
 def route_run_access(handlers: ModuleType, fedgate: Fedgate) -> None:
     """Patch flwr's control_handlers module: the account context, run relations, listing, registration."""
+    global _active
+    _active = fedgate
     if getattr(handlers, "_fedgate_routed", False):
         return
     originals = {
@@ -291,9 +303,9 @@ def route_run_access(handlers: ModuleType, fedgate: Fedgate) -> None:
         setattr(handlers, name, _with_account(function))
     for name, relation in RUN_RELATIONS.items():
         if name in originals and name != "list_runs":
-            setattr(handlers, name, _with_account(_with_run_relation(originals[name], relation, fedgate)))
-    setattr(handlers, "list_runs", _with_account(functools.partial(_list_runs, handlers, originals["list_runs"], fedgate)))
-    setattr(handlers, "start_run", _with_account(functools.partial(_start_run, originals["start_run"], fedgate)))
+            setattr(handlers, name, _with_account(_with_run_relation(originals[name], relation)))
+    setattr(handlers, "list_runs", _with_account(functools.partial(_list_runs, handlers, originals["list_runs"])))
+    setattr(handlers, "start_run", _with_account(functools.partial(_start_run, originals["start_run"])))
     setattr(handlers, "_check_flwr_aid_in_run", _fedgate_checked_run)
     setattr(handlers, "_fedgate_routed", True)
 
@@ -313,10 +325,10 @@ def _with_account(function: Callable[..., T]) -> Callable[..., T]:
     return wrapper
 
 
-def _with_run_relation(handler: Callable[..., T], relation: str, fedgate: Fedgate) -> Callable[..., T]:
+def _with_run_relation(handler: Callable[..., T], relation: str) -> Callable[..., T]:
     @functools.wraps(handler)
     def guarded(request: Any, account: Any, state: Any, *args: Any, **kwargs: Any) -> T:
-        _require_run_relation(fedgate, relation, request.run_id)
+        _require_run_relation(active(), relation, request.run_id)
         marker = _authorized_run.set(int(request.run_id))
         try:
             return handler(request, account, state, *args, **kwargs)
@@ -339,7 +351,8 @@ def _fedgate_checked_run(flwr_aid: str, run: Any) -> None:
         raise FlowerError(ApiErrorCode.RUN_ID_NOT_BELONG_TO_ACCOUNT, f"run {run.run_id} access is not routed through Fedgate for this call")
 
 
-def _list_runs(handlers: ModuleType, original: Callable[..., Any], fedgate: Fedgate, request: Any, account: Any, state: Any) -> Any:
+def _list_runs(handlers: ModuleType, original: Callable[..., Any], request: Any, account: Any, state: Any) -> Any:
+    fedgate = active()
     if request.HasField("run_id"):
         _require_run_relation(fedgate, "can_view", request.run_id)
         return original(request, account, state)
@@ -359,7 +372,7 @@ def _list_runs(handlers: ModuleType, original: Callable[..., Any], fedgate: Fedg
     skip = request.skip if _has(request, "skip") else 0
     limit = request.limit if _has(request, "limit") else 20
     visible = visible[skip : skip + limit]
-    names = handlers.resolve_account_ids({run.flwr_aid for run in visible})
+    names = fedgate.names.resolve({run.flwr_aid for run in visible})
     for run in visible:
         run.account_name = names.get(run.flwr_aid, run.flwr_aid)
         if run.status.status == Status.FINISHED:
@@ -374,8 +387,9 @@ def _has(message: Any, field: str) -> bool:
         return False
 
 
-def _start_run(original: Callable[..., Any], fedgate: Fedgate, request: Any, account: Any, state: Any, *args: Any, **kwargs: Any) -> Any:
+def _start_run(original: Callable[..., Any], request: Any, account: Any, state: Any, *args: Any, **kwargs: Any) -> Any:
     response = original(request, account, state, *args, **kwargs)
+    fedgate = active()
     if not response.HasField("run_id") or not isinstance(account, FedgateAccountInfo):
         return response
     run_id = response.run_id
@@ -386,11 +400,16 @@ def _start_run(original: Callable[..., Any], fedgate: Fedgate, request: Any, acc
     except FedgateError as err:
         # a run Fedgate does not know would be inaccessible (or, worse, someone else's): fail it
         log.error("fedgate: registering run %s failed (%s); marking it failed", run_id, err.code)
-        from flwr.common.typing import RunStatus  # pylint: disable=import-outside-toplevel
-
-        state.update_run_status(run_id=run_id, new_status=RunStatus(Status.FINISHED, SubStatus.FAILED, "Fedgate did not register the run"))
+        _fail_run(state, runs[0] if runs else None, run_id)
         if isinstance(err, FedgateUnavailable):
             raise unavailable(err) from None
         raise FlowerError(ApiErrorCode.FAILED_TO_CREATE_RUN, f"Fedgate did not register run {run_id} ({err.code})") from None
     log.info("fedgate: run %s registered in %s for %s", run_id, federation, account.flwr_aid)
     return response
+
+
+def _fail_run(state: Any, run: Any, run_id: int) -> None:
+    """Mark a run Fedgate did not register as failed (its primary task finished FAILED)."""
+    task_id = getattr(run, "primary_task_id", None)
+    if task_id is None or not state.finish_task(task_id, SubStatus.FAILED, "Fedgate did not register the run"):
+        state.stop_run(run_id)
