@@ -4,6 +4,9 @@
 # flwr venv of flwr.sh). TLS with the stack's server certificate (SAN `superlink`,
 # localhost, 127.0.0.1); plugin settings from .fedgate/stack.json.
 #   superlink.sh start | stop | status
+# The flwr release is FLWR_VERSION (infra/stack.env, or FEDGATE_FLWR_VERSION). From 1.37 the
+# SuperLink serves the Control, Fleet and Runtime APIs over HTTP on one port
+# (SUPERLINK_CONTROL_PORT here); 1.22-1.23 keep their three gRPC ports.
 # SUPERLINK_ISOLATION (default subprocess) is passed to --isolation; the end-to-end test
 # uses `process` so that created runs stay pending without SuperNodes.
 set -euo pipefail
@@ -33,17 +36,24 @@ cmd_start() {
     require_free_port "superlink ($port)" "${!port}"
   done
   mkdir -p "$DATA/superlink"
+  local -a api_args
+  if "$venv/bin/python" -c 'import sys, importlib.metadata as m; sys.exit(0 if tuple(map(int, m.version("flwr").split(".")[:2])) >= (1, 37) else 1)'; then
+    api_args=(--host 127.0.0.1 --port "$SUPERLINK_CONTROL_PORT")
+  else
+    api_args=(--serverappio-api-address "127.0.0.1:$SUPERLINK_SERVERAPPIO_PORT"
+      --fleet-api-address "127.0.0.1:$SUPERLINK_FLEET_PORT"
+      --control-api-address "127.0.0.1:$SUPERLINK_CONTROL_PORT"
+      --storage-dir "$DATA/superlink/ffs")
+  fi
   # the venv first on PATH: the SuperLink starts flower-superexec / flwr-serverapp from it
-  PATH="$venv/bin:$PATH" PYTHONPATH="$ROOT/integrations/flower/src" FEDGATE_API_KEY=$FEDGATE_API_KEY \
+  PATH="$venv/bin:$PATH" PYTHONPATH="$ROOT/integrations/flower/src" FEDGATE_API_KEY=$FEDGATE_API_KEY FLWR_TELEMETRY_ENABLED=0 \
     spawn "$PIDFILE" "$RUN/superlink.log" "$venv/bin/python" -m fedgate_flower.launcher \
     --stack-file "$STATE/stack.json" \
     --ssl-ca-certfile "$TLS_DIR/ca.pem" --ssl-certfile "$TLS_DIR/server.pem" --ssl-keyfile "$TLS_DIR/server-key.pem" \
-    --serverappio-api-address "127.0.0.1:$SUPERLINK_SERVERAPPIO_PORT" \
-    --fleet-api-address "127.0.0.1:$SUPERLINK_FLEET_PORT" \
-    --control-api-address "127.0.0.1:$SUPERLINK_CONTROL_PORT" \
+    "${api_args[@]}" \
     --health-server-address "127.0.0.1:$SUPERLINK_HEALTH_PORT" \
     --isolation "${SUPERLINK_ISOLATION:-subprocess}" \
-    --database "$DATA/superlink/state.db" --storage-dir "$DATA/superlink/ffs"
+    --database "$DATA/superlink/state-$(basename "$venv").db"
   WAIT_PIDFILE=$PIDFILE wait_for health_probe "$venv" 90 || status=$?
   if [ "$status" != 0 ]; then show_log_tail "$RUN/superlink.log"; die "superlink did not start"; fi
   log "superlink: up, Control API at 127.0.0.1:$SUPERLINK_CONTROL_PORT (TLS)"
