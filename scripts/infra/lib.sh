@@ -65,12 +65,16 @@ ensure_secrets() {
     umask 077
     [ -f "$SECRETS_FILE" ] || : >"$SECRETS_FILE"
     chmod 600 "$SECRETS_FILE"
-    for key in FEDGATE_PG_PASSWORD OPENFGA_PRESHARED_KEY FEDGATE_API_KEY FEDGATE_IDP_ADMIN_KEY FEDGATE_IDP_ALICE_PASSWORD FEDGATE_IDP_BOB_PASSWORD FEDGATE_IDP_CAROL_PASSWORD; do
+    # the service keys: the SuperLink's (FEDGATE_API_KEY), the operator's (FEDGATE_ADMIN_API_KEY), and
+    # the second SuperLink service's that the tests use to prove keys stay in their service
+    for key in FEDGATE_PG_PASSWORD OPENFGA_PRESHARED_KEY FEDGATE_API_KEY FEDGATE_ADMIN_API_KEY FEDGATE_OTHER_API_KEY FEDGATE_IDP_ADMIN_KEY FEDGATE_IDP_ALICE_PASSWORD FEDGATE_IDP_BOB_PASSWORD FEDGATE_IDP_CAROL_PASSWORD; do
       grep -q "^${key}=" "$SECRETS_FILE" || printf '%s=%s\n' "$key" "$(rand_hex 24)" >>"$SECRETS_FILE"
     done
-    # services are configured with the API key's hash (FEDGATE_API_KEYS), never the key itself
-    grep -q "^FEDGATE_API_KEY_SHA256=" "$SECRETS_FILE" ||
-      printf 'FEDGATE_API_KEY_SHA256=%s\n' "$(grep '^FEDGATE_API_KEY=' "$SECRETS_FILE" | cut -d= -f2- | tr -d '\n' | sha256sum | cut -c1-64)" >>"$SECRETS_FILE"
+    # services are configured with each key's hash (FEDGATE_API_KEYS), never the key itself
+    for key in FEDGATE_API_KEY FEDGATE_ADMIN_API_KEY FEDGATE_OTHER_API_KEY; do
+      grep -q "^${key}_SHA256=" "$SECRETS_FILE" ||
+        printf '%s_SHA256=%s\n' "$key" "$(grep "^${key}=" "$SECRETS_FILE" | cut -d= -f2- | tr -d '\n' | sha256sum | cut -c1-64)" >>"$SECRETS_FILE"
+    done
   )
   set -a
   # shellcheck disable=SC1090

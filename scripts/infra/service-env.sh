@@ -12,9 +12,13 @@ export FEDGATE_OPENFGA_API_KEY=$OPENFGA_PRESHARED_KEY
 export FEDGATE_OIDC_ISSUER="https://127.0.0.1:$IDP_PORT"
 export FEDGATE_OIDC_CLIENT_ID=$IDP_CLIENT_ID
 export FEDGATE_OIDC_AUDIENCE=$IDP_API_AUDIENCE
-# REST clients the services accept: the stack's development key, by its hash (it may also
-# read the audit log: role audit-reader; and run admin operations such as a rebuild: role authz-admin)
-export FEDGATE_API_KEYS="dev:$FEDGATE_API_KEY_SHA256:audit-reader+authz-admin"
+# the file the SuperLink reads its key from (mode 0600; its environment never holds the key)
+export FEDGATE_SUPERLINK_KEY_FILE=$STATE/superlink/fedgate-api-key
+# The service keys the services accept, by their hashes (name:sha256:roles:services, see
+# libs/service-config): the SuperLink's (role superlink, its own service only), the operator's
+# (authz-admin + audit-reader: rebuild, membership recovery, audit reads), and a second
+# SuperLink service's own key, which the tests use to prove that a key stays in its service.
+export FEDGATE_API_KEYS="$FEDGATE_SERVICE_NAME:$FEDGATE_API_KEY_SHA256:superlink:$FEDGATE_SERVICE_NAME,operator:$FEDGATE_ADMIN_API_KEY_SHA256:authz-admin+audit-reader:$FEDGATE_SERVICE_NAME,$FEDGATE_OTHER_SERVICE_NAME:$FEDGATE_OTHER_API_KEY_SHA256:superlink:$FEDGATE_OTHER_SERVICE_NAME"
 # the audit service's own checkpoint-signing key (created at its first start)
 export FEDGATE_AUDIT_SIGNING_KEY_FILE=$STATE/audit/checkpoint-signing-key.pem
 # authz-service: the SuperLink's `service:<name>` and its bootstrap admin (from stack.env)

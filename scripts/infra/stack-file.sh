@@ -33,6 +33,8 @@ const stack = {
   services: { login: e.LOGIN_URL, token: e.TOKEN_URL, authz: e.AUTHZ_URL, audit: e.AUDIT_URL },
   ca_cert: e.NODE_EXTRA_CA_CERTS,
   api_key: e.FEDGATE_API_KEY,
+  admin_api_key: e.FEDGATE_ADMIN_API_KEY,
+  other_service: { service_name: e.FEDGATE_OTHER_SERVICE_NAME, api_key: e.FEDGATE_OTHER_API_KEY },
   idp: { issuer: e.FEDGATE_OIDC_ISSUER, client_id: e.FEDGATE_OIDC_CLIENT_ID, audience: e.FEDGATE_OIDC_AUDIENCE,
          users: JSON.parse(e.FEDGATE_IDP_USERS).map(({ username, password }) => ({ username, password })) },
   kafka: { brokers: e.FEDGATE_KAFKA_BROKERS.split(",") },

@@ -3,17 +3,23 @@ import { APP_INTERCEPTOR } from '@nestjs/core';
 import { openApiDocument } from '@fedgate/contracts';
 import {
   AuthorizationStore,
+  Authorize,
   BatchCheck,
   BootstrapServiceAdmin,
   CheckAccess,
   Decide,
   DecisionCache,
   GrantServiceAccess,
+  ListRunMembers,
   ListRuns,
+  ListServiceMembers,
+  ObjectServices,
   OpenFgaCompatibleCheck,
   OwnershipProjector,
   ProjectionState,
+  QuestionScope,
   RebuildProjections,
+  Refusals,
   RegisterRun,
   RevokeServiceAccess,
   ShareRun,
@@ -26,15 +32,22 @@ import { KAFKA_SETTINGS, KafkaModule, KafkaReadinessCheck, KafkaSettings, Outbox
 import { OpenFgaHttpClient, openFgaReadinessCheck } from '@fedgate/openfga';
 import { PlatformModule, provideFastJsonRoutes } from '@fedgate/platform';
 import type { AuthzServiceConfig } from '@fedgate/service-config';
-import { AuthzController } from './authz.controller';
+import { tokenVerificationProviders } from '@fedgate/token-verification';
+import { AuthzController, MembershipController } from './authz.controller';
+import { PersonVerifier } from './person-verifier';
 import { AuthzErrorsInterceptor } from './authz-errors.interceptor';
 import { fastCheckRoutes } from './fast-check.routes';
 import { AUTHZ_CONFIG, AuthzLifecycle, AuthzStartup } from './authz.lifecycle';
 import { AdminController, ApiKeyOrBearerGuard, OpenFgaCheckController } from './openfga-check.controller';
 
 const OWNERSHIP_DEPS = Symbol('OWNERSHIP_DEPS');
+const AUDIT_WRITER = Symbol('AUDIT_WRITER');
 
-/** OpenFGA decisions, event-sourced run ownership and grants, private by default. */
+/**
+ * OpenFGA decisions, event-sourced run ownership and grants, private by default. Keys are
+ * scoped to their roles and services; people act with their own tokens, verified by
+ * token-verification wired here as in token-service (same rules, cache, revocations).
+ */
 @Module({})
 export class AuthzServiceModule {
   static register(config: AuthzServiceConfig): DynamicModule {
@@ -45,6 +58,7 @@ export class AuthzServiceModule {
     const cache = new DecisionCache({ maxEntries: config.FEDGATE_AUTHZ_CACHE_ENTRIES, ttlMs: config.FEDGATE_AUTHZ_CACHE_TTL_MS });
     const service = config.FEDGATE_SERVICE_NAME;
     const startup = new AuthzStartup();
+    const useCase = <T>(provide: new (...args: never[]) => T, useFactory: (...deps: never[]) => T, inject: unknown[]) => ({ provide, useFactory, inject: inject as never[] });
     const command = <T>(UseCase: new (deps: OwnershipCommandDeps) => T) => ({ provide: UseCase, useFactory: (deps: OwnershipCommandDeps) => new UseCase(deps), inject: [OWNERSHIP_DEPS] });
     return {
       module: AuthzServiceModule,
@@ -61,8 +75,15 @@ export class AuthzServiceModule {
           },
         }),
       ],
-      controllers: [AuthzController, OpenFgaCheckController, AdminController],
+      controllers: [AuthzController, MembershipController, OpenFgaCheckController, AdminController],
       providers: [
+        // successes are recorded by the decision or change they allow (one event), refusals always
+        ...tokenVerificationProviders(config, { auditSuccess: false }),
+        PersonVerifier,
+        { provide: AUDIT_WRITER, useFactory: (outbox: OutboxStore) => new OutboxGroupWriter(outbox), inject: [OutboxStore] },
+        useCase(Refusals, (audit: OutboxGroupWriter) => new Refusals(audit), [AUDIT_WRITER]),
+        useCase(ObjectServices, (prisma: PrismaService) => new ObjectServices(prisma.client), [PrismaService]),
+        useCase(QuestionScope, (services: ObjectServices, refusals: Refusals) => new QuestionScope(services, refusals), [ObjectServices, Refusals]),
         { provide: AUTHZ_CONFIG, useValue: config },
         { provide: AuthzStartup, useValue: startup },
         { provide: AuthorizationStore, useValue: store },
@@ -74,8 +95,8 @@ export class AuthzServiceModule {
         },
         {
           provide: Decide,
-          useFactory: (outbox: OutboxStore, projection: ProjectionState) => new Decide(store, cache, new OutboxGroupWriter(outbox), projection),
-          inject: [OutboxStore, ProjectionState],
+          useFactory: (audit: OutboxGroupWriter, projection: ProjectionState) => new Decide(store, cache, audit, projection),
+          inject: [AUDIT_WRITER, ProjectionState],
         },
         {
           provide: OwnershipProjector,
@@ -85,14 +106,15 @@ export class AuthzServiceModule {
         },
         {
           provide: OWNERSHIP_DEPS,
-          useFactory: (prisma: PrismaService, outbox: OutboxStore, relay: OutboxRelay, decide: Decide): OwnershipCommandDeps => ({
+          useFactory: (prisma: PrismaService, outbox: OutboxStore, relay: OutboxRelay, decide: Decide, refusals: Refusals, persons: PersonVerifier): OwnershipCommandDeps => ({
             prisma: prisma.client,
             outbox,
             wakeRelay: () => relay.wake(),
             decide,
-            defaultService: service,
+            refusals,
+            verifyPerson: (token, caller) => persons.verify(token, caller),
           }),
-          inject: [PrismaService, OutboxStore, OutboxRelay, Decide],
+          inject: [PrismaService, OutboxStore, OutboxRelay, Decide, Refusals, PersonVerifier],
         },
         command(RegisterRun),
         command(ShareRun),
@@ -100,11 +122,22 @@ export class AuthzServiceModule {
         command(GrantServiceAccess),
         command(RevokeServiceAccess),
         command(BootstrapServiceAdmin),
-        { provide: CheckAccess, useFactory: (decide: Decide, projection: ProjectionState) => new CheckAccess(decide, projection), inject: [Decide, ProjectionState] },
-        { provide: BatchCheck, useFactory: (decide: Decide, projection: ProjectionState) => new BatchCheck(decide, projection), inject: [Decide, ProjectionState] },
-        provideFastJsonRoutes(fastCheckRoutes, [CheckAccess, BatchCheck]),
-        { provide: OpenFgaCompatibleCheck, useFactory: (decide: Decide) => new OpenFgaCompatibleCheck(decide, store), inject: [Decide] },
-        { provide: ListRuns, useFactory: (prisma: PrismaService, projection: ProjectionState) => new ListRuns(prisma.client, projection), inject: [PrismaService, ProjectionState] },
+        useCase(CheckAccess, (decide: Decide, projection: ProjectionState, scope: QuestionScope) => new CheckAccess(decide, projection, scope), [Decide, ProjectionState, QuestionScope]),
+        useCase(BatchCheck, (decide: Decide, projection: ProjectionState, scope: QuestionScope) => new BatchCheck(decide, projection, scope), [Decide, ProjectionState, QuestionScope]),
+        useCase(
+          Authorize,
+          (decide: Decide, projection: ProjectionState, scope: QuestionScope, persons: PersonVerifier) => new Authorize(decide, projection, scope, (token, caller) => persons.verify(token, caller)),
+          [Decide, ProjectionState, QuestionScope, PersonVerifier],
+        ),
+        provideFastJsonRoutes(fastCheckRoutes, [Authorize, CheckAccess, BatchCheck]),
+        useCase(OpenFgaCompatibleCheck, (decide: Decide, scope: QuestionScope) => new OpenFgaCompatibleCheck(decide, store, scope), [Decide, QuestionScope]),
+        useCase(ListRuns, (prisma: PrismaService, projection: ProjectionState, refusals: Refusals) => new ListRuns(prisma.client, projection, refusals), [PrismaService, ProjectionState, Refusals]),
+        command(ListServiceMembers),
+        useCase(
+          ListRunMembers,
+          (deps: OwnershipCommandDeps, prisma: PrismaService, projection: ProjectionState) => new ListRunMembers(deps, prisma.client, projection),
+          [OWNERSHIP_DEPS, PrismaService, ProjectionState],
+        ),
         {
           provide: RebuildProjections,
           useFactory: (prisma: PrismaService, kafka: KafkaSettings, projector: OwnershipProjector, projection: ProjectionState) =>

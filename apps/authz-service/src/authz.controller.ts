@@ -1,6 +1,7 @@
 import { Controller, Delete, Get, HttpCode, Inject, Post, Put, Req, Res, UseGuards } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import {
+  AuthorizeRequestSchema,
   BatchCheckRequestSchema,
   CheckRequestSchema,
   DeleteRunMemberRequestSchema,
@@ -10,75 +11,148 @@ import {
   PutServiceMemberRequestSchema,
   RegisterRunRequestSchema,
   RunMemberParamsSchema,
+  RunMembersQuerySchema,
+  RunParamsSchema,
   ServiceMemberParamsSchema,
+  ServiceMembersQuerySchema,
+  ServiceParamsSchema,
   parseOrThrow,
 } from '@fedgate/contracts';
-import { BatchCheck, CheckAccess, GrantServiceAccess, ListRuns, RegisterRun, RevokeServiceAccess, ShareRun, UnshareRun, type DecisionOrigin } from '@fedgate/authz';
-import { ApiKeyGuard, RequestOrigin, validBody } from '@fedgate/platform';
+import {
+  Authorize,
+  BatchCheck,
+  CheckAccess,
+  GrantServiceAccess,
+  ListRunMembers,
+  ListRuns,
+  ListServiceMembers,
+  RegisterRun,
+  RevokeServiceAccess,
+  ShareRun,
+  UnshareRun,
+  type Caller,
+} from '@fedgate/authz';
+import { ApiKeyGuard, OptionalApiKeyGuard, validBody } from '@fedgate/platform';
+import { bearerToken, CallingKey } from './caller';
+import { PersonVerifier } from './person-verifier';
 
-/** The v1 REST API of ../shared/API.md § authz-service. */
+/** An optional body (DELETE): absent or empty is `{}`, anything else must be JSON of the schema. */
+function optionalBody<T>(req: Request, parse: (req: Request) => T): T | Record<string, never> {
+  return req.headers['content-length'] === undefined || req.headers['content-length'] === '0' ? {} : parse(req);
+}
+
+/** The SuperLink's calls (API.md § authz-service): a service key always, scoped to its services. */
 @Controller('v1')
 @UseGuards(ApiKeyGuard)
 export class AuthzController {
   constructor(
+    @Inject(Authorize) private readonly authorizeUseCase: Authorize,
     @Inject(CheckAccess) private readonly checkAccess: CheckAccess,
     @Inject(BatchCheck) private readonly batchCheck: BatchCheck,
     @Inject(RegisterRun) private readonly registerRun: RegisterRun,
-    @Inject(ListRuns) private readonly listRuns: ListRuns,
-    @Inject(ShareRun) private readonly shareRun: ShareRun,
-    @Inject(UnshareRun) private readonly unshareRun: UnshareRun,
-    @Inject(GrantServiceAccess) private readonly grantAccess: GrantServiceAccess,
-    @Inject(RevokeServiceAccess) private readonly revokeAccess: RevokeServiceAccess,
   ) {}
+
+  /** 200 `{allowed, decision_id, account}`; 401 `{allowed:false, error}` for a refused token. */
+  @Post('authorize')
+  @HttpCode(200)
+  async authorize(@Req() req: Request, @Res({ passthrough: true }) res: Response, @CallingKey() caller: Caller) {
+    const answer = await this.authorizeUseCase.execute(validBody(req, 'json', AuthorizeRequestSchema), caller);
+    res.status(answer.status);
+    return answer.body;
+  }
 
   @Post('check')
   @HttpCode(200)
-  check(@Req() req: Request, @RequestOrigin() origin: DecisionOrigin) {
-    return this.checkAccess.execute(validBody(req, 'json', CheckRequestSchema), origin);
+  check(@Req() req: Request, @CallingKey() caller: Caller) {
+    return this.checkAccess.execute(validBody(req, 'json', CheckRequestSchema), caller);
   }
 
   @Post('check/batch')
   @HttpCode(200)
-  batch(@Req() req: Request, @RequestOrigin() origin: DecisionOrigin) {
-    return this.batchCheck.execute(validBody(req, 'json', BatchCheckRequestSchema), origin);
+  batch(@Req() req: Request, @CallingKey() caller: Caller) {
+    return this.batchCheck.execute(validBody(req, 'json', BatchCheckRequestSchema), caller);
   }
 
   /** 201 when registered now, 200 when the same owner registers it again. */
   @Post('runs')
-  async register(@Req() req: Request, @Res({ passthrough: true }) res: Response) {
-    const { created, ...answer } = await this.registerRun.execute(validBody(req, 'json', RegisterRunRequestSchema));
+  async register(@Req() req: Request, @Res({ passthrough: true }) res: Response, @CallingKey() caller: Caller) {
+    const { created, ...answer } = await this.registerRun.execute(validBody(req, 'json', RegisterRunRequestSchema), caller);
     res.status(created ? 201 : 200);
     return answer;
   }
+}
+
+/**
+ * The calls a person makes with their own token (`fedgate authz ...`), with or without a key:
+ * the acting person is whoever the bearer token proves; a key sent along must act for the
+ * service concerned; an `authz-admin` key alone may manage its services' members.
+ */
+@Controller('v1')
+@UseGuards(OptionalApiKeyGuard)
+export class MembershipController {
+  constructor(
+    @Inject(PersonVerifier) private readonly persons: PersonVerifier,
+    @Inject(ListRuns) private readonly listRuns: ListRuns,
+    @Inject(ShareRun) private readonly shareRun: ShareRun,
+    @Inject(UnshareRun) private readonly unshareRun: UnshareRun,
+    @Inject(ListRunMembers) private readonly runMembers: ListRunMembers,
+    @Inject(GrantServiceAccess) private readonly grantAccess: GrantServiceAccess,
+    @Inject(RevokeServiceAccess) private readonly revokeAccess: RevokeServiceAccess,
+    @Inject(ListServiceMembers) private readonly serviceMembers: ListServiceMembers,
+  ) {}
+
+  private async withPerson(req: Request, caller: Caller): Promise<Caller> {
+    const token = bearerToken(req);
+    return token === undefined ? caller : { ...caller, person: await this.persons.verify(token, caller) };
+  }
 
   @Get('runs')
-  runs(@Req() req: Request) {
-    return this.listRuns.execute(parseOrThrow(ListRunsQuerySchema, req.query));
+  async runs(@Req() req: Request, @CallingKey() caller: Caller) {
+    const query = parseOrThrow(ListRunsQuerySchema, req.query);
+    return this.listRuns.execute(query, await this.withPerson(req, caller));
+  }
+
+  @Get('runs/:run_id/members')
+  async listRunMembers(@Req() req: Request, @CallingKey() caller: Caller) {
+    const { run_id } = parseOrThrow(RunParamsSchema, req.params);
+    const query = parseOrThrow(RunMembersQuerySchema, req.query);
+    return this.runMembers.execute({ run_id, consistency_token: query.consistency_token }, await this.withPerson(req, caller));
   }
 
   @Put('runs/:run_id/members/:flwr_aid')
-  share(@Req() req: Request, @RequestOrigin() origin: DecisionOrigin) {
+  async share(@Req() req: Request, @CallingKey() caller: Caller) {
     const params = parseOrThrow(RunMemberParamsSchema, req.params);
-    return this.shareRun.execute({ ...params, ...validBody(req, 'json', PutRunMemberRequestSchema) }, origin);
+    const { role } = validBody(req, 'json', PutRunMemberRequestSchema);
+    return this.shareRun.execute({ ...params, role }, await this.withPerson(req, caller));
   }
 
   @Delete('runs/:run_id/members/:flwr_aid')
   @HttpCode(200)
-  unshare(@Req() req: Request, @RequestOrigin() origin: DecisionOrigin) {
+  async unshare(@Req() req: Request, @CallingKey() caller: Caller) {
     const params = parseOrThrow(RunMemberParamsSchema, req.params);
-    return this.unshareRun.execute({ ...params, ...validBody(req, 'json', DeleteRunMemberRequestSchema) }, origin);
+    optionalBody(req, (r) => validBody(r, 'json', DeleteRunMemberRequestSchema));
+    return this.unshareRun.execute(params, await this.withPerson(req, caller));
+  }
+
+  @Get('services/:service/members')
+  async listServiceMembers(@Req() req: Request, @CallingKey() caller: Caller) {
+    const { service } = parseOrThrow(ServiceParamsSchema, req.params);
+    parseOrThrow(ServiceMembersQuerySchema, req.query);
+    return this.serviceMembers.execute({ service }, await this.withPerson(req, caller));
   }
 
   @Put('services/:service/members/:flwr_aid')
-  grant(@Req() req: Request, @RequestOrigin() origin: DecisionOrigin) {
+  async grant(@Req() req: Request, @CallingKey() caller: Caller) {
     const params = parseOrThrow(ServiceMemberParamsSchema, req.params);
-    return this.grantAccess.execute({ ...params, ...validBody(req, 'json', PutServiceMemberRequestSchema) }, origin);
+    const { role } = validBody(req, 'json', PutServiceMemberRequestSchema);
+    return this.grantAccess.execute({ ...params, role }, await this.withPerson(req, caller));
   }
 
   @Delete('services/:service/members/:flwr_aid')
   @HttpCode(200)
-  revoke(@Req() req: Request, @RequestOrigin() origin: DecisionOrigin) {
+  async revoke(@Req() req: Request, @CallingKey() caller: Caller) {
     const params = parseOrThrow(ServiceMemberParamsSchema, req.params);
-    return this.revokeAccess.execute({ ...params, ...validBody(req, 'json', DeleteServiceMemberRequestSchema) }, origin);
+    optionalBody(req, (r) => validBody(r, 'json', DeleteServiceMemberRequestSchema));
+    return this.revokeAccess.execute(params, await this.withPerson(req, caller));
   }
 }

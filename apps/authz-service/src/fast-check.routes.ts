@@ -1,6 +1,6 @@
-import { BatchCheckRequestSchema, CheckRequestSchema, parseOrThrow } from '@fedgate/contracts';
-import { BatchCheck, CheckAccess, toAuthzError } from '@fedgate/authz';
-import type { FastJsonRoute } from '@fedgate/platform';
+import { AuthorizeRequestSchema, BatchCheckRequestSchema, CheckRequestSchema, parseOrThrow } from '@fedgate/contracts';
+import { Authorize, BatchCheck, CheckAccess, toAuthzError, type Caller } from '@fedgate/authz';
+import { FastJsonReply, type FastJsonRoute, type FastRouteContext } from '@fedgate/platform';
 
 /** Runs a handler with the service's error mapping (what AuthzErrorsInterceptor does for controllers). */
 async function mapped<T>(work: () => Promise<T>): Promise<T> {
@@ -11,14 +11,25 @@ async function mapped<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
+/** The same Caller as the controllers' CallingKey: the authenticated key and the address. */
+const callerOf = ({ client, origin }: FastRouteContext): Caller => ({ key: client, origin });
+
 /**
- * The checks a SuperLink makes on every CLI request, answered on the platform's fast path
+ * The calls a SuperLink makes on every CLI request, answered on the platform's fast path
  * (FastJsonRoute) with the same use cases, validation and error mapping as AuthzController,
  * which still serves them for requests the fast path leaves to Express.
  */
-export function fastCheckRoutes(checkAccess: CheckAccess, batchCheck: BatchCheck): FastJsonRoute[] {
+export function fastCheckRoutes(authorize: Authorize, checkAccess: CheckAccess, batchCheck: BatchCheck): FastJsonRoute[] {
   return [
-    { path: '/v1/check', handle: (body, { origin }) => mapped(() => checkAccess.execute(parseOrThrow(CheckRequestSchema, body), origin)) },
-    { path: '/v1/check/batch', handle: (body, { origin }) => mapped(() => batchCheck.execute(parseOrThrow(BatchCheckRequestSchema, body), origin)) },
+    {
+      path: '/v1/authorize',
+      handle: (body, context) =>
+        mapped(async () => {
+          const answer = await authorize.execute(parseOrThrow(AuthorizeRequestSchema, body), callerOf(context));
+          return answer.status === 200 ? answer.body : new FastJsonReply(answer.status, answer.body);
+        }),
+    },
+    { path: '/v1/check', handle: (body, context) => mapped(() => checkAccess.execute(parseOrThrow(CheckRequestSchema, body), callerOf(context))) },
+    { path: '/v1/check/batch', handle: (body, context) => mapped(() => batchCheck.execute(parseOrThrow(BatchCheckRequestSchema, body), callerOf(context))) },
   ];
 }

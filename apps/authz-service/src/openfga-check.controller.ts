@@ -1,8 +1,9 @@
 import { Controller, ExecutionContext, HttpCode, Inject, Injectable, Post, Req, Res, UseGuards } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { API_KEY_HEADER, OpenFgaCheckParamsSchema, OpenFgaCheckRequestSchema, parseOrThrow } from '@fedgate/contracts';
-import { OpenFgaCompatibleCheck, RebuildProjections, type DecisionOrigin } from '@fedgate/authz';
-import { ApiKeyGuard, RequestOrigin, requireRole, validBody } from '@fedgate/platform';
+import { OpenFgaCompatibleCheck, RebuildProjections, Refusals, type Caller } from '@fedgate/authz';
+import { ApiKeyGuard, validBody } from '@fedgate/platform';
+import { CallingKey } from './caller';
 
 /**
  * The API key as OpenFGA clients send a preshared key (`Authorization: Bearer <key>`), or in
@@ -27,29 +28,31 @@ export class OpenFgaCheckController {
   /** OpenFGA's answer `{allowed, resolution}`; the decision id travels in `x-fedgate-decision-id`. */
   @Post(':store_id/check')
   @HttpCode(200)
-  async check(@Req() req: Request, @Res({ passthrough: true }) res: Response, @RequestOrigin() origin: DecisionOrigin) {
+  async check(@Req() req: Request, @Res({ passthrough: true }) res: Response, @CallingKey() caller: Caller) {
     const { store_id } = parseOrThrow(OpenFgaCheckParamsSchema, req.params);
-    const { decision_id, ...answer } = await this.openFgaCheck.execute(store_id, validBody(req, 'json', OpenFgaCheckRequestSchema), origin);
+    const { decision_id, ...answer } = await this.openFgaCheck.execute(store_id, validBody(req, 'json', OpenFgaCheckRequestSchema), caller);
     res.setHeader('x-fedgate-decision-id', decision_id);
     return answer;
   }
 }
 
-/** The FEDGATE_API_KEYS role that may run admin operations such as a rebuild. */
-export const AUTHZ_ADMIN_ROLE = 'authz-admin';
-
 /**
  * Operations on the projections (`fedgate authz rebuild`). A rebuild wipes every tuple before
- * replaying the topic, so it takes a key with the authz-admin role, not just any client's key.
+ * replaying the topic, so it takes a key with the authz-admin role, not just any client's key;
+ * any other key is refused (403) and the refusal audited under its name.
  */
 @Controller('v1/admin')
-@UseGuards(ApiKeyGuard, requireRole(AUTHZ_ADMIN_ROLE))
+@UseGuards(ApiKeyGuard)
 export class AdminController {
-  constructor(@Inject(RebuildProjections) private readonly rebuildProjections: RebuildProjections) {}
+  constructor(
+    @Inject(RebuildProjections) private readonly rebuildProjections: RebuildProjections,
+    @Inject(Refusals) private readonly refusals: Refusals,
+  ) {}
 
   @Post('rebuild')
   @HttpCode(200)
-  rebuild() {
+  async rebuild(@CallingKey() caller: Caller) {
+    await this.refusals.requireKeyRole(caller, ['authz-admin'], null, { action: 'rebuild' });
     return this.rebuildProjections.execute();
   }
 }

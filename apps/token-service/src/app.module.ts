@@ -1,29 +1,17 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { openApiDocument } from '@fedgate/contracts';
-import { DatabaseModule, DatabaseReadinessCheck, OutboxGroupWriter, OutboxStore } from '@fedgate/database';
+import { DatabaseModule, DatabaseReadinessCheck } from '@fedgate/database';
 import { KafkaModule, KafkaReadinessCheck, parseBrokers } from '@fedgate/kafka';
 import { PlatformModule, oidcDiscoveryReadinessCheck, provideFastJsonRoutes } from '@fedgate/platform';
 import { fastVerifyRoutes } from './fast-verify.route';
 import type { TokenServiceConfig } from '@fedgate/service-config';
-import { CachingTokenVerifier, TokenVerifier, VerifiedTokenCache, VerifyAccessToken } from '@fedgate/token-verification';
-import { MAX_TOKEN_LIFETIME_SECONDS, SessionRevocationListener } from './session-revocation.listener';
+import { VerifyAccessToken, tokenVerificationProviders } from '@fedgate/token-verification';
 import { TokenController } from './token.controller';
 
 /** Verifies the access tokens of every flwr CLI call: fast, revocation-aware, audited. */
 @Module({})
 export class TokenServiceModule {
   static register(config: TokenServiceConfig): DynamicModule {
-    const verifier = new CachingTokenVerifier({
-      verifier: new TokenVerifier({
-        issuer: config.FEDGATE_OIDC_ISSUER,
-        audience: config.FEDGATE_OIDC_AUDIENCE,
-        clockToleranceSeconds: config.FEDGATE_TOKEN_CLOCK_SKEW_SECONDS,
-        jwksCooldownMs: config.FEDGATE_JWKS_COOLDOWN_MS,
-        requestTimeoutMs: config.FEDGATE_OIDC_TIMEOUT_MS,
-        introspection: config.FEDGATE_OIDC_CLIENT_ID ? { clientId: config.FEDGATE_OIDC_CLIENT_ID, clientSecret: config.FEDGATE_OIDC_CLIENT_SECRET } : undefined,
-      }),
-      cache: new VerifiedTokenCache({ maxEntries: config.FEDGATE_TOKEN_CACHE_ENTRIES }),
-    });
     return {
       module: TokenServiceModule,
       imports: [
@@ -37,17 +25,7 @@ export class TokenServiceModule {
         }),
       ],
       controllers: [TokenController],
-      providers: [
-        { provide: CachingTokenVerifier, useValue: verifier },
-        { provide: MAX_TOKEN_LIFETIME_SECONDS, useValue: config.FEDGATE_TOKEN_MAX_LIFETIME_SECONDS },
-        {
-          provide: VerifyAccessToken,
-          useFactory: (outbox: OutboxStore) => new VerifyAccessToken(verifier, new OutboxGroupWriter(outbox), { auditSuccess: config.FEDGATE_TOKEN_AUDIT_SUCCESS }),
-          inject: [OutboxStore],
-        },
-        provideFastJsonRoutes(fastVerifyRoutes, [VerifyAccessToken]),
-        SessionRevocationListener,
-      ],
+      providers: [...tokenVerificationProviders(config, { auditSuccess: config.FEDGATE_TOKEN_AUDIT_SUCCESS }), provideFastJsonRoutes(fastVerifyRoutes, [VerifyAccessToken])],
     };
   }
 }

@@ -64,18 +64,18 @@ describe('ownership events → tuple changes', () => {
   });
 
   it('replaces an earlier run role on share and removes every role on unshare', () => {
-    const share = tupleChangeOf(ownership('fedgate.run.shared.v1', { run_id: '42', flwr_aid: 'bob', role: 'operator', acting_flwr_aid: 'alice' }), 's');
+    const share = tupleChangeOf(ownership('fedgate.run.shared.v1', { run_id: '42', flwr_aid: 'bob', role: 'operator', actor: { kind: 'person', flwr_aid: 'alice' } }), 's');
     assert.deepEqual(share.writes, [{ user: 'flwr_aid:bob', relation: 'operator', object: 'run:42' }]);
     assert.deepEqual(share.deletes, [{ user: 'flwr_aid:bob', relation: 'viewer', object: 'run:42' }]);
-    const unshare = tupleChangeOf(ownership('fedgate.run.unshared.v1', { run_id: '42', flwr_aid: 'bob', acting_flwr_aid: 'alice' }), 's');
+    const unshare = tupleChangeOf(ownership('fedgate.run.unshared.v1', { run_id: '42', flwr_aid: 'bob', actor: { kind: 'person', flwr_aid: 'alice' } }), 's');
     assert.deepEqual(unshare.deletes.map((t) => t.relation).sort(), ['operator', 'viewer']);
   });
 
   it('grants one service role at a time and revokes all', () => {
-    const grant = tupleChangeOf(ownership('fedgate.access.granted.v1', { service: 'superlink', flwr_aid: 'bob', role: 'member', acting_flwr_aid: null }), 's');
+    const grant = tupleChangeOf(ownership('fedgate.access.granted.v1', { service: 'superlink', flwr_aid: 'bob', role: 'member', actor: null }), 's');
     assert.deepEqual(grant.writes, [{ user: 'flwr_aid:bob', relation: 'has_access', object: 'service:superlink' }]);
     assert.deepEqual(grant.deletes, [{ user: 'flwr_aid:bob', relation: 'admin', object: 'service:superlink' }]);
-    const revoke = tupleChangeOf(ownership('fedgate.access.revoked.v1', { service: 'superlink', flwr_aid: 'bob', acting_flwr_aid: 'alice' }), 's');
+    const revoke = tupleChangeOf(ownership('fedgate.access.revoked.v1', { service: 'superlink', flwr_aid: 'bob', actor: { kind: 'person', flwr_aid: 'alice' } }), 's');
     assert.deepEqual(revoke.deletes.map((t) => t.relation).sort(), ['admin', 'has_access']);
   });
 });

@@ -2,6 +2,10 @@ import {
   BATCH_CHECK_MAX,
   InvalidRequestError,
   ResourceError,
+  TokenVerificationError,
+  type AuthorizeRejected,
+  type AuthorizeRequest,
+  type AuthorizeResponse,
   relationAppliesTo,
   tryParseObjectRef,
   type BatchCheckRequest,
@@ -12,19 +16,43 @@ import {
   type OpenFgaCheckResponse,
 } from '@fedgate/contracts';
 import type { AuthorizationStore } from './authorization-store';
-import type { Decide, DecisionOrigin } from './decide';
+import type { Attempt, Caller, Refusals, VerifiedPerson } from './caller';
+import type { Decide } from './decide';
+import type { ObjectServices } from './object-services';
 import type { ProjectionState } from './projection-state';
+
+/** The keys that may ask about their services: the SuperLink's, and an operator's. */
+const ASKING_ROLES = ['superlink', 'authz-admin'] as const;
+
+/**
+ * A key may ask about objects of its own services only (a run by the service it was registered
+ * under); a question about another service's object is refused (403, audited) unanswered.
+ */
+export class QuestionScope {
+  constructor(
+    private readonly services: ObjectServices,
+    private readonly refusals: Refusals,
+  ) {}
+
+  async require(caller: Caller, objects: readonly string[], attempt: Omit<Attempt, 'object'>, roles: readonly ('superlink' | 'authz-admin')[] = ASKING_ROLES): Promise<void> {
+    for (const object of new Set(objects)) {
+      await this.refusals.requireKeyRole(caller, roles, await this.services.of(object), { ...attempt, object });
+    }
+  }
+}
 
 /** `POST /v1/check`: one decision; with a consistency token, after that write is applied. */
 export class CheckAccess {
   constructor(
     private readonly decide: Decide,
     private readonly projection: ProjectionState,
+    private readonly scope: QuestionScope,
   ) {}
 
-  async execute(check: CheckRequest, origin: DecisionOrigin): Promise<CheckResponse> {
+  async execute(check: CheckRequest, caller: Caller): Promise<CheckResponse> {
+    await this.scope.require(caller, [check.object], { action: 'check' });
     if (check.consistency_token) await this.projection.waitForToken(check.consistency_token);
-    return this.decide.execute(check, { endpoint: 'check', origin, consistencyToken: check.consistency_token });
+    return this.decide.execute(check, { endpoint: 'check', origin: caller.origin, clientId: caller.key?.client_id, consistencyToken: check.consistency_token });
   }
 }
 
@@ -33,19 +61,66 @@ export class BatchCheck {
   constructor(
     private readonly decide: Decide,
     private readonly projection: ProjectionState,
+    private readonly scope: QuestionScope,
   ) {}
 
-  async execute(batch: BatchCheckRequest, origin: DecisionOrigin): Promise<BatchCheckResponse> {
+  async execute(batch: BatchCheckRequest, caller: Caller): Promise<BatchCheckResponse> {
     if (batch.checks.length > BATCH_CHECK_MAX) throw new InvalidRequestError(`at most ${BATCH_CHECK_MAX} checks per batch`);
+    await this.scope.require(caller, batch.checks.map((c) => c.object), { action: 'check' });
     const tokens = [...new Set([batch.consistency_token, ...batch.checks.map((c) => c.consistency_token)].filter((t): t is string => !!t))];
     for (const token of tokens) await this.projection.waitForToken(token);
     // every decision is audited on its own; one that cannot be answered fails the batch (503)
     const results = await Promise.all(
       batch.checks.map((check) =>
-        this.decide.execute(check, { endpoint: 'batch_check', origin, consistencyToken: check.consistency_token ?? batch.consistency_token }),
+        this.decide.execute(check, { endpoint: 'batch_check', origin: caller.origin, clientId: caller.key?.client_id, consistencyToken: check.consistency_token ?? batch.consistency_token }),
       ),
     );
     return { results };
+  }
+}
+
+/** Verifies a person's token without recording a success (the caller records it with its decision). */
+export type VerifyTokenQuietly = (accessToken: string, caller: Caller) => Promise<VerifiedPerson>;
+
+export type AuthorizeAnswer = { status: 200; body: AuthorizeResponse } | { status: 401; body: AuthorizeRejected };
+
+/**
+ * `POST /v1/authorize` (key role `superlink`, for the object's service): the SuperLink's one
+ * call per CLI request. The token is verified with the token service's rules, cache and
+ * revocations; the question is asked for the person it proves; exactly one audit event records
+ * both: the decision, with the verified account as actor and the token's hash. A refused token
+ * is answered 401 `{allowed:false, error}` with its one `token.rejected` event, whose unverified
+ * subject is only `claimed_subject`.
+ */
+export class Authorize {
+  constructor(
+    private readonly decide: Decide,
+    private readonly projection: ProjectionState,
+    private readonly scope: QuestionScope,
+    private readonly verifyToken: VerifyTokenQuietly,
+  ) {}
+
+  async execute(request: AuthorizeRequest, caller: Caller): Promise<AuthorizeAnswer> {
+    await this.scope.require(caller, [request.object], { action: 'authorize' }, ['superlink']);
+    let person: VerifiedPerson;
+    try {
+      person = await this.verifyToken(request.access_token, caller);
+    } catch (err) {
+      if (!(err instanceof TokenVerificationError) || err.status !== 401) throw err;
+      return { status: 401, body: { allowed: false, error: err.code as AuthorizeRejected['error'], error_description: err.description } };
+    }
+    if (request.consistency_token) await this.projection.waitForToken(request.consistency_token);
+    const decision = await this.decide.execute(
+      { flwr_aid: person.account.flwr_aid, relation: request.relation, object: request.object },
+      {
+        endpoint: 'authorize',
+        origin: caller.origin,
+        clientId: caller.key?.client_id,
+        consistencyToken: request.consistency_token,
+        verified: { account: person.account, access_token_hash: person.token_hash },
+      },
+    );
+    return { status: 200, body: { ...decision, account: person.account } };
   }
 }
 
@@ -59,9 +134,10 @@ export class OpenFgaCompatibleCheck {
   constructor(
     private readonly decide: Decide,
     private readonly store: AuthorizationStore,
+    private readonly scope: QuestionScope,
   ) {}
 
-  async execute(storeId: string, request: OpenFgaCheckRequest, origin: DecisionOrigin): Promise<OpenFgaCheckResponse & { decision_id: string }> {
+  async execute(storeId: string, request: OpenFgaCheckRequest, caller: Caller): Promise<OpenFgaCheckResponse & { decision_id: string }> {
     if (storeId !== this.store.pinned().storeId) throw new ResourceError('not_found', `Store ${storeId} is not served here.`);
     const { user, relation, object } = request.tuple_key;
     const flwrAid = user.startsWith('flwr_aid:') ? user.slice('flwr_aid:'.length) : null;
@@ -73,7 +149,8 @@ export class OpenFgaCompatibleCheck {
     if (!this.store.hasRelation(parsed.ref.type, relation) || !relationAppliesTo(relation as never, parsed.ref.type)) {
       throw new InvalidRequestError(`relation '${relation}' does not exist on type '${parsed.ref.type}'`, [{ field: 'tuple_key.relation', message: 'unknown relation' }]);
     }
-    const decision = await this.decide.execute({ flwr_aid: flwrAid, relation, object }, { endpoint: 'openfga_check', origin });
+    await this.scope.require(caller, [object], { action: 'check' });
+    const decision = await this.decide.execute({ flwr_aid: flwrAid, relation, object }, { endpoint: 'openfga_check', origin: caller.origin, clientId: caller.key?.client_id });
     return { allowed: decision.allowed, resolution: '', decision_id: decision.decision_id };
   }
 }

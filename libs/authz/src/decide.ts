@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
-import { DependencyUnavailableError, accountUser, createCloudEvent, isFedgateError, type FedgateEvent } from '@fedgate/contracts';
+import { DependencyUnavailableError, accountUser, createCloudEvent, isFedgateError, type Account, type FedgateEvent } from '@fedgate/contracts';
 import type { OutboxGroupWriter } from '@fedgate/database';
 import type { AuthorizationStore } from './authorization-store';
 import { DecisionCache } from './decision-cache';
@@ -9,7 +9,7 @@ import { formatPosition, type ProjectionState } from './projection-state';
 export const AUTHZ_EVENT_SOURCE = '/fedgate/authz-service';
 
 /** Which API asked (kept in the decision's audit event). */
-export type DecisionEndpoint = 'check' | 'batch_check' | 'openfga_check' | 'list_runs' | 'admin_action';
+export type DecisionEndpoint = 'check' | 'batch_check' | 'openfga_check' | 'list_runs' | 'admin_action' | 'authorize';
 
 export interface DecisionOrigin {
   client_id: string;
@@ -32,6 +32,13 @@ export interface DecideOptions {
   origin: DecisionOrigin;
   /** Set when the caller waited for a write: the cache is bypassed, OpenFGA answers. */
   consistencyToken?: string;
+  /**
+   * `POST /v1/authorize`: the verified token the question's subject comes from, recorded in
+   * the decision's own event (one event for both) and making its account the actor.
+   */
+  verified?: { account: Account; access_token_hash: string };
+  /** The service key that asked, if any. */
+  clientId?: string;
 }
 
 /**
@@ -98,6 +105,9 @@ export class Decide {
         error: outcome.error,
         authorization_model_id: this.store.isPinned ? this.store.pinned().modelId : undefined,
         projector_position: outcome.position,
+        account: options.verified?.account,
+        access_token_hash: options.verified?.access_token_hash,
+        client_id: options.clientId,
         origin: options.origin,
       },
     });

@@ -1,40 +1,47 @@
 import type { ListRunsResponse, ListedRunRole } from '@fedgate/contracts';
 import type { PrismaClient } from '@fedgate/database';
+import { requirePerson, type Caller, type Refusals } from './caller';
 import type { ProjectionState } from './projection-state';
 
 const ROLE_STRENGTH: Record<ListedRunRole, number> = { owner: 4, operator: 3, viewer: 2, admin: 1 };
 
 /**
- * `GET /v1/runs?flwr_aid=`: the runs an account may view, from the read model (the same
- * events as the OpenFGA tuples): owned, shared with it, and every run of a service it
- * administers. Each run once, with its strongest reason.
+ * `GET /v1/runs`: the runs the person whose token is sent may view, from the read model (the
+ * same events as the OpenFGA tuples): owned, shared with them, and every run of a service they
+ * administer. Each run once, with its strongest reason, its service and federation. With a
+ * key, only the key's services (a `superlink` or `authz-admin` key); with the token alone, all.
  */
 export class ListRuns {
   constructor(
     private readonly prisma: PrismaClient,
     private readonly projection: ProjectionState,
+    private readonly refusals: Refusals,
   ) {}
 
-  async execute(query: { flwr_aid: string; consistency_token?: string }): Promise<ListRunsResponse> {
+  async execute(query: { consistency_token?: string }, caller: Caller): Promise<ListRunsResponse> {
+    const flwrAid = requirePerson(caller).account.flwr_aid;
+    const key = caller.key ? await this.refusals.requireKeyRole(caller, ['superlink', 'authz-admin'], null, { action: 'run.list' }) : undefined;
+    const inServices = key && key.services !== '*' ? { service: { in: [...key.services] } } : {};
     if (query.consistency_token) await this.projection.waitForToken(query.consistency_token);
-    const flwrAid = query.flwr_aid;
+    const runFields = { runId: true, service: true, federation: true } as const;
     const [owned, shared, administered] = await Promise.all([
-      this.prisma.authzRun.findMany({ where: { owner: flwrAid }, select: { runId: true } }),
-      this.prisma.authzRunMember.findMany({ where: { flwrAid }, select: { runId: true, role: true } }),
-      this.prisma.authzServiceMember.findMany({ where: { flwrAid, role: 'admin' }, select: { service: true } }),
+      this.prisma.authzRun.findMany({ where: { owner: flwrAid, ...inServices }, select: runFields }),
+      this.prisma.authzRunMember.findMany({ where: { flwrAid, run: inServices }, select: { role: true, run: { select: runFields } } }),
+      this.prisma.authzServiceMember.findMany({ where: { flwrAid, role: 'admin', ...inServices }, select: { service: true } }),
     ]);
     const adminRuns = administered.length
-      ? await this.prisma.authzRun.findMany({ where: { service: { in: administered.map((s) => s.service) } }, select: { runId: true } })
+      ? await this.prisma.authzRun.findMany({ where: { service: { in: administered.map((s) => s.service) } }, select: runFields })
       : [];
-    const roles = new Map<string, ListedRunRole>();
-    const offer = (runId: string, role: ListedRunRole) => {
-      const known = roles.get(runId);
-      if (!known || ROLE_STRENGTH[role] > ROLE_STRENGTH[known]) roles.set(runId, role);
+    type RunFields = { runId: string; service: string; federation: string | null };
+    const roles = new Map<string, { run: RunFields; role: ListedRunRole }>();
+    const offer = (run: RunFields, role: ListedRunRole) => {
+      const known = roles.get(run.runId);
+      if (!known || ROLE_STRENGTH[role] > ROLE_STRENGTH[known.role]) roles.set(run.runId, { run, role });
     };
-    for (const r of owned) offer(r.runId, 'owner');
-    for (const m of shared) offer(m.runId, m.role as ListedRunRole);
-    for (const r of adminRuns) offer(r.runId, 'admin');
-    const runs = [...roles].map(([run_id, role]) => ({ run_id, role }));
+    for (const r of owned) offer(r, 'owner');
+    for (const m of shared) offer(m.run, m.role as ListedRunRole);
+    for (const r of adminRuns) offer(r, 'admin');
+    const runs = [...roles.values()].map(({ run, role }) => ({ run_id: run.runId, role, service: run.service, ...(run.federation ? { federation: run.federation } : {}) }));
     runs.sort((a, b) => (BigInt(a.run_id) < BigInt(b.run_id) ? -1 : BigInt(a.run_id) > BigInt(b.run_id) ? 1 : 0));
     return { runs };
   }

@@ -2,15 +2,18 @@ import {
   InvalidRequestError,
   ResourceError,
   createCloudEvent,
+  runObject,
   serviceObject,
   type EventData,
   type FedgateEvent,
+  type Principal,
   type RunMemberRole,
   type ServiceRole,
 } from '@fedgate/contracts';
 import type { DatabaseTransaction, OutboxStore, PrismaClient } from '@fedgate/database';
 import { consistencyTokenFor } from './consistency-token';
-import { AUTHZ_EVENT_SOURCE, type Decide, type DecisionOrigin } from './decide';
+import { keyPrincipal, personPrincipal, requirePerson, serviceForKey, type Caller, type Refusals } from './caller';
+import { AUTHZ_EVENT_SOURCE, type Decide } from './decide';
 import type { OwnershipEventType } from './ownership-tuples';
 
 /** What the ownership commands need: the database, the outbox, and a nudge for the relay. */
@@ -20,15 +23,19 @@ export interface OwnershipCommandDeps {
   /** Cuts the relay's idle pause short, so the write reaches Kafka (and the projector) at once. */
   wakeRelay: () => void;
   decide: Decide;
-  /** The SuperLink service runs belong to when the caller names none. */
-  defaultService: string;
+  refusals: Refusals;
+  /** Verifies a person's access token (token-verification's use case, audited there). */
+  verifyPerson: VerifyPerson;
 }
+
+/** Verifies an access token as `/v1/verify` does; refused → TokenVerificationError (401), recorded. */
+export type VerifyPerson = (accessToken: string, caller: Caller) => Promise<Caller['person'] & object>;
 
 /**
  * Appends one ownership event through the outbox (in `tx`, with the command's own state) and
  * answers its consistency token. The topic is the truth; nothing else is written here.
  */
-async function appendOwnershipEvent<T extends OwnershipEventType>(deps: OwnershipCommandDeps, type: T, data: EventData<T>, guard?: (tx: DatabaseTransaction, event: FedgateEvent<T>) => Promise<void>) {
+async function appendOwnershipEvent<T extends OwnershipEventType>(deps: Pick<OwnershipCommandDeps, 'prisma' | 'outbox' | 'wakeRelay'>, type: T, data: EventData<T>, guard?: (tx: DatabaseTransaction, event: FedgateEvent<T>) => Promise<void>) {
   const event = createCloudEvent({ type, source: AUTHZ_EVENT_SOURCE, data });
   await deps.prisma.$transaction(async (tx) => {
     if (guard) await guard(tx, event);
@@ -38,35 +45,43 @@ async function appendOwnershipEvent<T extends OwnershipEventType>(deps: Ownershi
   return consistencyTokenFor(event.id);
 }
 
-/** Whether `actor` is an admin of `service` (an audited OpenFGA decision; fails closed). */
-async function isServiceAdmin(deps: OwnershipCommandDeps, actor: string, service: string, origin: DecisionOrigin): Promise<boolean> {
-  const decision = await deps.decide.execute({ flwr_aid: actor, relation: 'admin', object: serviceObject(service) }, { endpoint: 'admin_action', origin });
+/** Whether the person is an admin of `service` (an audited OpenFGA decision; fails closed). */
+async function isServiceAdmin(deps: OwnershipCommandDeps, caller: Caller, flwrAid: string, service: string): Promise<boolean> {
+  const decision = await deps.decide.execute({ flwr_aid: flwrAid, relation: 'admin', object: serviceObject(service) }, { endpoint: 'admin_action', origin: caller.origin, clientId: caller.key?.client_id });
   return decision.allowed;
 }
 
 /**
- * `POST /v1/runs`: the caller's run becomes private to it. A unique claim row, written in the
- * same transaction as the event, makes the first owner win under any concurrency; the same
- * owner registering again gets the original token (200), another owner 409 run_exists.
+ * `POST /v1/runs` (key role `superlink`, for the run's service): the run becomes private to the
+ * person whose access token is sent. A unique claim row, written in the same transaction as
+ * the event, makes the first owner win under any concurrency; the same owner registering
+ * again gets the original token (200), another owner 409 run_exists.
  */
 export class RegisterRun {
   constructor(private readonly deps: OwnershipCommandDeps) {}
 
-  async execute(input: { run_id: string; flwr_aid: string; federation?: string; service?: string }): Promise<{ created: boolean; run_id: string; owner: string; consistency_token: string }> {
-    const service = input.service ?? this.deps.defaultService;
+  async execute(
+    input: { run_id: string; access_token: string; federation?: string; service?: string },
+    caller: Caller,
+  ): Promise<{ created: boolean; run_id: string; owner: string; consistency_token: string }> {
+    const attempt = { action: 'run.register', object: runObject(input.run_id) };
+    const key = await this.deps.refusals.requireKeyRole(caller, ['superlink'], null, attempt);
+    const service = serviceForKey(key, input.service);
+    await this.deps.refusals.requireKeyRole(caller, ['superlink'], service, attempt);
+    const owner = (await this.deps.verifyPerson(input.access_token, caller)).account.flwr_aid;
     const existing = await this.deps.prisma.authzRunClaim.findUnique({ where: { runId: input.run_id } });
-    if (existing) return this.repeated(existing, input.flwr_aid);
+    if (existing) return this.repeated(existing, owner);
     try {
-      const token = await appendOwnershipEvent(this.deps, 'fedgate.run.registered.v1', { run_id: input.run_id, owner: input.flwr_aid, service, federation: input.federation }, async (tx, event) => {
-        await tx.authzRunClaim.create({ data: { runId: input.run_id, owner: input.flwr_aid, service, eventId: event.id } });
+      const token = await appendOwnershipEvent(this.deps, 'fedgate.run.registered.v1', { run_id: input.run_id, owner, service, federation: input.federation }, async (tx, event) => {
+        await tx.authzRunClaim.create({ data: { runId: input.run_id, owner, service, eventId: event.id } });
       });
-      return { created: true, run_id: input.run_id, owner: input.flwr_aid, consistency_token: token };
+      return { created: true, run_id: input.run_id, owner, consistency_token: token };
     } catch (err) {
       // lost a race for the claim (unique violation): answer as the winner decides
       if ((err as { code?: string }).code !== 'P2002') throw err;
       const winner = await this.deps.prisma.authzRunClaim.findUnique({ where: { runId: input.run_id } });
       if (!winner) throw err;
-      return this.repeated(winner, input.flwr_aid);
+      return this.repeated(winner, owner);
     }
   }
 
@@ -76,26 +91,34 @@ export class RegisterRun {
   }
 }
 
-/** The run's claim, and whether `actor` may manage its members (its owner, or an admin of its service). */
-async function authorizeRunManagement(deps: OwnershipCommandDeps, runId: string, actor: string, origin: DecisionOrigin) {
+/**
+ * The run's claim, once the caller may manage (or list) its members: the person acting (their
+ * own token) owns it or administers its service, and a key sent along acts for that service.
+ * Anything else is refused (403, audited).
+ */
+export async function authorizeRunManagement(deps: OwnershipCommandDeps, runId: string, caller: Caller, action: string) {
+  const person = requirePerson(caller);
+  const attempt = { action, object: runObject(runId) };
   const claim = await deps.prisma.authzRunClaim.findUnique({ where: { runId } });
   if (!claim) throw new ResourceError('not_found', `Run ${runId} is not registered.`);
-  if (claim.owner !== actor && !(await isServiceAdmin(deps, actor, claim.service, origin))) {
-    throw new ResourceError('forbidden', `${actor} neither owns run ${runId} nor administers its service.`);
+  await deps.refusals.requireKeyInScope(caller, claim.service, attempt);
+  const actor = person.account.flwr_aid;
+  if (claim.owner !== actor && !(await isServiceAdmin(deps, caller, actor, claim.service))) {
+    await deps.refusals.refuseActor(caller, personPrincipal(person), attempt, `neither owns run ${runId} nor administers its service.`);
   }
   return claim;
 }
 
-/** `PUT /v1/runs/{run_id}/members/{flwr_aid}`: the owner (or a service admin) shares the run. */
+/** `PUT /v1/runs/{run_id}/members/{flwr_aid}`: the owner (or a service admin), by their own token, shares the run. */
 export class ShareRun {
   constructor(private readonly deps: OwnershipCommandDeps) {}
 
-  async execute(input: { run_id: string; flwr_aid: string; role: RunMemberRole; acting_flwr_aid: string }, origin: DecisionOrigin): Promise<{ consistency_token: string }> {
-    const claim = await authorizeRunManagement(this.deps, input.run_id, input.acting_flwr_aid, origin);
+  async execute(input: { run_id: string; flwr_aid: string; role: RunMemberRole }, caller: Caller): Promise<{ consistency_token: string }> {
+    const claim = await authorizeRunManagement(this.deps, input.run_id, caller, 'run.share');
     if (claim.owner === input.flwr_aid) {
       throw new InvalidRequestError('The owner already holds every permission on the run.', [{ field: 'flwr_aid', message: 'is the owner' }]);
     }
-    const data = { run_id: input.run_id, flwr_aid: input.flwr_aid, role: input.role, acting_flwr_aid: input.acting_flwr_aid };
+    const data = { run_id: input.run_id, flwr_aid: input.flwr_aid, role: input.role, actor: personPrincipal(requirePerson(caller)) };
     return { consistency_token: await appendOwnershipEvent(this.deps, 'fedgate.run.shared.v1', data) };
   }
 }
@@ -104,24 +127,69 @@ export class ShareRun {
 export class UnshareRun {
   constructor(private readonly deps: OwnershipCommandDeps) {}
 
-  async execute(input: { run_id: string; flwr_aid: string; acting_flwr_aid: string }, origin: DecisionOrigin): Promise<{ consistency_token: string }> {
-    await authorizeRunManagement(this.deps, input.run_id, input.acting_flwr_aid, origin);
-    const data = { run_id: input.run_id, flwr_aid: input.flwr_aid, acting_flwr_aid: input.acting_flwr_aid };
+  async execute(input: { run_id: string; flwr_aid: string }, caller: Caller): Promise<{ consistency_token: string }> {
+    await authorizeRunManagement(this.deps, input.run_id, caller, 'run.unshare');
+    const data = { run_id: input.run_id, flwr_aid: input.flwr_aid, actor: personPrincipal(requirePerson(caller)) };
     return { consistency_token: await appendOwnershipEvent(this.deps, 'fedgate.run.unshared.v1', data) };
   }
 }
 
-async function requireServiceAdmin(deps: OwnershipCommandDeps, service: string, actor: string, origin: DecisionOrigin): Promise<void> {
-  if (!(await isServiceAdmin(deps, actor, service, origin))) throw new ResourceError('forbidden', `${actor} is not an admin of service ${service}.`);
+/**
+ * Who may manage `service`'s members, or refused (403, audited): a person (their own token)
+ * who is an admin of the service, with any key sent along acting for it; or, with no person,
+ * an `authz-admin` key for the service (an operator's recovery), audited under the key's name.
+ */
+export async function authorizeServiceManagement(deps: OwnershipCommandDeps, service: string, caller: Caller, action: string): Promise<Principal> {
+  const attempt = { action, object: serviceObject(service) };
+  if (caller.person) {
+    await deps.refusals.requireKeyInScope(caller, service, attempt);
+    const actor = personPrincipal(caller.person);
+    if (!(await isServiceAdmin(deps, caller, caller.person.account.flwr_aid, service))) {
+      await deps.refusals.refuseActor(caller, actor, attempt, `is not an admin of service ${service}.`);
+    }
+    return actor;
+  }
+  const key = await deps.refusals.requireKeyRole(caller, ['authz-admin'], service, attempt);
+  return keyPrincipal(key);
+}
+
+/**
+ * The command-side roles of `service`, locked for this transaction (so two concurrent
+ * demotions cannot both pass), and the 409 last_admin check: after the change the service
+ * must still have an admin, or nobody could ever manage it again.
+ */
+async function guardLastAdmin(tx: DatabaseTransaction, service: string, flwrAid: string, nextRole: ServiceRole | null): Promise<void> {
+  const admins = await tx.$queryRaw<Array<{ flwr_aid: string }>>`
+    SELECT flwr_aid FROM authz_service_role WHERE service = ${service} AND role = 'admin' FOR UPDATE`;
+  const remaining = admins.filter((a) => a.flwr_aid !== flwrAid).length + (nextRole === 'admin' ? 1 : 0);
+  if (admins.length > 0 && remaining === 0) {
+    throw new ResourceError('last_admin', `${flwrAid} is the only admin of service ${service}: make another account admin first.`);
+  }
+}
+
+async function setServiceRole(tx: DatabaseTransaction, service: string, flwrAid: string, role: ServiceRole | null, eventId: string): Promise<void> {
+  if (role === null) {
+    await tx.$executeRaw`DELETE FROM authz_service_role WHERE service = ${service} AND flwr_aid = ${flwrAid}`;
+    return;
+  }
+  await tx.$executeRaw`
+    INSERT INTO authz_service_role (service, flwr_aid, role, event_id) VALUES (${service}, ${flwrAid}, ${role}, ${eventId}::uuid)
+    ON CONFLICT (service, flwr_aid) DO UPDATE SET role = EXCLUDED.role, event_id = EXCLUDED.event_id`;
 }
 
 /** `PUT /v1/services/{service}/members/{flwr_aid}`: a service admin grants `member` (has_access) or `admin`. */
 export class GrantServiceAccess {
   constructor(private readonly deps: OwnershipCommandDeps) {}
 
-  async execute(input: { service: string; flwr_aid: string; role: ServiceRole; acting_flwr_aid: string }, origin: DecisionOrigin): Promise<{ consistency_token: string }> {
-    await requireServiceAdmin(this.deps, input.service, input.acting_flwr_aid, origin);
-    return { consistency_token: await appendOwnershipEvent(this.deps, 'fedgate.access.granted.v1', input) };
+  async execute(input: { service: string; flwr_aid: string; role: ServiceRole }, caller: Caller): Promise<{ consistency_token: string }> {
+    const actor = await authorizeServiceManagement(this.deps, input.service, caller, 'access.grant');
+    const data = { service: input.service, flwr_aid: input.flwr_aid, role: input.role, actor };
+    return {
+      consistency_token: await appendOwnershipEvent(this.deps, 'fedgate.access.granted.v1', data, async (tx, event) => {
+        await guardLastAdmin(tx, input.service, input.flwr_aid, input.role);
+        await setServiceRole(tx, input.service, input.flwr_aid, input.role, event.id);
+      }),
+    };
   }
 }
 
@@ -129,26 +197,33 @@ export class GrantServiceAccess {
 export class RevokeServiceAccess {
   constructor(private readonly deps: OwnershipCommandDeps) {}
 
-  async execute(input: { service: string; flwr_aid: string; acting_flwr_aid: string }, origin: DecisionOrigin): Promise<{ consistency_token: string }> {
-    await requireServiceAdmin(this.deps, input.service, input.acting_flwr_aid, origin);
-    return { consistency_token: await appendOwnershipEvent(this.deps, 'fedgate.access.revoked.v1', input) };
+  async execute(input: { service: string; flwr_aid: string }, caller: Caller): Promise<{ consistency_token: string }> {
+    const actor = await authorizeServiceManagement(this.deps, input.service, caller, 'access.revoke');
+    const data = { service: input.service, flwr_aid: input.flwr_aid, actor };
+    return {
+      consistency_token: await appendOwnershipEvent(this.deps, 'fedgate.access.revoked.v1', data, async (tx, event) => {
+        await guardLastAdmin(tx, input.service, input.flwr_aid, null);
+        await setServiceRole(tx, input.service, input.flwr_aid, null, event.id);
+      }),
+    };
   }
 }
 
 /**
  * At start: the configured bootstrap account becomes admin of the configured service, by a
- * grant event with no acting account (the system). Appended once per (service, account), so
- * an admin later revoked on purpose stays revoked across restarts.
+ * grant event with no actor (the system). Appended once per (service, account), so an admin
+ * later revoked on purpose stays revoked across restarts.
  */
 export class BootstrapServiceAdmin {
-  constructor(private readonly deps: OwnershipCommandDeps) {}
+  constructor(private readonly deps: Pick<OwnershipCommandDeps, 'prisma' | 'outbox' | 'wakeRelay'>) {}
 
   async execute(service: string, flwrAid: string): Promise<boolean> {
     const done = await this.deps.prisma.authzBootstrapGrant.findUnique({ where: { service_flwrAid: { service, flwrAid } } });
     if (done) return false;
     try {
-      await appendOwnershipEvent(this.deps, 'fedgate.access.granted.v1', { service, flwr_aid: flwrAid, role: 'admin', acting_flwr_aid: null }, async (tx, event) => {
+      await appendOwnershipEvent(this.deps, 'fedgate.access.granted.v1', { service, flwr_aid: flwrAid, role: 'admin', actor: null }, async (tx, event) => {
         await tx.authzBootstrapGrant.create({ data: { service, flwrAid, eventId: event.id } });
+        await setServiceRole(tx, service, flwrAid, 'admin', event.id);
       });
       return true;
     } catch (err) {

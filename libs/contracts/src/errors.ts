@@ -39,6 +39,7 @@ export const ERROR_CATALOGUE = {
   forbidden: { status: 403, summary: 'The acting account may not perform this action.' },
   not_found: { status: 404, summary: 'The resource does not exist.' },
   run_exists: { status: 409, summary: 'The run is already registered to another owner.' },
+  last_admin: { status: 409, summary: 'The change would leave the service without an admin.' },
 
   // Events (not HTTP-facing; status applies if an event is ever posted over HTTP).
   invalid_event: { status: 400, summary: 'The event does not match its schema.' },
@@ -162,7 +163,7 @@ export class TokenVerificationError extends FedgateError {
   }
 }
 
-export type ResourceErrorCode = 'forbidden' | 'not_found' | 'run_exists';
+export type ResourceErrorCode = 'forbidden' | 'not_found' | 'run_exists' | 'last_admin';
 
 /** The acting account may not do this, or the target is missing / taken. */
 export class ResourceError extends FedgateError {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { AccountSchema, FlwrAidSchema } from './accounts';
 import { ConsistencyTokenSchema, DecisionIdSchema, ServiceNameSchema } from './authorization';
 import { OPENFGA_MAX_OBJECT_CHARS, OPENFGA_MAX_RELATION_CHARS } from './openfga-ids';
+import { ApiKeyNameSchema, PrincipalSchema } from './principals';
 import { RunIdSchema, RunMemberRoleSchema, ServiceRoleSchema } from './runs';
 import { TokenHashSchema, TokenRejectionCodeSchema } from './tokens';
 
@@ -18,8 +19,12 @@ const seconds = z.number().int().nonnegative();
 /** A login session (one refresh-token family); revocation and reuse detection act on it. */
 export const SessionIdSchema = z.string().min(1).max(256);
 
-/** An account that performed an admin action; null when the stack bootstrap did it. */
-const actingFlwrAid = FlwrAidSchema.nullable();
+/**
+ * Who made an ownership change: a person proven by their own token, or a service key (an
+ * operator's recovery); null when the stack's bootstrap did it. Absent only on events
+ * written before the trust model (issue #14), which named no verified actor.
+ */
+const actor = PrincipalSchema.nullish();
 
 // login / session topic ------------------------------------------------------
 
@@ -120,8 +125,11 @@ export const TokenRejectedDataSchema = z.object({
   access_token_hash: TokenHashSchema,
   error: TokenRejectionCodeSchema,
   error_description: z.string(),
-  /** The account the token claims, when it could be read at all. */
-  flwr_aid: FlwrAidSchema.optional(),
+  /**
+   * The subject the token claims, unverified (anyone can write any name into a forged token):
+   * kept to spot attacks, never the event's actor.
+   */
+  claimed_subject: z.string().max(256).optional(),
   /** Header and issuer the token claims (unverified), to spot forgeries and key problems. */
   kid: z.string().max(256).optional(),
   iss: z.string().max(1024).optional(),
@@ -138,7 +146,16 @@ export const AuthzDecisionDataSchema = z.object({
   object: z.string().min(1).max(OPENFGA_MAX_OBJECT_CHARS),
   allowed: z.boolean(),
   /** Which API asked. */
-  endpoint: z.enum(['check', 'batch_check', 'openfga_check', 'list_runs', 'admin_action']),
+  endpoint: z.enum(['check', 'batch_check', 'openfga_check', 'list_runs', 'admin_action', 'authorize']),
+  /**
+   * `POST /v1/authorize`: the person the verified token proves (the event's actor) and the
+   * token (its hash and session, never the token), recorded with the decision in this one event.
+   */
+  account: AccountSchema.optional(),
+  access_token_hash: TokenHashSchema.optional(),
+  session_id: z.string().min(1).max(256).optional(),
+  /** The service key that asked (absent for a person acting with their token alone). */
+  client_id: ApiKeyNameSchema.optional(),
   cached: z.boolean(),
   consistency_token: ConsistencyTokenSchema.optional(),
   /** Set when the decision is a fail-closed deny because the backend could not answer. */
@@ -165,27 +182,42 @@ export const RunSharedDataSchema = z.object({
   run_id: RunIdSchema,
   flwr_aid: FlwrAidSchema,
   role: RunMemberRoleSchema,
-  acting_flwr_aid: actingFlwrAid,
+  actor,
 });
 
 export const RunUnsharedDataSchema = z.object({
   run_id: RunIdSchema,
   flwr_aid: FlwrAidSchema,
-  acting_flwr_aid: actingFlwrAid,
+  actor,
 });
 
 export const AccessGrantedDataSchema = z.object({
   service: ServiceNameSchema,
   flwr_aid: FlwrAidSchema,
   role: ServiceRoleSchema,
-  acting_flwr_aid: actingFlwrAid,
+  actor,
 });
 
 /** Removes the account from the service: every service role it held is gone. */
 export const AccessRevokedDataSchema = z.object({
   service: ServiceNameSchema,
   flwr_aid: FlwrAidSchema,
-  acting_flwr_aid: actingFlwrAid,
+  actor,
+});
+
+/**
+ * A service key was used outside its roles or services (403 forbidden, nothing changed), or
+ * a person's token did not allow what was asked. The actor is the key, or the verified person.
+ */
+export const RequestRefusedDataSchema = z.object({
+  actor: PrincipalSchema,
+  /** The key that carried the request, when a person acted through one. */
+  client_id: ApiKeyNameSchema.optional(),
+  /** What was attempted, e.g. `access.grant`, `run.register`, `check`. */
+  action: z.string().min(1).max(64),
+  object: z.string().min(1).max(OPENFGA_MAX_OBJECT_CHARS).optional(),
+  reason: z.string().min(1).max(500),
+  origin,
 });
 
 // system topic -----------------------------------------------------------------

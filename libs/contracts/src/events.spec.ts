@@ -62,10 +62,11 @@ const SAMPLES: { [T in EventType]: EventData<T> } = {
     cached: false,
   },
   'fedgate.run.registered.v1': { run_id: '42', owner: 'alice', service: 'superlink' },
-  'fedgate.run.shared.v1': { run_id: '42', flwr_aid: 'bob', role: 'viewer', acting_flwr_aid: 'alice' },
-  'fedgate.run.unshared.v1': { run_id: '42', flwr_aid: 'bob', acting_flwr_aid: 'alice' },
-  'fedgate.access.granted.v1': { service: 'superlink', flwr_aid: 'bob', role: 'member', acting_flwr_aid: null },
-  'fedgate.access.revoked.v1': { service: 'superlink', flwr_aid: 'bob', acting_flwr_aid: 'admin' },
+  'fedgate.request.refused.v1': { actor: { kind: 'key', name: 'superlink-a' }, action: 'access.grant', object: 'service:superlink-b', reason: 'not its service' },
+  'fedgate.run.shared.v1': { run_id: '42', flwr_aid: 'bob', role: 'viewer', actor: { kind: 'person', flwr_aid: 'alice', account_name: 'Alice' } },
+  'fedgate.run.unshared.v1': { run_id: '42', flwr_aid: 'bob', actor: { kind: 'person', flwr_aid: 'alice' } },
+  'fedgate.access.granted.v1': { service: 'superlink', flwr_aid: 'bob', role: 'member', actor: null },
+  'fedgate.access.revoked.v1': { service: 'superlink', flwr_aid: 'bob', actor: { kind: 'key', name: 'operator' } },
   'fedgate.system.test.v1': { message: 'ping', nonce: 'n1' },
 };
 
@@ -100,6 +101,7 @@ describe('topic catalogue', () => {
       'fedgate.token.verified.v1': TOPICS.token,
       'fedgate.token.rejected.v1': TOPICS.token,
       'fedgate.authz.decision.v1': TOPICS.authz,
+      'fedgate.request.refused.v1': TOPICS.authz,
       'fedgate.run.registered.v1': TOPICS.ownership,
       'fedgate.run.shared.v1': TOPICS.ownership,
       'fedgate.run.unshared.v1': TOPICS.ownership,
@@ -262,10 +264,26 @@ describe('audit facts', () => {
 
   it('names actor and object of ownership changes', () => {
     const facts = auditFactsOf(createCloudEvent({ type: 'fedgate.run.shared.v1', source, data: SAMPLES['fedgate.run.shared.v1'] }));
-    assert.deepEqual(facts, { actor: { flwr_aid: 'alice' }, object: 'run:42', action: 'run.share', outcome: 'success' });
+    assert.deepEqual(facts, { actor: { flwr_aid: 'alice', account_name: 'Alice' }, object: 'run:42', action: 'run.share', outcome: 'success' });
+    const byKey = auditFactsOf(createCloudEvent({ type: 'fedgate.access.revoked.v1', source, data: SAMPLES['fedgate.access.revoked.v1'] }));
+    assert.deepEqual(byKey.actor, { flwr_aid: 'key:operator', account_name: 'operator' }, 'a key acts under key:<name>, which no account id can be');
     const bootstrap = auditFactsOf(createCloudEvent({ type: 'fedgate.access.granted.v1', source, data: SAMPLES['fedgate.access.granted.v1'] }));
     assert.equal(bootstrap.actor, null);
     assert.equal(bootstrap.object, 'service:superlink');
+  });
+
+  it('never makes the unverified subject of a refused token the actor', () => {
+    const forged = { ...SAMPLES['fedgate.token.rejected.v1'], claimed_subject: 'alice' };
+    const event = createCloudEvent({ type: 'fedgate.token.rejected.v1', source, data: forged });
+    assert.equal(auditFactsOf(event).actor, null);
+    assert.equal(event.subject, `token:${hash('bad')}`);
+  });
+
+  it('names the verified account as the actor of a /v1/authorize decision, and the key of a refusal', () => {
+    const data = { ...SAMPLES['fedgate.authz.decision.v1'], endpoint: 'authorize' as const, account: alice, access_token_hash: hash('at'), client_id: 'superlink' };
+    assert.deepEqual(auditFactsOf(createCloudEvent({ type: 'fedgate.authz.decision.v1', source, data })).actor, alice);
+    const refused = auditFactsOf(createCloudEvent({ type: 'fedgate.request.refused.v1', source, data: SAMPLES['fedgate.request.refused.v1'] }));
+    assert.deepEqual(refused, { actor: { flwr_aid: 'key:superlink-a', account_name: 'superlink-a' }, object: 'service:superlink-b', action: 'access.grant', outcome: 'denied' });
   });
 
   it('has a description for every catalogue entry', () => {

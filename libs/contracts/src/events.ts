@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { FlwrAid } from './accounts';
 import { accountUser, runObject, serviceObject } from './authorization';
+import { auditActorOf, type Principal } from './principals';
 import {
   CLOUDEVENTS_JSON_CONTENT_TYPE,
   CLOUDEVENTS_SPEC_VERSION,
@@ -19,6 +20,7 @@ import {
   LoginExpiredDataSchema,
   LoginStartedDataSchema,
   LoginSucceededDataSchema,
+  RequestRefusedDataSchema,
   RunRegisteredDataSchema,
   RunSharedDataSchema,
   RunUnsharedDataSchema,
@@ -39,7 +41,7 @@ export const TOPICS = {
   login: 'fedgate.login.v1',
   /** Token verification outcomes: token.verified, token.rejected (high volume). */
   token: 'fedgate.token.v1',
-  /** Authorization decisions: authz.decision. */
+  /** Authorization decisions and refused requests: authz.decision, request.refused. */
   authz: 'fedgate.authz.v1',
   /**
    * Run ownership and grants: run.registered / shared / unshared, access.granted / revoked.
@@ -90,6 +92,7 @@ const defineEvent = <S extends z.ZodType>(definition: EventDefinition<S>): Event
 
 const loginSubject = (data: { device_code_hash: string }): string => `login:${data.device_code_hash}`;
 const actorOf = (flwrAid: FlwrAid | null): AuditFacts['actor'] => (flwrAid === null ? null : { flwr_aid: flwrAid });
+const principalActor = (principal: Principal | null | undefined): AuditFacts['actor'] => (principal ? auditActorOf(principal) : null);
 
 /**
  * Every Fedgate event type, with its topic, data schema, subject rule and
@@ -169,9 +172,9 @@ export const EVENT_CATALOGUE = {
     topic: TOPICS.token,
     data: TokenRejectedDataSchema,
     description: 'An access token was refused (invalid, expired or revoked).',
-    // Without a readable account, the token hash keys the event.
-    subject: (data) => (data.flwr_aid === undefined ? `token:${data.access_token_hash}` : accountUser(data.flwr_aid)),
-    audit: (data) => ({ actor: actorOf(data.flwr_aid ?? null), object: null, action: 'token.verify', outcome: 'failure' }),
+    // the token hash keys the event: the claimed subject is unverified, so it names nobody
+    subject: (data) => `token:${data.access_token_hash}`,
+    audit: () => ({ actor: null, object: null, action: 'token.verify', outcome: 'failure' }),
   }),
   'fedgate.authz.decision.v1': defineEvent({
     topic: TOPICS.authz,
@@ -179,12 +182,19 @@ export const EVENT_CATALOGUE = {
     description: 'One permission check and its answer (fail-closed denies included).',
     subject: (data) => accountUser(data.flwr_aid),
     audit: (data) => ({
-      actor: actorOf(data.flwr_aid),
+      actor: data.account ?? actorOf(data.flwr_aid),
       object: data.object,
       action: `check.${data.relation}`,
       outcome: data.allowed ? 'success' : data.error === undefined ? 'denied' : 'failure',
       decision_id: data.decision_id,
     }),
+  }),
+  'fedgate.request.refused.v1': defineEvent({
+    topic: TOPICS.authz,
+    data: RequestRefusedDataSchema,
+    description: 'A service key was used outside its roles or services, or a person may not do what was asked: 403, nothing changed.',
+    subject: (data) => (data.actor.kind === 'key' ? `key:${data.actor.name}` : accountUser(data.actor.flwr_aid)),
+    audit: (data) => ({ actor: auditActorOf(data.actor), object: data.object ?? null, action: data.action, outcome: 'denied' }),
   }),
   'fedgate.run.registered.v1': defineEvent({
     topic: TOPICS.ownership,
@@ -198,28 +208,28 @@ export const EVENT_CATALOGUE = {
     data: RunSharedDataSchema,
     description: 'The owner gave an account a role (viewer/operator) on a run; replaces any earlier role.',
     subject: (data) => runObject(data.run_id),
-    audit: (data) => ({ actor: actorOf(data.acting_flwr_aid), object: runObject(data.run_id), action: 'run.share', outcome: 'success' }),
+    audit: (data) => ({ actor: principalActor(data.actor), object: runObject(data.run_id), action: 'run.share', outcome: 'success' }),
   }),
   'fedgate.run.unshared.v1': defineEvent({
     topic: TOPICS.ownership,
     data: RunUnsharedDataSchema,
     description: "An account's role on a run was removed.",
     subject: (data) => runObject(data.run_id),
-    audit: (data) => ({ actor: actorOf(data.acting_flwr_aid), object: runObject(data.run_id), action: 'run.unshare', outcome: 'success' }),
+    audit: (data) => ({ actor: principalActor(data.actor), object: runObject(data.run_id), action: 'run.unshare', outcome: 'success' }),
   }),
   'fedgate.access.granted.v1': defineEvent({
     topic: TOPICS.ownership,
     data: AccessGrantedDataSchema,
     description: 'An account became member (has_access) or admin of a service.',
     subject: (data) => accountUser(data.flwr_aid),
-    audit: (data) => ({ actor: actorOf(data.acting_flwr_aid), object: serviceObject(data.service), action: 'access.grant', outcome: 'success' }),
+    audit: (data) => ({ actor: principalActor(data.actor), object: serviceObject(data.service), action: 'access.grant', outcome: 'success' }),
   }),
   'fedgate.access.revoked.v1': defineEvent({
     topic: TOPICS.ownership,
     data: AccessRevokedDataSchema,
     description: 'An account lost every role on a service.',
     subject: (data) => accountUser(data.flwr_aid),
-    audit: (data) => ({ actor: actorOf(data.acting_flwr_aid), object: serviceObject(data.service), action: 'access.revoke', outcome: 'success' }),
+    audit: (data) => ({ actor: principalActor(data.actor), object: serviceObject(data.service), action: 'access.revoke', outcome: 'success' }),
   }),
   'fedgate.system.test.v1': defineEvent({
     topic: TOPICS.system,

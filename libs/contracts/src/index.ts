@@ -7,6 +7,7 @@
 export * from './errors';
 export * from './openfga-ids';
 export * from './accounts';
+export * from './principals';
 export * from './tokens';
 export * from './runs';
 export * from './authorization';

@@ -3,32 +3,31 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Request } from 'express';
 import { API_KEY_HEADER, ClientAuthenticationError } from '@fedgate/contracts';
 
-/** A REST client of Fedgate (a SuperLink, an admin CLI) and what its key may do. */
+/**
+ * A program calling Fedgate (a SuperLink, an operator's tooling), as its key is configured: its
+ * name (the actor in the audit), its roles, and the services it acts for (`'*'`: every one).
+ */
 export interface ApiClient {
   client_id: string;
-  roles: string[];
+  roles: readonly string[];
+  services: readonly string[] | '*';
 }
 
+/** A configured key: the client and the SHA-256 of its key (FEDGATE_API_KEYS holds hashes only). */
 export interface ConfiguredKey extends ApiClient {
   keySha256: Buffer;
 }
 
 export const API_CLIENTS = Symbol('API_CLIENTS');
 
-/**
- * Parses FEDGATE_API_KEYS: comma-separated `client_id:sha256hex[:role+role]`. Keys are
- * configured as hashes, so the service never holds a usable key.
- */
-export function parseApiKeys(value: string): ConfiguredKey[] {
-  return value
-    .split(',')
-    .map((entry) => entry.trim())
-    .filter(Boolean)
-    .map((entry) => {
-      const [client_id, hash, roles = ''] = entry.split(':');
-      if (!client_id || !/^[0-9a-f]{64}$/.test(hash ?? '')) throw new Error(`FEDGATE_API_KEYS: '${client_id ?? entry}' must be client_id:sha256hex[:roles]`);
-      return { client_id, keySha256: Buffer.from(hash, 'hex'), roles: roles.split('+').filter(Boolean) };
-    });
+/** A configured key from the key itself (tests and tools; services read FEDGATE_API_KEYS). */
+export function configuredKey(client_id: string, key: string, roles: readonly string[] = [], services: readonly string[] | '*' = []): ConfiguredKey {
+  return { client_id, keySha256: createHash('sha256').update(key, 'utf8').digest(), roles, services };
+}
+
+/** Whether the client holds `role` for `service` (a key acts only for the services it is configured with). */
+export function clientMayActFor(client: ApiClient, role: string, service: string): boolean {
+  return client.roles.includes(role) && (client.services === '*' || client.services.includes(service));
 }
 
 /** The hash to configure for a key: `sha256hex` in FEDGATE_API_KEYS. */
@@ -51,7 +50,7 @@ export function authenticateApiKey(keys: readonly ConfiguredKey[], presented: st
   let match: ConfiguredKey | undefined;
   for (const key of keys) if (timingSafeEqual(digest, key.keySha256)) match = key;
   if (!match) throw new ClientAuthenticationError(`Unknown ${API_KEY_HEADER}.`);
-  return { client_id: match.client_id, roles: match.roles };
+  return { client_id: match.client_id, roles: match.roles, services: match.services };
 }
 
 /** Authenticates the caller by `x-fedgate-key`; a missing or wrong key is 401 invalid_client. */
@@ -62,6 +61,21 @@ export class ApiKeyGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
     const req = context.switchToHttp().getRequest<AuthenticatedRequest>();
     req.apiClient = authenticateApiKey(this.keys, req.headers[API_KEY_HEADER]);
+    return true;
+  }
+}
+
+/**
+ * Authenticates `x-fedgate-key` when one is sent (a wrong one is still 401 invalid_client) and
+ * lets a request without one through: for the calls a person may make with their own token alone.
+ */
+@Injectable()
+export class OptionalApiKeyGuard implements CanActivate {
+  constructor(@Inject(API_CLIENTS) private readonly keys: ConfiguredKey[]) {}
+
+  canActivate(context: ExecutionContext): boolean {
+    const req = context.switchToHttp().getRequest<AuthenticatedRequest>();
+    if (req.headers[API_KEY_HEADER] !== undefined) req.apiClient = authenticateApiKey(this.keys, req.headers[API_KEY_HEADER]);
     return true;
   }
 }

@@ -34,7 +34,3 @@ export const databaseConfigSchema = z.object({ FEDGATE_DATABASE_URL: z.string().
 export const kafkaConfigSchema = z.object({ FEDGATE_KAFKA_BROKERS: z.string().min(1) });
 export const oidcConfigSchema = z.object({ FEDGATE_OIDC_ISSUER: z.string().url() });
 export const openfgaConfigSchema = z.object({ FEDGATE_OPENFGA_URL: z.string().url(), FEDGATE_OPENFGA_API_KEY: z.string().min(1) });
-export const apiKeysConfigSchema = z.object({
-  /** Comma-separated `client_id:sha256hex[:role+role]` of the REST clients' keys. */
-  FEDGATE_API_KEYS: z.string().min(1),
-});

@@ -7,7 +7,7 @@ import { Controller, HttpCode, INestApplication, Module, Post, Req, Res, UseGuar
 import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { FedgateError, parseOrThrow } from '@fedgate/contracts';
-import { ApiKeyGuard, RequestOrigin, apiKeyHash } from './api-key.guard';
+import { ApiKeyGuard, RequestOrigin, configuredKey } from './api-key.guard';
 import { createServiceApp } from './bootstrap';
 import { FastJsonReply, FastJsonRoutes, provideFastJsonRoutes, type FastJsonRoute } from './fast-json-route';
 import { PlatformModule } from './platform.module';
@@ -39,7 +39,7 @@ class EchoController {
 
 const echoRoutes = (): FastJsonRoute[] => [{ path: '/v1/echo', handle: (body, { client }) => echoUseCase(body, client.client_id) }];
 @Module({
-  imports: [PlatformModule.forRoot({ serviceName: 'test-service', logLevel: 'silent', apiKeys: `superlink:${apiKeyHash('the-key')}` })],
+  imports: [PlatformModule.forRoot({ serviceName: 'test-service', logLevel: 'silent', apiKeys: [configuredKey('superlink', 'the-key', ['superlink'], ['superlink'])] })],
   controllers: [EchoController],
   providers: [provideFastJsonRoutes(echoRoutes, [])],
 })

@@ -4,14 +4,14 @@ import 'reflect-metadata';
 import { INestApplication, Module } from '@nestjs/common';
 import request from 'supertest';
 import { openApiDocument } from '@fedgate/contracts';
-import { apiKeyHash } from './api-key.guard';
+import { configuredKey } from './api-key.guard';
 import { createServiceApp } from './bootstrap';
 import { PlatformModule } from './platform.module';
 
 const document = openApiDocument('login');
 
 // apiKeys is set so that the routes below are shown to need none even where keys are configured
-@Module({ imports: [PlatformModule.forRoot({ serviceName: 'docs-test', logLevel: 'silent', apiKeys: `cli:${apiKeyHash('secret')}`, openApi: document })] })
+@Module({ imports: [PlatformModule.forRoot({ serviceName: 'docs-test', logLevel: 'silent', apiKeys: [configuredKey('cli', 'secret')], openApi: document })] })
 class DocsModule {}
 
 @Module({ imports: [PlatformModule.forRoot({ serviceName: 'no-docs-test', logLevel: 'silent' })] })

@@ -8,7 +8,7 @@ import { OPENAPI_DOCUMENT, OpenApiController } from './openapi.controller';
 import { READINESS_CHECKS, ReadinessCheck } from './readiness';
 import { SERVICE_NAME } from './tokens';
 import { pinoHttpOptions } from './logging';
-import { API_CLIENTS, ApiKeyGuard, parseApiKeys } from './api-key.guard';
+import { API_CLIENTS, ApiKeyGuard, OptionalApiKeyGuard, type ConfiguredKey } from './api-key.guard';
 import { FastJsonRoutes } from './fast-json-route';
 
 export interface PlatformModuleOptions {
@@ -19,8 +19,8 @@ export interface PlatformModuleOptions {
    * modules such as DatabaseModule and KafkaModule); `checks` are ready-made values.
    */
   readiness?: { inject?: InjectionToken[]; checks?: ReadinessCheck[] };
-  /** FEDGATE_API_KEYS: the clients ApiKeyGuard accepts (services without /v1 calls omit it). */
-  apiKeys?: string;
+  /** FEDGATE_API_KEYS, parsed (service-config's schema): the clients ApiKeyGuard accepts (services without /v1 calls omit it). */
+  apiKeys?: readonly ConfiguredKey[];
   /** The service's OpenAPI document (contracts' openApiDocument): served at /openapi.json and /docs. */
   openApi?: Readonly<Record<string, unknown>>;
 }
@@ -47,11 +47,12 @@ export class PlatformModule {
         { provide: ServiceMetrics, useValue: new ServiceMetrics(options.serviceName) },
         { provide: READINESS_CHECKS, useFactory: (...injected: ReadinessCheck[]) => [...injected, ...(options.readiness?.checks ?? [])], inject },
         { provide: APP_FILTER, useClass: HttpErrorFilter },
-        { provide: API_CLIENTS, useValue: parseApiKeys(options.apiKeys ?? '') },
+        { provide: API_CLIENTS, useValue: options.apiKeys ?? [] },
         ApiKeyGuard,
+        OptionalApiKeyGuard,
         { provide: FastJsonRoutes, useValue: new FastJsonRoutes() },
       ],
-      exports: [SERVICE_NAME, ServiceMetrics, API_CLIENTS, ApiKeyGuard, FastJsonRoutes],
+      exports: [SERVICE_NAME, ServiceMetrics, API_CLIENTS, ApiKeyGuard, OptionalApiKeyGuard, FastJsonRoutes],
     };
   }
 }

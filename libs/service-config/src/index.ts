@@ -1,5 +1,59 @@
 import { z } from 'zod';
-import { apiKeysConfigSchema, databaseConfigSchema, kafkaConfigSchema, oidcConfigSchema, openfgaConfigSchema, serviceConfigSchema } from '@fedgate/platform';
+import { API_KEY_ROLES, ApiKeyNameSchema, ServiceNameSchema } from '@fedgate/contracts';
+import { databaseConfigSchema, kafkaConfigSchema, oidcConfigSchema, openfgaConfigSchema, serviceConfigSchema, type ConfiguredKey } from '@fedgate/platform';
+
+/**
+ * FEDGATE_API_KEYS, the one place its format is read: comma-separated entries
+ * `name:sha256hex:role+role:service+service` (services `*` = every service; none = no service,
+ * e.g. an audit reader). Keys are configured by their SHA-256 only, so no service holds a
+ * usable key; roles are `superlink`, `audit-reader`, `authz-admin` (API.md "Who is calling").
+ */
+export const ApiKeysSchema = z.string().transform((value, context): ConfiguredKey[] => {
+  const keys: ConfiguredKey[] = [];
+  const fail = (message: string) => {
+    context.addIssue({ code: 'custom', message });
+    return z.NEVER;
+  };
+  for (const entry of value.split(',').map((e) => e.trim()).filter(Boolean)) {
+    const [name = '', hash = '', roles = '', services = '', ...rest] = entry.split(':');
+    const label = ApiKeyNameSchema.safeParse(name).success ? `'${name}'` : `entry ${keys.length + 1}`;
+    if (rest.length > 0 || !ApiKeyNameSchema.safeParse(name).success) return fail(`${label} must be name:sha256hex:role+role:service+service`);
+    if (!/^[0-9a-f]{64}$/.test(hash)) return fail(`${label}: the key must be given as its lower-case hex SHA-256`);
+    const roleList = roles.split('+').filter(Boolean);
+    const unknown = roleList.find((r) => !(API_KEY_ROLES as readonly string[]).includes(r));
+    if (unknown) return fail(`${label}: unknown role '${unknown}' (roles: ${API_KEY_ROLES.join(', ')})`);
+    const serviceList = services === '*' ? '*' : services.split('+').filter(Boolean);
+    const badService = serviceList === '*' ? undefined : serviceList.find((s) => !ServiceNameSchema.safeParse(s).success);
+    if (badService !== undefined) return fail(`${label}: '${badService}' is not a service name`);
+    if (keys.some((k) => k.client_id === name)) return fail(`${label} is configured twice`);
+    if (keys.some((k) => k.keySha256.toString('hex') === hash)) return fail(`${label} has the same key as another entry`);
+    keys.push({ client_id: name, keySha256: Buffer.from(hash, 'hex'), roles: roleList, services: serviceList });
+  }
+  if (keys.length === 0) return fail('configure at least one key');
+  return keys;
+});
+
+export const apiKeysConfigSchema = z.object({ FEDGATE_API_KEYS: ApiKeysSchema });
+
+/**
+ * How access tokens are verified: token-service, and authz-service for the calls a person
+ * makes with their own token (`POST /v1/authorize`, membership), with the same rules.
+ */
+export const tokenVerificationConfigSchema = oidcConfigSchema.extend({
+  /** The `aud` every access token must carry. */
+  FEDGATE_OIDC_AUDIENCE: z.string().min(1),
+  /** Client for RFC 7662 introspection of opaque tokens (secret optional: public client). */
+  FEDGATE_OIDC_CLIENT_ID: z.string().min(1).optional(),
+  FEDGATE_OIDC_CLIENT_SECRET: z.string().min(1).optional(),
+  FEDGATE_OIDC_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
+  FEDGATE_TOKEN_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
+  FEDGATE_TOKEN_CACHE_ENTRIES: z.coerce.number().int().min(1).default(100_000),
+  /** Least time between two JWKS fetches for unknown kids. */
+  FEDGATE_JWKS_COOLDOWN_MS: z.coerce.number().int().min(0).default(30_000),
+  /** How long a revoked token must be refused when its own expiry is unknown. */
+  FEDGATE_TOKEN_MAX_LIFETIME_SECONDS: z.coerce.number().int().min(60).default(86_400),
+});
+export type TokenVerificationConfig = z.infer<typeof tokenVerificationConfigSchema>;
 
 /**
  * Each service's environment, in one place: the services validate their settings with
@@ -28,23 +82,11 @@ const booleanSetting = (fallback: 'true' | 'false') => z.enum(['true', 'false'])
 export const tokenServiceConfigSchema = serviceConfigSchema
   .extend(databaseConfigSchema.shape)
   .extend(kafkaConfigSchema.shape)
-  .extend(oidcConfigSchema.shape)
+  .extend(tokenVerificationConfigSchema.shape)
   .extend(apiKeysConfigSchema.shape)
   .extend({
-    /** The `aud` every access token must carry. */
-    FEDGATE_OIDC_AUDIENCE: z.string().min(1),
-    /** Client for RFC 7662 introspection of opaque tokens (secret optional: public client). */
-    FEDGATE_OIDC_CLIENT_ID: z.string().min(1).optional(),
-    FEDGATE_OIDC_CLIENT_SECRET: z.string().min(1).optional(),
-    FEDGATE_OIDC_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
-    FEDGATE_TOKEN_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
-    FEDGATE_TOKEN_CACHE_ENTRIES: z.coerce.number().int().min(1).default(100_000),
-    /** Least time between two JWKS fetches for unknown kids. */
-    FEDGATE_JWKS_COOLDOWN_MS: z.coerce.number().int().min(0).default(30_000),
     /** Record successful verifications in the audit log too (rejections always are). */
     FEDGATE_TOKEN_AUDIT_SUCCESS: booleanSetting('true'),
-    /** How long a revoked token must be refused when its own expiry is unknown. */
-    FEDGATE_TOKEN_MAX_LIFETIME_SECONDS: z.coerce.number().int().min(60).default(86_400),
   });
 export type TokenServiceConfig = z.infer<typeof tokenServiceConfigSchema>;
 
@@ -52,9 +94,10 @@ export const authzServiceConfigSchema = serviceConfigSchema
   .extend(databaseConfigSchema.shape)
   .extend(kafkaConfigSchema.shape)
   .extend(openfgaConfigSchema.shape)
+  .extend(tokenVerificationConfigSchema.shape)
   .extend(apiKeysConfigSchema.shape)
   .extend({
-    /** The SuperLink's `service:<name>`: runs registered without a service belong to it. */
+    /** The stack's SuperLink `service:<name>`, whose bootstrap admin is FEDGATE_ADMIN_FLWR_AID. */
     FEDGATE_SERVICE_NAME: z.string().min(1).max(200),
     /** Made admin of FEDGATE_SERVICE_NAME once, at first start (a system grant event). */
     FEDGATE_ADMIN_FLWR_AID: z.string().min(1).max(200).optional(),

@@ -1,7 +1,8 @@
 /**
  * @fedgate/token-verification — verifies the bearer access tokens of one OIDC identity
  * provider (JWT via JWKS with jose, opaque tokens via RFC 7662 introspection), with a
- * bounded, revocation-aware cache of verified tokens. Framework-free.
+ * bounded, revocation-aware cache of verified tokens; the verifier is framework-free, and
+ * tokenVerificationProviders wires it (with the session-revocation consumer) into a Nest service.
  */
 export {
   TokenVerifier,
@@ -41,3 +42,5 @@ export {
   type ForgedTokenExpectedError,
 } from './testing/forged-tokens';
 export { VerifyAccessToken, TOKEN_EVENT_SOURCE, type VerificationOrigin } from './verify-access-token.use-case';
+export { SessionRevocationListener, MAX_TOKEN_LIFETIME_SECONDS } from './session-revocation.listener';
+export { tokenVerificationProviders } from './token-verification.providers';

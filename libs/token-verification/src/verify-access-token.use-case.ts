@@ -1,4 +1,4 @@
-import { createCloudEvent, isFlwrAid, sha256Hex, type FedgateEvent } from '@fedgate/contracts';
+import { createCloudEvent, sha256Hex, type FedgateEvent } from '@fedgate/contracts';
 import type { OutboxGroupWriter } from '@fedgate/database';
 import type { CachedVerification, CachingTokenVerifier } from './caching-token-verifier';
 import { TokenRejectedError } from './verified-token';
@@ -22,7 +22,11 @@ export class VerifyAccessToken {
     private readonly options: { auditSuccess: boolean },
   ) {}
 
-  async execute(token: string, origin: VerificationOrigin): Promise<CachedVerification> {
+  /**
+   * `recordSuccess: false` when the caller records the verification itself, in one event with
+   * what it decided (`POST /v1/authorize`); a refusal is always recorded here.
+   */
+  async execute(token: string, origin: VerificationOrigin, options: { recordSuccess?: boolean } = {}): Promise<CachedVerification> {
     let verified: CachedVerification;
     try {
       verified = await this.verifier.verify(token);
@@ -30,7 +34,7 @@ export class VerifyAccessToken {
       if (err instanceof TokenRejectedError) await this.audit.append(rejectionEvent(err, token, origin));
       throw err;
     }
-    if (this.options.auditSuccess) {
+    if (options.recordSuccess ?? this.options.auditSuccess) {
       await this.audit.append(
         createCloudEvent({
           type: 'fedgate.token.verified.v1',
@@ -51,7 +55,8 @@ export class VerifyAccessToken {
   }
 }
 
-function rejectionEvent(err: TokenRejectedError, token: string, origin: VerificationOrigin): FedgateEvent {
+/** The one event of a refused token (also what `POST /v1/authorize` records for one). */
+export function rejectionEvent(err: TokenRejectedError, token: string, origin: VerificationOrigin): FedgateEvent {
   return createCloudEvent({
     type: 'fedgate.token.rejected.v1',
     source: TOKEN_EVENT_SOURCE,
@@ -59,8 +64,8 @@ function rejectionEvent(err: TokenRejectedError, token: string, origin: Verifica
       access_token_hash: sha256Hex(token),
       error: err.code,
       error_description: err.description.slice(0, 500),
-      // what the token claims, unverified: only when it is a well-formed id
-      flwr_aid: err.sub !== undefined && isFlwrAid(err.sub) ? err.sub : undefined,
+      // what the token claims, unverified (anyone can forge a name): never the event's actor
+      claimed_subject: err.sub?.slice(0, 256),
       kid: err.kid?.slice(0, 256),
       iss: err.iss?.slice(0, 1024),
       origin,

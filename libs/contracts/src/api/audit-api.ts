@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import { z } from 'zod';
-import { FlwrAidSchema } from '../accounts';
+import { AuditActorIdSchema } from '../principals';
 import { DecisionIdSchema } from '../authorization';
 import { AuditOutcomeSchema } from '../events';
 
@@ -15,7 +15,8 @@ const timestamp = z.iso.datetime({ offset: true });
 
 /** Query-string filters shared by the list and the export; values arrive as strings. */
 const AuditFilterShape = {
-  actor: FlwrAidSchema.optional(),
+  /** An account id, or `key:<name>` for a service key. */
+  actor: AuditActorIdSchema.optional(),
   /** An event type, e.g. `fedgate.authz.decision.v1`. */
   type: z
     .string()
@@ -84,7 +85,7 @@ export const AuditEventSchema = z.object({
   time: timestamp,
   type: z.string().min(1),
   /** account_name is null when the event names the account only by its id. */
-  actor: z.object({ flwr_aid: FlwrAidSchema, account_name: z.string().nullable() }).nullable(),
+  actor: z.object({ flwr_aid: AuditActorIdSchema, account_name: z.string().nullable() }).nullable(),
   object: z.string().nullable(),
   action: z.string().min(1),
   outcome: AuditOutcomeSchema,

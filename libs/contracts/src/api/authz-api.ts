@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { FlwrAidSchema } from '../accounts';
+import { AccountSchema, FlwrAidSchema } from '../accounts';
+import { RawTokenSchema, TokenRejectionCodeSchema } from '../tokens';
 import {
   ConsistencyTokenSchema,
   DecisionIdSchema,
@@ -10,6 +11,7 @@ import {
   tryParseObjectRef,
 } from '../authorization';
 import { RunIdInputSchema, RunIdSchema, RunMemberRoleSchema, ServiceRoleSchema } from '../runs';
+import { RUN_ROLES } from '../runs';
 
 /** authz-service DTOs (API.md § authz-service). */
 
@@ -24,17 +26,49 @@ export const CheckRequestSchema = z
     object: ObjectRefStringSchema,
     consistency_token: ConsistencyTokenSchema.optional(),
   })
-  .superRefine((check, context) => {
-    const parsed = tryParseObjectRef(check.object);
-    if (parsed.ok && !relationAppliesTo(check.relation, parsed.ref.type)) {
-      context.addIssue({
-        code: 'custom',
-        path: ['relation'],
-        message: `relation '${check.relation}' does not exist on type '${parsed.ref.type}'`,
-      });
-    }
-  });
+  .superRefine(relationExistsOnObject);
 export type CheckRequest = z.infer<typeof CheckRequestSchema>;
+
+function relationExistsOnObject(question: { relation: CheckRequest['relation']; object: string }, context: z.RefinementCtx): void {
+  const parsed = tryParseObjectRef(question.object);
+  if (parsed.ok && !relationAppliesTo(question.relation, parsed.ref.type)) {
+    context.addIssue({
+      code: 'custom',
+      path: ['relation'],
+      message: `relation '${question.relation}' does not exist on type '${parsed.ref.type}'`,
+    });
+  }
+}
+
+/**
+ * `POST /v1/authorize` (key role `superlink`): the person's token and the question in one
+ * call. The subject of the question is whoever the token proves, never a field.
+ */
+export const AuthorizeRequestSchema = z
+  .object({
+    access_token: RawTokenSchema,
+    relation: RelationSchema,
+    object: ObjectRefStringSchema,
+    consistency_token: ConsistencyTokenSchema.optional(),
+  })
+  .superRefine(relationExistsOnObject);
+export type AuthorizeRequest = z.infer<typeof AuthorizeRequestSchema>;
+
+/** 200 answer of `POST /v1/authorize`: the decision and the verified account it was made for. */
+export const AuthorizeResponseSchema = z.object({
+  allowed: z.boolean(),
+  decision_id: DecisionIdSchema,
+  account: AccountSchema,
+});
+export type AuthorizeResponse = z.infer<typeof AuthorizeResponseSchema>;
+
+/** 401 answer of `POST /v1/authorize`: the token was refused, so nothing was decided. */
+export const AuthorizeRejectedSchema = z.object({
+  allowed: z.literal(false),
+  error: TokenRejectionCodeSchema,
+  error_description: z.string(),
+});
+export type AuthorizeRejected = z.infer<typeof AuthorizeRejectedSchema>;
 
 export const CheckResponseSchema = z.object({
   allowed: z.boolean(),
@@ -67,9 +101,11 @@ export type WriteResponse = z.infer<typeof WriteResponseSchema>;
 /** `POST /v1/runs` — run_id may arrive as a JSON integer or a string; it is normalised to a string. */
 export const RegisterRunRequestSchema = z.object({
   run_id: RunIdInputSchema,
-  flwr_aid: FlwrAidSchema,
+  /** The person starting the run: its verified subject becomes the owner. */
+  access_token: RawTokenSchema,
+  /** The federation the run was started in (as the SuperLink names it); stored and listed. */
   federation: z.string().min(1).max(256).optional(),
-  /** The SuperLink service the run belongs to; authz-service defaults it to its configured service. */
+  /** The SuperLink service the run belongs to; needed only when the key acts for several. */
   service: ServiceNameSchema.optional(),
 });
 export type RegisterRunRequest = z.infer<typeof RegisterRunRequestSchema>;
@@ -82,9 +118,8 @@ export const RegisterRunResponseSchema = z.object({
 });
 export type RegisterRunResponse = z.infer<typeof RegisterRunResponseSchema>;
 
-/** `GET /v1/runs?flwr_aid=...&consistency_token=...` */
+/** `GET /v1/runs?consistency_token=...`: the runs of the person whose bearer token is sent. */
 export const ListRunsQuerySchema = z.object({
-  flwr_aid: FlwrAidSchema,
   consistency_token: ConsistencyTokenSchema.optional(),
 });
 export type ListRunsQuery = z.infer<typeof ListRunsQuerySchema>;
@@ -95,7 +130,16 @@ export const ListedRunRoleSchema = z.enum(LISTED_RUN_ROLES);
 export type ListedRunRole = z.infer<typeof ListedRunRoleSchema>;
 
 export const ListRunsResponseSchema = z.object({
-  runs: z.array(z.object({ run_id: RunIdSchema, role: ListedRunRoleSchema })),
+  runs: z.array(
+    z.object({
+      run_id: RunIdSchema,
+      role: ListedRunRoleSchema,
+      /** The service the run belongs to (run ids are unique per service only). */
+      service: ServiceNameSchema.optional(),
+      /** The federation the SuperLink named when the run was registered. */
+      federation: z.string().optional(),
+    }),
+  ),
 });
 export type ListRunsResponse = z.infer<typeof ListRunsResponseSchema>;
 
@@ -106,18 +150,37 @@ export const RunMemberParamsSchema = z.object({
 });
 export type RunMemberParams = z.infer<typeof RunMemberParamsSchema>;
 
-/** Body of `PUT /v1/runs/{run_id}/members/{flwr_aid}`; 403 `forbidden` unless the actor owns the run. */
-export const PutRunMemberRequestSchema = z.object({
+/**
+ * Body of `PUT /v1/runs/{run_id}/members/{flwr_aid}`; the actor is the bearer token's person,
+ * 403 `forbidden` unless they own the run (or administer its service).
+ */
+export const PutRunMemberRequestSchema = z.strictObject({
   role: RunMemberRoleSchema,
-  acting_flwr_aid: FlwrAidSchema,
+  /** With a key acting for several services: which one the run belongs to. */
+  service: ServiceNameSchema.optional(),
 });
 export type PutRunMemberRequest = z.infer<typeof PutRunMemberRequestSchema>;
 
-/** Body of `DELETE /v1/runs/{run_id}/members/{flwr_aid}`. */
-export const DeleteRunMemberRequestSchema = z.object({
-  acting_flwr_aid: FlwrAidSchema,
+/** Body of `DELETE /v1/runs/{run_id}/members/{flwr_aid}` (may be empty). */
+export const DeleteRunMemberRequestSchema = z.strictObject({
+  service: ServiceNameSchema.optional(),
 });
 export type DeleteRunMemberRequest = z.infer<typeof DeleteRunMemberRequestSchema>;
+
+/** Path of `GET /v1/runs/{run_id}/members`. */
+export const RunParamsSchema = z.object({ run_id: RunIdSchema });
+
+/** Query of `GET /v1/runs/{run_id}/members`. */
+export const RunMembersQuerySchema = z.object({
+  service: ServiceNameSchema.optional(),
+  consistency_token: ConsistencyTokenSchema.optional(),
+});
+
+/** `GET /v1/runs/{run_id}/members`: the owner and everyone the run is shared with. */
+export const RunMembersResponseSchema = z.object({
+  members: z.array(z.object({ flwr_aid: FlwrAidSchema, role: z.enum(RUN_ROLES) })),
+});
+export type RunMembersResponse = z.infer<typeof RunMembersResponseSchema>;
 
 /** Path of `PUT|DELETE /v1/services/{service}/members/{flwr_aid}`. */
 export const ServiceMemberParamsSchema = z.object({
@@ -126,18 +189,33 @@ export const ServiceMemberParamsSchema = z.object({
 });
 export type ServiceMemberParams = z.infer<typeof ServiceMemberParamsSchema>;
 
-/** Body of `PUT /v1/services/{service}/members/{flwr_aid}` (`member` = has_access); 403 unless a service admin acts. */
-export const PutServiceMemberRequestSchema = z.object({
+/**
+ * Body of `PUT /v1/services/{service}/members/{flwr_aid}` (`member` = has_access); 403 unless
+ * a service admin acts (bearer token) or an `authz-admin` key for the service; 409
+ * `last_admin` when it would demote the service's only admin.
+ */
+export const PutServiceMemberRequestSchema = z.strictObject({
   role: ServiceRoleSchema,
-  acting_flwr_aid: FlwrAidSchema,
 });
 export type PutServiceMemberRequest = z.infer<typeof PutServiceMemberRequestSchema>;
 
-/** Body of `DELETE /v1/services/{service}/members/{flwr_aid}`. */
-export const DeleteServiceMemberRequestSchema = z.object({
-  acting_flwr_aid: FlwrAidSchema,
-});
+/** Body of `DELETE /v1/services/{service}/members/{flwr_aid}` (may be empty). */
+export const DeleteServiceMemberRequestSchema = z.strictObject({});
 export type DeleteServiceMemberRequest = z.infer<typeof DeleteServiceMemberRequestSchema>;
+
+/** Path of `GET /v1/services/{service}/members`. */
+export const ServiceParamsSchema = z.object({ service: ServiceNameSchema });
+
+/** Query of `GET /v1/services/{service}/members`. */
+export const ServiceMembersQuerySchema = z.object({
+  consistency_token: ConsistencyTokenSchema.optional(),
+});
+
+/** `GET /v1/services/{service}/members`: who has which role on the service. */
+export const ServiceMembersResponseSchema = z.object({
+  members: z.array(z.object({ flwr_aid: FlwrAidSchema, role: ServiceRoleSchema })),
+});
+export type ServiceMembersResponse = z.infer<typeof ServiceMembersResponseSchema>;
 
 /** `POST /v1/admin/rebuild` (`fedgate authz rebuild`): projections wiped and replayed from the ownership topic. */
 export const RebuildResponseSchema = z.object({

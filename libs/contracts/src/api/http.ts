@@ -4,7 +4,7 @@
  * `:param` form routers use, `buildPath` fills them in safely.
  */
 
-/** Header carrying the calling client's key on every `/v1` call except `/v1/userinfo`. */
+/** Header carrying the calling program's service key (API.md "Who is calling"). */
 export const API_KEY_HEADER = 'x-fedgate-key';
 
 export const API_PATHS = {
@@ -22,10 +22,13 @@ export const API_PATHS = {
     introspect: '/v1/introspect',
   },
   authz: {
+    authorize: '/v1/authorize',
     check: '/v1/check',
     batchCheck: '/v1/check/batch',
     runs: '/v1/runs',
+    runMembers: '/v1/runs/{run_id}/members',
     runMember: '/v1/runs/{run_id}/members/{flwr_aid}',
+    serviceMembers: '/v1/services/{service}/members',
     serviceMember: '/v1/services/{service}/members/{flwr_aid}',
     openfgaCheck: '/stores/{store_id}/check',
     rebuild: '/v1/admin/rebuild',

@@ -19,8 +19,15 @@ export const StackFileSchema = z.object({
   }),
   /** Path of the CA certificate that signed the services' TLS certificates. */
   ca_cert: z.string().min(1),
-  /** Development key accepted by every service (including audit reads). */
+  /** The SuperLink's key: role `superlink`, for `service_name` only (the SuperLink holds it). */
   api_key: z.string().min(1),
+  /** The operator's key: `authz-admin` + `audit-reader` (rebuild, service membership recovery, audit reads). */
+  admin_api_key: z.string().min(1),
+  /**
+   * A second SuperLink service and its own `superlink` key, configured by the dev stack so tests
+   * can prove that a key for one service is refused on another.
+   */
+  other_service: z.object({ service_name: ServiceNameSchema, api_key: z.string().min(1) }).optional(),
   idp: z.object({
     issuer: BaseUrlSchema,
     /** The dev IdP's public client and the API audience of its access tokens. */

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdo
 import { randomUUID } from 'node:crypto';
 import { TOPICS } from '@fedgate/contracts';
 import { CloudEventConsumer, KAFKA_SETTINGS, KafkaSettings, onceInMemory, startConsumerWithRetry } from '@fedgate/kafka';
-import { CachingTokenVerifier } from '@fedgate/token-verification';
+import { CachingTokenVerifier } from './caching-token-verifier';
 
 export const MAX_TOKEN_LIFETIME_SECONDS = Symbol('MAX_TOKEN_LIFETIME_SECONDS');
 

@@ -1,0 +1,43 @@
+import type { RunMembersResponse, RunRole, ServiceMembersResponse, ServiceRole } from '@fedgate/contracts';
+import type { PrismaClient } from '@fedgate/database';
+import type { Caller } from './caller';
+import { authorizeRunManagement, authorizeServiceManagement, type OwnershipCommandDeps } from './ownership-commands';
+import type { ProjectionState } from './projection-state';
+
+/**
+ * `GET /v1/services/{service}/members`: who holds which role on the service, for its admins
+ * (their own token) and for an `authz-admin` key of the service. Read from the command-side
+ * roles, which every grant and revoke updates in its own transaction: always current.
+ */
+export class ListServiceMembers {
+  constructor(private readonly deps: OwnershipCommandDeps) {}
+
+  async execute(input: { service: string }, caller: Caller): Promise<ServiceMembersResponse> {
+    await authorizeServiceManagement(this.deps, input.service, caller, 'service.members');
+    const rows = await this.deps.prisma.$queryRaw<Array<{ flwr_aid: string; role: ServiceRole }>>`
+      SELECT flwr_aid, role FROM authz_service_role WHERE service = ${input.service} ORDER BY role, flwr_aid`;
+    return { members: rows.map((r) => ({ flwr_aid: r.flwr_aid, role: r.role })) };
+  }
+}
+
+/**
+ * `GET /v1/runs/{run_id}/members`: the owner and everyone the run is shared with, for the
+ * owner and the service's admins (their own token). From the read model: pass a write's
+ * consistency_token to see at least that write.
+ */
+export class ListRunMembers {
+  constructor(
+    private readonly deps: OwnershipCommandDeps,
+    private readonly prisma: PrismaClient,
+    private readonly projection: ProjectionState,
+  ) {}
+
+  async execute(input: { run_id: string; consistency_token?: string }, caller: Caller): Promise<RunMembersResponse> {
+    const claim = await authorizeRunManagement(this.deps, input.run_id, caller, 'run.members');
+    if (input.consistency_token) await this.projection.waitForToken(input.consistency_token);
+    const shared = await this.prisma.authzRunMember.findMany({ where: { runId: input.run_id }, orderBy: { flwrAid: 'asc' } });
+    return {
+      members: [{ flwr_aid: claim.owner, role: 'owner' as RunRole }, ...shared.map((m) => ({ flwr_aid: m.flwrAid, role: m.role as RunRole }))],
+    };
+  }
+}
