@@ -266,6 +266,12 @@ def test_carol_without_access_gets_flowers_not_found(state: Any, authz: Authz) -
         handlers().list_runs(ListRunsRequest(), person("carol"), state)
     assert err.value.code == ApiErrorCode.FEDERATION_NOT_FOUND_OR_NO_PERMISSION
     assert ("carol", "has_access", "service:superlink", False) in authz.decisions
+    run_id = run_of(state, "alice", authz)
+    for handler, request in ((handlers().stop_run, StopRunRequest(run_id=run_id)), (handlers().list_runs, ListRunsRequest(run_id=run_id))):
+        with pytest.raises(FlowerError) as err:
+            handler(request, person("carol"), state)
+        assert err.value.code == ApiErrorCode.FEDERATION_NOT_FOUND_OR_NO_PERMISSION, "Flower's own not-found, nothing about the run"
+    assert not any(d[0] == "carol" and d[2].startswith("run:") for d in authz.decisions)
 
 
 def test_bob_can_neither_stop_nor_read_nor_see_alices_run(state: Any, authz: Authz) -> None:

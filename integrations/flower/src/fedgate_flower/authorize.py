@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional
+from urllib.parse import urlencode
 
 from .client import FedgateClient, FedgateError, FedgateUnavailable
 
@@ -23,7 +24,11 @@ class PersonDecision:
 
 def authorize(client: FedgateClient, access_token: str, relation: str, object_: str) -> PersonDecision:
     """POST /v1/authorize; an invalid/expired/revoked token is a denial (FedgateError), never an allow."""
-    body = client._call("POST", client.settings.authz_url, "/v1/authorize", {"access_token": access_token, "relation": relation, "object": object_})
+    payload: dict[str, Any] = {"access_token": access_token, "relation": relation, "object": object_}
+    if client._consistency_token is not None:
+        # see at least this SuperLink's latest run registration (its owner right after StartRun)
+        payload["consistency_token"] = client._consistency_token
+    body = client._call("POST", client.settings.authz_url, "/v1/authorize", payload)
     allowed = body.get("allowed")
     if not isinstance(allowed, bool):
         raise FedgateUnavailable("malformed_answer", "authorize answer lacks a boolean `allowed`")
@@ -43,12 +48,17 @@ def register_run(client: FedgateClient, run_id: int, access_token: str, federati
     payload: dict[str, Any] = {"run_id": str(run_id), "access_token": access_token}
     if federation:
         payload["federation"] = federation
-    return client._call("POST", client.settings.authz_url, "/v1/runs", payload)
+    body = client._call("POST", client.settings.authz_url, "/v1/runs", payload)
+    token = body.get("consistency_token")
+    if isinstance(token, str) and token:
+        client._consistency_token = token
+    return body
 
 
 def viewable_runs(client: FedgateClient, access_token: str) -> dict[int, str]:
     """GET /v1/runs with the person's bearer token: run id -> role, for the runs they may view."""
-    body = client._call("GET", client.settings.authz_url, "/v1/runs", None, bearer=access_token)
+    query = "" if client._consistency_token is None else "?" + urlencode({"consistency_token": client._consistency_token})
+    body = client._call("GET", client.settings.authz_url, "/v1/runs" + query, None, bearer=access_token)
     runs = body.get("runs")
     if not isinstance(runs, list):
         raise FedgateUnavailable("malformed_answer", "runs answer lacks a runs list")

@@ -328,7 +328,11 @@ def _with_account(function: Callable[..., T]) -> Callable[..., T]:
 def _with_run_relation(handler: Callable[..., T], relation: str) -> Callable[..., T]:
     @functools.wraps(handler)
     def guarded(request: Any, account: Any, state: Any, *args: Any, **kwargs: Any) -> T:
-        _require_run_relation(active(), relation, request.run_id)
+        fedgate = active()
+        # a non-member gets Flower's own "not found" before anything about the run
+        if not fedgate.decide("has_access", fedgate.client.settings.service_object).allowed:
+            raise FlowerError(NOT_FOUND_OR_NO_PERMISSION, f"{getattr(account, 'flwr_aid', None)} has no access to the SuperLink")
+        _require_run_relation(fedgate, relation, request.run_id)
         marker = _authorized_run.set(int(request.run_id))
         try:
             return handler(request, account, state, *args, **kwargs)
@@ -353,13 +357,13 @@ def _fedgate_checked_run(flwr_aid: str, run: Any) -> None:
 
 def _list_runs(handlers: ModuleType, original: Callable[..., Any], request: Any, account: Any, state: Any) -> Any:
     fedgate = active()
-    if request.HasField("run_id"):
-        _require_run_relation(fedgate, "can_view", request.run_id)
-        return original(request, account, state)
-    if not account.flwr_aid or not isinstance(account, FedgateAccountInfo):
+    if not getattr(account, "flwr_aid", None) or not isinstance(account, FedgateAccountInfo):
         raise FlowerError(NOT_FOUND_OR_NO_PERMISSION, "no authenticated account")
     if not fedgate.decide("has_access", fedgate.client.settings.service_object).allowed:
         raise FlowerError(NOT_FOUND_OR_NO_PERMISSION, f"{account.flwr_aid} has no access to the SuperLink")
+    if request.HasField("run_id"):
+        _require_run_relation(fedgate, "can_view", request.run_id)
+        return original(request, account, state)
     try:
         listed = viewable_runs(fedgate.client, account.access_token)
     except FedgateError as err:
