@@ -5,6 +5,8 @@
 #   flwr.sh ensure   create/complete the venv (flwr==$FLWR_VERSION, pytest, wheel); prints its path
 #   flwr.sh path     print the venv path (exit 1 when it was never made ready)
 #   flwr.sh pytest   run integrations/flower's tests in the venv (extra args go to pytest)
+#   flwr.sh conformance  check the SuperLink interface of every release of the 1.34+ band
+#                    (FLWR_FEDERATION_RELEASES in infra/stack.env) from its wheel's source
 # FEDGATE_PYTHON picks the interpreter (default python3; flwr 1.22 needs 3.9.2 to 3.13);
 # FEDGATE_FLWR_VERSION overrides stack.env's FLWR_VERSION (superlink.sh and the e2e test follow).
 set -euo pipefail
@@ -58,6 +60,29 @@ cmd_pytest() {
   cd "$ROOT/integrations/flower"
   # the package from this checkout's source (the shared venv holds only flwr and pytest)
   PYTHONPATH="$ROOT/integrations/flower/src" PYTHONDONTWRITEBYTECODE=1 "$venv/bin/python" -m pytest -p no:cacheprovider "${PYTEST_ARGS[@]}"
+}
+
+# Every release of the band from its wheel (pip download, cached in $CACHE/flwr-wheels), read
+# by fedgate_flower.conformance without installing it: the flwr.ee names it imports, the OIDC
+# loading, the plugin constructor, the control handlers and the FederationManager's actions.
+cmd_conformance() {
+  local wheels=$CACHE/flwr-wheels dirs=() version
+  mkdir -p "$wheels"
+  (
+    exec 9>"$wheels.lock"
+    flock 9
+    for version in $FLWR_FEDERATION_RELEASES; do
+      [ -d "$wheels/$version/flwr" ] && continue
+      "$PYTHON" -m pip download --quiet --disable-pip-version-check --no-deps "flwr==$version" -d "$wheels/dl" >"$wheels/dl.log" 2>&1 ||
+        { show_log_tail "$wheels/dl.log"; die "pip download flwr==$version failed"; }
+      rm -rf "$wheels/$version.tmp" && mkdir -p "$wheels/$version.tmp"
+      "$PYTHON" -c 'import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); z.extractall(sys.argv[2], [n for n in z.namelist() if n.startswith("flwr/")])' \
+        "$wheels/dl/flwr-$version-py3-none-any.whl" "$wheels/$version.tmp"
+      mv "$wheels/$version.tmp" "$wheels/$version"
+    done
+  )
+  for version in $FLWR_FEDERATION_RELEASES; do dirs+=("$wheels/$version/flwr"); done
+  PYTHONPATH="$ROOT/integrations/flower/src" PYTHONDONTWRITEBYTECODE=1 "$PYTHON" -m fedgate_flower.conformance "${dirs[@]}"
 }
 
 PYTEST_ARGS=("${@:2}")

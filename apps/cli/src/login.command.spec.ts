@@ -82,7 +82,8 @@ interface Run {
 
 /** Runs the compiled CLI; FEDGATE_* settings come only from `env` (a running stack is never picked up). */
 function fedgate(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): Promise<Run> {
-  const env: NodeJS.ProcessEnv = { ...process.env, FEDGATE_STACK_FILE: path.join(tmpdir(), 'no-such-fedgate-stack.json'), ...options.env };
+  // the pyproject form of flwr 1.23-1.25 unless a test asks for another release: never the flwr on PATH
+  const env: NodeJS.ProcessEnv = { ...process.env, FEDGATE_STACK_FILE: path.join(tmpdir(), 'no-such-fedgate-stack.json'), FEDGATE_FLWR_VERSION: '1.23.0', ...options.env };
   for (const name of ['FEDGATE_LOGIN_URL', 'FEDGATE_API_KEY', 'FEDGATE_CA_CERT']) if (!options.env?.[name]) delete env[name];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [MAIN, ...args], { cwd: options.cwd ?? tmpdir(), env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -331,7 +332,7 @@ describe('fedgate login (compiled CLI against a fake login service)', { concurre
   it('Ctrl-C while waiting: exit 1 with login_aborted, no credentials', async (t) => {
     const fake = await FakeLoginService.start(t, [pending]);
     const app = flowerApp();
-    const child = spawn(process.execPath, [MAIN, 'login', app, ...fake.flags()], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [MAIN, 'login', app, ...fake.flags()], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FEDGATE_FLWR_VERSION: '1.23.0' } });
     let stdout = '';
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
@@ -349,5 +350,53 @@ describe('fedgate login (compiled CLI against a fake login service)', { concurre
     const run = await fedgate(['login', '--help']);
     assert.equal(run.code, 0);
     for (const option of ['--login-url', '--api-key', '--ca-cert', '--scope', '--no-qr']) assert.ok(run.stdout.includes(option), option);
+  });
+
+  it('flwr 1.26+: writes FLWR_HOME/credentials.yaml for the SuperLink connection of config.toml, keeping other entries', async (t) => {
+    const fake = await FakeLoginService.start(t);
+    const home = mkdtempSync(path.join(tmpdir(), 'fedgate-login-home-'));
+    dirs.push(home);
+    const ca = path.join(home, 'ca.pem');
+    writeFileSync(ca, 'not parsed by the login');
+    writeFileSync(
+      path.join(home, 'config.toml'),
+      `[superlink]\ndefault = "fedgate"\n\n[superlink.fedgate]\naddress = "127.0.0.1:16093"\nroot-certificates = "${ca}"\n\n[superlink.plain]\naddress = "127.0.0.1:1"\ninsecure = true\n`,
+    );
+    // an entry of another SuperLink, as flwr wrote it: kept
+    writeFileSync(path.join(home, 'credentials.yaml'), 'flower.account-auth.other:9093.authn-type: b2lkYw==\n');
+    const run = await fedgate(['login', ...fake.flags()], { env: { FLWR_HOME: home, FEDGATE_FLWR_VERSION: '1.42.0' } });
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.stdout, lines('Using SuperLink: fedgate (127.0.0.1:16093)', `Please login with your user credentials here: ${VERIFY_URL}`, '✅ Login successful.'));
+    assertNoSecrets(run);
+    const file = path.join(home, 'credentials.yaml');
+    const b64 = (text: string) => Buffer.from(text).toString('base64');
+    assert.equal(
+      readFileSync(file, 'utf8'),
+      lines(
+        'flower.account-auth.127.0.0.1:16093.authn-type: b2lkYw==',
+        `flower.account-auth.127.0.0.1:16093.oidc-access-token: ${b64(ACCESS)}`,
+        `flower.account-auth.127.0.0.1:16093.oidc-refresh-token: ${b64(REFRESH)}`,
+        'flower.account-auth.other:9093.authn-type: b2lkYw==',
+      ),
+      "PyYAML's safe_dump of flwr's FileCredentialStore: keys sorted, base64 values",
+    );
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    assert.equal(existsSync(path.join(home, '.flwr')), false, 'no pyproject-form files');
+
+    const insecure = await fedgate(['login', 'plain', ...fake.flags()], { env: { FLWR_HOME: home, FEDGATE_FLWR_VERSION: '1.42.0' } });
+    assert.equal(insecure.code, 1);
+    assert.match(insecure.stderr, /^error: insecure_federation: /);
+    const unknown = await fedgate(['login', 'nope', ...fake.flags()], { env: { FLWR_HOME: home, FEDGATE_FLWR_VERSION: '1.42.0' } });
+    assert.match(unknown.stderr, /^error: unknown_connection: SuperLink connection `nope` not found/);
+    const missing = await fedgate(['login', ...fake.flags()], { env: { FLWR_HOME: path.join(home, 'none'), FEDGATE_FLWR_VERSION: '1.26.0' } });
+    assert.match(missing.stderr, /^error: flower_config_not_found: /);
+  });
+
+  it("flwr 1.22: the credentials file's auth type key is `auth-type`, the one 1.22 reads", async (t) => {
+    const fake = await FakeLoginService.start(t);
+    const app = flowerApp();
+    const run = await fedgate(['login', app, ...fake.flags()], { env: { FEDGATE_FLWR_VERSION: '1.22.0' } });
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(readFileSync(credentialsOf(app, 'remote'), 'utf8'), JSON.stringify({ 'auth-type': 'oidc', 'flwr-oidc-access-token': ACCESS, 'flwr-oidc-refresh-token': REFRESH }, null, 4));
   });
 });

@@ -1,21 +1,31 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { toString as qrToString } from 'qrcode';
 import { isFedgateError, type StackFile } from '@fedgate/contracts';
 import {
+  assertLoginConnection,
   assertLoginFederation,
+  authTypeKeyOf,
   ensureFlwrGitignore,
+  flwrHome,
+  installedFlwrVersion,
   isFlwrConfigError,
   loadFlwrProject,
+  loginFormOf,
+  readSuperlinkConnection,
   selectFederation,
+  writeFlwrCredentialStore,
   writeFlwrCredentials,
+  type FlwrLoginForm,
+  type FlwrTokens,
 } from '@fedgate/flwr-config';
 import { LoginServiceClient, isLoginClientError, loginErrorCode, waitForDeviceTokens, type WaitTick } from '@fedgate/login-client';
 import { findStackFile, readStackFile } from '@fedgate/stack';
 
 /** Messages `flwr login` prints; `fedgate login` prints the same, in the same order. */
 export const LOGIN_MESSAGES = {
+  usingSuperlink: (name: string, address: string) => `Using SuperLink: ${name} (${address})`,
   loading: 'Loading project configuration... ',
   loaded: 'Success',
   gitignoreCreated: 'Creating a new `.gitignore` with `.credentials` entry...',
@@ -27,6 +37,7 @@ export const LOGIN_MESSAGES = {
 } as const;
 
 interface LoginOptions {
+  flwrVersion?: string;
   loginUrl?: string;
   apiKey?: string;
   caCert?: string;
@@ -148,6 +159,50 @@ class WaitIndicator {
   }
 }
 
+/**
+ * Where the tokens go, as the installed flwr reads them: 1.26+ FLWR_HOME/credentials.yaml for
+ * the SuperLink connection of FLWR_HOME/config.toml; 1.22-1.25 APP/.flwr/.credentials/<federation>.json.
+ */
+interface LoginTarget {
+  store(tokens: FlwrTokens): void;
+}
+
+/** The installed flwr's release (undefined: none found) and the form it reads. */
+function formOf(opts: LoginOptions, app: string): { version: string | undefined; form: FlwrLoginForm } {
+  const version = opts.flwrVersion ?? env('FEDGATE_FLWR_VERSION') ?? installedFlwrVersion();
+  if (version !== undefined) return { version, form: loginFormOf(version) };
+  // no flwr on PATH: the form this directory is set up for
+  return { version, form: existsSync(path.join(app, 'pyproject.toml')) && !existsSync(path.join(flwrHome(), 'config.toml')) ? 'pyproject' : 'config-toml' };
+}
+
+function prepareTarget(opts: LoginOptions, app: string, federation: string | undefined, out: (line: string) => void): { target: LoginTarget; afterStart: () => void } {
+  const { version, form } = formOf(opts, app);
+  if (form === 'config-toml') {
+    // `flwr login [SUPERLINK]`: the one argument names the connection (a directory means "the default")
+    const name = federation ?? (app !== '.' && !(existsSync(app) && statSync(app).isDirectory()) ? app : undefined);
+    const connection = readSuperlinkConnection(name);
+    assertLoginConnection(connection);
+    out(LOGIN_MESSAGES.usingSuperlink(connection.name, connection.address));
+    return {
+      target: { store: (tokens) => void writeFlwrCredentialStore(flwrHome(), connection.address, tokens) },
+      afterStart: () => undefined,
+    };
+  }
+  out(LOGIN_MESSAGES.loading);
+  const project = loadFlwrProject(app);
+  out(LOGIN_MESSAGES.loaded);
+  const selected = selectFederation(project, federation);
+  assertLoginFederation(selected);
+  return {
+    target: { store: (tokens) => void writeFlwrCredentials(project.appDir, selected.name, tokens, authTypeKeyOf(version)) },
+    afterStart: () => {
+      const gitignore = ensureFlwrGitignore(project.appDir);
+      if (gitignore.created) out(LOGIN_MESSAGES.gitignoreCreated);
+      else if (!gitignore.ignoresCredentials) process.stderr.write(`${LOGIN_MESSAGES.gitignoreWithoutEntry}\n`);
+    },
+  };
+}
+
 async function login(app: string, federation: string | undefined, opts: LoginOptions): Promise<void> {
   const out = (line: string) => process.stdout.write(`${line}\n`);
   const service = resolveLoginService(opts);
@@ -157,18 +212,10 @@ async function login(app: string, federation: string | undefined, opts: LoginOpt
   const indicator = process.stdout.isTTY ? new WaitIndicator(process.stdout) : undefined;
   try {
     const client = new LoginServiceClient({ baseUrl: service.url, apiKey: service.apiKey, userAgent: 'fedgate-cli', ...(service.caPem ? { ca: service.caPem } : {}) });
-
-    out(LOGIN_MESSAGES.loading);
-    const project = loadFlwrProject(app);
-    out(LOGIN_MESSAGES.loaded);
-    const selected = selectFederation(project, federation);
-    assertLoginFederation(selected);
+    const { target, afterStart } = prepareTarget(opts, app, federation, out);
 
     const details = await client.startDeviceLogin(opts.scope, { signal: abort.signal });
-
-    const gitignore = ensureFlwrGitignore(project.appDir);
-    if (gitignore.created) out(LOGIN_MESSAGES.gitignoreCreated);
-    else if (!gitignore.ignoresCredentials) process.stderr.write(`${LOGIN_MESSAGES.gitignoreWithoutEntry}\n`);
+    afterStart();
 
     out(LOGIN_MESSAGES.openUrl(details.verification_uri_complete));
     if (opts.qr) {
@@ -190,7 +237,7 @@ async function login(app: string, federation: string | undefined, opts: LoginOpt
       indicator?.clear();
     }
 
-    writeFlwrCredentials(project.appDir, selected.name, { accessToken: tokens.access_token, refreshToken: tokens.refresh_token });
+    target.store({ accessToken: tokens.access_token, refreshToken: tokens.refresh_token });
     out(LOGIN_MESSAGES.success);
   } catch (err) {
     throw toCommandError(err, service);
@@ -203,9 +250,13 @@ async function login(app: string, federation: string | undefined, opts: LoginOpt
 export function registerLoginCommand(program: Command): void {
   program
     .command('login')
-    .description('log in to a federation (like `flwr login`): device sign-in at the IdP, tokens stored in APP/.flwr/.credentials/<federation>.json')
-    .argument('[app]', 'path of the Flower app (the directory with pyproject.toml)', '.')
-    .argument('[federation]', 'federation to log in to (default: `default` of [tool.flwr.federations])')
+    .description(
+      'log in like `flwr login`, in the form the installed flwr reads: 1.26+ the SuperLink connection of FLWR_HOME/config.toml, ' +
+        'tokens in FLWR_HOME/credentials.yaml; 1.22-1.25 a federation of APP/pyproject.toml, tokens in APP/.flwr/.credentials/<federation>.json',
+    )
+    .argument('[app]', 'flwr 1.26+: the SuperLink connection name (default: `default` of [superlink]); before: the Flower app directory', '.')
+    .argument('[federation]', 'flwr 1.22-1.25: the federation (default: `default` of [tool.flwr.federations]); 1.26+: the SuperLink connection name')
+    .option('--flwr-version <version>', 'the flwr release whose files to write (default: $FEDGATE_FLWR_VERSION, else `flwr --version` on PATH)')
     .option('--login-url <url>', 'login service base URL (default: $FEDGATE_LOGIN_URL, else services.login of .fedgate/stack.json)')
     .option('--api-key <key>', 'client key for the login service (default: $FEDGATE_API_KEY, else api_key of .fedgate/stack.json)')
     .option('--ca-cert <file>', "extra CA certificate (PEM) to trust for the login service (default: $FEDGATE_CA_CERT, else the stack's CA when the URL comes from .fedgate/stack.json)")

@@ -16,6 +16,7 @@ import { after, before, describe, it } from 'node:test';
 import { importJWK, SignJWT, type JWK } from 'jose';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import type { StackFile } from '@fedgate/contracts';
+import { authTypeKeyOf, credentialStoreContent, flwrCredentialsFileContent } from '@fedgate/flwr-config';
 import { readStackFile } from '@fedgate/stack';
 import { parseEnvFile, repoRoot, runProjectScript, waitFor } from '@fedgate/testing';
 
@@ -228,11 +229,20 @@ ${line.configToml ? '' : legacyFederation}`,
     }
   }
 
-  /** The real `flwr login`, approved at the dev IdP by the real `fedgate dev approve`. */
-  async function login(user: string): Promise<void> {
+  /**
+   * The real `flwr login` (or `fedgate login`, which must write what this flwr reads: it finds
+   * the release by `flwr --version` on PATH), approved at the dev IdP by the real `fedgate dev approve`.
+   */
+  async function login(user: string, via: 'flwr' | 'fedgate' = 'flwr'): Promise<void> {
     const password = stack.idp.users.find((u) => u.username === user)?.password;
     assert.ok(password, `${user} is not a dev IdP user in stack.json (restart the stack to pick up new users)`);
-    const child = spawn(path.join(venv, 'bin/flwr'), ['login', ...line.target(apps[user]!)], { cwd: apps[user], env: envOf(user) });
+    const child =
+      via === 'flwr'
+        ? spawn(path.join(venv, 'bin/flwr'), ['login', ...line.target(apps[user]!)], { cwd: apps[user], env: envOf(user) })
+        : spawn(process.execPath, [path.join(root, 'apps/cli/bin/fedgate.js'), 'login', ...(line.configToml ? [] : ['.']), '--no-qr'], {
+            cwd: apps[user],
+            env: { ...envOf(user), NODE_EXTRA_CA_CERTS: stack.ca_cert, FEDGATE_STACK_FILE: path.join(state, 'stack.json') },
+          });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -283,11 +293,16 @@ ${line.configToml ? '' : legacyFederation}`,
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
-  it('1. alice logs in with flwr (credentials written by flwr), runs an app and lists it', async () => {
+  it('1. alice logs in with flwr (credentials written by flwr, byte for byte what fedgate login writes), runs an app and lists it', async () => {
     await login('alice');
     const stored = tokens('alice');
     assert.equal(stored.authnType, 'oidc');
     assert.ok(stored.access && stored.refresh);
+    const written = readFileSync(credentialsFile('alice'), 'utf8');
+    const ours = line.configToml
+      ? credentialStoreContent(parseYaml(written) as Record<string, string>)
+      : flwrCredentialsFileContent({ accessToken: stored.access, refreshToken: stored.refresh }, authTypeKeyOf(version));
+    assert.equal(ours, written, `fedgate login writes exactly what flwr ${version} login wrote`);
     if (!line.configToml) {
       assert.deepEqual(readFileSync(path.join(apps.alice!, '.flwr/.gitignore'), 'utf8').split('\n').filter(Boolean), ['.credentials']);
     }
@@ -302,7 +317,7 @@ ${line.configToml ? '' : legacyFederation}`,
 
   it("2. bob (has_access) neither sees nor stops nor reads alice's run; carol is refused everything", async () => {
     assert.ok(runId, 'needs the run of step 1');
-    await login('bob');
+    await login('bob', 'fedgate'); // flwr uses the credentials `fedgate login` wrote
     assert.ok(!(await listedRunIds('bob')).includes(runId), "bob does not see alice's run");
     const stop = await flwr('bob', ['stop', runId, ...line.target(apps.bob!)]);
     assert.match(stop.out, line.runDenied('can_stop'), stop.out);

@@ -518,8 +518,8 @@ describe('docker-compose.yml', () => {
       openfga: ['OPENFGA_HTTP_PORT', 'OPENFGA_GRPC_PORT'],
       'dev-idp': ['IDP_PORT'],
       ...Object.fromEntries(APP_SERVICES.map((s) => [s.name, [s.portVar]])),
-      // the Control API for the flwr CLI and the Fleet API for SuperNodes; ServerAppIo stays inside
-      superlink: ['SUPERLINK_FLEET_PORT', 'SUPERLINK_CONTROL_PORT'],
+      // flwr 1.37+: the Control API for the flwr CLI and the Fleet API for SuperNodes on one HTTP port
+      superlink: ['SUPERLINK_CONTROL_PORT'],
     };
     for (const name of Object.keys(compose.services)) {
       const ports = portsOf(compose.services[name]!);
@@ -717,8 +717,10 @@ describe('docker-compose.yml', () => {
     };
     const command = commandOf(svc);
     const native = read('scripts/infra/superlink.sh');
-    const nativeFlags = [...native.matchAll(/(--[a-z][a-z-]+) "/g)].map((m) => m[1]!);
-    assert.ok(nativeFlags.length >= 8, 'flags of superlink.sh not found');
+    // compose runs the newest release (FLWR_VERSION); superlink.sh also keeps 1.22-1.23's gRPC ports
+    const legacyOnly = new Set(['--serverappio-api-address', '--fleet-api-address', '--control-api-address', '--storage-dir']);
+    const nativeFlags = [...native.matchAll(/(--[a-z][a-z-]+) "/g)].map((m) => m[1]!).filter((f) => !legacyOnly.has(f));
+    assert.ok(nativeFlags.length >= 7, 'flags of superlink.sh not found');
     for (const flag of nativeFlags.filter((f) => f !== '--stack-file')) assert.ok(command.includes(flag), `superlink: ${flag} as in superlink.sh`);
     assert.equal(option(command, '--login-url'), `https://login-service:${stackEnv.LOGIN_PORT}`);
     assert.equal(option(command, '--token-url'), `https://token-service:${stackEnv.TOKEN_PORT}`);
@@ -727,9 +729,8 @@ describe('docker-compose.yml', () => {
     for (const [flag, file] of [['--ca-cert', 'ca.pem'], ['--ssl-ca-certfile', 'ca.pem'], ['--ssl-certfile', 'server.pem'], ['--ssl-keyfile', 'server-key.pem']] as const) {
       assert.equal(option(command, flag), `${CONTAINER_STATE}/tls/${file}`, flag);
     }
-    for (const [flag, portVar] of [['--serverappio-api-address', 'SUPERLINK_SERVERAPPIO_PORT'], ['--fleet-api-address', 'SUPERLINK_FLEET_PORT'], ['--control-api-address', 'SUPERLINK_CONTROL_PORT'], ['--health-server-address', 'SUPERLINK_HEALTH_PORT']] as const) {
-      assert.equal(option(command, flag)?.split(':')[1], stackEnv[portVar], `${flag} on \${${portVar}}`);
-    }
+    assert.equal(option(command, '--port'), stackEnv.SUPERLINK_CONTROL_PORT, '--port on ${SUPERLINK_CONTROL_PORT}');
+    assert.equal(option(command, '--health-server-address')?.split(':')[1], stackEnv.SUPERLINK_HEALTH_PORT, '--health-server-address on ${SUPERLINK_HEALTH_PORT}');
     const env = environmentOf(svc);
     assert.equal(env.FEDGATE_API_KEY, vars.FEDGATE_API_KEY, 'the stack API key (a secret)');
     assert.equal(env.SUPERLINK_HEALTH_PORT, stackEnv.SUPERLINK_HEALTH_PORT);

@@ -80,10 +80,18 @@ export interface FlwrTokens {
   refreshToken: string;
 }
 
+/** The key of the auth type in the credentials file: `auth-type` in flwr 1.22, `authn-type` from 1.23. */
+export type AuthTypeKey = 'auth-type' | 'authn-type';
+
+export function authTypeKeyOf(flwrVersion: string | undefined): AuthTypeKey {
+  const [major = 1, minor = 23] = (flwrVersion ?? '').split('.').map((part) => Number.parseInt(part, 10)).filter((n) => !Number.isNaN(n));
+  return major === 1 && minor < 23 ? 'auth-type' : 'authn-type';
+}
+
 /** The credentials file's exact text: Flower's keys, JSON indented by 4, no trailing newline. */
-export function flwrCredentialsFileContent(tokens: FlwrTokens): string {
+export function flwrCredentialsFileContent(tokens: FlwrTokens, authTypeKey: AuthTypeKey = 'authn-type'): string {
   const file = {
-    'authn-type': 'oidc',
+    [authTypeKey]: 'oidc',
     [FLWR_ACCESS_TOKEN_KEY]: tokens.accessToken,
     [FLWR_REFRESH_TOKEN_KEY]: tokens.refreshToken,
   };
@@ -96,15 +104,15 @@ export function flwrCredentialsFileContent(tokens: FlwrTokens): string {
 
 /**
  * Writes APP/.flwr/.credentials/<federation>.json the way `flwr login` does, so the
- * flwr CLI reads it: keys `authn-type`, `flwr-oidc-access-token`,
+ * flwr CLI reads it: keys `authn-type` (`auth-type` for flwr 1.22), `flwr-oidc-access-token`,
  * `flwr-oidc-refresh-token`. Private and atomic: directories created 0700, the file
  * written to a 0600 temporary file in the same directory, then renamed over the old
  * one and chmod-ed 0600. Returns the file's path. Throws `invalid_federation_name`
  * or `credentials_write_failed`.
  */
-export function writeFlwrCredentials(appDir: string, federation: string, tokens: FlwrTokens): string {
+export function writeFlwrCredentials(appDir: string, federation: string, tokens: FlwrTokens, authTypeKey: AuthTypeKey = 'authn-type'): string {
   const file = flwrCredentialsPath(appDir, federation);
-  const content = flwrCredentialsFileContent(tokens);
+  const content = flwrCredentialsFileContent(tokens, authTypeKey);
   const dir = path.dirname(file);
   const temporary = path.join(dir, `.${federation}.json.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
   try {

@@ -29,6 +29,16 @@ export const FLWR_CONFIG_ERROR_CODES = [
   'gitignore_failed',
   /** The credentials file could not be written. */
   'credentials_write_failed',
+  /** flwr 1.26+: FLWR_HOME/config.toml does not exist. */
+  'flower_config_not_found',
+  /** flwr 1.26+: config.toml cannot be read, is not valid TOML, or a connection key has the wrong type. */
+  'invalid_flower_config',
+  /** flwr 1.26+: no SUPERLINK given and `[superlink]` has no `default`. */
+  'no_default_connection',
+  /** flwr 1.26+: the named (or default) connection has no `[superlink.<name>]` table; `knownFederations` lists those that do. */
+  'unknown_connection',
+  /** flwr 1.26+: the connection has no `address`. */
+  'connection_without_address',
 ] as const;
 
 export type FlwrConfigErrorCode = (typeof FLWR_CONFIG_ERROR_CODES)[number];

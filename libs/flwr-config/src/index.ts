@@ -6,3 +6,6 @@
 export * from './errors';
 export * from './federation-config';
 export * from './credentials';
+export * from './flower-config';
+export * from './credential-store';
+export * from './flwr-version';
