@@ -29,6 +29,8 @@ export const FLWR_CONFIG_ERROR_CODES = [
   'gitignore_failed',
   /** The credentials file could not be written. */
   'credentials_write_failed',
+  /** No credentials for the federation (nobody logged in), or the file is not Flower's shape. */
+  'not_logged_in',
 ] as const;
 
 export type FlwrConfigErrorCode = (typeof FLWR_CONFIG_ERROR_CODES)[number];
