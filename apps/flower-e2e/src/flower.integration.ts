@@ -52,7 +52,9 @@ describe('flwr login / run / ls against a SuperLink authorized by Fedgate', () =
   const apps: Record<string, string> = {};
   let runId = '';
 
-  const fedgateKeyHeaders = () => ({ 'content-type': 'application/json', 'x-fedgate-key': stack.api_key });
+  // the operator's key (authz-admin + audit-reader): the test's own setup and audit reads; the
+  // SuperLink holds its own key (role superlink), the people their own tokens
+  const fedgateKeyHeaders = () => ({ 'content-type': 'application/json', 'x-fedgate-key': stack.admin_api_key });
 
   async function rest(method: string, url: string, body?: unknown): Promise<{ status: number; body: any }> {
     const request = () => fetch(url, { method, headers: fedgateKeyHeaders(), ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
@@ -148,7 +150,7 @@ enable-user-auth = true
   }
 
   async function grantAccess(user: string): Promise<void> {
-    const res = await rest('PUT', `${stack.services.authz}/v1/services/${stack.service_name}/members/${user}`, { role: 'member', acting_flwr_aid: stack.admin_flwr_aid });
+    const res = await rest('PUT', `${stack.services.authz}/v1/services/${stack.service_name}/members/${user}`, { role: 'member' });
     assert.equal(res.status, 200, `granting ${user} has_access: ${JSON.stringify(res.body)}`);
   }
 
@@ -173,14 +175,14 @@ enable-user-auth = true
     // `member` would replace that role), bob becomes a member, carol has no role
     assert.equal(stack.admin_flwr_aid, 'alice', 'the scenario acts as the bootstrap admin alice');
     await grantAccess('bob');
-    const revoke = await rest('DELETE', `${stack.services.authz}/v1/services/${stack.service_name}/members/carol`, { acting_flwr_aid: stack.admin_flwr_aid });
+    const revoke = await rest('DELETE', `${stack.services.authz}/v1/services/${stack.service_name}/members/carol`);
     assert.ok([200, 404].includes(revoke.status), `removing carol: ${JSON.stringify(revoke.body)}`);
   });
 
   after(async () => {
     // leave the shared stack as found: bob's grant must not leak into other suites (authz-service's assume he has no access)
     if (stack) {
-      const revoke = await rest('DELETE', `${stack.services.authz}/v1/services/${stack.service_name}/members/bob`, { acting_flwr_aid: stack.admin_flwr_aid }).catch((err: Error) => ({ status: -1, body: err.message }));
+      const revoke = await rest('DELETE', `${stack.services.authz}/v1/services/${stack.service_name}/members/bob`).catch((err: Error) => ({ status: -1, body: err.message }));
       if (revoke.status !== 200) console.log(`# could not revoke bob's access: ${JSON.stringify(revoke)}`);
     }
     if (startedSuperlink) runProjectScript('scripts/infra/superlink.sh', ['stop']);
@@ -223,12 +225,21 @@ enable-user-auth = true
     }
   });
 
-  it('3. alice shares the run with bob as viewer via the fedgate CLI: bob sees it, still cannot stop it', async () => {
+  it("3. alice shares the run with bob as viewer via the fedgate CLI, with her own flwr login: bob sees it, still cannot stop it; bob's login cannot share it", async () => {
     assert.ok(runId, 'needs the run of step 1');
-    const share = await exec(process.execPath, [path.join(root, 'apps/cli/bin/fedgate.js'), 'authz', 'share', runId, 'bob', '--role', 'viewer', '--as', 'alice'], {
-      env: { ...process.env, NODE_EXTRA_CA_CERTS: stack.ca_cert, FEDGATE_STACK_FILE: path.join(state, 'stack.json') },
-    });
+    const fedgate = (user: string, args: string[]) =>
+      exec(process.execPath, [path.join(root, 'apps/cli/bin/fedgate.js'), 'authz', ...args, '--app', apps[user]!], {
+        env: { ...process.env, NODE_EXTRA_CA_CERTS: stack.ca_cert, FEDGATE_STACK_FILE: path.join(state, 'stack.json'), FEDGATE_API_KEY: '' },
+      });
+    // bob, with the credentials his own `flwr login` wrote, may not share alice's run
+    const bobShares = await fedgate('bob', ['share', runId, 'bob', '--role', 'operator']);
+    assert.notEqual(bobShares.code, 0);
+    assert.match(bobShares.out, /forbidden/);
+    const share = await fedgate('alice', ['share', runId, 'bob', '--role', 'viewer']);
     assert.equal(share.code, 0, `fedgate authz share:\n${share.out}`);
+    const members = await fedgate('alice', ['members', '--run', runId]);
+    assert.equal(members.code, 0, members.out);
+    assert.deepEqual(members.out.trim().split('\n'), ['owner\talice', 'viewer\tbob']);
     await waitFor('bob to see the shared run', async () => (await listedRunIds('bob')).includes(runId), 20_000, 500);
     const stop = await flwr('bob', ['stop', runId, '.']);
     assert.match(stop.out, /can_stop denied/);
@@ -278,6 +289,7 @@ enable-user-auth = true
         ['run.share', object, 'success'],
         ['token.refresh', null, 'success'],
       ],
+      'key:operator': [['access.grant', `service:${stack.service_name}`, 'success']],
       bob: [
         ['login', null, 'success'],
         ['token.verify', null, 'success'],
@@ -285,6 +297,7 @@ enable-user-auth = true
         ['check.can_stop', object, 'denied'],
         ['check.can_read_logs', object, 'denied'],
         ['check.can_view', object, 'success'],
+        ['run.share', object, 'denied'],
       ],
       carol: [
         ['login', null, 'success'],
