@@ -12,8 +12,6 @@ export FEDGATE_OPENFGA_API_KEY=$OPENFGA_PRESHARED_KEY
 export FEDGATE_OIDC_ISSUER="https://127.0.0.1:$IDP_PORT"
 export FEDGATE_OIDC_CLIENT_ID=$IDP_CLIENT_ID
 export FEDGATE_OIDC_AUDIENCE=$IDP_API_AUDIENCE
-# the file the SuperLink reads its key from (mode 0600; its environment never holds the key)
-export FEDGATE_SUPERLINK_KEY_FILE=$STATE/superlink/fedgate-api-key
 # The service keys the services accept, by their hashes (name:sha256:roles:services, see
 # libs/service-config): the SuperLink's (role superlink, its own service only), the operator's
 # (authz-admin + audit-reader: rebuild, membership recovery, audit reads), and a second

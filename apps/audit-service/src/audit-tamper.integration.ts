@@ -31,7 +31,7 @@ describe('tampering with the audit log in the database', () => {
 
   function cliVerify(extra: string[] = []) {
     // the CLI's own launcher (what `npx fedgate` runs), without npx's start-up time
-    const run = spawnSync(process.execPath, [path.join(repoRoot(), 'apps/cli/bin/fedgate.js'), 'audit', 'verify', '--json', '--url', iso.url, '--ca-cert', stack.ca_cert, '--api-key', stack.api_key, ...extra], {
+    const run = spawnSync(process.execPath, [path.join(repoRoot(), 'apps/cli/bin/fedgate.js'), 'audit', 'verify', '--json', '--url', iso.url, '--ca-cert', stack.ca_cert, '--api-key', stack.admin_api_key, ...extra], {
       cwd: repoRoot(),
       encoding: 'utf8',
       timeout: 120_000,
@@ -41,7 +41,7 @@ describe('tampering with the audit log in the database', () => {
 
   async function verdicts(): Promise<Verdicts> {
     // a fresh full run: a plain call may answer the last background verdict (see the caching test)
-    const service = await getJson<IntegrityResponse>(stack, '/v1/integrity?full=true', stack.api_key, iso.url);
+    const service = await getJson<IntegrityResponse>(stack, '/v1/integrity?full=true', stack.admin_api_key, iso.url);
     assert.equal(service.status, 200);
     const run = cliVerify();
     const parsed = JSON.parse(run.stdout || '{}') as { local: IntegrityResponse; service: IntegrityResponse };
@@ -159,9 +159,9 @@ describe('tampering with the audit log in the database', () => {
     }
     // the events after it on the same partition arrive: ingest did not stall on it
     for (const event of after) {
-      await waitFor(`event ${event.id} stored`, async () => (await getJson(stack, `/v1/events/${event.id}`, stack.api_key, iso.url)).status === 200, 30_000, 200);
+      await waitFor(`event ${event.id} stored`, async () => (await getJson(stack, `/v1/events/${event.id}`, stack.admin_api_key, iso.url)).status === 200, 30_000, 200);
     }
-    const stored = await getJson<AuditEvent>(stack, `/v1/events/${poison.id}`, stack.api_key, iso.url);
+    const stored = await getJson<AuditEvent>(stack, `/v1/events/${poison.id}`, stack.admin_api_key, iso.url);
     assert.equal(stored.status, 200);
     assert.deepEqual(stored.body.data, poison.data, 'served exactly as published');
     const [row] = (await db('SELECT data->>$2 AS message, record_json IS NOT NULL AS raw FROM audit_event WHERE id = $1', [poison.id, 'message'])) as Array<{ message: string; raw: boolean }>;
@@ -170,7 +170,7 @@ describe('tampering with the audit log in the database', () => {
     await assertIntact();
     // the exact record is covered by the chain like any column
     await db(`UPDATE audit_event SET record_json = replace(record_json, 'lone', 'alone') WHERE id = $1`, [poison.id]);
-    const edited = await getJson<IntegrityResponse>(stack, '/v1/integrity?full=true', stack.api_key, iso.url);
+    const edited = await getJson<IntegrityResponse>(stack, '/v1/integrity?full=true', stack.admin_api_key, iso.url);
     assert.equal(edited.body.first_bad_seq, stored.body.seq);
     assert.equal(edited.body.problem, 'hash_mismatch');
     await db(`UPDATE audit_event SET record_json = replace(record_json, 'alone', 'lone') WHERE id = $1`, [poison.id]);
@@ -178,7 +178,7 @@ describe('tampering with the audit log in the database', () => {
   });
 
   it('answers from the background verification, which finds an edit of an old row within its interval', async () => {
-    const plain = () => getJson<IntegrityResponse & { checked_at: string }>(stack, '/v1/integrity', stack.api_key, iso.url);
+    const plain = () => getJson<IntegrityResponse & { checked_at: string }>(stack, '/v1/integrity', stack.admin_api_key, iso.url);
     const before = await plain();
     assert.equal(before.status, 200);
     assert.equal(before.body.ok, true);
@@ -199,7 +199,7 @@ describe('tampering with the audit log in the database', () => {
       await db('UPDATE audit_event SET action = $1 WHERE seq = 3', [saved!.action]);
     }
     await assertIntact();
-    assert.equal((await getJson(stack, '/v1/integrity?full=maybe', stack.api_key, iso.url)).status, 400);
+    assert.equal((await getJson(stack, '/v1/integrity?full=maybe', stack.admin_api_key, iso.url)).status, 400);
   });
 
   it('refuses checkpoints when the pinned public key is not the service key', () => {

@@ -14,7 +14,7 @@ export interface Answer<T = Record<string, any>> {
 }
 
 /** GET with the stack's key (`key: null` sends none); answers status and parsed JSON. */
-export async function getJson<T = Record<string, any>>(stack: StackFile, pathAndQuery: string, key: string | null = stack.api_key, base = stack.services.audit): Promise<Answer<T>> {
+export async function getJson<T = Record<string, any>>(stack: StackFile, pathAndQuery: string, key: string | null = stack.admin_api_key, base = stack.services.audit): Promise<Answer<T>> {
   const res = await fetch(`${base}${pathAndQuery}`, { headers: key === null ? {} : { [API_KEY_HEADER]: key } });
   const text = await res.text();
   return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
@@ -28,7 +28,7 @@ export async function allPages(stack: StackFile, query: URLSearchParams, base = 
   do {
     const q = new URLSearchParams(query);
     if (cursor) q.set('cursor', cursor);
-    const page = await getJson<{ events: AuditEvent[]; next_cursor: string | null }>(stack, `/v1/events?${q}`, stack.api_key, base);
+    const page = await getJson<{ events: AuditEvent[]; next_cursor: string | null }>(stack, `/v1/events?${q}`, stack.admin_api_key, base);
     if (page.status !== 200) throw new Error(`page ${pages + 1}: ${page.status} ${JSON.stringify(page.body)}`);
     events.push(...page.body.events);
     cursor = page.body.next_cursor;

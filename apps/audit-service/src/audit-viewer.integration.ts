@@ -44,7 +44,7 @@ describe('audit viewer in headless Chromium', { skip }, () => {
       assert.match(response?.headers()['content-security-policy'] ?? '', /script-src 'self'/);
       assert.equal(await page.title(), 'Fedgate audit log');
 
-      await page.fill('#key-input', stack.api_key);
+      await page.fill('#key-input', stack.admin_api_key);
       await page.click('#key-save');
       await page.waitForSelector('#events tbody tr');
       assert.equal(await page.evaluate('window.localStorage.length'), 0, 'the key is not kept beyond the tab');

@@ -122,7 +122,7 @@ describe('audit-service on the real stack', () => {
   });
 
   it('exports the same events as NDJSON, oldest first', async () => {
-    const res = await fetch(`${audit}/v1/events/export?format=ndjson&actor=${flwrAid}&since=${startedAt}`, { headers: { 'x-fedgate-key': stack.api_key } });
+    const res = await fetch(`${audit}/v1/events/export?format=ndjson&actor=${flwrAid}&since=${startedAt}`, { headers: { 'x-fedgate-key': stack.admin_api_key } });
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /application\/x-ndjson/);
     const text = await res.text();

@@ -1,17 +1,32 @@
-// Helpers for the authz-service integration tests: REST calls with the stack's key, fresh ids.
+// Helpers for the authz-service integration tests: REST calls with the stack's keys and the dev
+// users' own tokens, fresh ids.
 import type { StackFile } from '@fedgate/contracts';
-import { fetchRetryingClosedSocket, waitFor } from '@fedgate/testing';
+import { accessTokenOf, fetchRetryingClosedSocket, waitFor } from '@fedgate/testing';
 
 export interface Answer {
   status: number;
   body: Record<string, any>;
 }
 
-/** One call to authz-service with the stack's API key (JSON body when given). */
-export async function authzCall(stack: StackFile, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> {
+/**
+ * Who calls: `key` (default: the stack's SuperLink key; null: none) and `as`, a dev IdP user
+ * whose own access token goes as `Authorization: Bearer`.
+ */
+export interface Credentials {
+  key?: string | null;
+  as?: string;
+}
+
+/** One call to authz-service (JSON body when given) with the given credentials. */
+export async function authzCall(stack: StackFile, method: string, path: string, body?: unknown, headers: Record<string, string> = {}, credentials: Credentials = {}): Promise<Answer> {
+  const key = credentials.key === undefined ? stack.api_key : credentials.key;
+  const sent: Record<string, string> = {};
+  if (key !== null) sent['x-fedgate-key'] = key;
+  if (credentials.as !== undefined) sent['authorization'] = `Bearer ${await accessTokenOf(stack, credentials.as)}`;
+  if (body !== undefined) sent['content-type'] = 'application/json';
   const init = {
     method,
-    headers: { 'x-fedgate-key': stack.api_key, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+    headers: { ...sent, ...headers },
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
   };
   const res = await fetchRetryingClosedSocket(`${stack.services.authz}${path}`, init);
@@ -26,10 +41,16 @@ export function freshRunId(): string {
   return `${Date.now()}${String(process.pid % 10_000).padStart(4, '0')}${String(counter).padStart(3, '0')}`;
 }
 
-/** Typed helpers over authzCall. */
+/**
+ * Typed helpers over authzCall. A person acting is a dev IdP user (`alice`, `bob`, `carol`):
+ * their own token is sent, as `fedgate authz` does. Membership calls go with the token alone
+ * unless `key` is given.
+ */
 export function authzApi(stack: StackFile) {
-  const check = (flwr_aid: string, relation: string, object: string, consistency_token?: string) =>
-    authzCall(stack, 'POST', '/v1/check', { flwr_aid, relation, object, consistency_token });
+  const check = (flwr_aid: string, relation: string, object: string, consistency_token?: string, key?: string) =>
+    authzCall(stack, 'POST', '/v1/check', { flwr_aid, relation, object, consistency_token }, {}, { key });
+  const ct = (token?: string) => (token ? `?consistency_token=${encodeURIComponent(token)}` : '');
+  const person = (who: string | Credentials): Credentials => (typeof who === 'string' ? { key: null, as: who } : { key: null, ...who });
   return {
     check,
     allowed: async (flwr_aid: string, relation: string, object: string, consistency_token?: string) => {
@@ -37,13 +58,17 @@ export function authzApi(stack: StackFile) {
       if (res.status !== 200) throw new Error(`check answered ${res.status} ${JSON.stringify(res.body)}`);
       return res.body.allowed as boolean;
     },
-    register: (run_id: string, flwr_aid: string) => authzCall(stack, 'POST', '/v1/runs', { run_id, flwr_aid }),
-    list: (flwr_aid: string, consistency_token?: string) =>
-      authzCall(stack, 'GET', `/v1/runs?flwr_aid=${encodeURIComponent(flwr_aid)}${consistency_token ? `&consistency_token=${encodeURIComponent(consistency_token)}` : ''}`),
-    share: (run: string, flwr_aid: string, role: string, acting: string) => authzCall(stack, 'PUT', `/v1/runs/${run}/members/${flwr_aid}`, { role, acting_flwr_aid: acting }),
-    unshare: (run: string, flwr_aid: string, acting: string) => authzCall(stack, 'DELETE', `/v1/runs/${run}/members/${flwr_aid}`, { acting_flwr_aid: acting }),
-    grant: (service: string, flwr_aid: string, role: string, acting: string) => authzCall(stack, 'PUT', `/v1/services/${service}/members/${flwr_aid}`, { role, acting_flwr_aid: acting }),
-    revoke: (service: string, flwr_aid: string, acting: string) => authzCall(stack, 'DELETE', `/v1/services/${service}/members/${flwr_aid}`, { acting_flwr_aid: acting }),
+    authorize: async (username: string, relation: string, object: string, key?: string) =>
+      authzCall(stack, 'POST', '/v1/authorize', { access_token: await accessTokenOf(stack, username), relation, object }, {}, { key }),
+    register: async (run_id: string, owner: string, options: { key?: string; federation?: string } = {}) =>
+      authzCall(stack, 'POST', '/v1/runs', { run_id, access_token: await accessTokenOf(stack, owner), federation: options.federation }, {}, { key: options.key }),
+    list: (who: string | Credentials, consistency_token?: string) => authzCall(stack, 'GET', `/v1/runs${ct(consistency_token)}`, undefined, {}, person(who)),
+    share: (run: string, flwr_aid: string, role: string, who: string | Credentials) => authzCall(stack, 'PUT', `/v1/runs/${run}/members/${flwr_aid}`, { role }, {}, person(who)),
+    unshare: (run: string, flwr_aid: string, who: string | Credentials) => authzCall(stack, 'DELETE', `/v1/runs/${run}/members/${flwr_aid}`, undefined, {}, person(who)),
+    runMembers: (run: string, who: string | Credentials, consistency_token?: string) => authzCall(stack, 'GET', `/v1/runs/${run}/members${ct(consistency_token)}`, undefined, {}, person(who)),
+    grant: (service: string, flwr_aid: string, role: string, who: string | Credentials) => authzCall(stack, 'PUT', `/v1/services/${service}/members/${flwr_aid}`, { role }, {}, person(who)),
+    revoke: (service: string, flwr_aid: string, who: string | Credentials) => authzCall(stack, 'DELETE', `/v1/services/${service}/members/${flwr_aid}`, undefined, {}, person(who)),
+    serviceMembers: (service: string, who: string | Credentials) => authzCall(stack, 'GET', `/v1/services/${service}/members`, undefined, {}, person(who)),
   };
 }
 
@@ -52,12 +77,12 @@ export function authzApi(stack: StackFile) {
  * group takes a while to rejoin): a registration, then a check with its token until it answers.
  */
 export async function projectorWorks(stack: StackFile, timeoutMs = 180_000): Promise<void> {
-  const owner = `probe-${Date.now().toString(36)}`;
-  const registered = await authzCall(stack, 'POST', '/v1/runs', { run_id: freshRunId(), flwr_aid: owner });
+  const api = authzApi(stack);
+  const registered = await api.register(freshRunId(), stack.admin_flwr_aid);
   if (registered.status !== 201) throw new Error(`register answered ${registered.status} ${JSON.stringify(registered.body)}`);
   await waitFor(
     'the projector to apply a new write',
-    async () => (await authzCall(stack, 'POST', '/v1/check', { flwr_aid: owner, relation: 'has_access', object: `service:${stack.service_name}`, consistency_token: registered.body.consistency_token })).status === 200,
+    async () => (await api.check(stack.admin_flwr_aid, 'has_access', `service:${stack.service_name}`, registered.body.consistency_token)).status === 200,
     timeoutMs,
     500,
   );

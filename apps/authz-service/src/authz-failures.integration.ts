@@ -60,8 +60,8 @@ describe('authz-service fails closed', { timeout: 300_000 }, () => {
       } finally {
         await pool.end();
       }
-      // a share needing an admin decision cannot be authorized either
-      const share = await api.share(run, who, 'viewer', who);
+      // a share needing an admin decision (carol does not own the run) cannot be authorized either
+      const share = await api.share(run, who, 'viewer', 'carol');
       assert.deepEqual([share.status, share.body.error], [503, 'authz_unavailable']);
     } finally {
       infra('openfga', 'start');

@@ -31,7 +31,7 @@ describe('decision caches across instances', { timeout: 240_000 }, () => {
   });
 
   it('an unshare through one instance ends a cached allow at the other within seconds, not at the TTL', async () => {
-    const owner = `own-${uniqueSuffix()}`;
+    const owner = 'bob'; // acting with his own token
     const viewer = `view-${uniqueSuffix()}`;
     const run = freshRunId();
     await first.register(run, owner);

@@ -11,7 +11,6 @@ import { authzApi, authzCall, freshRunId, projectorWorks, type Answer } from './
 
 const stack = readStackFile();
 const api = authzApi(stack);
-const admin = stack.admin_flwr_aid;
 const RUN_RELATIONS = ['owner', 'operator', 'viewer', 'can_view', 'can_stop', 'can_read_logs', 'can_pull_artifacts'];
 
 /** A small deterministic PRNG (mulberry32), so a failing sequence can be replayed. */
@@ -32,6 +31,10 @@ describe('rebuild from the ownership topic', { timeout: 600_000 }, () => {
     const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
     const suffix = uniqueSuffix();
     const accounts = Array.from({ length: 6 }, (_, i) => `rb${i}-${suffix}`);
+    // owners act with their own tokens, so they are the dev IdP's users; grants go through the
+    // operator's authz-admin key (never touching alice, the service's only admin)
+    const owners = ['alice', 'bob', 'carol'];
+    const operator = { key: stack.admin_api_key };
     const runs: Array<{ id: string; owner: string }> = [];
     const tokens: string[] = [];
     const expectOk = (what: string, res: Answer) => {
@@ -41,7 +44,7 @@ describe('rebuild from the ownership topic', { timeout: 600_000 }, () => {
     for (let i = 0; i < 300; i++) {
       const roll = random();
       if (runs.length < 4 || roll < 0.2) {
-        const run = { id: freshRunId(), owner: pick(accounts) };
+        const run = { id: freshRunId(), owner: pick(owners) };
         expectOk('register', await api.register(run.id, run.owner));
         runs.push(run);
       } else if (roll < 0.55) {
@@ -52,12 +55,12 @@ describe('rebuild from the ownership topic', { timeout: 600_000 }, () => {
         const run = pick(runs);
         expectOk('unshare', await api.unshare(run.id, pick(accounts), run.owner));
       } else if (roll < 0.9) {
-        expectOk('grant', await api.grant(stack.service_name, pick(accounts), random() < 0.3 ? 'admin' : 'member', admin));
+        expectOk('grant', await api.grant(stack.service_name, pick(accounts), random() < 0.3 ? 'admin' : 'member', operator));
       } else {
-        expectOk('revoke', await api.revoke(stack.service_name, pick(accounts), admin));
+        expectOk('revoke', await api.revoke(stack.service_name, pick(accounts), operator));
       }
     }
-    const questions = accounts.flatMap((flwr_aid) => [
+    const questions = [...accounts, ...owners].flatMap((flwr_aid) => [
       ...runs.flatMap((run) => RUN_RELATIONS.map((relation) => ({ flwr_aid, relation, object: `run:${run.id}` }))),
       { flwr_aid, relation: 'has_access', object: `service:${stack.service_name}` },
       { flwr_aid, relation: 'admin', object: `service:${stack.service_name}` },
@@ -65,12 +68,12 @@ describe('rebuild from the ownership topic', { timeout: 600_000 }, () => {
     const answers = async (consistencyToken?: string) => {
       const allowed: boolean[] = [];
       for (let i = 0; i < questions.length; i += 100) {
-        const res = await authzCall(stack, 'POST', '/v1/check/batch', { checks: questions.slice(i, i + 100), consistency_token: consistencyToken });
+        const res = await authzCall(stack, 'POST', '/v1/check/batch', { checks: questions.slice(i, i + 100), consistency_token: consistencyToken }, {}, { key: stack.admin_api_key });
         assert.equal(res.status, 200, JSON.stringify(res.body));
         allowed.push(...res.body.results.map((r: { allowed: boolean }) => r.allowed));
       }
       const lists: Record<string, unknown> = {};
-      for (const account of accounts) {
+      for (const account of owners) {
         const listed = await api.list(account, consistencyToken);
         assert.equal(listed.status, 200);
         const mine = new Set(runs.map((r) => r.id));

@@ -7,6 +7,7 @@ import { CloudEventConsumer, parseBrokers } from '@fedgate/kafka';
 import { readStackFile } from '@fedgate/stack';
 import { uniqueSuffix, waitFor } from '@fedgate/testing';
 import { authzApi, authzCall, freshRunId, projectorWorks } from './authz-client.testing';
+// (persons act with their own tokens: alice is the stack's bootstrap admin, bob and carol dev users)
 
 const stack = readStackFile();
 const api = authzApi(stack);
@@ -35,53 +36,63 @@ describe('authz-service on the real stack', { timeout: 300_000 }, () => {
   after(() => consumer.stop());
 
   it("follows the seed's rules: service access, private runs, sharing as viewer then operator, unsharing", async () => {
-    const bob = `bob-${uniqueSuffix()}`;
-    // bob (no has_access) is denied the service; alice, its bootstrap admin, is allowed
-    assert.equal(await api.allowed('bob', 'has_access', service), false, 'bob of the dev IdP has no access');
-    assert.equal(await api.allowed(bob, 'has_access', service), false);
+    const newcomer = `newcomer-${uniqueSuffix()}`;
+    // a newcomer (no has_access) is denied the service; alice, its bootstrap admin, is allowed
+    assert.equal(await api.allowed(newcomer, 'has_access', service), false);
     assert.equal(await api.allowed(admin, 'has_access', service), true);
-    const granted = await api.grant(stack.service_name, bob, 'member', admin);
+    const granted = await api.grant(stack.service_name, newcomer, 'member', admin);
     assert.equal(granted.status, 200, JSON.stringify(granted.body));
-    assert.equal(await api.allowed(bob, 'has_access', service, granted.body.consistency_token), true, 'granted → allowed');
+    assert.equal(await api.allowed(newcomer, 'has_access', service, granted.body.consistency_token), true, 'granted → allowed');
 
+    // carol (a dev user, acting with her own token) is the account the run is shared with
     const run = freshRunId();
-    const registered = await api.register(run, admin);
+    const registered = await api.register(run, admin, { federation: 'local-tls' });
     assert.equal(registered.status, 201, JSON.stringify(registered.body));
     assert.deepEqual([registered.body.run_id, registered.body.owner], [run, admin]);
     const token = registered.body.consistency_token as string;
     const object = `run:${run}`;
     for (const relation of ['can_view', 'can_stop', 'can_read_logs', 'can_pull_artifacts']) {
       assert.equal(await api.allowed(admin, relation, object, token), true, `owner ${relation}`);
-      assert.equal(await api.allowed(bob, relation, object, token), false, `bob ${relation} before sharing`);
+      assert.equal(await api.allowed('carol', relation, object, token), false, `carol ${relation} before sharing`);
     }
-    const bobsList = await api.list(bob, token);
-    assert.equal(bobsList.status, 200);
-    assert.ok(!bobsList.body.runs.some((r: { run_id: string }) => r.run_id === run), 'invisible to bob in the list');
-    assert.deepEqual((await api.list(admin, token)).body.runs.find((r: { run_id: string }) => r.run_id === run), { run_id: run, role: 'owner' });
+    const carolsList = await api.list('carol', token);
+    assert.equal(carolsList.status, 200);
+    assert.ok(!carolsList.body.runs.some((r: { run_id: string }) => r.run_id === run), 'invisible to carol in the list');
+    assert.deepEqual(
+      (await api.list(admin, token)).body.runs.find((r: { run_id: string }) => r.run_id === run),
+      { run_id: run, role: 'owner', service: stack.service_name, federation: 'local-tls' },
+      'the list shows the service and the federation the SuperLink sent',
+    );
 
-    // only the owner (or a service admin) may share
-    assert.deepEqual([(await api.share(run, bob, 'viewer', bob)).status, (await api.share(run, bob, 'viewer', bob)).body.error], [403, 'forbidden']);
+    // only the owner (or a service admin) may share: carol's own token cannot share it with herself
+    const selfShare = await api.share(run, 'carol', 'viewer', 'carol');
+    assert.deepEqual([selfShare.status, selfShare.body.error], [403, 'forbidden']);
 
-    const asViewer = await api.share(run, bob, 'viewer', admin);
+    const asViewer = await api.share(run, 'carol', 'viewer', admin);
     assert.equal(asViewer.status, 200, JSON.stringify(asViewer.body));
     const viewerToken = asViewer.body.consistency_token;
-    assert.equal(await api.allowed(bob, 'can_view', object, viewerToken), true, 'viewer can view');
-    assert.equal(await api.allowed(bob, 'can_read_logs', object, viewerToken), true, 'viewer can read logs');
-    assert.equal(await api.allowed(bob, 'can_stop', object, viewerToken), false, 'viewer cannot stop');
-    assert.deepEqual((await api.list(bob, viewerToken)).body.runs.find((r: { run_id: string }) => r.run_id === run), { run_id: run, role: 'viewer' });
+    assert.equal(await api.allowed('carol', 'can_view', object, viewerToken), true, 'viewer can view');
+    assert.equal(await api.allowed('carol', 'can_read_logs', object, viewerToken), true, 'viewer can read logs');
+    assert.equal(await api.allowed('carol', 'can_stop', object, viewerToken), false, 'viewer cannot stop');
+    assert.deepEqual(
+      (await api.list('carol', viewerToken)).body.runs.find((r: { run_id: string }) => r.run_id === run),
+      { run_id: run, role: 'viewer', service: stack.service_name, federation: 'local-tls' },
+    );
 
-    const asOperator = await api.share(run, bob, 'operator', admin);
-    assert.equal(await api.allowed(bob, 'can_stop', object, asOperator.body.consistency_token), true, 'operator can stop');
+    const asOperator = await api.share(run, 'carol', 'operator', admin);
+    assert.equal(await api.allowed('carol', 'can_stop', object, asOperator.body.consistency_token), true, 'operator can stop');
+    const members = await api.runMembers(run, admin, asOperator.body.consistency_token);
+    assert.deepEqual(members.body, { members: [{ flwr_aid: admin, role: 'owner' }, { flwr_aid: 'carol', role: 'operator' }] });
 
-    const unshared = await api.unshare(run, bob, admin);
+    const unshared = await api.unshare(run, 'carol', admin);
     assert.equal(unshared.status, 200);
     for (const relation of ['can_view', 'can_stop', 'can_read_logs', 'can_pull_artifacts']) {
-      assert.equal(await api.allowed(bob, relation, object, unshared.body.consistency_token), false, `${relation} taken away`);
+      assert.equal(await api.allowed('carol', relation, object, unshared.body.consistency_token), false, `${relation} taken away`);
     }
-    assert.ok(!(await api.list(bob, unshared.body.consistency_token)).body.runs.some((r: { run_id: string }) => r.run_id === run));
+    assert.ok(!(await api.list('carol', unshared.body.consistency_token)).body.runs.some((r: { run_id: string }) => r.run_id === run));
 
-    const revoked = await api.revoke(stack.service_name, bob, admin);
-    assert.equal(await api.allowed(bob, 'has_access', service, revoked.body.consistency_token), false, 'revoked');
+    const revoked = await api.revoke(stack.service_name, newcomer, admin);
+    assert.equal(await api.allowed(newcomer, 'has_access', service, revoked.body.consistency_token), false, 'revoked');
   });
 
   it('keeps a run with its first owner: 409 for another, the same answer for a repeat', async () => {
@@ -90,27 +101,27 @@ describe('authz-service on the real stack', { timeout: 300_000 }, () => {
     assert.equal(first.status, 201);
     const again = await api.register(run, 'carol');
     assert.deepEqual([again.status, again.body.consistency_token], [200, first.body.consistency_token]);
-    const other = await api.register(run, 'mallory');
+    const other = await api.register(run, 'bob');
     assert.deepEqual([other.status, other.body.error], [409, 'run_exists']);
     // concurrent registrations by different owners: exactly one wins
     const contested = freshRunId();
-    const answers = await Promise.all(['a1', 'a2', 'a3', 'a4', 'a5'].map((who) => api.register(contested, who)));
+    const answers = await Promise.all(['alice', 'bob', 'carol'].map((who) => api.register(contested, who)));
     assert.equal(answers.filter((a) => a.status === 201).length, 1, JSON.stringify(answers.map((a) => a.status)));
-    assert.equal(answers.filter((a) => a.status === 409).length, 4);
+    assert.equal(answers.filter((a) => a.status === 409).length, 2);
   });
 
   it('a service admin sees every run of the service; grants need a service admin', async () => {
     const run = freshRunId();
-    const registered = await api.register(run, `dave-${uniqueSuffix()}`);
+    const registered = await api.register(run, 'carol');
     assert.equal(await api.allowed(admin, 'can_view', `run:${run}`, registered.body.consistency_token), true);
     assert.equal(await api.allowed(admin, 'can_stop', `run:${run}`, registered.body.consistency_token), true);
-    assert.deepEqual((await api.list(admin, registered.body.consistency_token)).body.runs.find((r: { run_id: string }) => r.run_id === run), { run_id: run, role: 'admin' });
-    const refused = await api.grant(stack.service_name, 'eve', 'admin', 'eve');
+    assert.deepEqual((await api.list(admin, registered.body.consistency_token)).body.runs.find((r: { run_id: string }) => r.run_id === run)?.role, 'admin');
+    const refused = await api.grant(stack.service_name, 'carol', 'admin', 'carol');
     assert.deepEqual([refused.status, refused.body.error], [403, 'forbidden']);
   });
 
   it('read-your-writes: register, then check at once with the token → allowed, 200 times out of 200', { timeout: 240_000 }, async () => {
-    const owner = `ryw-${uniqueSuffix()}`;
+    const owner = 'bob';
     let allowed = 0;
     for (let i = 0; i < 200; i++) {
       const run = freshRunId();
@@ -143,7 +154,8 @@ describe('authz-service on the real stack', { timeout: 300_000 }, () => {
     assert.equal(first!.endpoint, 'check');
     assert.match(first!.authorization_model_id ?? '', /^[0-9A-Z]{26}$/);
     assert.match(first!.projector_position ?? '', /^\d+:\d+$/);
-    assert.equal(first!.origin?.client_id, 'dev');
+    assert.equal(first!.origin?.client_id, stack.service_name, 'the SuperLink key, by its name');
+    assert.equal(first!.client_id, stack.service_name);
     assert.equal(second!.cached, true, 'the repeat came from the decision cache');
   });
 
@@ -184,12 +196,16 @@ describe('authz-service on the real stack', { timeout: 300_000 }, () => {
       ['POST', '/v1/check', '{"flwr_aid":', 400, 'invalid_request'],
       ['POST', '/v1/check/batch', { checks: [] }, 400, 'invalid_request'],
       ['POST', '/v1/check/batch', { checks: Array.from({ length: 101 }, () => ({ flwr_aid: 'alice', relation: 'has_access', object: service })) }, 400, 'invalid_request'],
-      ['POST', '/v1/runs', { run_id: 'abc', flwr_aid: 'alice' }, 400, 'invalid_request'],
-      ['POST', '/v1/runs', { run_id: '18446744073709551616', flwr_aid: 'alice' }, 400, 'invalid_request'],
-      ['GET', '/v1/runs', undefined, 400, 'invalid_request'],
-      ['PUT', `/v1/runs/${freshRunId()}/members/bob`, { role: 'owner', acting_flwr_aid: 'alice' }, 400, 'invalid_request'],
-      ['PUT', `/v1/runs/${freshRunId()}/members/bob`, { role: 'viewer', acting_flwr_aid: 'alice' }, 404, 'not_found'],
-      ['PUT', '/v1/services/superlink/members/bob', { role: 'root', acting_flwr_aid: 'alice' }, 400, 'invalid_request'],
+      ['POST', '/v1/runs', { run_id: 'abc', access_token: 'x' }, 400, 'invalid_request'],
+      ['POST', '/v1/runs', { run_id: '18446744073709551616', access_token: 'x' }, 400, 'invalid_request'],
+      ['POST', '/v1/runs', { run_id: freshRunId(), flwr_aid: 'alice' }, 400, 'invalid_request'],
+      ['POST', '/v1/runs', { run_id: freshRunId(), access_token: 'not-a-token' }, 401, 'invalid_token'],
+      // the SuperLink's key alone never acts as a person
+      ['GET', '/v1/runs', undefined, 403, 'forbidden'],
+      ['PUT', `/v1/runs/${freshRunId()}/members/bob`, { role: 'viewer' }, 403, 'forbidden'],
+      ['PUT', `/v1/runs/${freshRunId()}/members/bob`, { role: 'viewer', acting_flwr_aid: 'alice' }, 400, 'invalid_request'],
+      ['PUT', `/v1/services/${stack.service_name}/members/bob`, { role: 'root' }, 400, 'invalid_request'],
+      ['PUT', `/v1/services/${stack.service_name}/members/bob`, { role: 'admin', acting_flwr_aid: 'alice' }, 400, 'invalid_request'],
       ['POST', `/stores/${stack.openfga.store_id}/check`, { tuple_key: { user: 'user:alice', relation: 'has_access', object: service } }, 400, 'invalid_request'],
       ['POST', `/stores/${stack.openfga.store_id}/check`, { tuple_key: { user: 'flwr_aid:alice', relation: 'has_access', object: service }, contextual_tuples: { tuple_keys: [{ user: 'flwr_aid:alice', relation: 'owner', object: 'run:1' }] } }, 400, 'invalid_request'],
     ];

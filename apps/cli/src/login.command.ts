@@ -9,15 +9,13 @@ import {
   authTypeKeyOf,
   ensureFlwrGitignore,
   flwrHome,
-  installedFlwrVersion,
+  flwrLoginForm,
   isFlwrConfigError,
   loadFlwrProject,
-  loginFormOf,
   readSuperlinkConnection,
   selectFederation,
   writeFlwrCredentialStore,
   writeFlwrCredentials,
-  type FlwrLoginForm,
   type FlwrTokens,
 } from '@fedgate/flwr-config';
 import { LoginServiceClient, isLoginClientError, loginErrorCode, waitForDeviceTokens, type WaitTick } from '@fedgate/login-client';
@@ -167,16 +165,8 @@ interface LoginTarget {
   store(tokens: FlwrTokens): void;
 }
 
-/** The installed flwr's release (undefined: none found) and the form it reads. */
-function formOf(opts: LoginOptions, app: string): { version: string | undefined; form: FlwrLoginForm } {
-  const version = opts.flwrVersion ?? env('FEDGATE_FLWR_VERSION') ?? installedFlwrVersion();
-  if (version !== undefined) return { version, form: loginFormOf(version) };
-  // no flwr on PATH: the form this directory is set up for
-  return { version, form: existsSync(path.join(app, 'pyproject.toml')) && !existsSync(path.join(flwrHome(), 'config.toml')) ? 'pyproject' : 'config-toml' };
-}
-
 function prepareTarget(opts: LoginOptions, app: string, federation: string | undefined, out: (line: string) => void): { target: LoginTarget; afterStart: () => void } {
-  const { version, form } = formOf(opts, app);
+  const { version, form } = flwrLoginForm({ app, ...(opts.flwrVersion ? { flwrVersion: opts.flwrVersion } : {}) });
   if (form === 'config-toml') {
     // `flwr login [SUPERLINK]`: the one argument names the connection (a directory means "the default")
     const name = federation ?? (app !== '.' && !(existsSync(app) && statSync(app).isDirectory()) ? app : undefined);

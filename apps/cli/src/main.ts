@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { registerAuditCommands } from './audit.commands';
 import { registerAuthzCommands } from './authz.commands';
 import { registerDevCommands } from './dev.commands';
+import { registerKeysCommands } from './keys.commands';
 import { registerLoginCommand } from './login.command';
 
 const program = new Command('fedgate')
@@ -13,6 +14,7 @@ registerLoginCommand(program);
 registerDevCommands(program);
 registerAuditCommands(program);
 registerAuthzCommands(program);
+registerKeysCommands(program);
 
 program.parseAsync(process.argv).catch((err: Error & { code?: string }) => {
   // errors are values with codes: print the code and a sentence, never a stack trace

@@ -28,6 +28,7 @@ const CONNECTION = 'fedgate';
 /** The releases CI runs the scenario with: the newest supported and the oldest line kept. */
 const VERSIONS = (process.env.FEDGATE_FLOWER_E2E_VERSIONS ?? `${stackEnv.FLWR_VERSION},1.22.0`).split(',').filter(Boolean);
 const started = Date.now();
+const suiteSince = new Date(started - 1000).toISOString();
 
 interface Result {
   code: number;
@@ -333,10 +334,22 @@ ${line.configToml ? '' : legacyFederation}`,
     }
   });
 
-  it('3. alice shares the run with bob as viewer, with her own token: bob sees it, still cannot stop it', async () => {
+  it("3. alice shares the run with bob as viewer via the fedgate CLI, with her own login: bob sees it, still cannot stop it; bob's login cannot share it", async () => {
     assert.ok(runId, 'needs the run of step 1');
-    const share = await rest('PUT', `${stack.services.authz}/v1/runs/${runId}/members/bob`, { role: 'viewer' }, { bearer: tokens('alice').access });
-    assert.equal(share.status, 200, JSON.stringify(share.body));
+    // the person's own credentials, where this flwr keeps them (the CLI finds the release by `flwr --version`)
+    const fedgate = (user: string, args: string[]) =>
+      exec(process.execPath, [path.join(root, 'apps/cli/bin/fedgate.js'), 'authz', ...args, '--app', apps[user]!], {
+        env: { ...envOf(user), NODE_EXTRA_CA_CERTS: stack.ca_cert, FEDGATE_STACK_FILE: path.join(state, 'stack.json'), FEDGATE_API_KEY: '' },
+      });
+    // bob, with the credentials his own login wrote, may not share alice's run
+    const bobShares = await fedgate('bob', ['share', runId, 'bob', '--role', 'operator']);
+    assert.notEqual(bobShares.code, 0);
+    assert.match(bobShares.out, /forbidden/);
+    const share = await fedgate('alice', ['share', runId, 'bob', '--role', 'viewer']);
+    assert.equal(share.code, 0, `fedgate authz share:\n${share.out}`);
+    const members = await fedgate('alice', ['members', '--run', runId]);
+    assert.equal(members.code, 0, members.out);
+    assert.deepEqual(members.out.trim().split('\n'), ['owner\talice', 'viewer\tbob']);
     await waitFor('bob to see the shared run', async () => (await listedRunIds('bob')).includes(runId), 20_000, 500);
     const stop = await flwr('bob', ['stop', runId, ...line.target(apps.bob!)]);
     assert.match(stop.out, line.runDenied('can_stop'), stop.out);
@@ -371,8 +384,10 @@ ${line.configToml ? '' : legacyFederation}`,
   it('5. the audit log has the logins, verifications and every decision, by actor, and the run with its federation', async () => {
     const object = `run:${runId}`;
     type AuditEvent = { type: string; action: string; outcome: string; object: string | null; actor: { flwr_aid: string | null }; data?: Record<string, unknown> };
+    // the operator's grant of the suite's setup is older than this release's run
     const eventsOf = async (actor: string): Promise<AuditEvent[]> => {
-      const res = await rest('GET', `${stack.services.audit}/v1/events?actor=${actor}&since=${encodeURIComponent(since)}&limit=500`);
+      const from = actor.startsWith('key:') ? suiteSince : since;
+      const res = await rest('GET', `${stack.services.audit}/v1/events?actor=${actor}&since=${encodeURIComponent(from)}&limit=500`);
       assert.equal(res.status, 200, JSON.stringify(res.body));
       return res.body.events as AuditEvent[];
     };
@@ -387,6 +402,7 @@ ${line.configToml ? '' : legacyFederation}`,
         ['run.share', object, 'success'],
         ['token.refresh', null, 'success'],
       ],
+      'key:operator': [['access.grant', `service:${stack.service_name}`, 'success']],
       bob: [
         ['login', null, 'success'],
         ['token.verify', null, 'success'],
@@ -394,6 +410,7 @@ ${line.configToml ? '' : legacyFederation}`,
         ['check.can_stop', object, 'denied'],
         ['check.can_read_logs', object, 'denied'],
         ['check.can_view', object, 'success'],
+        ['run.share', object, 'denied'],
       ],
       carol: [
         ['login', null, 'success'],

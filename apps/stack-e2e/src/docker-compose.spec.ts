@@ -6,6 +6,7 @@
 // When the `docker compose` plugin is installed, `docker compose config` checks it too.
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -235,7 +236,9 @@ function secretNames(): string[] {
   assert.ok(m, 'ensure_secrets key list not found in scripts/infra/lib.sh');
   // plus the secrets derived from others (e.g. the API key's hash)
   const derived = [...lib.matchAll(/grep -q "\^([A-Z0-9_]+)=" "\$SECRETS_FILE"/g)].map((d) => d[1]!);
-  return [...new Set([...m[1]!.trim().split(/\s+/), ...derived])];
+  // the keys' hashes: `for key in A B C; do grep -q "^${key}_SHA256=" ...`
+  const hashed = [...lib.matchAll(/for key in ([A-Z0-9_ ]+); do\s+grep -q "\^\$\{key\}_SHA256="/g)].flatMap((h) => h[1]!.trim().split(/\s+/).map((k) => `${k}_SHA256`));
+  return [...new Set([...m[1]!.trim().split(/\s+/), ...derived, ...hashed])];
 }
 
 // ---------------------------------------------------------------------------------------
@@ -262,7 +265,9 @@ function load(): Loaded {
   const raw = doc.toJS({ maxAliasCount: -1 }) as ComposeFile;
   assert.ok(raw && typeof raw === 'object' && raw.services && typeof raw.services === 'object', 'no services mapping');
   const stackEnv = parseEnvFile(read('infra/stack.env'));
-  const secrets = Object.fromEntries(secretNames().map((name) => [name, `${name.toLowerCase().replace(/[^a-z0-9]/g, '')}0dummy`]));
+  // a hash stands in as 64 hex digits (FEDGATE_API_KEYS accepts nothing else)
+  const dummy = (name: string) => (name.endsWith('_SHA256') ? createHash('sha256').update(name).digest('hex') : `${name.toLowerCase().replace(/[^a-z0-9]/g, '')}0dummy`);
+  const secrets = Object.fromEntries(secretNames().map((name) => [name, dummy(name)]));
   const vars = { ...stackEnv, ...secrets };
   const problems: string[] = [];
   const compose = interpolateTree(raw, vars, problems) as ComposeFile;

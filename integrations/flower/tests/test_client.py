@@ -8,7 +8,7 @@ import pytest
 
 from conftest import API_KEY, FakeFedgate, tokens_answer, verify_answer
 from fedgate_flower.client import Check, FedgateClient, FedgateError, FedgateUnavailable
-from fedgate_flower.config import FedgateSettings, SettingsError
+from fedgate_flower.config import FedgateSettings, SettingsError, read_key_file
 
 
 def test_calls_carry_the_api_key_over_verified_tls(fedgate: FakeFedgate) -> None:
@@ -73,20 +73,40 @@ def test_redirects_are_not_followed(fedgate: FakeFedgate) -> None:
     assert len(fedgate.requests) == 1
 
 
-def test_runs_are_registered_and_listed_with_string_ids(fedgate: FakeFedgate) -> None:
+def test_runs_are_registered_and_listed_with_the_persons_token(fedgate: FakeFedgate) -> None:
     client = FedgateClient(fedgate.settings())
     fedgate.answer("POST /v1/runs", 201, {"run_id": "18446744073709551615", "owner": "alice", "consistency_token": "c"})
     fedgate.answer("GET /v1/runs", 200, {"runs": [{"run_id": "7", "role": "owner"}, {"run_id": 8, "role": "viewer"}, {"role": "x"}]})
-    assert client.viewable_runs("bob@example.com") == {7: "owner", 8: "viewer"}
-    assert fedgate.requests[-1][1] == "/v1/runs?flwr_aid=bob%40example.com"
-    client.register_run(18446744073709551615, "alice")
-    assert fedgate.calls("POST /v1/runs") == [{"run_id": "18446744073709551615", "flwr_aid": "alice", "service": "superlink"}]
-    # read-your-writes: later listings and checks carry the registration's consistency token
-    client.viewable_runs("alice")
-    assert fedgate.requests[-1][1] == "/v1/runs?flwr_aid=alice&consistency_token=c"
-    fedgate.answer("POST /v1/check", 200, {"allowed": True, "decision_id": "d"})
-    client.check("alice", "can_view", "run:7")
-    assert fedgate.calls("POST /v1/check")[-1]["consistency_token"] == "c"
+    assert client.viewable_runs("bobs-token") == {7: "owner", 8: "viewer"}
+    method, path, _, headers = fedgate.requests[-1]
+    assert (path, headers["authorization"], headers["x-fedgate-key"]) == ("/v1/runs", "Bearer bobs-token", API_KEY)
+    client.register_run(18446744073709551615, "alices-token", "local")
+    # the owner is whoever Fedgate finds the token proves: no account is named by the SuperLink
+    assert fedgate.calls("POST /v1/runs") == [{"run_id": "18446744073709551615", "access_token": "alices-token", "service": "superlink", "federation": "local"}]
+    # read-your-writes: later listings and decisions carry the registration's consistency token
+    client.viewable_runs("alices-token")
+    assert fedgate.requests[-1][1] == "/v1/runs?consistency_token=c"
+    fedgate.answer("POST /v1/authorize", 200, {"allowed": True, "decision_id": "d", "account": {"flwr_aid": "alice", "account_name": "Alice"}})
+    client.authorize("alices-token", "can_view", "run:7")
+    assert fedgate.calls("POST /v1/authorize")[-1]["consistency_token"] == "c"
+
+
+def test_authorize_answers_the_decision_and_the_verified_account(fedgate: FakeFedgate) -> None:
+    client = FedgateClient(fedgate.settings())
+    fedgate.answer("POST /v1/authorize", 200, {"allowed": True, "decision_id": "d1", "account": {"flwr_aid": "alice", "account_name": "Alice"}})
+    answer = client.authorize("at", "has_access", "service:superlink")
+    assert (answer.allowed, answer.decision_id, answer.account.flwr_aid if answer.account else None) == (True, "d1", "alice")
+    assert fedgate.calls("POST /v1/authorize") == [{"access_token": "at", "relation": "has_access", "object": "service:superlink"}]
+    fedgate.answer("POST /v1/authorize", 401, {"allowed": False, "error": "revoked_token", "error_description": "logged out"})
+    refused = client.authorize("at", "has_access", "service:superlink")
+    assert (refused.allowed, refused.account, refused.error) == (False, None, "revoked_token")
+    fedgate.answer("POST /v1/authorize", 200, {"allowed": True, "decision_id": "d2"})
+    with pytest.raises(FedgateUnavailable):
+        client.authorize("at", "has_access", "service:superlink")
+    fedgate.answer("POST /v1/authorize", 403, {"error": "forbidden", "error_description": "not this key's service"})
+    with pytest.raises(FedgateError) as err:
+        client.authorize("at", "has_access", "service:other")
+    assert err.value.code == "forbidden"
 
 
 def test_tokens_and_device_authorization_are_parsed(fedgate: FakeFedgate) -> None:
@@ -112,23 +132,36 @@ def test_settings_refuse_plain_http_and_missing_keys(fedgate: FakeFedgate) -> No
 
 
 def test_settings_round_trip_through_the_user_auth_yaml_without_the_key(fedgate: FakeFedgate, tmp_path: Path) -> None:
-    settings = fedgate.settings()
+    key_file = tmp_path / "key"
+    key_file.write_text(API_KEY + "\n")
+    key_file.chmod(0o600)
+    settings = fedgate.settings(api_key_file=str(key_file))
     path = tmp_path / "auth.yaml"
     path.write_text(settings.to_user_auth_yaml())
     assert API_KEY not in path.read_text()
+    assert FedgateSettings.from_yaml(path, env={}) == settings
+    # the key is never taken from the environment: flwr hands its environment to the ServerApp
+    path.write_text(settings.to_user_auth_yaml().replace(f"api_key_file: {key_file}", ""))
     with pytest.raises(SettingsError, match="API key"):
-        FedgateSettings.from_yaml(path, env={})
-    assert FedgateSettings.from_yaml(path, env={"FEDGATE_API_KEY": API_KEY}) == settings
+        FedgateSettings.from_yaml(path, env={"FEDGATE_API_KEY": API_KEY})
+    assert FedgateSettings.from_yaml(path, env={"FEDGATE_API_KEY_FILE": str(key_file)}) == settings
     # flwr 1.23's spelling of the type key is accepted too
     path.write_text(settings.to_user_auth_yaml().replace("auth_type:", "authn_type:"))
-    assert FedgateSettings.from_yaml(path, env={"FEDGATE_API_KEY": API_KEY}) == settings
+    assert FedgateSettings.from_yaml(path, env={}) == settings
     path.write_text(settings.to_user_auth_yaml().replace("auth_type: fedgate", "auth_type: oidc"))
     with pytest.raises(SettingsError, match="must be 'fedgate'"):
-        FedgateSettings.from_yaml(path, env={"FEDGATE_API_KEY": API_KEY})
-    path.write_text(settings.to_user_auth_yaml())
+        FedgateSettings.from_yaml(path, env={})
+
+
+@pytest.mark.parametrize("mode", [0o640, 0o604, 0o644, 0o660])
+def test_a_key_file_others_can_read_is_refused(tmp_path: Path, mode: int) -> None:
     key_file = tmp_path / "key"
-    key_file.write_text(API_KEY + "\n")
-    assert FedgateSettings.from_yaml(path, env={"FEDGATE_API_KEY_FILE": str(key_file)}) == settings
+    key_file.write_text(API_KEY)
+    key_file.chmod(mode)
+    with pytest.raises(SettingsError, match="accessible to group or others"):
+        read_key_file(str(key_file))
+    key_file.chmod(0o600)
+    assert read_key_file(str(key_file)) == API_KEY
 
 
 def test_settings_from_the_stack_file(fedgate: FakeFedgate, tmp_path: Path) -> None:
@@ -141,6 +174,10 @@ def test_settings_from_the_stack_file(fedgate: FakeFedgate, tmp_path: Path) -> N
     }))
     settings = FedgateSettings.from_stack_file(stack)
     assert (settings.authz_url, settings.service_object, settings.api_key) == ("https://127.0.0.1:3", "service:superlink", "k")
+    key_file = tmp_path / "superlink-key"
+    key_file.write_text("own-key")
+    key_file.chmod(0o600)
+    assert FedgateSettings.from_stack_file(stack, str(key_file)).api_key == "own-key"
     stack.write_text("{}")
     with pytest.raises(SettingsError, match="cannot read the stack file"):
         FedgateSettings.from_stack_file(stack)

@@ -56,14 +56,25 @@ def test_device_polling_keeps_going_while_pending_and_yields_tokens_once_approve
     assert authn.poll_tokens("dc") is None
 
 
-def test_has_access_is_an_authz_check_on_the_service_and_fails_closed(fedgate: FakeFedgate) -> None:
-    fedgate.on("POST /v1/check", lambda body, _: (200, {"allowed": body["flwr_aid"] == "alice", "decision_id": "d"}))
-    authz = FedgateAuthz(FedgateClient(fedgate.settings()))
+def test_has_access_is_an_authorize_call_with_the_calls_verified_token_and_fails_closed(fedgate: FakeFedgate) -> None:
+    owners = {"at-alice": "alice", "at-carol": "carol"}
+    fedgate.on("POST /v1/verify", lambda body, _: verify_answer(owners[body["access_token"]]))
+    fedgate.on("POST /v1/authorize", lambda body, _: (200, {"allowed": owners[body["access_token"]] == "alice", "decision_id": "d", "account": {"flwr_aid": owners[body["access_token"]], "account_name": "x"}}))
+    client = FedgateClient(fedgate.settings())
+    authn, authz = FedgateAuthn(client), FedgateAuthz(client)
+    assert authz.has_access("alice") is False, "no token verified in this call: deny without asking"
+    assert fedgate.calls("POST /v1/authorize") == []
+    authn.validate([("flwr-oidc-access-token", "at-alice")])
     assert authz.has_access("alice") is True
-    assert authz.has_access("carol") is False
+    assert fedgate.calls("POST /v1/authorize")[0] == {"access_token": "at-alice", "relation": "has_access", "object": "service:superlink"}
+    assert authz.has_access("carol") is False, "the call's token is alice's"
     assert authz.has_access(None) is False
-    assert fedgate.calls("POST /v1/check")[0] == {"flwr_aid": "alice", "relation": "has_access", "object": "service:superlink"}
-    fedgate.answer("POST /v1/check", 503, {"error": "authz_unavailable"})
+    authn.validate([("flwr-oidc-access-token", "at-carol")])
+    assert authz.has_access("carol") is False
+    authn.validate([("flwr-oidc-access-token", "at-alice")])
+    fedgate.answer("POST /v1/authorize", 503, {"error": "authz_unavailable"})
     assert authz.has_access("alice") is False
-    fedgate.routes.pop("POST /v1/check")
-    assert authz.has_access("alice") is False  # 404: an authz-service without /v1/check never allows
+    fedgate.routes.pop("POST /v1/authorize")
+    assert authz.has_access("alice") is False  # 404: an authz-service without /v1/authorize never allows
+
+

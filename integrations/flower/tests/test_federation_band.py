@@ -320,7 +320,7 @@ def test_start_run_registers_the_run_with_its_federation_and_the_persons_token(s
 
     start = fm._with_account(lambda request, account, st: fm._start_run(original, request, account, st))
     run_id = start(StartRunRequest(), person("alice"), state).run_id
-    assert fedgate.calls("POST /v1/runs") == [{"run_id": str(run_id), "access_token": "tok-alice", "federation": NOOP_FEDERATION_ID}]
+    assert fedgate.calls("POST /v1/runs") == [{"run_id": str(run_id), "access_token": "tok-alice", "service": "superlink", "federation": NOOP_FEDERATION_ID}]
 
     fedgate.answer("POST /v1/runs", 409, {"error": "run_exists", "error_description": "taken"})
     created: List[int] = []

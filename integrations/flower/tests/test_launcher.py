@@ -13,23 +13,46 @@ from fedgate_flower import launcher
 PACKAGE = Path(__file__).resolve().parents[1]
 
 
-def test_check_config_accepts_fedgate_urls_as_flags(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setenv("FEDGATE_API_KEY", "k")
-    launcher.main(["--login-url", "https://login:1", "--token-url", "https://token:2", "--authz-url", "https://authz:3", "--check-config"])
+@pytest.fixture
+def key_file(tmp_path: Path) -> Path:
+    path = tmp_path / "fedgate-api-key"
+    path.write_text("k")
+    path.chmod(0o600)
+    return path
+
+
+def test_check_config_accepts_fedgate_urls_as_flags(key_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    launcher.main(["--login-url", "https://login:1", "--token-url", "https://token:2", "--authz-url", "https://authz:3", "--api-key-file", str(key_file), "--check-config"])
     assert "login https://login:1, token https://token:2, authz https://authz:3, service:superlink" in capsys.readouterr().err
+
+
+def test_the_key_never_stays_in_the_environment_flwr_hands_to_its_children(monkeypatch: pytest.MonkeyPatch, key_file: Path) -> None:
+    import os
+
+    monkeypatch.setenv("FEDGATE_API_KEY", "leaked")
+    launcher.main(["--login-url", "https://login:1", "--token-url", "https://token:2", "--authz-url", "https://authz:3", "--api-key-file", str(key_file), "--check-config"])
+    assert "FEDGATE_API_KEY" not in os.environ
+    assert "k" not in [v for k, v in os.environ.items() if k.startswith("FEDGATE")]
+
+
+def test_a_key_file_others_may_read_stops_the_launcher(key_file: Path) -> None:
+    key_file.chmod(0o644)
+    with pytest.raises(SystemExit) as err:
+        launcher.main(["--login-url", "https://login:1", "--token-url", "https://token:2", "--authz-url", "https://authz:3", "--api-key-file", str(key_file), "--check-config"])
+    assert "accessible to group or others" in str(err.value.code)
 
 
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--login-url", "http://login:1", "--token-url", "https://t:2", "--authz-url", "https://a:3"], "must be an https:// URL"),
         (["--login-url", "https://login:1"], "needs --token-url and --authz-url"),
+        (["--login-url", "https://login:1", "--token-url", "https://t:2", "--authz-url", "https://a:3"], "needs --api-key-file"),
         ([], "give --user-auth-config FILE"),
     ],
 )
 def test_unusable_settings_stop_before_the_superlink_starts(monkeypatch: pytest.MonkeyPatch, argv: list[str], message: str) -> None:
-    monkeypatch.setenv("FEDGATE_API_KEY", "k")
     monkeypatch.delenv("FEDGATE_STACK_FILE", raising=False)
+    monkeypatch.delenv("FEDGATE_API_KEY_FILE", raising=False)
     with pytest.raises(SystemExit) as err:
         launcher.main([*argv, "--check-config"])
     assert message in str(err.value.code)

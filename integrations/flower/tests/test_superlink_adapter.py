@@ -9,6 +9,7 @@ import grpc
 import pytest
 
 from conftest import API_KEY, FakeFedgate, metadata, tokens_answer, verify_answer
+from fedgate_flower import core
 from fedgate_flower.compat import LEGACY, band_of, installed_flwr_version
 
 if band_of(installed_flwr_version() or "0.0") is not LEGACY:
@@ -45,10 +46,12 @@ class FakeContext:
 
 
 @pytest.fixture
-def config_path(fedgate: FakeFedgate, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("FEDGATE_API_KEY", API_KEY)
+def config_path(fedgate: FakeFedgate, tmp_path: Path) -> Path:
+    key_file = tmp_path / "fedgate-api-key"
+    key_file.write_text(API_KEY)
+    key_file.chmod(0o600)
     path = tmp_path / "user-auth.yaml"
-    path.write_text(fedgate.settings().to_user_auth_yaml())
+    path.write_text(fedgate.settings(api_key_file=str(key_file)).to_user_auth_yaml())
     adapter._clients.clear()
     return path
 
@@ -73,7 +76,14 @@ def _run(servicer: Any, owner: str) -> int:
 
 
 def _as(flwr_aid: str) -> None:
+    """What the interceptor leaves for the servicer: the account, and (in Fedgate's authn
+    plugin) the token it verified for that account in this call."""
     shared_account_info.set(AccountInfo(flwr_aid=flwr_aid, account_name=flwr_aid))
+    core._verified_token.set(f"token-of-{flwr_aid}")
+
+
+def _authorize_answer(allowed: bool, flwr_aid: str, decision_id: str = "d") -> Tuple[int, Any]:
+    return 200, {"allowed": allowed, "decision_id": decision_id, "account": {"flwr_aid": flwr_aid, "account_name": flwr_aid}}
 
 
 def test_login_details_are_oidc_so_the_flwr_cli_drives_the_device_flow(fedgate: FakeFedgate, config_path: Path) -> None:
@@ -99,12 +109,26 @@ def test_refreshed_tokens_go_back_under_the_cli_plugins_metadata_keys(fedgate: F
     assert account == AccountInfo(flwr_aid="alice", account_name="alice-name")
 
 
-def test_authorization_is_has_access_on_the_service(fedgate: FakeFedgate, config_path: Path) -> None:
-    fedgate.on("POST /v1/check", lambda body, _: (200, {"allowed": body["flwr_aid"] == "bob", "decision_id": "d"}))
+def test_authorization_is_has_access_for_the_token_verified_in_the_same_call(fedgate: FakeFedgate, config_path: Path) -> None:
+    owners = {"at-bob": "bob", "at-carol": "carol"}
+    fedgate.on("POST /v1/verify", lambda body, _: verify_answer(owners[body["access_token"]]))
+    fedgate.on("POST /v1/authorize", lambda body, _: _authorize_answer(owners[body["access_token"]] == "bob", owners[body["access_token"]]))
+    authn = adapter.FedgateAuthPlugin(config_path, True)
     plugin = adapter.FedgateAuthzPlugin(config_path, True)
     for decide in (plugin.verify_user_authorization, plugin.authorize):  # the 1.22 and 1.23 names
-        assert decide(AccountInfo(flwr_aid="bob", account_name="bob")) is True
+        for token, flwr_aid, allowed in (("at-bob", "bob", True), ("at-carol", "carol", False)):
+            # the interceptor: authentication, then authorization, in one call
+            assert authn.validate_tokens_in_metadata([("flwr-oidc-access-token", token)])[0] is True
+            assert decide(AccountInfo(flwr_aid=flwr_aid, account_name=flwr_aid)) is allowed
+        # an account other than the one the call's token proves is denied
+        authn.validate_tokens_in_metadata([("flwr-oidc-access-token", "at-bob")])
         assert decide(AccountInfo(flwr_aid="carol", account_name="carol")) is False
+    assert {c["object"] for c in fedgate.calls("POST /v1/authorize")} == {"service:superlink"}
+    # without a verified token in the call (no authentication step), nothing is asked: deny
+    core._verified_token.set(None)
+    calls = len(fedgate.calls("POST /v1/authorize"))
+    assert plugin.authorize(AccountInfo(flwr_aid="bob", account_name="bob")) is False
+    assert len(fedgate.calls("POST /v1/authorize")) == calls
 
 
 def test_listing_shows_the_runs_fedgate_lets_the_caller_view(fedgate: FakeFedgate, servicer: Any) -> None:
@@ -116,7 +140,7 @@ def test_listing_shows_the_runs_fedgate_lets_the_caller_view(fedgate: FakeFedgat
     response = servicer.ListRuns(ListRunsRequest(), FakeContext())
     assert set(response.run_dict) == {alice_run, bob_run}
     assert other_run not in response.run_dict
-    assert fedgate.requests[0][1] == "/v1/runs?flwr_aid=bob"
+    assert (fedgate.requests[0][1], fedgate.requests[0][3]["authorization"]) == ("/v1/runs", "Bearer token-of-bob")
     assert sorted(c["object"] for c in fedgate.calls("POST /v1/check/batch")[0]["checks"]) == sorted([f"run:{alice_run}", f"run:{bob_run}"])
 
 
@@ -140,7 +164,7 @@ def test_listing_fails_closed_when_fedgate_cannot_answer(fedgate: FakeFedgate, s
 @pytest.mark.parametrize("allowed", [True, False])
 def test_stop_is_the_can_stop_decision_not_owner_equality(fedgate: FakeFedgate, servicer: Any, allowed: bool) -> None:
     run = _run(servicer, "alice")
-    fedgate.answer("POST /v1/check", 200, {"allowed": allowed, "decision_id": "dec-1"})
+    fedgate.answer("POST /v1/authorize", *_authorize_answer(allowed, "bob", "dec-1"))
     _as("bob")
     if allowed:
         assert servicer.StopRun(StopRunRequest(run_id=run), FakeContext()).success is True
@@ -149,26 +173,26 @@ def test_stop_is_the_can_stop_decision_not_owner_equality(fedgate: FakeFedgate, 
             servicer.StopRun(StopRunRequest(run_id=run), FakeContext())
         assert err.value.code == grpc.StatusCode.PERMISSION_DENIED
         assert "can_stop denied, decision dec-1" in err.value.details
-    assert fedgate.calls("POST /v1/check") == [{"flwr_aid": "bob", "relation": "can_stop", "object": f"run:{run}"}]
+    assert fedgate.calls("POST /v1/authorize") == [{"access_token": "token-of-bob", "relation": "can_stop", "object": f"run:{run}"}]
 
 
 def test_owner_access_is_also_a_fedgate_decision(fedgate: FakeFedgate, servicer: Any) -> None:
     run = _run(servicer, "alice")
-    fedgate.answer("POST /v1/check", 200, {"allowed": False, "decision_id": "d"})
+    fedgate.answer("POST /v1/authorize", *_authorize_answer(False, "alice"))
     _as("alice")  # the SuperLink's own record says alice owns it; Fedgate says no (e.g. access revoked)
     with pytest.raises(Aborted):
         servicer.ListRuns(ListRunsRequest(run_id=run), FakeContext())
-    assert fedgate.calls("POST /v1/check")[0]["relation"] == "can_view"
+    assert fedgate.calls("POST /v1/authorize")[0]["relation"] == "can_view"
 
 
 def test_logs_are_the_can_read_logs_decision(fedgate: FakeFedgate, servicer: Any) -> None:
     run = _run(servicer, "alice")
-    fedgate.answer("POST /v1/check", 200, {"allowed": False, "decision_id": "d"})
+    fedgate.answer("POST /v1/authorize", *_authorize_answer(False, "bob"))
     _as("bob")
     with pytest.raises(Aborted) as err:
         list(servicer.StreamLogs(StreamLogsRequest(run_id=run), FakeContext()))
     assert err.value.code == grpc.StatusCode.PERMISSION_DENIED
-    assert fedgate.calls("POST /v1/check") == [{"flwr_aid": "bob", "relation": "can_read_logs", "object": f"run:{run}"}]
+    assert fedgate.calls("POST /v1/authorize") == [{"access_token": "token-of-bob", "relation": "can_read_logs", "object": f"run:{run}"}]
 
 
 def test_an_unrouted_ownership_check_denies(servicer: Any) -> None:

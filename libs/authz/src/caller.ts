@@ -65,9 +65,11 @@ export function serviceForKey(key: CallingKey, named: string | undefined): strin
   throw new InvalidRequestError(`Key ${key.client_id} acts for several services: name the service.`, [{ field: 'service', message: 'required for this key' }]);
 }
 
-/** The person a call needs; none (no bearer token) is a 401 invalid_token. */
+const PERSON_NEEDED = "This call needs the acting person's own access token (Authorization: Bearer <access token>).";
+
+/** The person of a call made with their token (checked already by the refusing variant below). */
 export function requirePerson(caller: Caller): VerifiedPerson {
-  if (!caller.person) throw new TokenVerificationError('invalid_token', 'This call needs the acting person\'s own access token (Authorization: Bearer <access token>).');
+  if (!caller.person) throw new TokenVerificationError('invalid_token', PERSON_NEEDED);
   return caller.person;
 }
 
@@ -111,6 +113,17 @@ export class Refusals {
     if (caller.key && !keyActsFor(caller.key, service)) {
       await this.refuse(caller, keyPrincipal(caller.key), attempt, `Key ${caller.key.client_id} does not act for service ${service}.`);
     }
+  }
+
+  /**
+   * The person a call needs: a key alone never acts as one (403, audited under its name);
+   * neither key nor token is a 401 invalid_token.
+   */
+  async requirePerson(caller: Caller, attempt: Attempt): Promise<VerifiedPerson> {
+    if (!caller.person && caller.key) {
+      await this.refuse(caller, keyPrincipal(caller.key), attempt, `Key ${caller.key.client_id} cannot act as a person here: send the acting person's own access token.`);
+    }
+    return requirePerson(caller);
   }
 
   /** A refusal of the person (or key) acting: `who` did not have the right. */

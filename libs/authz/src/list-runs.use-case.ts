@@ -1,6 +1,6 @@
 import type { ListRunsResponse, ListedRunRole } from '@fedgate/contracts';
 import type { PrismaClient } from '@fedgate/database';
-import { requirePerson, type Caller, type Refusals } from './caller';
+import type { Caller, Refusals } from './caller';
 import type { ProjectionState } from './projection-state';
 
 const ROLE_STRENGTH: Record<ListedRunRole, number> = { owner: 4, operator: 3, viewer: 2, admin: 1 };
@@ -19,8 +19,9 @@ export class ListRuns {
   ) {}
 
   async execute(query: { consistency_token?: string }, caller: Caller): Promise<ListRunsResponse> {
-    const flwrAid = requirePerson(caller).account.flwr_aid;
-    const key = caller.key ? await this.refusals.requireKeyRole(caller, ['superlink', 'authz-admin'], null, { action: 'run.list' }) : undefined;
+    const attempt = { action: 'run.list' };
+    const flwrAid = (await this.refusals.requirePerson(caller, attempt)).account.flwr_aid;
+    const key = caller.key ? await this.refusals.requireKeyRole(caller, ['superlink', 'authz-admin'], null, attempt) : undefined;
     const inServices = key && key.services !== '*' ? { service: { in: [...key.services] } } : {};
     if (query.consistency_token) await this.projection.waitForToken(query.consistency_token);
     const runFields = { runId: true, service: true, federation: true } as const;

@@ -97,8 +97,8 @@ export class RegisterRun {
  * Anything else is refused (403, audited).
  */
 export async function authorizeRunManagement(deps: OwnershipCommandDeps, runId: string, caller: Caller, action: string) {
-  const person = requirePerson(caller);
   const attempt = { action, object: runObject(runId) };
+  const person = await deps.refusals.requirePerson(caller, attempt);
   const claim = await deps.prisma.authzRunClaim.findUnique({ where: { runId } });
   if (!claim) throw new ResourceError('not_found', `Run ${runId} is not registered.`);
   await deps.refusals.requireKeyInScope(caller, claim.service, attempt);

@@ -96,3 +96,20 @@ export function writeFlwrCredentialStore(home: string, address: string, tokens: 
     throw new FlwrConfigError('credentials_write_failed', `Cannot write ${file}: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}.`, { cause });
   }
 }
+
+/**
+ * The tokens flwr 1.26+ (or `fedgate login`) stored for the SuperLink at `address`, for tools that
+ * act as the person who logged in. Throws `not_logged_in` (never echoing the file: it holds secrets).
+ */
+export function readFlwrCredentialStore(home: string, address: string): FlwrTokens & { path: string } {
+  const file = path.join(home, CREDENTIAL_STORE_FILE);
+  const keys = credentialStoreKeys(address);
+  const store = readStore(file);
+  const decode = (key: string) => Buffer.from(store[key] ?? '', 'base64').toString('utf8');
+  const accessToken = decode(keys.accessToken);
+  const refreshToken = decode(keys.refreshToken);
+  if (decode(keys.authnType) !== 'oidc' || !accessToken || !refreshToken) {
+    throw new FlwrConfigError('not_logged_in', `No credentials for ${address} in ${file}: log in first (\`fedgate login\` or \`flwr login\`).`);
+  }
+  return { path: file, accessToken, refreshToken };
+}

@@ -133,3 +133,26 @@ export function writeFlwrCredentials(appDir: string, federation: string, tokens:
     throw new FlwrConfigError('credentials_write_failed', `Cannot write ${file}: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}.`, { cause });
   }
 }
+
+/**
+ * The tokens that `flwr login` or `fedgate login` stored for the federation, for tools that act
+ * as the person who logged in (`fedgate authz share`...). Throws `not_logged_in` when the file
+ * is missing or not Flower's shape (its content is never echoed: it holds secrets).
+ */
+export function readFlwrCredentials(appDir: string, federation: string): FlwrTokens & { path: string } {
+  const file = flwrCredentialsPath(appDir, federation);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (cause) {
+    throw new FlwrConfigError('not_logged_in', `No credentials at ${file}: log in first (\`fedgate login\` or \`flwr login\`).`, { cause });
+  }
+  let parsed: ReturnType<typeof FlwrCredentialsFileSchema.safeParse>;
+  try {
+    parsed = FlwrCredentialsFileSchema.safeParse(JSON.parse(text));
+  } catch (cause) {
+    throw new FlwrConfigError('not_logged_in', `${file} is not JSON: log in again.`, { cause });
+  }
+  if (!parsed.success) throw new FlwrConfigError('not_logged_in', `${file} does not hold Flower OIDC credentials: log in again.`);
+  return { path: file, accessToken: parsed.data[FLWR_ACCESS_TOKEN_KEY], refreshToken: parsed.data[FLWR_REFRESH_TOKEN_KEY] };
+}

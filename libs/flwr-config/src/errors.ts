@@ -39,6 +39,8 @@ export const FLWR_CONFIG_ERROR_CODES = [
   'unknown_connection',
   /** flwr 1.26+: the connection has no `address`. */
   'connection_without_address',
+  /** No credentials for the federation (nobody logged in), or the file is not Flower's shape. */
+  'not_logged_in',
 ] as const;
 
 export type FlwrConfigErrorCode = (typeof FLWR_CONFIG_ERROR_CODES)[number];

@@ -1,4 +1,7 @@
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { FLOWER_CONFIG_FILE, flwrHome } from './flower-config';
 
 /** flwr 1.26 moved connections to FLWR_HOME/config.toml and tokens to FLWR_HOME/credentials.yaml. */
 export const CONFIG_TOML_SINCE: readonly [number, number] = [1, 26];
@@ -19,4 +22,17 @@ export function installedFlwrVersion(env: NodeJS.ProcessEnv = process.env): stri
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The form the installed flwr reads: the release given (an option, FEDGATE_FLWR_VERSION), else
+ * `flwr --version` on PATH; with no flwr at all, the form this machine is set up for (an app
+ * pyproject.toml and no FLWR_HOME/config.toml: the pyproject form).
+ */
+export function flwrLoginForm(options: { flwrVersion?: string; app: string; env?: NodeJS.ProcessEnv }): { version?: string; form: FlwrLoginForm } {
+  const env = options.env ?? process.env;
+  const version = options.flwrVersion ?? (env.FEDGATE_FLWR_VERSION || undefined) ?? installedFlwrVersion(env);
+  if (version !== undefined) return { version, form: loginFormOf(version) };
+  const pyproject = existsSync(path.join(options.app, 'pyproject.toml')) && !existsSync(path.join(flwrHome(env), FLOWER_CONFIG_FILE));
+  return { form: pyproject ? 'pyproject' : 'config-toml' };
 }

@@ -14,12 +14,17 @@ describe('FEDGATE_API_KEYS', () => {
     assert.deepEqual([reader!.roles, reader!.services], [['audit-reader'], []]);
   });
 
+  it('accepts one name twice with the same roles and services: the old and new key of a rotation', () => {
+    const keys = ApiKeysSchema.parse(`superlink-a:${hash}:superlink:superlink-a,superlink-a:${other}:superlink:superlink-a`);
+    assert.deepEqual(keys.map((k) => k.client_id), ['superlink-a', 'superlink-a']);
+  });
+
   it('refuses what would be a mistake: a raw key, an unknown role, a bad service, a duplicate', () => {
     for (const [value, message] of [
       ['superlink:not-a-hash:superlink:superlink', /SHA-256/],
       [`superlink:${hash}:admin:superlink`, /unknown role 'admin'/],
       [`superlink:${hash}:superlink:super link`, /not a service name/],
-      [`a:${hash}:superlink:x,a:${other}:superlink:y`, /configured twice/],
+      [`a:${hash}:superlink:x,a:${other}:superlink:y`, /configured twice with different roles or services/],
       [`a:${hash}:superlink:x,b:${hash}:superlink:y`, /same key/],
       [`a b:${hash}`, /name:sha256hex/],
       [`a:${hash}:superlink:x:extra`, /name:sha256hex/],

@@ -7,6 +7,7 @@ import { databaseConfigSchema, kafkaConfigSchema, oidcConfigSchema, openfgaConfi
  * `name:sha256hex:role+role:service+service` (services `*` = every service; none = no service,
  * e.g. an audit reader). Keys are configured by their SHA-256 only, so no service holds a
  * usable key; roles are `superlink`, `audit-reader`, `authz-admin` (API.md "Who is calling").
+ * A name may appear twice with the same roles and services: the old and the new key of a rotation.
  */
 export const ApiKeysSchema = z.string().transform((value, context): ConfiguredKey[] => {
   const keys: ConfiguredKey[] = [];
@@ -25,7 +26,9 @@ export const ApiKeysSchema = z.string().transform((value, context): ConfiguredKe
     const serviceList = services === '*' ? '*' : services.split('+').filter(Boolean);
     const badService = serviceList === '*' ? undefined : serviceList.find((s) => !ServiceNameSchema.safeParse(s).success);
     if (badService !== undefined) return fail(`${label}: '${badService}' is not a service name`);
-    if (keys.some((k) => k.client_id === name)) return fail(`${label} is configured twice`);
+    // one name twice is a rotation (old and new key side by side): only with the same roles and services
+    const same = (k: ConfiguredKey) => JSON.stringify([k.roles, k.services]) === JSON.stringify([roleList, serviceList]);
+    if (keys.some((k) => k.client_id === name && !same(k))) return fail(`${label} is configured twice with different roles or services`);
     if (keys.some((k) => k.keySha256.toString('hex') === hash)) return fail(`${label} has the same key as another entry`);
     keys.push({ client_id: name, keySha256: Buffer.from(hash, 'hex'), roles: roleList, services: serviceList });
   }

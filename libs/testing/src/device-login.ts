@@ -46,3 +46,25 @@ export async function deviceLogin(stack: StackFile, username: string): Promise<T
   if (tokens.status !== 200) throw new Error(`token poll failed: ${JSON.stringify(tokens.body)}`);
   return tokens.body as TokenSetResponse;
 }
+
+const sessions = new Map<string, Promise<TokenSetResponse>>();
+
+/**
+ * One device login per dev IdP user and test process, shared by the tests that act as that
+ * person (a person acts only with their own token). A failed login is not kept.
+ */
+export function personTokens(stack: StackFile, username: string): Promise<TokenSetResponse> {
+  const key = `${stack.services.login} ${username}`;
+  let session = sessions.get(key);
+  if (!session) {
+    session = deviceLogin(stack, username);
+    sessions.set(key, session);
+    session.catch(() => sessions.delete(key));
+  }
+  return session;
+}
+
+/** The access token of a dev IdP user (see personTokens). */
+export async function accessTokenOf(stack: StackFile, username: string): Promise<string> {
+  return (await personTokens(stack, username)).access_token;
+}

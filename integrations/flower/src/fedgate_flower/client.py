@@ -1,7 +1,9 @@
 """A small REST client for Fedgate's login, token and authz services (API.md, v1).
 
 Standard library only (urllib + ssl): TLS is always verified, against the configured CA
-when one is given. Every call but userinfo carries the SuperLink's `x-fedgate-key`.
+when one is given. Every call carries the SuperLink's own `x-fedgate-key` (role `superlink`,
+for its service only); what a person does goes with that person's own access token, verified
+by Fedgate: the SuperLink never names the actor itself (API.md "Who is calling").
 Errors keep Fedgate's stable codes; anything that is not an answer from Fedgate (no
 connection, timeout, 5xx, a body that is not the documented JSON) is FedgateUnavailable,
 which every caller in this package treats as "deny".
@@ -77,6 +79,16 @@ class Decision:
 
 
 @dataclass(frozen=True)
+class Authorization:
+    """`POST /v1/authorize`: the decision and the account the token proved (None when refused)."""
+
+    allowed: bool
+    decision_id: Optional[str]
+    account: Optional[Account]
+    error: Optional[str] = None
+
+
+@dataclass(frozen=True)
 class Check:
     flwr_aid: str
     relation: str
@@ -130,6 +142,24 @@ class FedgateClient:
         return Verification(active=True, account=_account(body.get("account")), error=None)
 
     # ---- authz-service -------------------------------------------------------------
+    def authorize(self, access_token: str, relation: str, object_: str) -> Authorization:
+        """The person's token and the question in one call (verified and decided by Fedgate,
+        one audit event). A refused token is `allowed=False` with its `error` code."""
+        payload: dict[str, Any] = {"access_token": access_token, "relation": relation, "object": object_}
+        if self._consistency_token is not None:
+            payload["consistency_token"] = self._consistency_token
+        try:
+            body = self._call("POST", self.settings.authz_url, "/v1/authorize", payload)
+        except FedgateError as err:
+            if isinstance(err, FedgateUnavailable) or err.status != 401 or err.code == "invalid_client":
+                raise
+            return Authorization(allowed=False, decision_id=None, account=None, error=err.code)
+        decision = _decision(body)
+        account = _account(body.get("account"))
+        if account is None:
+            raise FedgateUnavailable("malformed_answer", "authorize answer lacks the verified account")
+        return Authorization(allowed=decision.allowed, decision_id=decision.decision_id, account=account)
+
     def check(self, flwr_aid: str, relation: str, object_: str) -> Decision:
         payload: dict[str, Any] = {"flwr_aid": flwr_aid, "relation": relation, "object": object_}
         if self._consistency_token is not None:
@@ -148,8 +178,9 @@ class FedgateClient:
             raise FedgateUnavailable("malformed_answer", "batch check answer does not match the request")
         return [_decision(r) for r in results]
 
-    def register_run(self, run_id: int, flwr_aid: str, federation: Optional[str] = None) -> Mapping[str, Any]:
-        payload: dict[str, Any] = {"run_id": str(run_id), "flwr_aid": flwr_aid, "service": self.settings.service_name}
+    def register_run(self, run_id: int, access_token: str, federation: Optional[str] = None) -> Mapping[str, Any]:
+        """The run becomes the property of the person whose token started it (Fedgate verifies it)."""
+        payload: dict[str, Any] = {"run_id": str(run_id), "access_token": access_token, "service": self.settings.service_name}
         if federation:
             payload["federation"] = federation
         body = self._call("POST", self.settings.authz_url, "/v1/runs", payload)
@@ -158,12 +189,11 @@ class FedgateClient:
             self._consistency_token = token
         return body
 
-    def viewable_runs(self, flwr_aid: str) -> dict[int, str]:
-        """run id → role, for the runs this account may view."""
-        query = {"flwr_aid": flwr_aid}
-        if self._consistency_token is not None:
-            query["consistency_token"] = self._consistency_token
-        body = self._call("GET", self.settings.authz_url, "/v1/runs?" + urlencode(query), None)
+    def viewable_runs(self, access_token: str) -> dict[int, str]:
+        """run id → role, for the runs the token's person may view in this SuperLink's service."""
+        query = {} if self._consistency_token is None else {"consistency_token": self._consistency_token}
+        path = "/v1/runs" + ("?" + urlencode(query) if query else "")
+        body = self._call("GET", self.settings.authz_url, path, None, bearer=access_token)
         runs = body.get("runs")
         if not isinstance(runs, list):
             raise FedgateUnavailable("malformed_answer", "runs answer lacks a runs list")
@@ -267,4 +297,4 @@ def _decision(body: Any) -> Decision:
     return Decision(allowed=body["allowed"], decision_id=str(decision_id) if decision_id is not None else None)
 
 
-__all__ = ["Account", "Check", "Decision", "DeviceAuthorization", "FedgateClient", "FedgateError", "FedgateUnavailable", "Tokens", "Verification"]
+__all__ = ["Account", "Authorization", "Check", "Decision", "DeviceAuthorization", "FedgateClient", "FedgateError", "FedgateUnavailable", "Tokens", "Verification"]

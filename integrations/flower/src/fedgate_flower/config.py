@@ -13,11 +13,13 @@ plugins), in the same shape as Flower's own plugin configuration:
       authz_url: https://authz.example:17003
       service_name: superlink               # the `service:<name>` object
     fedgate:
-      api_key_file: /run/secrets/fedgate-key   # or the FEDGATE_API_KEY environment variable
+      api_key_file: /run/secrets/fedgate-key   # this SuperLink's own key, mode 0600
       timeout_seconds: 5
 
-The API key is never written into the YAML by the launcher: it comes from the
-environment (FEDGATE_API_KEY) or a key file.
+The SuperLink's key (role `superlink`, for its service only) is read from a file that only
+its owner may read (mode 0600; a group- or world-readable one is refused). It is never taken
+from, or put into, an environment variable: flwr passes its environment to the ServerApp, the
+user's own code.
 """
 
 from __future__ import annotations
@@ -53,6 +55,8 @@ class FedgateSettings:
     timeout_seconds: float = 5.0
     # flwr 1.34+: the federation ids this SuperLink serves (empty: Flower's default `@none/default`)
     federations: tuple[str, ...] = ()
+    # where the key was read from (written into the plugins' YAML instead of the key itself)
+    api_key_file: Optional[str] = None
 
     def __post_init__(self) -> None:
         for name in ("login_url", "token_url", "authz_url"):
@@ -61,7 +65,7 @@ class FedgateSettings:
             if parts.scheme != "https" or not parts.hostname:
                 raise SettingsError(f"{name} must be an https:// URL (Fedgate is only reachable over TLS), got {url!r}")
         if not self.api_key:
-            raise SettingsError("the Fedgate API key is missing (FEDGATE_API_KEY or fedgate.api_key_file)")
+            raise SettingsError("the Fedgate API key is missing (fedgate.api_key_file or --api-key-file)")
         if not _SERVICE_NAME.match(self.service_name):
             raise SettingsError("service_name must match [A-Za-z0-9._-]{1,128}")
         if self.ca_cert is not None and not Path(self.ca_cert).is_file():
@@ -91,13 +95,8 @@ class FedgateSettings:
         authn_type = authn.get("authn_type", authn.get("auth_type"))
         if authn_type != PLUGIN_TYPE or authz.get("authz_type") != PLUGIN_TYPE:
             raise SettingsError(f"{path}: authentication.auth_type (or authn_type) and authorization.authz_type must be {PLUGIN_TYPE!r}")
-        api_key = env.get("FEDGATE_API_KEY", "")
         key_file = extra.get("api_key_file") or env.get("FEDGATE_API_KEY_FILE")
-        if not api_key and key_file:
-            try:
-                api_key = Path(str(key_file)).read_text(encoding="utf-8").strip()
-            except OSError as err:
-                raise SettingsError(f"cannot read api_key_file {key_file}") from err
+        api_key = read_key_file(str(key_file)) if key_file else ""
         return cls(
             login_url=_text(authn, "login_url"),
             token_url=_text(authn, "token_url"),
@@ -106,11 +105,13 @@ class FedgateSettings:
             service_name=_text(authz, "service_name"),
             ca_cert=_optional_text(authn, "ca_cert"),
             timeout_seconds=float(extra.get("timeout_seconds", 5.0)),
+            api_key_file=str(key_file) if key_file else None,
         )
 
     @classmethod
-    def from_stack_file(cls, path: Path) -> "FedgateSettings":
-        """Settings from the local stack's `.fedgate/stack.json` (development)."""
+    def from_stack_file(cls, path: Path, api_key_file: Optional[str] = None) -> "FedgateSettings":
+        """Settings from the local stack's `.fedgate/stack.json` (development): its URLs, and the
+        key from `api_key_file` (else the stack file's own api_key, for a quick local start)."""
         try:
             stack = json.loads(Path(path).read_text(encoding="utf-8"))
             services = stack["services"]
@@ -118,9 +119,10 @@ class FedgateSettings:
                 login_url=services["login"],
                 token_url=services["token"],
                 authz_url=services["authz"],
-                api_key=stack["api_key"],
+                api_key=read_key_file(api_key_file) if api_key_file else stack["api_key"],
                 service_name=stack["service_name"],
                 ca_cert=stack.get("ca_cert"),
+                api_key_file=api_key_file,
             )
         except (OSError, ValueError, KeyError, TypeError) as err:
             if isinstance(err, SettingsError):
@@ -128,15 +130,33 @@ class FedgateSettings:
             raise SettingsError(f"cannot read the stack file {path}: {err.__class__.__name__} {err}") from err
 
     def to_user_auth_yaml(self) -> str:
-        """The SuperLink's user-auth YAML for these settings, without the API key."""
+        """The SuperLink's user-auth YAML for these settings: the key file's path, never the key."""
+        fedgate: dict[str, Any] = {"timeout_seconds": self.timeout_seconds}
+        if self.api_key_file is not None:
+            fedgate["api_key_file"] = self.api_key_file
         document: dict[str, Any] = {
             "authentication": {"auth_type": PLUGIN_TYPE, "login_url": self.login_url, "token_url": self.token_url},
             "authorization": {"authz_type": PLUGIN_TYPE, "authz_url": self.authz_url, "service_name": self.service_name},
-            "fedgate": {"timeout_seconds": self.timeout_seconds},
+            "fedgate": fedgate,
         }
         if self.ca_cert is not None:
             document["authentication"]["ca_cert"] = self.ca_cert
         return str(yaml.safe_dump(document, sort_keys=False))
+
+
+def read_key_file(path: str) -> str:
+    """The key in `path`, which only its owner may read: a group- or world-accessible key file
+    is refused (the key would not be the SuperLink's alone)."""
+    try:
+        mode = os.stat(path).st_mode
+        if mode & 0o077:
+            raise SettingsError(f"api_key_file {path} is accessible to group or others (mode {oct(mode & 0o777)}): chmod 600 it")
+        key = Path(path).read_text(encoding="utf-8").strip()
+    except OSError as err:
+        raise SettingsError(f"cannot read api_key_file {path}: {err.__class__.__name__}") from err
+    if not key:
+        raise SettingsError(f"api_key_file {path} is empty")
+    return key
 
 
 def _section(document: Mapping[str, Any], name: str, required: bool = True) -> Mapping[str, Any]:

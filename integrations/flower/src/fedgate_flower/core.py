@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass
 from typing import Optional, Sequence, Tuple, Union
 
-from .client import Account, DeviceAuthorization, FedgateClient, FedgateError, FedgateUnavailable, Tokens
+from .client import Account, Authorization, DeviceAuthorization, FedgateClient, FedgateError, FedgateUnavailable, Tokens
 
 log = logging.getLogger("fedgate_flower")
 
@@ -26,6 +26,15 @@ Metadata = Sequence[Tuple[str, Union[str, bytes]]]
 # Set by validate() when token-service could not answer, read by refresh() in the same
 # call: an outage must deny, not turn into a refresh that bypasses verification.
 _verification_unavailable: contextvars.ContextVar[bool] = contextvars.ContextVar("fedgate_verification_unavailable", default=False)
+# The access token the authentication step of this same call verified (or refreshed): flwr's
+# authorization plugin and the run guards receive only the account, yet Fedgate decides for the
+# person the token proves, so the token travels with the call (never beyond it).
+_verified_token: contextvars.ContextVar[Optional[str]] = contextvars.ContextVar("fedgate_verified_token", default=None)
+
+
+def current_access_token() -> Optional[str]:
+    """The access token verified by the authentication step of the running Control API call."""
+    return _verified_token.get()
 
 
 def metadata_value(metadata: Metadata, key: str) -> Optional[str]:
@@ -69,6 +78,7 @@ class FedgateAuthn:
     def validate(self, metadata: Metadata) -> Optional[Account]:
         """The account of a valid access token; None when invalid, expired, revoked or unverifiable."""
         _verification_unavailable.set(False)
+        _verified_token.set(None)
         access_token = metadata_value(metadata, ACCESS_TOKEN_KEY)
         if access_token is None:
             return None
@@ -83,6 +93,7 @@ class FedgateAuthn:
         if verification.account is None:
             log.error("fedgate: token-service answered active without an account: denying")
             return None
+        _verified_token.set(access_token)
         return verification.account
 
     def refresh(self, metadata: Metadata) -> Optional[Refreshed]:
@@ -102,24 +113,38 @@ class FedgateAuthn:
         if not verification.active or verification.account is None:
             log.error("fedgate: a freshly refreshed access token did not verify: denying")
             return None
+        _verified_token.set(tokens.access_token)
         return Refreshed(tokens=tokens, account=verification.account)
 
 
 class FedgateAuthz:
-    """`has_access` on the SuperLink's `service:<name>` through authz-service."""
+    """Decisions through authz-service's `POST /v1/authorize`, for the person whose token the
+    authentication step of the same call verified."""
 
     def __init__(self, client: FedgateClient) -> None:
         self.client = client
 
-    def has_access(self, flwr_aid: Optional[str]) -> bool:
-        if not flwr_aid:
-            return False
+    def allows(self, flwr_aid: Optional[str], relation: str, object_: str) -> Optional[Authorization]:
+        """The decision for the call's verified token; None (deny) without one, for another
+        account than flwr passes, or when Fedgate cannot answer."""
+        token = current_access_token()
+        if not flwr_aid or token is None:
+            log.warning("fedgate: no verified token in this call: denying %s on %s", relation, object_)
+            return None
         try:
-            return self.client.check(flwr_aid, "has_access", self.client.settings.service_object).allowed
+            answer = self.client.authorize(token, relation, object_)
         except FedgateError as err:
             level = logging.ERROR if isinstance(err, FedgateUnavailable) or err.code == "invalid_client" else logging.WARNING
-            log.log(level, "fedgate: has_access check failed (%s): denying", err.code)
-            return False
+            log.log(level, "fedgate: %s decision failed (%s): denying", relation, err.code)
+            return None
+        if answer.account is not None and answer.account.flwr_aid != flwr_aid:
+            log.error("fedgate: the verified token is not %s's: denying", flwr_aid)
+            return None
+        return answer
+
+    def has_access(self, flwr_aid: Optional[str]) -> bool:
+        answer = self.allows(flwr_aid, "has_access", self.client.settings.service_object)
+        return answer is not None and answer.allowed
 
 
 # Run operations of the Control API → the authz relation on `run:<id>` they need.

@@ -37,8 +37,7 @@ from flwr.supercore.error import ApiErrorCode, EntitlementError, FlowerError
 from flwr.superlink.auth_plugin import ControlAuthnPlugin
 from flwr.superlink.federation import NoOpFederationManager
 
-from .authorize import PersonDecision, authorize, register_run, viewable_runs
-from .client import FedgateClient, FedgateError, FedgateUnavailable
+from .client import Authorization, FedgateClient, FedgateError, FedgateUnavailable
 from .core import ACCESS_TOKEN_KEY, REFRESH_TOKEN_KEY, FedgateAuthn
 
 log = logging.getLogger("fedgate_flower")
@@ -92,7 +91,7 @@ def unavailable(err: FedgateError) -> FlowerError:
     )
 
 
-def denied(relation: str, object_: str, decision: PersonDecision) -> FlowerError:
+def denied(relation: str, object_: str, decision: Authorization) -> FlowerError:
     return FlowerError(
         ApiErrorCode.RUN_ID_NOT_BELONG_TO_ACCOUNT,
         f"{relation} on {object_} denied by Fedgate (decision {decision.decision_id})",
@@ -123,23 +122,27 @@ class Fedgate:
         self.federations = tuple(federations) or (NOOP_FEDERATION_ID,)
         self.names = AccountNames()
 
-    def decide(self, relation: str, object_: str) -> PersonDecision:
+    def decide(self, relation: str, object_: str) -> Authorization:
         """One audited decision for the person of the current call; FlowerError when Fedgate cannot answer."""
+        refused = Authorization(allowed=False, decision_id=None, account=None)
         account = _current.get()
         if account is None or not account.access_token:
             # a call site that does not carry the person's token: never fall back to allowing
             log.error("fedgate: %s on %s asked without the caller's token: denying", relation, object_)
-            return PersonDecision(allowed=False, decision_id=None, flwr_aid=None, account_name=None)
+            return refused
         try:
-            decision = authorize(self.client, account.access_token, relation, object_)
+            decision = self.client.authorize(account.access_token, relation, object_)
         except FedgateUnavailable as err:
             log.error("fedgate: %s on %s unavailable (%s): denying", relation, object_, err.code)
             raise unavailable(err) from None
         except FedgateError as err:
             log.warning("fedgate: %s on %s refused (%s): denying", relation, object_, err.code)
-            return PersonDecision(allowed=False, decision_id=None, flwr_aid=None, account_name=None)
-        self.names.remember(decision.flwr_aid, decision.account_name)
-        if decision.flwr_aid is not None and decision.flwr_aid != account.flwr_aid:
+            return refused
+        if decision.account is None:
+            log.info("fedgate: %s on %s: the token was refused (%s): denying", relation, object_, decision.error)
+            return decision
+        self.names.remember(decision.account.flwr_aid, decision.account.account_name)
+        if decision.account.flwr_aid != account.flwr_aid:
             log.error("fedgate: the token answered for another account than the caller: denying")
             return dataclasses.replace(decision, allowed=False)
         return decision
@@ -365,7 +368,7 @@ def _list_runs(handlers: ModuleType, original: Callable[..., Any], request: Any,
         _require_run_relation(fedgate, "can_view", request.run_id)
         return original(request, account, state)
     try:
-        listed = viewable_runs(fedgate.client, account.access_token)
+        listed = fedgate.client.viewable_runs(account.access_token)
     except FedgateError as err:
         log.error("fedgate: listing runs failed (%s): denying", err.code)
         raise unavailable(err) from None
@@ -400,7 +403,7 @@ def _start_run(original: Callable[..., Any], request: Any, account: Any, state: 
     runs = state.get_run_info(run_ids=[run_id])
     federation = runs[0].federation_id if runs else ""
     try:
-        register_run(fedgate.client, run_id, account.access_token, federation or None)
+        fedgate.client.register_run(run_id, account.access_token, federation or None)
     except FedgateError as err:
         # a run Fedgate does not know would be inaccessible (or, worse, someone else's): fail it
         log.error("fedgate: registering run %s failed (%s); marking it failed", run_id, err.code)

@@ -9,7 +9,9 @@ Every option the launcher does not know goes to `flower-superlink` unchanged (TL
 certificates, addresses, --isolation, --database ...). With --stack-file (or
 FEDGATE_STACK_FILE) the plugin settings come from the local stack's stack.json and are
 written to a private YAML; with --user-auth-config they come from that YAML
-(fedgate_flower.config) and the API key from FEDGATE_API_KEY / api_key_file.
+(fedgate_flower.config). The SuperLink's key comes from a file only its owner can read
+(--api-key-file, mode 0600): never from the environment, which flwr hands to the ServerApp
+(the user's own code); a FEDGATE_API_KEY found there is removed before anything starts.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from pathlib import Path
 from typing import List, Optional, Sequence
 
 from .compat import FEDERATION, SUPPORTED_FLWR, UnsupportedFlowerVersion, band_of, check_flwr_version
-from .config import FedgateSettings, SettingsError
+from .config import FedgateSettings, SettingsError, read_key_file
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -41,6 +43,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--authz-url", help="authz-service base URL (with --login-url)")
     parser.add_argument("--ca-cert", help="CA certificate that signs the Fedgate services' certificates (with --login-url)")
     parser.add_argument("--service-name", default=os.environ.get("FEDGATE_SERVICE_NAME", "superlink"), help="the service:<name> object (with --login-url)")
+    parser.add_argument("--api-key-file", default=os.environ.get("FEDGATE_API_KEY_FILE"), help="this SuperLink's Fedgate key, in a file of mode 0600 (default: $FEDGATE_API_KEY_FILE)")
+    parser.add_argument(
+        "--federation", action="append",
+        help="flwr 1.34+: a federation id this SuperLink serves (repeatable; default: Flower's `@none/default`)",
+    )
     parser.add_argument("--check-config", action="store_true", help="validate the version and settings, then exit")
     return parser
 
@@ -49,6 +56,14 @@ def _write_private_yaml(settings: FedgateSettings) -> Path:
     handle, name = tempfile.mkstemp(prefix="fedgate-superlink-", suffix=".yaml")
     with os.fdopen(handle, "w", encoding="utf-8") as file:
         file.write(settings.to_user_auth_yaml())
+    return Path(name)
+
+
+def _write_private_key(key: str) -> Path:
+    handle, name = tempfile.mkstemp(prefix="fedgate-superlink-key-")  # mode 0600
+    with os.fdopen(handle, "w", encoding="utf-8") as file:
+        file.write(key)
+    atexit.register(Path(name).unlink, missing_ok=True)
     return Path(name)
 
 
@@ -66,6 +81,9 @@ def _configure_logging() -> None:
 def main(argv: Optional[Sequence[str]] = None) -> None:
     args, superlink_args = _parser().parse_known_args(list(sys.argv[1:] if argv is None else argv))
     _configure_logging()
+    # whatever started us, the key must not reach the processes flwr starts (the ServerApp)
+    if os.environ.pop("FEDGATE_API_KEY", None) is not None:
+        logging.getLogger("fedgate_flower").warning("fedgate-superlink: FEDGATE_API_KEY removed from the environment and ignored; use --api-key-file")
     try:
         version = check_flwr_version()
     except UnsupportedFlowerVersion as err:
@@ -79,25 +97,26 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         elif args.login_url:
             if not args.token_url or not args.authz_url:
                 sys.exit("fedgate-superlink: --login-url needs --token-url and --authz-url")
+            if not args.api_key_file:
+                sys.exit("fedgate-superlink: --login-url needs --api-key-file (the SuperLink's key, mode 0600)")
             settings = FedgateSettings(
                 login_url=args.login_url, token_url=args.token_url, authz_url=args.authz_url,
-                api_key=os.environ.get("FEDGATE_API_KEY", ""), service_name=args.service_name, ca_cert=args.ca_cert,
+                api_key=read_key_file(args.api_key_file), service_name=args.service_name, ca_cert=args.ca_cert,
+                api_key_file=args.api_key_file,
             )
             config_path = _write_private_yaml(settings)
             atexit.register(config_path.unlink, missing_ok=True)
         elif stack_file:
-            settings = FedgateSettings.from_stack_file(Path(stack_file))
-            if os.environ.get("FEDGATE_API_KEY"):
-                settings = FedgateSettings(**{**settings.__dict__, "api_key": os.environ["FEDGATE_API_KEY"]})
+            settings = FedgateSettings.from_stack_file(Path(stack_file), args.api_key_file)
+            if settings.api_key_file is None:
+                # the stack file's own key: kept in a private file, like any key, for the plugins
+                settings = FedgateSettings(**{**settings.__dict__, "api_key_file": str(_write_private_key(settings.api_key))})
             config_path = _write_private_yaml(settings)
             atexit.register(config_path.unlink, missing_ok=True)
         else:
             sys.exit("fedgate-superlink: give --user-auth-config FILE, --login-url/--token-url/--authz-url, or --stack-file FILE (or FEDGATE_STACK_FILE)")
     except SettingsError as err:
         sys.exit(f"fedgate-superlink: {err}")
-    if stack_file and not os.environ.get("FEDGATE_API_KEY"):
-        # the plugins read the key from the environment, never from the written YAML
-        os.environ["FEDGATE_API_KEY"] = settings.api_key
 
     logging.getLogger("fedgate_flower").info(
         "fedgate-superlink: flwr %s; login %s, token %s, authz %s, service:%s",
@@ -107,7 +126,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         return
 
     if band_of(version) is FEDERATION:
-        _run_federation_band(settings, superlink_args)
+        _run_federation_band(settings, args.federation or [], superlink_args)
         return
 
     from . import superlink_adapter
@@ -119,7 +138,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     run_superlink()
 
 
-def _run_federation_band(settings: FedgateSettings, superlink_args: List[str]) -> None:
+def _run_federation_band(settings: FedgateSettings, federations: List[str], superlink_args: List[str]) -> None:
     """flwr 1.34+: provide flwr.ee in this process, route run access, start flower-superlink."""
     from . import ee
 
@@ -128,8 +147,7 @@ def _run_federation_band(settings: FedgateSettings, superlink_args: List[str]) -
     from .client import FedgateClient
     from .federation_manager import Fedgate, FedgateAuthnPlugin, FedgateFederationManager, route_run_access
 
-    federations = [f.strip() for f in os.environ.get("FEDGATE_FEDERATIONS", "").split(",") if f.strip()] or list(settings.federations)
-    fedgate = Fedgate(FedgateClient(settings), federations)
+    fedgate = Fedgate(FedgateClient(settings), federations or list(settings.federations))
     FedgateAuthnPlugin.fedgate = fedgate
     simulation = "--simulation" in superlink_args
     provided, utils = ee.hooks(FedgateAuthnPlugin, lambda: FedgateFederationManager(fedgate, simulation=simulation), fedgate.names.resolve)

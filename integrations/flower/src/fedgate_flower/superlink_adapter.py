@@ -63,7 +63,7 @@ except ImportError:  # flwr 1.22
 
 from .client import Check, FedgateClient, FedgateError, FedgateUnavailable
 from .config import PLUGIN_TYPE, FedgateSettings
-from .core import ACCESS_TOKEN_KEY, REFRESH_TOKEN_KEY, RUN_RELATIONS, FedgateAuthn, FedgateAuthz
+from .core import ACCESS_TOKEN_KEY, REFRESH_TOKEN_KEY, RUN_RELATIONS, FedgateAuthn, FedgateAuthz, current_access_token
 
 log = logging.getLogger("fedgate_flower")
 
@@ -136,7 +136,8 @@ class FedgateAuthPlugin(_AuthnBase):
 
 
 class FedgateAuthzPlugin(_AuthzBase):
-    """The Control API authorization plugin: `has_access` on service:<name> via authz-service."""
+    """The Control API authorization plugin: `has_access` on service:<name> via authz-service's
+    /v1/authorize, with the token the authentication plugin verified in this same call."""
 
     def __init__(self, user_auth_config_path: Path, verify_tls_cert: bool) -> None:
         self.client = client_for(user_auth_config_path)
@@ -157,7 +158,8 @@ _run_client: contextvars.ContextVar[Optional[FedgateClient]] = contextvars.Conte
 
 
 def fedgate_check_flwr_aid_in_run(flwr_aid: Optional[str], run: Run, context: grpc.ServicerContext) -> None:
-    """Replaces the open-source owner-equality guard with an authz-service decision."""
+    """Replaces the open-source owner-equality guard with an authz-service decision, made for
+    the person whose token this call carried."""
     relation = _run_relation.get()
     client = _run_client.get()
     if not flwr_aid:
@@ -165,11 +167,16 @@ def fedgate_check_flwr_aid_in_run(flwr_aid: Optional[str], run: Run, context: gr
     if relation is None or client is None:
         # a call site this adapter does not know: never fall back to allowing
         _deny(context, grpc.StatusCode.PERMISSION_DENIED, "⛔️ Run access is not routed through Fedgate for this call")
+    token = current_access_token()
+    if token is None:
+        _deny(context, grpc.StatusCode.PERMISSION_DENIED, "⛔️ No verified token in this call")
     try:
-        decision = client.check(flwr_aid, relation, f"run:{run.run_id}")
+        decision = client.authorize(token, relation, f"run:{run.run_id}")
     except FedgateError as err:
-        log.error("fedgate: %s check on run %s failed (%s): denying", relation, run.run_id, err.code)
+        log.error("fedgate: %s decision on run %s failed (%s): denying", relation, run.run_id, err.code)
         _deny(context, grpc.StatusCode.UNAVAILABLE, "⛔️ Fedgate cannot authorize this request right now")
+    if decision.account is None or decision.account.flwr_aid != flwr_aid:
+        _deny(context, grpc.StatusCode.PERMISSION_DENIED, "⛔️ The call's token does not prove this account")
     if not decision.allowed:
         _deny(
             context,
@@ -202,10 +209,13 @@ class FedgateControlServicer(upstream.ControlServicer):
             return response
         run_id = response.run_id
         flwr_aid = shared_account_info.get().flwr_aid
+        token = current_access_token()
         try:
-            if not flwr_aid:
+            if not flwr_aid or token is None:
                 raise FedgateError("invalid_request", "no authenticated account")
-            client.register_run(run_id, flwr_aid)
+            # the owner is whoever the token proves; newer flwr sends the federation's name
+            federation = getattr(request, "federation", None) or None
+            client.register_run(run_id, token, federation)
         except FedgateError as err:
             # a run Fedgate does not know would be inaccessible (or, worse, someone else's): fail it
             log.error("fedgate: registering run %s failed (%s); marking it failed", run_id, err.code)
@@ -222,11 +232,12 @@ class FedgateControlServicer(upstream.ControlServicer):
         if client is None or request.HasField("run_id"):
             return self._guarded("ListRuns", lambda: super(FedgateControlServicer, self).ListRuns(request, context))
         flwr_aid = shared_account_info.get().flwr_aid
-        if not flwr_aid:
+        token = current_access_token()
+        if not flwr_aid or token is None:
             _deny(context, grpc.StatusCode.PERMISSION_DENIED, "️⛔️ User authentication is enabled, but `flwr_aid` is None")
         state = self.linkstate_factory.state()
         try:
-            candidates = sorted(set(client.viewable_runs(flwr_aid)) & state.get_run_ids(None))
+            candidates = sorted(set(client.viewable_runs(token)) & state.get_run_ids(None))
             # each listed run is an explicit, audited can_view decision
             decisions = client.check_batch([Check(flwr_aid, "can_view", f"run:{run_id}") for run_id in candidates])
         except FedgateError as err:

@@ -81,19 +81,19 @@ describe('batch check', () => {
 
 describe('runs', () => {
   it('registers with run_id as a string or a safe integer, normalised to a string', () => {
-    assert.deepEqual(parseOrThrow(RegisterRunRequestSchema, { run_id: 42, flwr_aid: 'alice' }), { run_id: '42', flwr_aid: 'alice' });
-    assert.deepEqual(parseOrThrow(RegisterRunRequestSchema, { run_id: '18446744073709551615', flwr_aid: 'alice', federation: 'local' }), {
+    assert.deepEqual(parseOrThrow(RegisterRunRequestSchema, { run_id: 42, access_token: 'at' }), { run_id: '42', access_token: 'at' });
+    assert.deepEqual(parseOrThrow(RegisterRunRequestSchema, { run_id: '18446744073709551615', access_token: 'at', federation: 'local' }), {
       run_id: '18446744073709551615',
-      flwr_aid: 'alice',
+      access_token: 'at',
       federation: 'local',
     });
   });
 
-  it('refuses bad run ids and owners', () => {
+  it('refuses bad run ids, and a run without the owner\'s token', () => {
     for (const run_id of ['1#owner', '-1', 2 ** 60, 'abc', '', null]) {
-      assert.throws(() => parseOrThrow(RegisterRunRequestSchema, { run_id, flwr_aid: 'alice' }), /run_id/, JSON.stringify(run_id));
+      assert.throws(() => parseOrThrow(RegisterRunRequestSchema, { run_id, access_token: 'at' }), /run_id/, JSON.stringify(run_id));
     }
-    assert.throws(() => parseOrThrow(RegisterRunRequestSchema, { run_id: '1' }), /flwr_aid/);
+    assert.throws(() => parseOrThrow(RegisterRunRequestSchema, { run_id: '1', flwr_aid: 'alice' }), /access_token/);
   });
 
   it('answers run_id, owner, consistency_token', () => {
@@ -101,22 +101,23 @@ describe('runs', () => {
     assert.equal(RegisterRunResponseSchema.safeParse({ run_id: '42', owner: 'alice' }).success, false);
   });
 
-  it('lists runs for an account', () => {
-    assert.deepEqual(parseOrThrow(ListRunsQuerySchema, { flwr_aid: 'alice', consistency_token: 'ct' }), { flwr_aid: 'alice', consistency_token: 'ct' });
-    assert.throws(() => parseOrThrow(ListRunsQuerySchema, {}), /flwr_aid/);
-    assert.ok(ListRunsResponseSchema.safeParse({ runs: [{ run_id: '42', role: 'owner' }, { run_id: '7', role: 'admin' }] }).success);
+  it("lists the runs of the bearer token's person", () => {
+    assert.deepEqual(parseOrThrow(ListRunsQuerySchema, { consistency_token: 'ct' }), { consistency_token: 'ct' });
+    assert.deepEqual(parseOrThrow(ListRunsQuerySchema, {}), {});
+    assert.ok(ListRunsResponseSchema.safeParse({ runs: [{ run_id: '42', role: 'owner', service: 'superlink', federation: 'local' }, { run_id: '7', role: 'admin' }] }).success);
     assert.equal(ListRunsResponseSchema.safeParse({ runs: [{ run_id: '42', role: 'member' }] }).success, false);
   });
 
   it('shares and unshares runs', () => {
     assert.deepEqual(parseOrThrow(RunMemberParamsSchema, { run_id: '42', flwr_aid: 'bob' }), { run_id: '42', flwr_aid: 'bob' });
     assert.throws(() => parseOrThrow(RunMemberParamsSchema, { run_id: '42#x', flwr_aid: 'bob' }), /run_id/);
-    assert.ok(PutRunMemberRequestSchema.safeParse({ role: 'viewer', acting_flwr_aid: 'alice' }).success);
-    assert.ok(PutRunMemberRequestSchema.safeParse({ role: 'operator', acting_flwr_aid: 'alice' }).success);
-    assert.throws(() => parseOrThrow(PutRunMemberRequestSchema, { role: 'owner', acting_flwr_aid: 'alice' }), /role/);
-    assert.throws(() => parseOrThrow(PutRunMemberRequestSchema, { role: 'viewer' }), /acting_flwr_aid/);
-    assert.ok(DeleteRunMemberRequestSchema.safeParse({ acting_flwr_aid: 'alice' }).success);
-    assert.equal(DeleteRunMemberRequestSchema.safeParse({}).success, false);
+    assert.ok(PutRunMemberRequestSchema.safeParse({ role: 'viewer' }).success);
+    assert.ok(PutRunMemberRequestSchema.safeParse({ role: 'operator' }).success);
+    assert.throws(() => parseOrThrow(PutRunMemberRequestSchema, { role: 'owner' }), /role/);
+    // nobody names the actor in a body: the bearer token does
+    assert.equal(PutRunMemberRequestSchema.safeParse({ role: 'viewer', acting_flwr_aid: 'alice' }).success, false);
+    assert.equal(DeleteRunMemberRequestSchema.safeParse({ acting_flwr_aid: 'alice' }).success, false);
+    assert.ok(DeleteRunMemberRequestSchema.safeParse({}).success);
   });
 });
 
@@ -124,10 +125,11 @@ describe('services', () => {
   it('grants member/admin and revokes', () => {
     assert.ok(ServiceMemberParamsSchema.safeParse({ service: 'superlink', flwr_aid: 'bob' }).success);
     assert.throws(() => parseOrThrow(ServiceMemberParamsSchema, { service: 'super link', flwr_aid: 'bob' }), /service/);
-    assert.ok(PutServiceMemberRequestSchema.safeParse({ role: 'member', acting_flwr_aid: 'admin' }).success);
-    assert.ok(PutServiceMemberRequestSchema.safeParse({ role: 'admin', acting_flwr_aid: 'admin' }).success);
-    assert.throws(() => parseOrThrow(PutServiceMemberRequestSchema, { role: 'has_access', acting_flwr_aid: 'admin' }), /role/);
-    assert.ok(DeleteServiceMemberRequestSchema.safeParse({ acting_flwr_aid: 'admin' }).success);
+    assert.ok(PutServiceMemberRequestSchema.safeParse({ role: 'member' }).success);
+    assert.ok(PutServiceMemberRequestSchema.safeParse({ role: 'admin' }).success);
+    assert.throws(() => parseOrThrow(PutServiceMemberRequestSchema, { role: 'has_access' }), /role/);
+    assert.equal(PutServiceMemberRequestSchema.safeParse({ role: 'admin', acting_flwr_aid: 'alice' }).success, false);
+    assert.equal(DeleteServiceMemberRequestSchema.safeParse({ acting_flwr_aid: 'admin' }).success, false);
   });
 
   it('every write answers a consistency_token', () => {

@@ -20,12 +20,15 @@ const API_MD_CALLS: Record<OpenApiService | 'common', readonly (readonly [string
     ['post', '/v1/introspect'],
   ],
   authz: [
+    ['post', '/v1/authorize'],
     ['post', '/v1/check'],
     ['post', '/v1/check/batch'],
     ['post', '/v1/runs'],
     ['get', '/v1/runs'],
+    ['get', '/v1/runs/{run_id}/members'],
     ['put', '/v1/runs/{run_id}/members/{flwr_aid}'],
     ['delete', '/v1/runs/{run_id}/members/{flwr_aid}'],
+    ['get', '/v1/services/{service}/members'],
     ['put', '/v1/services/{service}/members/{flwr_aid}'],
     ['delete', '/v1/services/{service}/members/{flwr_aid}'],
     ['post', '/stores/{store_id}/check'],
@@ -145,14 +148,16 @@ for (const service of OPENAPI_SERVICES) {
       assert.deepEqual(errorBody['required'], ['error', 'error_description']);
     });
 
-    it('asks for x-fedgate-key on every /v1 call except /v1/userinfo (bearer)', () => {
+    it("asks for x-fedgate-key on every /v1 call except /v1/userinfo (bearer) and a person's own calls (bearer, key optional)", () => {
       const schemes = obj(obj(doc['components'])['securitySchemes']);
       const { type, in: location, name } = obj(schemes['fedgateKey']);
       assert.deepEqual({ type, location, name }, { type: 'apiKey', location: 'header', name: 'x-fedgate-key' });
       assert.equal(obj(schemes['bearerToken'])['scheme'], 'bearer');
       for (const { path, method, op } of ops) {
         if (path === '/v1/userinfo') assert.deepEqual(op['security'], [{ bearerToken: [] }]);
-        else if (path.startsWith('/v1/')) {
+        else if (path.startsWith('/v1/runs') && !(path === '/v1/runs' && method === 'post') || path.startsWith('/v1/services/')) {
+          assert.deepEqual(op['security'], [{ bearerToken: [] }, { bearerToken: [], fedgateKey: [] }, { fedgateKey: [] }], `${method} ${path}`);
+        } else if (path.startsWith('/v1/')) {
           assert.deepEqual(op['security'], [{ fedgateKey: [] }], `${method} ${path}`);
           const unauthorized = obj(obj(op['responses'])['401']);
           assert.ok((unauthorized['x-fedgate-error-codes'] as string[]).includes('invalid_client'), `${method} ${path} answers invalid_client`);
@@ -218,7 +223,8 @@ describe('openApiDocument details', () => {
           if (Number(status) < 400) continue;
           for (const code of obj(response)['x-fedgate-error-codes'] as string[]) {
             if (!isErrorCode(code)) assert.fail(code);
-            const shared = code === 'expired_token' && status === '401' && ['/v1/verify', '/v1/userinfo'].includes(path);
+            // a bearer token's expiry is 401 (RFC 6750), the device code's 400 (RFC 8628)
+            const shared = code === 'expired_token' && status === '401' && !path.startsWith('/oauth2/') && !path.startsWith('/v1/device/');
             if (!shared) assert.equal(Number(status), ERROR_CATALOGUE[code].status, `${path} ${code}`);
           }
         }
@@ -226,13 +232,13 @@ describe('openApiDocument details', () => {
     }
   });
 
-  it('authz: lists runs by a required flwr_aid query parameter; writes answer a consistency_token', () => {
+  it("authz: lists runs of the bearer token's person; writes answer a consistency_token", () => {
     const doc = openApiDocument('authz');
     const runs = obj(obj(doc['paths'])['/v1/runs']);
     const parameters = obj(runs['get'])['parameters'] as OpenApiJsonObject[];
     assert.deepEqual(
       parameters.map((parameter) => [parameter['name'], parameter['in'], parameter['required']]),
-      [['flwr_aid', 'query', true], ['consistency_token', 'query', false]],
+      [['consistency_token', 'query', false]],
     );
     assert.deepEqual(Object.keys(obj(obj(runs['post'])['responses'])).filter((status) => Number(status) < 300).sort(), ['200', '201']);
     const putMember = obj(obj(obj(doc['paths'])['/v1/runs/{run_id}/members/{flwr_aid}'])['put']);

@@ -33,7 +33,16 @@ import {
   RegisterRunRequestSchema,
   RegisterRunResponseSchema,
   RunMemberParamsSchema,
+  RunMembersQuerySchema,
+  RunMembersResponseSchema,
+  RunParamsSchema,
   ServiceMemberParamsSchema,
+  ServiceMembersQuerySchema,
+  ServiceMembersResponseSchema,
+  ServiceParamsSchema,
+  AuthorizeRejectedSchema,
+  AuthorizeRequestSchema,
+  AuthorizeResponseSchema,
   WriteResponseSchema,
 } from './authz-api';
 import { OpenFgaCheckParamsSchema, OpenFgaCheckRequestSchema, OpenFgaCheckResponseSchema } from './openfga-check-api';
@@ -61,8 +70,11 @@ export const OPENAPI_SERVICES: readonly OpenApiService[] = ['login', 'token', 'a
 
 export type OpenApiHttpMethod = 'get' | 'post' | 'put' | 'delete';
 
-/** `apiKey`: the x-fedgate-key header; `bearer`: a user's access token; `none`: public. */
-export type OpenApiSecurity = 'apiKey' | 'bearer' | 'none';
+/**
+ * `apiKey`: the x-fedgate-key header; `bearer`: a user's access token; `person`: a person's own
+ * token, with or without a service key sent along (or an `authz-admin` key alone); `none`: public.
+ */
+export type OpenApiSecurity = 'apiKey' | 'bearer' | 'person' | 'none';
 
 /** A schema published under `components/schemas/<name>`. */
 export interface OpenApiNamedSchema {
@@ -298,9 +310,30 @@ const TOKEN_OPERATIONS: readonly OpenApiOperation[] = [
 ];
 
 const WriteResponse = named('WriteResponse', WriteResponseSchema);
-const MEMBER_WRITE_ERRORS: readonly ErrorCode[] = [...KEYED, ...BODY_ERRORS, 'forbidden', 'authz_unavailable', ...ALWAYS];
+/** A key used outside its roles or services (403 forbidden, audited). */
+const SCOPED: readonly ErrorCode[] = [...KEYED, 'forbidden'];
+/** Calls a person makes with their own token (key optional). */
+const PERSONAL: readonly ErrorCode[] = ['invalid_client', ...BEARER_REJECTIONS, 'forbidden', 'idp_unavailable'];
+const MEMBER_WRITE_ERRORS: readonly ErrorCode[] = [...PERSONAL, ...BODY_ERRORS, 'authz_unavailable', ...ALWAYS];
+const PERSON_DESCRIPTION =
+  "The acting person is whoever the bearer token (`Authorization: Bearer <access token>`) proves, never a body field. A key (`x-fedgate-key`) may be sent along; it must act for the service concerned (403 otherwise).";
 
 const AUTHZ_OPERATIONS: readonly OpenApiOperation[] = [
+  {
+    operationId: 'authorize',
+    method: 'post',
+    path: API_PATHS.authz.authorize,
+    summary: "A person's token and a question in one call: the SuperLink's call per CLI request (key role `superlink`).",
+    description:
+      'The token is verified as `/v1/verify` does (same rules, cache, revocations), the question asked for the person it proves, and exactly one audit event records both. A refused token answers 401 `{allowed:false, error}` with its one `token.rejected` event.',
+    tag: 'decisions',
+    security: 'apiKey',
+    requestBody: { mediaType: MEDIA_JSON, schema: named('AuthorizeRequest', AuthorizeRequestSchema) },
+    responses: [json(200, 'The decision, the verified account, the audit id.', named('AuthorizeResponse', AuthorizeResponseSchema))],
+    errors: [...SCOPED, ...BODY_ERRORS, ...BEARER_REJECTIONS, 'idp_unavailable', 'authz_unavailable', ...ALWAYS],
+    errorStatus: { expired_token: 401 },
+    errorBodies: { 401: named('AuthorizeRejected', AuthorizeRejectedSchema) },
+  },
   {
     operationId: 'check',
     method: 'post',
@@ -311,7 +344,7 @@ const AUTHZ_OPERATIONS: readonly OpenApiOperation[] = [
     security: 'apiKey',
     requestBody: { mediaType: MEDIA_JSON, schema: named('CheckRequest', CheckRequestSchema) },
     responses: [json(200, 'The decision, with its audit id.', named('CheckResponse', CheckResponseSchema))],
-    errors: [...KEYED, ...BODY_ERRORS, 'authz_unavailable', ...ALWAYS],
+    errors: [...SCOPED, ...BODY_ERRORS, 'authz_unavailable', ...ALWAYS],
   },
   {
     operationId: 'batchCheck',
@@ -322,13 +355,14 @@ const AUTHZ_OPERATIONS: readonly OpenApiOperation[] = [
     security: 'apiKey',
     requestBody: { mediaType: MEDIA_JSON, schema: named('BatchCheckRequest', BatchCheckRequestSchema) },
     responses: [json(200, 'One decision per check, in order.', named('BatchCheckResponse', BatchCheckResponseSchema))],
-    errors: [...KEYED, ...BODY_ERRORS, 'authz_unavailable', ...ALWAYS],
+    errors: [...SCOPED, ...BODY_ERRORS, 'authz_unavailable', ...ALWAYS],
   },
   {
     operationId: 'registerRun',
     method: 'post',
     path: API_PATHS.authz.runs,
-    summary: 'Register a run to its owner (runs are private by default).',
+    summary: 'Register a run to the person whose access token is sent (runs are private by default).',
+    description: 'Key role `superlink`, for the run\'s service. Run ids are unique per service.',
     tag: 'runs',
     security: 'apiKey',
     requestBody: { mediaType: MEDIA_JSON, schema: named('RegisterRunRequest', RegisterRunRequestSchema) },
@@ -336,30 +370,35 @@ const AUTHZ_OPERATIONS: readonly OpenApiOperation[] = [
       json(201, 'The run is registered.', named('RegisterRunResponse', RegisterRunResponseSchema)),
       json(200, 'The same owner registered the run again (idempotent).', named('RegisterRunResponse', RegisterRunResponseSchema)),
     ],
-    errors: [...KEYED, ...BODY_ERRORS, 'run_exists', 'dependency_unavailable', ...ALWAYS],
+    errors: [...SCOPED, ...BODY_ERRORS, ...BEARER_REJECTIONS, 'idp_unavailable', 'run_exists', 'dependency_unavailable', ...ALWAYS],
+    errorStatus: { expired_token: 401 },
   },
   {
     operationId: 'listRuns',
     method: 'get',
     path: API_PATHS.authz.runs,
-    summary: 'The runs an account may view.',
+    summary: 'The runs the person whose bearer token is sent may view (in the key\'s services, when a key is sent).',
+    description: PERSON_DESCRIPTION,
     tag: 'runs',
-    security: 'apiKey',
+    security: 'person',
     query: ListRunsQuerySchema,
-    responses: [json(200, 'The runs, each with the role that lets the account see it.', named('ListRunsResponse', ListRunsResponseSchema))],
-    errors: [...KEYED, 'invalid_request', 'authz_unavailable', ...ALWAYS],
+    responses: [json(200, 'The runs, each with the role that lets the person see it, its service and federation.', named('ListRunsResponse', ListRunsResponseSchema))],
+    errors: [...PERSONAL, 'invalid_request', 'authz_unavailable', ...ALWAYS],
+    errorStatus: { expired_token: 401 },
   },
   {
     operationId: 'putRunMember',
     method: 'put',
     path: API_PATHS.authz.runMember,
-    summary: 'Share a run with an account as viewer or operator (the owner acts).',
+    summary: 'Share a run with an account as viewer or operator (its owner or a service admin acts, with their own token).',
     tag: 'runs',
-    security: 'apiKey',
+    security: 'person',
+    description: PERSON_DESCRIPTION,
     pathParams: RunMemberParamsSchema,
     requestBody: { mediaType: MEDIA_JSON, schema: named('PutRunMemberRequest', PutRunMemberRequestSchema) },
     responses: [json(200, 'The share is written.', WriteResponse)],
     errors: [...MEMBER_WRITE_ERRORS, 'not_found'],
+    errorStatus: { expired_token: 401 },
   },
   {
     operationId: 'deleteRunMember',
@@ -367,23 +406,41 @@ const AUTHZ_OPERATIONS: readonly OpenApiOperation[] = [
     path: API_PATHS.authz.runMember,
     summary: "Remove an account's access to a run (the owner acts).",
     tag: 'runs',
-    security: 'apiKey',
+    security: 'person',
+    description: PERSON_DESCRIPTION,
     pathParams: RunMemberParamsSchema,
     requestBody: { mediaType: MEDIA_JSON, schema: named('DeleteRunMemberRequest', DeleteRunMemberRequestSchema) },
     responses: [json(200, 'The share is removed.', WriteResponse)],
     errors: [...MEMBER_WRITE_ERRORS, 'not_found'],
+    errorStatus: { expired_token: 401 },
+  },
+  {
+    operationId: 'listRunMembers',
+    method: 'get',
+    path: API_PATHS.authz.runMembers,
+    summary: "The run's owner and everyone it is shared with (for its owner and its service's admins).",
+    description: PERSON_DESCRIPTION,
+    tag: 'runs',
+    security: 'person',
+    pathParams: RunParamsSchema,
+    query: RunMembersQuerySchema,
+    responses: [json(200, 'Who holds which role on the run.', named('RunMembersResponse', RunMembersResponseSchema))],
+    errors: [...PERSONAL, 'invalid_request', 'not_found', 'authz_unavailable', ...ALWAYS],
+    errorStatus: { expired_token: 401 },
   },
   {
     operationId: 'putServiceMember',
     method: 'put',
     path: API_PATHS.authz.serviceMember,
-    summary: 'Grant an account access to a SuperLink service (`member` = has_access) or make it admin.',
+    summary: 'Grant an account access to a SuperLink service (`member` = has_access) or make it admin (a service admin acts, or an `authz-admin` key of the service).',
     tag: 'services',
-    security: 'apiKey',
+    security: 'person',
+    description: PERSON_DESCRIPTION,
     pathParams: ServiceMemberParamsSchema,
     requestBody: { mediaType: MEDIA_JSON, schema: named('PutServiceMemberRequest', PutServiceMemberRequestSchema) },
     responses: [json(200, 'The grant is written.', WriteResponse)],
-    errors: MEMBER_WRITE_ERRORS,
+    errors: [...MEMBER_WRITE_ERRORS, 'last_admin'],
+    errorStatus: { expired_token: 401 },
   },
   {
     operationId: 'deleteServiceMember',
@@ -391,11 +448,27 @@ const AUTHZ_OPERATIONS: readonly OpenApiOperation[] = [
     path: API_PATHS.authz.serviceMember,
     summary: "Remove an account's access to a SuperLink service.",
     tag: 'services',
-    security: 'apiKey',
+    security: 'person',
+    description: PERSON_DESCRIPTION,
     pathParams: ServiceMemberParamsSchema,
     requestBody: { mediaType: MEDIA_JSON, schema: named('DeleteServiceMemberRequest', DeleteServiceMemberRequestSchema) },
     responses: [json(200, 'The grant is removed.', WriteResponse)],
-    errors: MEMBER_WRITE_ERRORS,
+    errors: [...MEMBER_WRITE_ERRORS, 'last_admin'],
+    errorStatus: { expired_token: 401 },
+  },
+  {
+    operationId: 'listServiceMembers',
+    method: 'get',
+    path: API_PATHS.authz.serviceMembers,
+    summary: "Who holds which role on a SuperLink service (for its admins, or an `authz-admin` key of the service).",
+    description: PERSON_DESCRIPTION,
+    tag: 'services',
+    security: 'person',
+    pathParams: ServiceParamsSchema,
+    query: ServiceMembersQuerySchema,
+    responses: [json(200, 'The members and their roles.', named('ServiceMembersResponse', ServiceMembersResponseSchema))],
+    errors: [...PERSONAL, 'invalid_request', 'authz_unavailable', ...ALWAYS],
+    errorStatus: { expired_token: 401 },
   },
   {
     operationId: 'openFgaCheck',
@@ -408,7 +481,7 @@ const AUTHZ_OPERATIONS: readonly OpenApiOperation[] = [
     pathParams: OpenFgaCheckParamsSchema,
     requestBody: { mediaType: MEDIA_JSON, schema: named('OpenFgaCheckRequest', OpenFgaCheckRequestSchema) },
     responses: [json(200, 'OpenFGA Check response.', named('OpenFgaCheckResponse', OpenFgaCheckResponseSchema))],
-    errors: [...KEYED, ...BODY_ERRORS, 'authz_unavailable', ...ALWAYS],
+    errors: [...SCOPED, ...BODY_ERRORS, 'authz_unavailable', ...ALWAYS],
   },
   {
     operationId: 'rebuildProjections',
@@ -418,7 +491,7 @@ const AUTHZ_OPERATIONS: readonly OpenApiOperation[] = [
     tag: 'admin',
     security: 'apiKey',
     responses: [json(200, 'The projections are rebuilt and serving.', named('RebuildResponse', RebuildResponseSchema))],
-    errors: [...KEYED, 'authz_unavailable', 'dependency_unavailable', ...ALWAYS],
+    errors: [...SCOPED, 'authz_unavailable', 'dependency_unavailable', ...ALWAYS],
   },
 ];
 
@@ -529,6 +602,7 @@ export const OPENAPI_SECURITY_SCHEMES = {
 const SECURITY_REQUIREMENT: Record<OpenApiSecurity, OpenApiJsonValue> = {
   apiKey: [{ fedgateKey: [] }],
   bearer: [{ bearerToken: [] }],
+  person: [{ bearerToken: [] }, { bearerToken: [], fedgateKey: [] }, { fedgateKey: [] }],
   none: [],
 };
 
