@@ -341,3 +341,25 @@ def test_the_authn_plugin_returns_the_account_with_its_token(gate: Fedgate, fedg
     fedgate.on("POST /v1/verify", lambda body, _h: verify_answer(active=False))
     assert plugin.validate_tokens_in_metadata([("flwr-oidc-access-token", "expired")]) == (False, None)
     assert API_KEY not in repr(plugin.__dict__)
+
+
+def test_check_config_checks_the_installed_flwrs_interface(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import logging
+
+    from fedgate_flower import launcher
+
+    # the launcher's log handler writes to this test's captured stderr: not kept for later tests
+    monkeypatch.setattr(logging.getLogger("fedgate_flower"), "handlers", [])
+    key = tmp_path / "key"
+    key.write_text("k")
+    key.chmod(0o600)
+    argv = ["--login-url", "https://login:1", "--token-url", "https://token:2", "--authz-url", "https://authz:3", "--api-key-file", str(key), "--check-config"]
+    launcher.main(argv)  # the real flwr 1.42: conforming
+    fake = tmp_path / "flwr"
+    (fake / "superlink").mkdir(parents=True)
+    (fake / "superlink" / "config_loader.py").write_text("from flwr.ee import get_something_else\n")
+    monkeypatch.setattr(ee, "flwr_root", lambda: fake)
+    with pytest.raises(SystemExit) as err:
+        launcher.main(argv)
+    assert "flwr.ee:get_something_else" in str(err.value.code)
+    assert "FLWR_OIDC_ENABLED" in str(err.value.code)

@@ -123,6 +123,13 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         version, settings.login_url, settings.token_url, settings.authz_url, settings.service_name,
     )
     if args.check_config:
+        if band_of(version) is FEDERATION:
+            # the installed flwr's interface, as at a real start (nothing imported, nothing installed)
+            from . import conformance, ee
+
+            problems = conformance.problems(ee.flwr_root())
+            if problems:
+                sys.exit("fedgate-superlink: the installed flwr does not have the interface fedgate-flower relies on:\n  " + "\n  ".join(problems))
         return
 
     if band_of(version) is FEDERATION:
