@@ -272,7 +272,8 @@ enable-user-auth = true
   });
 
   it('5. the audit log has the logins, verifications and every decision, by actor', async () => {
-    const object = `run:${runId}`;
+    // run ids are unique per service: the log names the run in its service
+    const object = `run:${stack.service_name}/${runId}`;
     type AuditEvent = { type: string; action: string; outcome: string; object: string | null; actor: { flwr_aid: string | null } };
     const eventsOf = async (actor: string): Promise<AuditEvent[]> => {
       const res = await rest('GET', `${stack.services.audit}/v1/events?actor=${actor}&since=${encodeURIComponent(since)}&limit=500`);
