@@ -17,6 +17,7 @@ ensure_secrets
 PIDFILE=$RUN/superlink.pid
 # the SuperLink's Fedgate key (role superlink, its service only), mode 0600
 SUPERLINK_KEY_FILE=$DATA/superlink/fedgate-api-key
+SUPERLINK_TLS=$DATA/superlink/tls
 
 # a gRPC health probe on the health port (plain, loopback only): the SuperLink answers SERVING
 health_probe() {
@@ -47,15 +48,17 @@ cmd_start() {
       --control-api-address "127.0.0.1:$SUPERLINK_CONTROL_PORT"
       --storage-dir "$DATA/superlink/ffs")
   fi
-  # the SuperLink's own key, in a file only its owner reads (the launcher refuses anything else)
+  # the SuperLink's own files: its key, in a file only its owner reads (the launcher refuses
+  # anything else), and its own TLS certificate and key with the CA certificate (tls.sh superlink)
   (umask 077 && printf '%s' "$FEDGATE_API_KEY" >"$SUPERLINK_KEY_FILE.tmp" && mv -f "$SUPERLINK_KEY_FILE.tmp" "$SUPERLINK_KEY_FILE")
+  bash "$ROOT/scripts/infra/tls.sh" superlink "$SUPERLINK_TLS" >/dev/null
   # a clean environment (env -i): none of the stack's secrets, which lib.sh exports, reaches the
   # SuperLink or the ServerApps it starts; the venv first on PATH (flower-superexec, flwr-serverapp)
   spawn "$PIDFILE" "$RUN/superlink.log" env -i PATH="$venv/bin:/usr/local/bin:/usr/bin:/bin" HOME="$DATA/superlink" LANG=C.UTF-8 \
     PYTHONPATH="$ROOT/integrations/flower/src" FLWR_TELEMETRY_ENABLED=0 \
     "$venv/bin/python" -m fedgate_flower.launcher \
     --stack-file "$STATE/stack.json" --api-key-file "$SUPERLINK_KEY_FILE" \
-    --ssl-ca-certfile "$TLS_DIR/ca.pem" --ssl-certfile "$TLS_DIR/server.pem" --ssl-keyfile "$TLS_DIR/server-key.pem" \
+    --ssl-ca-certfile "$SUPERLINK_TLS/ca.pem" --ssl-certfile "$SUPERLINK_TLS/superlink.pem" --ssl-keyfile "$SUPERLINK_TLS/superlink-key.pem" \
     "${api_args[@]}" \
     --health-server-address "127.0.0.1:$SUPERLINK_HEALTH_PORT" \
     --isolation "${SUPERLINK_ISOLATION:-subprocess}" \

@@ -107,10 +107,44 @@ ensure() {
   log "tls: ok ($TLS; server cert valid until $(openssl x509 -noout -enddate -in "$TLS/server.pem" | cut -d= -f2))"
 }
 
+# superlink DIR [OWNER] — the SuperLink's own TLS material in DIR, and nothing else of the
+# stack's: the CA certificate (never its key) and a certificate of its own (SANs superlink,
+# localhost, 127.0.0.1) with its own key, so neither the CA key nor the services' key is ever
+# readable where the SuperLink (and the ServerApps it starts) run. Re-issued when missing,
+# expiring or not signed by the current CA.
+superlink() {
+  local dir=${1:?usage: $0 superlink DIR [OWNER]} owner=${2:-}
+  ensure >/dev/null
+  mkdir -p "$dir"
+  chmod 700 "$dir"
+  (
+    exec 9>"$TLS/.lock"
+    flock 9
+    umask 077
+    if ! { [ -s "$dir/superlink.pem" ] && cmp -s "$TLS/ca.pem" "$dir/ca.pem" &&
+      openssl verify -CAfile "$TLS/ca.pem" "$dir/superlink.pem" >/dev/null 2>&1 &&
+      openssl x509 -checkend $((7 * 86400)) -noout -in "$dir/superlink.pem" >/dev/null 2>&1; }; then
+      log "tls: issuing the SuperLink's own certificate in $dir"
+      openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$dir/superlink-key.pem" 2>/dev/null
+      openssl req -new -sha256 -key "$dir/superlink-key.pem" -subj "/O=Fedgate dev/CN=superlink" -out "$dir/superlink.csr" 2>/dev/null
+      printf '%s\n' 'basicConstraints=critical,CA:FALSE' 'keyUsage=critical,digitalSignature' 'extendedKeyUsage=serverAuth' \
+        'subjectAltName=DNS:superlink,DNS:localhost,IP:127.0.0.1' >"$dir/superlink.ext"
+      openssl x509 -req -sha256 -days "$SERVER_DAYS" -in "$dir/superlink.csr" -CA "$TLS/ca.pem" -CAkey "$TLS/ca-key.pem" \
+        -set_serial "0x$(openssl rand -hex 16)" -extfile "$dir/superlink.ext" -out "$dir/superlink.pem" 2>/dev/null
+      rm -f "$dir/superlink.csr" "$dir/superlink.ext"
+      cp "$TLS/ca.pem" "$dir/ca.pem"
+    fi
+    chmod 600 "$dir/superlink-key.pem"
+    chmod 644 "$dir/ca.pem" "$dir/superlink.pem"
+    if [ -n "$owner" ]; then chown -R "$owner" "$dir"; fi
+  )
+}
+
 case "${1:-}" in
   ensure) ensure ;;
+  superlink) shift; superlink "$@" ;;
   *)
-    echo "usage: $0 ensure" >&2
+    echo "usage: $0 ensure | superlink DIR [OWNER]" >&2
     exit 2
     ;;
 esac

@@ -14,6 +14,8 @@ const audit = stack.services.audit;
 describe('audit-service on the real stack', () => {
   let flwrAid = '';
   let runObject = '';
+  // how the log names that run: in the service of the SuperLink key that asked (run ids are per service)
+  const stored = () => runObject.replace(/^run:/, `run:${stack.service_name}/`);
   let startedAt = '';
   let mine: AuditEvent[] = [];
 
@@ -67,11 +69,11 @@ describe('audit-service on the real stack', () => {
     assert.ok(decisions.events.length >= 3);
     assert.ok(decisions.events.every((e) => e.type === 'fedgate.authz.decision.v1' && e.actor?.flwr_aid === flwrAid && e.decision_id));
 
-    const onRun = (await allPages(stack, new URLSearchParams({ object: runObject }))).events;
+    const onRun = (await allPages(stack, new URLSearchParams({ object: stored() }))).events;
     assert.deepEqual(onRun.map((e) => e.action).sort(), ['check.can_stop', 'check.can_view']);
-    const denied = (await allPages(stack, new URLSearchParams({ object: runObject, outcome: 'denied' }))).events;
+    const denied = (await allPages(stack, new URLSearchParams({ object: stored(), outcome: 'denied' }))).events;
     assert.deepEqual(denied.map((e) => e.action).sort(), ['check.can_stop', 'check.can_view']);
-    assert.deepEqual((await allPages(stack, new URLSearchParams({ object: runObject, outcome: 'success' }))).events, []);
+    assert.deepEqual((await allPages(stack, new URLSearchParams({ object: stored(), outcome: 'success' }))).events, []);
     const allowed = (await allPages(stack, new URLSearchParams({ actor: flwrAid, outcome: 'success', object: `service:${stack.service_name}`, since: startedAt }))).events;
     assert.ok(allowed.some((e) => e.action === 'check.has_access'));
 

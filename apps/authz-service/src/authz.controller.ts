@@ -116,22 +116,22 @@ export class MembershipController {
   async listRunMembers(@Req() req: Request, @CallingKey() caller: Caller) {
     const { run_id } = parseOrThrow(RunParamsSchema, req.params);
     const query = parseOrThrow(RunMembersQuerySchema, req.query);
-    return this.runMembers.execute({ run_id, consistency_token: query.consistency_token }, await this.withPerson(req, caller));
+    return this.runMembers.execute({ run_id, ...query }, await this.withPerson(req, caller));
   }
 
   @Put('runs/:run_id/members/:flwr_aid')
   async share(@Req() req: Request, @CallingKey() caller: Caller) {
     const params = parseOrThrow(RunMemberParamsSchema, req.params);
-    const { role } = validBody(req, 'json', PutRunMemberRequestSchema);
-    return this.shareRun.execute({ ...params, role }, await this.withPerson(req, caller));
+    const body = validBody(req, 'json', PutRunMemberRequestSchema);
+    return this.shareRun.execute({ ...params, ...body }, await this.withPerson(req, caller));
   }
 
   @Delete('runs/:run_id/members/:flwr_aid')
   @HttpCode(200)
   async unshare(@Req() req: Request, @CallingKey() caller: Caller) {
     const params = parseOrThrow(RunMemberParamsSchema, req.params);
-    optionalBody(req, (r) => validBody(r, 'json', DeleteRunMemberRequestSchema));
-    return this.unshareRun.execute(params, await this.withPerson(req, caller));
+    const body = optionalBody(req, (r) => validBody(r, 'json', DeleteRunMemberRequestSchema));
+    return this.unshareRun.execute({ ...params, ...body }, await this.withPerson(req, caller));
   }
 
   @Get('services/:service/members')

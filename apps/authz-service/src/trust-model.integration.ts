@@ -85,14 +85,13 @@ describe('trust model: keys for services, tokens for people', { timeout: 300_000
     const token = await accessTokenOf(stack, admin);
     const calls: Array<[string, string, string, unknown, Record<string, string>]> = [
       ['check service', 'POST', '/v1/check', { flwr_aid: admin, relation: 'has_access', object: `service:${serviceA}` }, {}],
-      ['check run', 'POST', '/v1/check', { flwr_aid: admin, relation: 'can_view', object: `run:${run}` }, {}],
       ['batch', 'POST', '/v1/check/batch', { checks: [{ flwr_aid: admin, relation: 'has_access', object: `service:${serviceB}` }, { flwr_aid: admin, relation: 'has_access', object: `service:${serviceA}` }] }, {}],
       ['authorize', 'POST', '/v1/authorize', { access_token: token, relation: 'has_access', object: `service:${serviceA}` }, {}],
       ['register', 'POST', '/v1/runs', { run_id: freshRunId(), access_token: token, service: serviceA }, {}],
       ['openfga check', 'POST', `/stores/${stack.openfga.store_id}/check`, { tuple_key: { user: `flwr_aid:${admin}`, relation: 'has_access', object: `service:${serviceA}` } }, {}],
       // with alice's own token too: a key sent along must still act for the service
-      ['share', 'PUT', `/v1/runs/${run}/members/mallory`, { role: 'viewer' }, { authorization: `Bearer ${token}` }],
-      ['run members', 'GET', `/v1/runs/${run}/members`, undefined, { authorization: `Bearer ${token}` }],
+      ['share', 'PUT', `/v1/runs/${run}/members/mallory`, { role: 'viewer', service: serviceA }, { authorization: `Bearer ${token}` }],
+      ['run members', 'GET', `/v1/runs/${run}/members?service=${serviceA}`, undefined, { authorization: `Bearer ${token}` }],
       ['grant', 'PUT', `/v1/services/${serviceA}/members/mallory`, { role: 'admin' }, { authorization: `Bearer ${token}` }],
       ['revoke', 'DELETE', `/v1/services/${serviceA}/members/${admin}`, undefined, { authorization: `Bearer ${token}` }],
       ['service members', 'GET', `/v1/services/${serviceA}/members`, undefined, { authorization: `Bearer ${token}` }],
@@ -120,7 +119,8 @@ describe('trust model: keys for services, tokens for people', { timeout: 300_000
       ['check', `service:${serviceA}`],
       ['authorize', `service:${serviceA}`],
       ['run.register', undefined],
-      ['run.share', `run:${run}`],
+      ['run.share', `run:${serviceA}/${run}`],
+      ['run.members', `run:${serviceA}/${run}`],
       ['access.grant', `service:${serviceA}`],
       ['access.revoke', `service:${serviceA}`],
       ['service.members', `service:${serviceA}`],
@@ -153,6 +153,30 @@ describe('trust model: keys for services, tokens for people', { timeout: 300_000
     assert.deepEqual(grantEvent.actor, { flwr_aid: admin, account_name: grantEvent.actor!.account_name }, 'the verified person is the actor');
     const removed = await api.revoke(serviceA, 'mallory', admin);
     assert.equal(removed.status, 200);
+  });
+
+  it("run ids are unique per service: service A's run 7 and service B's run 7 are two runs; the federation is kept", async () => {
+    const run = freshRunId();
+    const inA = await api.register(run, admin, { federation: 'fed-a' });
+    const inB = await api.register(run, 'bob', { key: other.api_key, federation: 'fed-b' });
+    assert.deepEqual([inA.status, inB.status], [201, 201], JSON.stringify([inA.body, inB.body]));
+    assert.deepEqual([inA.body.owner, inB.body.owner], [admin, 'bob']);
+    const ask = (key: string, who: string, ct: string) => authzCall(stack, 'POST', '/v1/check', { flwr_aid: who, relation: 'can_stop', object: `run:${run}`, consistency_token: ct }, {}, { key });
+    assert.equal((await ask(superlinkKey, admin, inA.body.consistency_token)).body.allowed, true, 'alice owns run N of A');
+    assert.equal((await ask(superlinkKey, 'bob', inB.body.consistency_token)).body.allowed, false, 'bob has nothing on run N of A');
+    assert.equal((await ask(other.api_key, 'bob', inB.body.consistency_token)).body.allowed, true, 'bob owns run N of B');
+    assert.equal((await ask(other.api_key, admin, inA.body.consistency_token)).body.allowed, false, 'alice has nothing on run N of B');
+    // each listed with its service and federation; a share names the service when the id is ambiguous
+    const alices = await api.list(admin, inB.body.consistency_token);
+    assert.deepEqual(alices.body.runs.filter((r: { run_id: string }) => r.run_id === run), [{ run_id: run, role: 'owner', service: serviceA, federation: 'fed-a' }]);
+    const bobs = await api.list('bob', inB.body.consistency_token);
+    assert.deepEqual(bobs.body.runs.filter((r: { run_id: string }) => r.run_id === run), [{ run_id: run, role: 'owner', service: serviceB, federation: 'fed-b' }]);
+    const ambiguous = await api.runMembers(run, admin);
+    assert.deepEqual([ambiguous.status, ambiguous.body.error], [400, 'invalid_request'], 'the run id exists in two services: name one');
+    const members = await authzCall(stack, 'GET', `/v1/runs/${run}/members?service=${serviceA}`, undefined, {}, { key: null, as: admin });
+    assert.deepEqual(members.body.members, [{ flwr_aid: admin, role: 'owner' }]);
+    const registered = await audited({ type: 'fedgate.run.registered.v1', actor: admin }, (e) => e.object === `run:${serviceA}/${run}`, "A's run in the audit log");
+    assert.equal((registered.data as { federation?: string }).federation, 'fed-a');
   });
 
   it('an authz-admin key may recover its service, audited under its name', async () => {
@@ -266,7 +290,7 @@ describe('trust model: keys for services, tokens for people', { timeout: 300_000
     assert.deepEqual((await api.runMembers(run, admin, shared.body.consistency_token)).body, expected, 'a service admin');
     const byViewer = await api.runMembers(run, 'carol');
     assert.deepEqual([byViewer.status, byViewer.body.error], [403, 'forbidden'], 'a viewer may not list who else sees the run');
-    await refusalOf('carol', 'run.members', `run:${run}`);
+    await refusalOf('carol', 'run.members', `run:${serviceA}/${run}`);
     assert.ok(registered.body.consistency_token);
   });
 });

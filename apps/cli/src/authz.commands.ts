@@ -170,16 +170,20 @@ export function registerAuthzCommands(program: Command): void {
     .command('authz')
     .description('authorization: share runs and manage service members as yourself (your own login), check, rebuild projections (operator key)');
 
+  const RUN_SERVICE = ["--run-service <name>", "the run's service, when the run id exists in several (run ids are unique per service)"] as const;
+
   withPerson(authz.command('share <run_id> <flwr_aid>').description('share a run with an account (you act: as its owner or a service admin)'))
     .option('--role <role>', 'viewer | operator', 'viewer')
-    .action(async (runId: string, flwrAid: string, opts: PersonOptions & { role: string }) => {
-      const answer = await call(resolvePerson(opts), 'PUT', buildPath(API_PATHS.authz.runMember, { run_id: runId, flwr_aid: flwrAid }), { role: opts.role });
+    .option(...RUN_SERVICE)
+    .action(async (runId: string, flwrAid: string, opts: PersonOptions & { role: string; runService?: string }) => {
+      const answer = await call(resolvePerson(opts), 'PUT', buildPath(API_PATHS.authz.runMember, { run_id: runId, flwr_aid: flwrAid }), { role: opts.role, service: opts.runService });
       console.log(`Shared run ${runId} with ${flwrAid} as ${opts.role}. consistency_token ${String(answer['consistency_token'])}`);
     });
 
   withPerson(authz.command('unshare <run_id> <flwr_aid>').description("take back an account's access to a run (you act)"))
-    .action(async (runId: string, flwrAid: string, opts: PersonOptions) => {
-      const answer = await call(resolvePerson(opts), 'DELETE', buildPath(API_PATHS.authz.runMember, { run_id: runId, flwr_aid: flwrAid }));
+    .option(...RUN_SERVICE)
+    .action(async (runId: string, flwrAid: string, opts: PersonOptions & { runService?: string }) => {
+      const answer = await call(resolvePerson(opts), 'DELETE', buildPath(API_PATHS.authz.runMember, { run_id: runId, flwr_aid: flwrAid }), opts.runService ? { service: opts.runService } : undefined);
       console.log(`Unshared run ${runId} from ${flwrAid}. consistency_token ${String(answer['consistency_token'])}`);
     });
 
@@ -201,11 +205,11 @@ export function registerAuthzCommands(program: Command): void {
     });
 
   withPerson(authz.command('members').description("who holds which role: a service's members (its admins may ask), or with --run a run's (its owner or a service admin)"))
-    .option('--service <name>', "the service (default: the stack's service_name)")
+    .option('--service <name>', "the service (default: the stack's service_name); with --run, the run's service when its id is in several")
     .option('--run <run_id>', "a run's members instead of the service's")
     .action(async (opts: PersonOptions & { service?: string; run?: string }) => {
       const pathname = opts.run
-        ? buildPath(API_PATHS.authz.runMembers, { run_id: opts.run })
+        ? buildPath(API_PATHS.authz.runMembers, { run_id: opts.run }) + (opts.service ? `?service=${encodeURIComponent(opts.service)}` : '')
         : buildPath(API_PATHS.authz.serviceMembers, { service: opts.service ?? readStackFile().service_name });
       const answer = await call(resolvePerson(opts), 'GET', pathname);
       for (const member of answer['members'] as Array<{ flwr_aid: string; role: string }>) console.log(`${member.role}\t${member.flwr_aid}`);

@@ -382,7 +382,8 @@ ${line.configToml ? '' : legacyFederation}`,
   });
 
   it('5. the audit log has the logins, verifications and every decision, by actor, and the run with its federation', async () => {
-    const object = `run:${runId}`;
+    // run ids are unique per service: the log names the run in its service
+    const object = `run:${stack.service_name}/${runId}`;
     type AuditEvent = { type: string; action: string; outcome: string; object: string | null; actor: { flwr_aid: string | null }; data?: Record<string, unknown> };
     // the operator's grant of the suite's setup is older than this release's run
     const eventsOf = async (actor: string): Promise<AuditEvent[]> => {

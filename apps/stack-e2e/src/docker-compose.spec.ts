@@ -34,7 +34,7 @@ const APP_SERVICES = [
   { name: 'authz-service', portVar: 'AUTHZ_PORT' },
   { name: 'audit-service', portVar: 'AUDIT_PORT' },
 ] as const;
-const ONE_SHOT = ['tls-init', 'migrate', 'openfga-migrate'];
+const ONE_SHOT = ['tls-init', 'migrate', 'openfga-migrate', 'superlink-init'];
 const FEDGATE_IMAGE_SERVICES = ['tls-init', 'migrate', 'dev-idp', ...APP_SERVICES.map((s) => s.name)];
 const ALL_SERVICES = ['postgres', 'kafka', 'openfga-migrate', 'openfga', ...FEDGATE_IMAGE_SERVICES];
 
@@ -731,19 +731,28 @@ describe('docker-compose.yml', () => {
     assert.equal(option(command, '--token-url'), `https://token-service:${stackEnv.TOKEN_PORT}`);
     assert.equal(option(command, '--authz-url'), `https://authz-service:${stackEnv.AUTHZ_PORT}`);
     assert.equal(option(command, '--service-name'), stackEnv.FEDGATE_SERVICE_NAME);
-    for (const [flag, file] of [['--ca-cert', 'ca.pem'], ['--ssl-ca-certfile', 'ca.pem'], ['--ssl-certfile', 'server.pem'], ['--ssl-keyfile', 'server-key.pem']] as const) {
-      assert.equal(option(command, flag), `${CONTAINER_STATE}/tls/${file}`, flag);
+    // its own files only: the CA certificate, its own certificate and key, its Fedgate key file
+    for (const [flag, file] of [['--ca-cert', 'ca.pem'], ['--ssl-ca-certfile', 'ca.pem'], ['--ssl-certfile', 'superlink.pem'], ['--ssl-keyfile', 'superlink-key.pem'], ['--api-key-file', 'fedgate-api-key']] as const) {
+      assert.equal(option(command, flag), `/superlink-secrets/${file}`, flag);
     }
     assert.equal(option(command, '--port'), stackEnv.SUPERLINK_CONTROL_PORT, '--port on ${SUPERLINK_CONTROL_PORT}');
     assert.equal(option(command, '--health-server-address')?.split(':')[1], stackEnv.SUPERLINK_HEALTH_PORT, '--health-server-address on ${SUPERLINK_HEALTH_PORT}');
     const env = environmentOf(svc);
-    assert.equal(env.FEDGATE_API_KEY, vars.FEDGATE_API_KEY, 'the stack API key (a secret)');
+    assert.deepEqual(Object.keys(env), ['SUPERLINK_HEALTH_PORT'], 'no secret in the environment flwr hands to the ServerApp');
+    assert.ok(!Object.values(env).includes(vars.FEDGATE_API_KEY!), 'the key is not in its environment');
     assert.equal(env.SUPERLINK_HEALTH_PORT, stackEnv.SUPERLINK_HEALTH_PORT);
     assert.match(healthTestOf(svc), /^CMD python -c .*grpc_health.*os\.environ\['SUPERLINK_HEALTH_PORT'\]/);
-    const state = mountsOf(svc).find((m) => m.target === CONTAINER_STATE);
-    assert.ok(state?.readOnly, 'reads the TLS material, read-only');
+    // no access to the shared state (CA key, the services' key, IdP keys, secrets): its own volume only
+    assert.deepEqual(mountsOf(svc).map((m) => [m.source, m.target, m.readOnly ?? false]).sort(), [['superlink-data', '/superlink-data', false], ['superlink-secrets', '/superlink-secrets', true]]);
     for (const dep of ['login-service', 'token-service', 'authz-service']) assert.equal(dependsOf(svc)[dep], 'service_healthy', `waits for ${dep}`);
-    assert.equal(dependsOf(svc)['tls-init'], 'service_completed_successfully');
+    assert.equal(dependsOf(svc)['superlink-init'], 'service_completed_successfully');
+    // superlink-init writes those files (tls.sh superlink) and the key (from the secret), and is optional too
+    const init = service('superlink-init');
+    assert.deepEqual((init as { profiles?: string[] }).profiles, ['superlink']);
+    const script = commandOf(init).join(' ');
+    assert.match(script, /scripts\/infra\/tls\.sh superlink \/superlink-secrets 1000:1000/);
+    assert.match(script, /umask 077 .*>\/superlink-secrets\/fedgate-api-key/);
+    assert.equal(environmentOf(init).SUPERLINK_KEY, vars.FEDGATE_API_KEY, "the SuperLink's key, for its file only");
   });
 
   it('is accepted by `docker compose config` and interpolates the same way', { skip }, () => {

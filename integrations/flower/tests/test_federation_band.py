@@ -344,12 +344,8 @@ def test_the_authn_plugin_returns_the_account_with_its_token(gate: Fedgate, fedg
 
 
 def test_check_config_checks_the_installed_flwrs_interface(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    import logging
-
     from fedgate_flower import launcher
 
-    # the launcher's log handler writes to this test's captured stderr: not kept for later tests
-    monkeypatch.setattr(logging.getLogger("fedgate_flower"), "handlers", [])
     key = tmp_path / "key"
     key.write_text("k")
     key.chmod(0o600)

@@ -18,26 +18,32 @@ import {
 import type { AuthorizationStore } from './authorization-store';
 import type { Attempt, Caller, Refusals, VerifiedPerson } from './caller';
 import type { Decide } from './decide';
-import type { ObjectServices } from './object-services';
+import type { RunResolver } from './object-services';
 import type { ProjectionState } from './projection-state';
 
 /** The keys that may ask about their services: the SuperLink's, and an operator's. */
 const ASKING_ROLES = ['superlink', 'authz-admin'] as const;
 
 /**
- * A key may ask about objects of its own services only (a run by the service it was registered
- * under); a question about another service's object is refused (403, audited) unanswered.
+ * A key may ask about objects of its own services only; `run:<id>` is read in the key's service
+ * (run ids are unique per service). A question about another service's object is refused (403,
+ * audited) unanswered. Answers each object as stored (`run:<service>/<id>`), in order.
  */
 export class QuestionScope {
   constructor(
-    private readonly services: ObjectServices,
+    private readonly runs: RunResolver,
     private readonly refusals: Refusals,
   ) {}
 
-  async require(caller: Caller, objects: readonly string[], attempt: Omit<Attempt, 'object'>, roles: readonly ('superlink' | 'authz-admin')[] = ASKING_ROLES): Promise<void> {
+  async require(caller: Caller, objects: readonly string[], attempt: Omit<Attempt, 'object'>, roles: readonly ('superlink' | 'authz-admin')[] = ASKING_ROLES): Promise<string[]> {
+    const key = await this.refusals.requireKeyRole(caller, roles, null, attempt);
+    const resolved = new Map<string, string>();
     for (const object of new Set(objects)) {
-      await this.refusals.requireKeyRole(caller, roles, await this.services.of(object), { ...attempt, object });
+      const { service, object: stored } = await this.runs.resolve(key, object);
+      await this.refusals.requireKeyRole(caller, roles, service, { ...attempt, object: stored });
+      resolved.set(object, stored);
     }
+    return objects.map((o) => resolved.get(o)!);
   }
 }
 
@@ -50,9 +56,9 @@ export class CheckAccess {
   ) {}
 
   async execute(check: CheckRequest, caller: Caller): Promise<CheckResponse> {
-    await this.scope.require(caller, [check.object], { action: 'check' });
+    const [object] = await this.scope.require(caller, [check.object], { action: 'check' });
     if (check.consistency_token) await this.projection.waitForToken(check.consistency_token);
-    return this.decide.execute(check, { endpoint: 'check', origin: caller.origin, clientId: caller.key?.client_id, consistencyToken: check.consistency_token });
+    return this.decide.execute({ ...check, object: object! }, { endpoint: 'check', origin: caller.origin, clientId: caller.key?.client_id, consistencyToken: check.consistency_token });
   }
 }
 
@@ -66,13 +72,13 @@ export class BatchCheck {
 
   async execute(batch: BatchCheckRequest, caller: Caller): Promise<BatchCheckResponse> {
     if (batch.checks.length > BATCH_CHECK_MAX) throw new InvalidRequestError(`at most ${BATCH_CHECK_MAX} checks per batch`);
-    await this.scope.require(caller, batch.checks.map((c) => c.object), { action: 'check' });
+    const objects = await this.scope.require(caller, batch.checks.map((c) => c.object), { action: 'check' });
     const tokens = [...new Set([batch.consistency_token, ...batch.checks.map((c) => c.consistency_token)].filter((t): t is string => !!t))];
     for (const token of tokens) await this.projection.waitForToken(token);
     // every decision is audited on its own; one that cannot be answered fails the batch (503)
     const results = await Promise.all(
-      batch.checks.map((check) =>
-        this.decide.execute(check, { endpoint: 'batch_check', origin: caller.origin, clientId: caller.key?.client_id, consistencyToken: check.consistency_token ?? batch.consistency_token }),
+      batch.checks.map((check, i) =>
+        this.decide.execute({ ...check, object: objects[i]! }, { endpoint: 'batch_check', origin: caller.origin, clientId: caller.key?.client_id, consistencyToken: check.consistency_token ?? batch.consistency_token }),
       ),
     );
     return { results };
@@ -101,7 +107,7 @@ export class Authorize {
   ) {}
 
   async execute(request: AuthorizeRequest, caller: Caller): Promise<AuthorizeAnswer> {
-    await this.scope.require(caller, [request.object], { action: 'authorize' }, ['superlink']);
+    const [object] = await this.scope.require(caller, [request.object], { action: 'authorize' }, ['superlink']);
     let person: VerifiedPerson;
     try {
       person = await this.verifyToken(request.access_token, caller);
@@ -111,7 +117,7 @@ export class Authorize {
     }
     if (request.consistency_token) await this.projection.waitForToken(request.consistency_token);
     const decision = await this.decide.execute(
-      { flwr_aid: person.account.flwr_aid, relation: request.relation, object: request.object },
+      { flwr_aid: person.account.flwr_aid, relation: request.relation, object: object! },
       {
         endpoint: 'authorize',
         origin: caller.origin,
@@ -149,8 +155,8 @@ export class OpenFgaCompatibleCheck {
     if (!this.store.hasRelation(parsed.ref.type, relation) || !relationAppliesTo(relation as never, parsed.ref.type)) {
       throw new InvalidRequestError(`relation '${relation}' does not exist on type '${parsed.ref.type}'`, [{ field: 'tuple_key.relation', message: 'unknown relation' }]);
     }
-    await this.scope.require(caller, [object], { action: 'check' });
-    const decision = await this.decide.execute({ flwr_aid: flwrAid, relation, object }, { endpoint: 'openfga_check', origin: caller.origin, clientId: caller.key?.client_id });
+    const [stored] = await this.scope.require(caller, [object], { action: 'check' });
+    const decision = await this.decide.execute({ flwr_aid: flwrAid, relation, object: stored! }, { endpoint: 'openfga_check', origin: caller.origin, clientId: caller.key?.client_id });
     return { allowed: decision.allowed, resolution: '', decision_id: decision.decision_id };
   }
 }

@@ -32,10 +32,10 @@ export class ListRunMembers {
     private readonly projection: ProjectionState,
   ) {}
 
-  async execute(input: { run_id: string; consistency_token?: string }, caller: Caller): Promise<RunMembersResponse> {
-    const claim = await authorizeRunManagement(this.deps, input.run_id, caller, 'run.members');
+  async execute(input: { run_id: string; service?: string; consistency_token?: string }, caller: Caller): Promise<RunMembersResponse> {
+    const claim = await authorizeRunManagement(this.deps, input.run_id, caller, 'run.members', input.service);
     if (input.consistency_token) await this.projection.waitForToken(input.consistency_token);
-    const shared = await this.prisma.authzRunMember.findMany({ where: { runId: input.run_id }, orderBy: { flwrAid: 'asc' } });
+    const shared = await this.prisma.authzRunMember.findMany({ where: { service: claim.service, runId: input.run_id }, orderBy: { flwrAid: 'asc' } });
     return {
       members: [{ flwr_aid: claim.owner, role: 'owner' as RunRole }, ...shared.map((m) => ({ flwr_aid: m.flwrAid, role: m.role as RunRole }))],
     };

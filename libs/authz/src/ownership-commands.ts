@@ -4,6 +4,7 @@ import {
   createCloudEvent,
   runObject,
   serviceObject,
+  serviceRunObject,
   type EventData,
   type FedgateEvent,
   type Principal,
@@ -14,6 +15,7 @@ import type { DatabaseTransaction, OutboxStore, PrismaClient } from '@fedgate/da
 import { consistencyTokenFor } from './consistency-token';
 import { keyPrincipal, personPrincipal, requirePerson, serviceForKey, type Caller, type Refusals } from './caller';
 import { AUTHZ_EVENT_SOURCE, type Decide } from './decide';
+import type { RunClaim, RunResolver } from './object-services';
 import type { OwnershipEventType } from './ownership-tuples';
 
 /** What the ownership commands need: the database, the outbox, and a nudge for the relay. */
@@ -24,6 +26,7 @@ export interface OwnershipCommandDeps {
   wakeRelay: () => void;
   decide: Decide;
   refusals: Refusals;
+  runs: RunResolver;
   /** Verifies a person's access token (token-verification's use case, audited there). */
   verifyPerson: VerifyPerson;
 }
@@ -64,12 +67,12 @@ export class RegisterRun {
     input: { run_id: string; access_token: string; federation?: string; service?: string },
     caller: Caller,
   ): Promise<{ created: boolean; run_id: string; owner: string; consistency_token: string }> {
-    const attempt = { action: 'run.register', object: runObject(input.run_id) };
-    const key = await this.deps.refusals.requireKeyRole(caller, ['superlink'], null, attempt);
+    const key = await this.deps.refusals.requireKeyRole(caller, ['superlink'], null, { action: 'run.register', object: runObject(input.run_id) });
     const service = serviceForKey(key, input.service);
-    await this.deps.refusals.requireKeyRole(caller, ['superlink'], service, attempt);
+    await this.deps.refusals.requireKeyRole(caller, ['superlink'], service, { action: 'run.register', object: serviceRunObject(service, input.run_id) });
     const owner = (await this.deps.verifyPerson(input.access_token, caller)).account.flwr_aid;
-    const existing = await this.deps.prisma.authzRunClaim.findUnique({ where: { runId: input.run_id } });
+    const claimKey = { service_runId: { service, runId: input.run_id } };
+    const existing = await this.deps.prisma.authzRunClaim.findUnique({ where: claimKey });
     if (existing) return this.repeated(existing, owner);
     try {
       const token = await appendOwnershipEvent(this.deps, 'fedgate.run.registered.v1', { run_id: input.run_id, owner, service, federation: input.federation }, async (tx, event) => {
@@ -79,14 +82,14 @@ export class RegisterRun {
     } catch (err) {
       // lost a race for the claim (unique violation): answer as the winner decides
       if ((err as { code?: string }).code !== 'P2002') throw err;
-      const winner = await this.deps.prisma.authzRunClaim.findUnique({ where: { runId: input.run_id } });
+      const winner = await this.deps.prisma.authzRunClaim.findUnique({ where: claimKey });
       if (!winner) throw err;
       return this.repeated(winner, owner);
     }
   }
 
   private repeated(claim: { runId: string; owner: string; eventId: string }, flwrAid: string) {
-    if (claim.owner !== flwrAid) throw new ResourceError('run_exists', `Run ${claim.runId} is registered to another account.`);
+    if (claim.owner !== flwrAid) throw new ResourceError('run_exists', `Run ${claim.runId} of this service is registered to another account.`);
     return { created: false, run_id: claim.runId, owner: claim.owner, consistency_token: consistencyTokenFor(claim.eventId) };
   }
 }
@@ -96,15 +99,17 @@ export class RegisterRun {
  * own token) owns it or administers its service, and a key sent along acts for that service.
  * Anything else is refused (403, audited).
  */
-export async function authorizeRunManagement(deps: OwnershipCommandDeps, runId: string, caller: Caller, action: string) {
-  const attempt = { action, object: runObject(runId) };
-  const person = await deps.refusals.requirePerson(caller, attempt);
-  const claim = await deps.prisma.authzRunClaim.findUnique({ where: { runId } });
-  if (!claim) throw new ResourceError('not_found', `Run ${runId} is not registered.`);
+export async function authorizeRunManagement(deps: OwnershipCommandDeps, runId: string, caller: Caller, action: string, service?: string): Promise<RunClaim> {
+  const named = { action, object: service === undefined ? runObject(runId) : serviceRunObject(service, runId) };
+  const person = await deps.refusals.requirePerson(caller, named);
+  if (service !== undefined) await deps.refusals.requireKeyInScope(caller, service, named);
+  // the run id in the named service, else in the key's services, else in any (one, or name it)
+  const claim = await deps.runs.claim(runId, service !== undefined ? [service] : (caller.key?.services ?? '*'));
+  const attempt = { action, object: serviceRunObject(claim.service, runId) };
   await deps.refusals.requireKeyInScope(caller, claim.service, attempt);
   const actor = person.account.flwr_aid;
   if (claim.owner !== actor && !(await isServiceAdmin(deps, caller, actor, claim.service))) {
-    await deps.refusals.refuseActor(caller, personPrincipal(person), attempt, `neither owns run ${runId} nor administers its service.`);
+    await deps.refusals.refuseActor(caller, personPrincipal(person), attempt, `neither owns run ${runId} of service ${claim.service} nor administers that service.`);
   }
   return claim;
 }
@@ -113,12 +118,12 @@ export async function authorizeRunManagement(deps: OwnershipCommandDeps, runId: 
 export class ShareRun {
   constructor(private readonly deps: OwnershipCommandDeps) {}
 
-  async execute(input: { run_id: string; flwr_aid: string; role: RunMemberRole }, caller: Caller): Promise<{ consistency_token: string }> {
-    const claim = await authorizeRunManagement(this.deps, input.run_id, caller, 'run.share');
+  async execute(input: { run_id: string; flwr_aid: string; role: RunMemberRole; service?: string }, caller: Caller): Promise<{ consistency_token: string }> {
+    const claim = await authorizeRunManagement(this.deps, input.run_id, caller, 'run.share', input.service);
     if (claim.owner === input.flwr_aid) {
       throw new InvalidRequestError('The owner already holds every permission on the run.', [{ field: 'flwr_aid', message: 'is the owner' }]);
     }
-    const data = { run_id: input.run_id, flwr_aid: input.flwr_aid, role: input.role, actor: personPrincipal(requirePerson(caller)) };
+    const data = { run_id: input.run_id, service: claim.service, flwr_aid: input.flwr_aid, role: input.role, actor: personPrincipal(requirePerson(caller)) };
     return { consistency_token: await appendOwnershipEvent(this.deps, 'fedgate.run.shared.v1', data) };
   }
 }
@@ -127,9 +132,9 @@ export class ShareRun {
 export class UnshareRun {
   constructor(private readonly deps: OwnershipCommandDeps) {}
 
-  async execute(input: { run_id: string; flwr_aid: string }, caller: Caller): Promise<{ consistency_token: string }> {
-    await authorizeRunManagement(this.deps, input.run_id, caller, 'run.unshare');
-    const data = { run_id: input.run_id, flwr_aid: input.flwr_aid, actor: personPrincipal(requirePerson(caller)) };
+  async execute(input: { run_id: string; flwr_aid: string; service?: string }, caller: Caller): Promise<{ consistency_token: string }> {
+    const claim = await authorizeRunManagement(this.deps, input.run_id, caller, 'run.unshare', input.service);
+    const data = { run_id: input.run_id, service: claim.service, flwr_aid: input.flwr_aid, actor: personPrincipal(requirePerson(caller)) };
     return { consistency_token: await appendOwnershipEvent(this.deps, 'fedgate.run.unshared.v1', data) };
   }
 }

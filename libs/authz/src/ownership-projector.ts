@@ -107,19 +107,21 @@ export class OwnershipProjector {
 async function applyToReadModel(tx: DatabaseTransaction, event: OwnershipEvent, defaultService: string): Promise<void> {
   switch (event.type) {
     case 'fedgate.run.registered.v1': {
-      const data = { owner: event.data.owner, service: event.data.service ?? defaultService, federation: event.data.federation ?? null, registeredAt: new Date(event.time) };
-      await tx.authzRun.upsert({ where: { runId: event.data.run_id }, create: { runId: event.data.run_id, ...data }, update: data });
+      const run = { service: event.data.service ?? defaultService, runId: event.data.run_id };
+      const data = { owner: event.data.owner, federation: event.data.federation ?? null, registeredAt: new Date(event.time) };
+      await tx.authzRun.upsert({ where: { service_runId: run }, create: { ...run, ...data }, update: data });
       return;
     }
     case 'fedgate.run.shared.v1': {
+      const run = { service: event.data.service ?? defaultService, runId: event.data.run_id };
       // a share of a run never registered cannot happen through the API; skipped rather than blocking the topic
-      if (!(await tx.authzRun.findUnique({ where: { runId: event.data.run_id } }))) return;
-      const key = { runId: event.data.run_id, flwrAid: event.data.flwr_aid };
-      await tx.authzRunMember.upsert({ where: { runId_flwrAid: key }, create: { ...key, role: event.data.role }, update: { role: event.data.role } });
+      if (!(await tx.authzRun.findUnique({ where: { service_runId: run } }))) return;
+      const key = { ...run, flwrAid: event.data.flwr_aid };
+      await tx.authzRunMember.upsert({ where: { service_runId_flwrAid: key }, create: { ...key, role: event.data.role }, update: { role: event.data.role } });
       return;
     }
     case 'fedgate.run.unshared.v1':
-      await tx.authzRunMember.deleteMany({ where: { runId: event.data.run_id, flwrAid: event.data.flwr_aid } });
+      await tx.authzRunMember.deleteMany({ where: { service: event.data.service ?? defaultService, runId: event.data.run_id, flwrAid: event.data.flwr_aid } });
       return;
     case 'fedgate.access.granted.v1': {
       const key = { service: event.data.service, flwrAid: event.data.flwr_aid };
@@ -131,4 +133,3 @@ async function applyToReadModel(tx: DatabaseTransaction, event: OwnershipEvent, 
       return;
   }
 }
-

@@ -1,4 +1,4 @@
-import { RUN_MEMBER_ROLES, RUN_SERVICE_RELATION, SERVICE_ROLE_RELATION, accountUser, runObject, serviceObject, type FedgateEvent } from '@fedgate/contracts';
+import { RUN_MEMBER_ROLES, RUN_SERVICE_RELATION, SERVICE_ROLE_RELATION, accountUser, serviceObject, serviceRunObject, type FedgateEvent } from '@fedgate/contracts';
 import type { TupleKey } from '@fedgate/openfga';
 
 /** The ownership topic's event types: the projector's input. */
@@ -24,24 +24,26 @@ export interface TupleChange {
 const SERVICE_RELATIONS = Object.values(SERVICE_ROLE_RELATION);
 
 /**
- * The OpenFGA tuples one ownership event writes and deletes. Every change is a state, not a
+ * The OpenFGA tuples one ownership event writes and deletes; a run is `run:<service>/<id>`
+ * (events from before issue #14 name no service: the configured default's). Every change is a state, not a
  * delta (a share replaces the account's earlier role, a revoke removes every role), so
  * applying an event twice, or replaying the topic, ends in the same tuples.
  */
 export function tupleChangeOf(event: OwnershipEvent, defaultService: string): TupleChange {
   switch (event.type) {
     case 'fedgate.run.registered.v1': {
-      const run = runObject(event.data.run_id);
+      const service = event.data.service ?? defaultService;
+      const run = serviceRunObject(service, event.data.run_id);
       return {
         writes: [
           { user: accountUser(event.data.owner), relation: 'owner', object: run },
-          { user: serviceObject(event.data.service ?? defaultService), relation: RUN_SERVICE_RELATION, object: run },
+          { user: serviceObject(service), relation: RUN_SERVICE_RELATION, object: run },
         ],
         deletes: [],
       };
     }
     case 'fedgate.run.shared.v1': {
-      const run = runObject(event.data.run_id);
+      const run = serviceRunObject(event.data.service ?? defaultService, event.data.run_id);
       const user = accountUser(event.data.flwr_aid);
       return {
         writes: [{ user, relation: event.data.role, object: run }],
@@ -50,7 +52,8 @@ export function tupleChangeOf(event: OwnershipEvent, defaultService: string): Tu
     }
     case 'fedgate.run.unshared.v1': {
       const user = accountUser(event.data.flwr_aid);
-      return { writes: [], deletes: RUN_MEMBER_ROLES.map((relation) => ({ user, relation, object: runObject(event.data.run_id) })) };
+      const run = serviceRunObject(event.data.service ?? defaultService, event.data.run_id);
+      return { writes: [], deletes: RUN_MEMBER_ROLES.map((relation) => ({ user, relation, object: run })) };
     }
     case 'fedgate.access.granted.v1': {
       const service = serviceObject(event.data.service);

@@ -110,6 +110,21 @@ export function formatObjectRef(ref: ObjectRef): string {
 export const serviceObject = (serviceName: string): string => formatObjectRef({ type: 'service', id: serviceName });
 /** `run:<id>` */
 export const runObject = (runId: string): string => formatObjectRef({ type: 'run', id: runId });
+/**
+ * `run:<service>/<id>`: a run as stored, in its service. Run ids are unique per service only
+ * (each SuperLink numbers its own runs), so `run:<id>` in a request is read in the caller's
+ * service and stored (tuples, audit) qualified. An account id or service name never holds
+ * '/' as the last separator before the digits of the run id, so the form is unambiguous.
+ */
+export function serviceRunObject(service: string, runId: string): string {
+  const problem = objectIdProblem('service', service) ?? runIdProblem(runId);
+  const object = `run:${service}/${runId}`;
+  if (problem || codePointLength(object) > OPENFGA_MAX_OBJECT_CHARS) {
+    throw new InvalidRequestError(`run ${runId} of service ${service} cannot be an authorization object${problem ? `: ${problem}` : ' (too long)'}`, [{ field: 'service', message: problem ?? 'too long' }]);
+  }
+  return object;
+}
+
 /** `flwr_aid:<sub>` — the OpenFGA user for an account. */
 export const accountUser = (flwrAid: string): string => formatObjectRef({ type: 'flwr_aid', id: flwrAid });
 

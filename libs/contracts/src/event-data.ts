@@ -180,6 +180,8 @@ export const RunRegisteredDataSchema = z.object({
 
 export const RunSharedDataSchema = z.object({
   run_id: RunIdSchema,
+  /** The run's service (run ids are unique per service); absent on events before issue #14. */
+  service: ServiceNameSchema.optional(),
   flwr_aid: FlwrAidSchema,
   role: RunMemberRoleSchema,
   actor,
@@ -187,6 +189,7 @@ export const RunSharedDataSchema = z.object({
 
 export const RunUnsharedDataSchema = z.object({
   run_id: RunIdSchema,
+  service: ServiceNameSchema.optional(),
   flwr_aid: FlwrAidSchema,
   actor,
 });

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { FlwrAid } from './accounts';
-import { accountUser, runObject, serviceObject } from './authorization';
+import { accountUser, runObject, serviceObject, serviceRunObject } from './authorization';
 import { auditActorOf, type Principal } from './principals';
 import {
   CLOUDEVENTS_JSON_CONTENT_TYPE,
@@ -92,6 +92,8 @@ const defineEvent = <S extends z.ZodType>(definition: EventDefinition<S>): Event
 
 const loginSubject = (data: { device_code_hash: string }): string => `login:${data.device_code_hash}`;
 const actorOf = (flwrAid: FlwrAid | null): AuditFacts['actor'] => (flwrAid === null ? null : { flwr_aid: flwrAid });
+/** A run event's object: qualified by its service when the event names one (run ids are per service). */
+const runOf = (data: { run_id: string; service?: string }): string => (data.service === undefined ? runObject(data.run_id) : serviceRunObject(data.service, data.run_id));
 const principalActor = (principal: Principal | null | undefined): AuditFacts['actor'] => (principal ? auditActorOf(principal) : null);
 
 /**
@@ -200,22 +202,22 @@ export const EVENT_CATALOGUE = {
     topic: TOPICS.ownership,
     data: RunRegisteredDataSchema,
     description: 'A run was registered; its caller owns it.',
-    subject: (data) => runObject(data.run_id),
-    audit: (data) => ({ actor: actorOf(data.owner), object: runObject(data.run_id), action: 'run.register', outcome: 'success' }),
+    subject: (data) => runOf(data),
+    audit: (data) => ({ actor: actorOf(data.owner), object: runOf(data), action: 'run.register', outcome: 'success' }),
   }),
   'fedgate.run.shared.v1': defineEvent({
     topic: TOPICS.ownership,
     data: RunSharedDataSchema,
     description: 'The owner gave an account a role (viewer/operator) on a run; replaces any earlier role.',
-    subject: (data) => runObject(data.run_id),
-    audit: (data) => ({ actor: principalActor(data.actor), object: runObject(data.run_id), action: 'run.share', outcome: 'success' }),
+    subject: (data) => runOf(data),
+    audit: (data) => ({ actor: principalActor(data.actor), object: runOf(data), action: 'run.share', outcome: 'success' }),
   }),
   'fedgate.run.unshared.v1': defineEvent({
     topic: TOPICS.ownership,
     data: RunUnsharedDataSchema,
     description: "An account's role on a run was removed.",
-    subject: (data) => runObject(data.run_id),
-    audit: (data) => ({ actor: principalActor(data.actor), object: runObject(data.run_id), action: 'run.unshare', outcome: 'success' }),
+    subject: (data) => runOf(data),
+    audit: (data) => ({ actor: principalActor(data.actor), object: runOf(data), action: 'run.unshare', outcome: 'success' }),
   }),
   'fedgate.access.granted.v1': defineEvent({
     topic: TOPICS.ownership,

@@ -23,7 +23,7 @@ import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import List, Optional, Sequence
+from typing import Any, List, Optional, Sequence
 
 from .compat import FEDERATION, SUPPORTED_FLWR, UnsupportedFlowerVersion, band_of, check_flwr_version
 from .config import FedgateSettings, SettingsError, read_key_file
@@ -67,11 +67,23 @@ def _write_private_key(key: str) -> Path:
     return Path(name)
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to the sys.stderr of the moment (not the one at start-up), like print(file=sys.stderr)."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
+
+
 def _configure_logging() -> None:
     # only this package's logger: flwr logs through its own handler (and root would repeat it)
     logger = logging.getLogger("fedgate_flower")
     if not logger.handlers:
-        handler = logging.StreamHandler()
+        handler = _StderrHandler()
         handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
         logger.addHandler(handler)
     logger.setLevel(logging.INFO)
