@@ -45,6 +45,11 @@ def metadata_value(metadata: Metadata, key: str) -> Optional[str]:
     return None
 
 
+def token_metadata(tokens: Tokens) -> list[Tuple[str, Union[str, bytes]]]:
+    """The tokens as the metadata Flower hands back to the CLI (both plugin interfaces)."""
+    return [(ACCESS_TOKEN_KEY, tokens.access_token), (REFRESH_TOKEN_KEY, tokens.refresh_token)]
+
+
 @dataclass(frozen=True)
 class Refreshed:
     tokens: Tokens

@@ -27,7 +27,7 @@ import functools
 import inspect
 import logging
 from types import ModuleType
-from typing import Any, Callable, Iterable, Optional, Sequence, Tuple, TypeVar, Union
+from typing import Any, Callable, Iterable, Optional, Sequence, TypeVar
 
 from flwr.common.constant import Status, SubStatus
 from flwr.proto.control_pb2 import ListRunsResponse  # pylint: disable=E0611
@@ -38,11 +38,10 @@ from flwr.superlink.auth_plugin import ControlAuthnPlugin
 from flwr.superlink.federation import NoOpFederationManager
 
 from .client import Authorization, FedgateClient, FedgateError, FedgateUnavailable
-from .core import ACCESS_TOKEN_KEY, REFRESH_TOKEN_KEY, FedgateAuthn
+from .core import ACCESS_TOKEN_KEY, FedgateAuthn, Metadata, metadata_value, token_metadata
 
 log = logging.getLogger("fedgate_flower")
 
-Metadata = Sequence[Tuple[str, Union[str, bytes]]]
 T = TypeVar("T")
 
 # The action list of Flower's FederationManager.can_execute (flwr.supercore.constant.ActionType,
@@ -176,7 +175,7 @@ class FedgateAuthnPlugin(ControlAuthnPlugin):  # type: ignore[misc]
             return False, None
         assert self.fedgate is not None
         self.fedgate.names.remember(account.flwr_aid, account.account_name)
-        token = _metadata_text(metadata, ACCESS_TOKEN_KEY)
+        token = metadata_value(metadata, ACCESS_TOKEN_KEY) or ""
         return True, FedgateAccountInfo(flwr_aid=account.flwr_aid, account_name=account.account_name or account.flwr_aid, access_token=token)
 
     def get_auth_tokens(self, device_code: str) -> Optional[AccountAuthCredentials]:
@@ -189,18 +188,10 @@ class FedgateAuthnPlugin(ControlAuthnPlugin):  # type: ignore[misc]
         refreshed = self.authn.refresh(metadata)
         if refreshed is None:
             return None, None
-        new_metadata: Metadata = [(ACCESS_TOKEN_KEY, refreshed.tokens.access_token), (REFRESH_TOKEN_KEY, refreshed.tokens.refresh_token)]
         account = refreshed.account
-        return new_metadata, FedgateAccountInfo(
+        return token_metadata(refreshed.tokens), FedgateAccountInfo(
             flwr_aid=account.flwr_aid, account_name=account.account_name or account.flwr_aid, access_token=refreshed.tokens.access_token
         )
-
-
-def _metadata_text(metadata: Metadata, key: str) -> str:
-    for name, value in metadata:
-        if name.lower() == key:
-            return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
-    return ""
 
 
 class FedgateFederationManager(NoOpFederationManager):  # type: ignore[misc]

@@ -63,7 +63,7 @@ except ImportError:  # flwr 1.22
 
 from .client import Check, FedgateClient, FedgateError, FedgateUnavailable
 from .config import PLUGIN_TYPE, FedgateSettings
-from .core import ACCESS_TOKEN_KEY, REFRESH_TOKEN_KEY, RUN_RELATIONS, FedgateAuthn, FedgateAuthz, current_access_token
+from .core import RUN_RELATIONS, FedgateAuthn, FedgateAuthz, current_access_token, token_metadata
 
 log = logging.getLogger("fedgate_flower")
 
@@ -128,11 +128,7 @@ class FedgateAuthPlugin(_AuthnBase):
         refreshed = self.authn.refresh(metadata)
         if refreshed is None:
             return None, None
-        new_metadata: Metadata = [
-            (ACCESS_TOKEN_KEY, refreshed.tokens.access_token),
-            (REFRESH_TOKEN_KEY, refreshed.tokens.refresh_token),
-        ]
-        return new_metadata, _account_info(refreshed.account)
+        return token_metadata(refreshed.tokens), _account_info(refreshed.account)
 
 
 class FedgateAuthzPlugin(_AuthzBase):
