@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { TOPICS } from '@fedgate/contracts';
+import { TOPICS, consumerGroupOf } from '@fedgate/contracts';
 import { CloudEventConsumer, KAFKA_SETTINGS, KafkaSettings, onceInMemory, startConsumerWithRetry } from '@fedgate/kafka';
 import { CachingTokenVerifier } from '@fedgate/token-verification';
 
@@ -29,7 +29,7 @@ export class SessionRevocationListener implements OnApplicationBootstrap, OnAppl
 
   private newConsumer(): CloudEventConsumer {
     return new CloudEventConsumer(this.kafka, {
-      groupId: `token-service-revocations-${randomUUID()}`,
+      groupId: consumerGroupOf('token-service', `revocations-${randomUUID()}`),
       topics: [TOPICS.login],
       fromBeginning: true,
       handle: onceInMemory((event) => {
