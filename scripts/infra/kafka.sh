@@ -107,10 +107,13 @@ scram_users() {
   node "$ROOT/scripts/infra/kafka-security.mjs" users
 }
 
-# A hash of every SCRAM user with its current password: kept next to the data as the set applied.
+# One line per SCRAM user: its name and a hash of name and current password. Kept next to the
+# data as the credentials applied, so a start or `users` sets only what changed.
 scram_state() {
   local user var
-  scram_users | while read -r user var; do printf '%s=%s\n' "$user" "${!var:?$var missing from secrets.env}"; done | sha256sum | cut -c1-64
+  scram_users | while read -r user var; do
+    printf '%s %s\n' "$user" "$(printf '%s=%s' "$user" "${!var:?$var missing from secrets.env}" | sha256sum | cut -c1-64)"
+  done
 }
 
 # client_config FILE USER — Kafka client settings authenticating as USER (SCRAM), for Kafka's tools.
@@ -121,21 +124,21 @@ client_config() {
     "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username=\"$2\" password=\"${!var}\";" >"$1"
 }
 
-# Sets every SCRAM credential to the password in secrets.env (new users, rotations) with Kafka's
-# own ConfigCommand, through the client listener: as fedgate-broker for the others, as the
-# operator for fedgate-broker. Passwords go through mode-600 files, never a command line.
-# Skipped when the set applied is unchanged (the usual start).
+# Sets each SCRAM credential whose password in secrets.env is not the one applied (a new user, a
+# rotation) with Kafka's own ConfigCommand, through the client listener: as fedgate-broker for
+# the others, as the operator for fedgate-broker. Passwords go through mode-600 files, never a
+# command line. Nothing to do at a usual start.
 cmd_users() {
-  local user var state tmp as
+  local user var state changed tmp as
   ensure_secrets
   state=$(scram_state)
-  [ "$(cat "$LOGDIR/.scram-users" 2>/dev/null)" != "$state" ] || return 0
+  changed=$(grep -vxF -f "$LOGDIR/.scram-users" <<<"$state" | cut -d' ' -f1 || true)
+  [ -n "$changed" ] || return 0
   tmp=$(umask 077 && mktemp -d "$RUN/.kafka-users.XXXXXX")
-  # shellcheck disable=SC2064 # expand now: $tmp is local
-  trap "rm -rf '$tmp'" RETURN
   client_config "$tmp/fedgate-broker.properties" fedgate-broker
   client_config "$tmp/fedgate-operator.properties" fedgate-operator
   while read -r user var; do
+    grep -qxF "$user" <<<"$changed" || continue
     printf 'SCRAM-SHA-512=iterations=8192,password=%s\n' "${!var}" >"$tmp/scram.properties"
     as=fedgate-broker
     [ "$user" != fedgate-broker ] || as=fedgate-operator
@@ -144,8 +147,9 @@ cmd_users() {
       --alter --add-config-file "$tmp/scram.properties" --entity-type users --entity-name "$user" >"$tmp/config.log" 2>&1 ||
       { grep -v -e password -e '^\s' "$tmp/config.log" | tail -5 >&2; rm -rf "$tmp"; die "kafka: could not set the SCRAM credential of $user"; }
   done < <(scram_users)
+  rm -rf "$tmp"
   printf '%s\n' "$state" >"$LOGDIR/.scram-users"
-  log "kafka: SCRAM credentials set for $(scram_users | cut -d' ' -f1 | paste -sd, -)"
+  log "kafka: SCRAM credentials set for $(paste -sd, <<<"$changed")"
 }
 
 cmd_acls() {

@@ -3,19 +3,21 @@
 // is the one an attacker on the network would send; each asserts that the topic did not move
 // and that the broker recorded the refusal in its log.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { AclOperationTypes, AclPermissionTypes, AclResourceTypes, Kafka, ResourcePatternTypes, logLevel, type Admin, type KafkaConfig } from 'kafkajs';
 import { TOPICS, createCloudEvent, toKafkaMessage, type FedgateEvent, type KafkaServicePrincipal, type StackFile, type TopicName } from '@fedgate/contracts';
 import { readStackFile } from '@fedgate/stack';
-import { repoRoot, serviceKafkaEnv, uniqueSuffix, waitFor } from '@fedgate/testing';
+import { repoRoot, runProjectScript, serviceKafkaEnv, uniqueSuffix, waitFor } from '@fedgate/testing';
 import { CloudEventPublisher, KafkaPublishError } from './cloud-event.publisher';
 import { applyKafkaAcls } from './kafka-acls';
 import type { KafkaCredentials } from './kafka-settings';
 
 const stack: StackFile = readStackFile();
-const brokerLog = path.join(process.env.FEDGATE_STATE_DIR ?? path.join(repoRoot(), '.fedgate'), 'run', 'kafka.log');
+const state = process.env.FEDGATE_STATE_DIR ?? path.join(repoRoot(), '.fedgate');
+const brokerLog = path.join(state, 'run', 'kafka.log');
 
 /** A kafkajs client with few retries (a refusal must show soon), as `sasl` or as nobody. */
 function client(sasl: KafkaConfig['sasl'] | undefined): Kafka {
@@ -168,5 +170,37 @@ describe('Kafka security: SASL/SCRAM and ACLs on the real broker', () => {
     } finally {
       await operator.deleteAcls({ filters: [stray] });
     }
+  });
+
+  it('rotates a password: `kafka.sh users` sets the one in secrets.env, and the old one is refused from then on', { timeout: 300_000 }, async () => {
+    const secretsFile = path.join(state, 'secrets.env');
+    const original = readFileSync(secretsFile, 'utf8');
+    const old = asService('login-service');
+    const rotated = { ...old, password: randomBytes(24).toString('hex') };
+    const connects = async (sasl: KafkaCredentials): Promise<string[]> => {
+      const admin = client(sasl).admin();
+      await admin.connect();
+      try {
+        return await admin.listTopics();
+      } finally {
+        await admin.disconnect();
+      }
+    };
+    // a principal does not even see the topics it has no ACL on
+    assert.deepEqual(await connects(old), [TOPICS.login]);
+    writeFileSync(secretsFile, original.replace(/^FEDGATE_KAFKA_LOGIN_SERVICE_PASSWORD=.*$/m, `FEDGATE_KAFKA_LOGIN_SERVICE_PASSWORD=${rotated.password}`), { mode: 0o600 });
+    try {
+      const users = runProjectScript('scripts/infra/kafka.sh', ['users']);
+      assert.equal(users.status, 0, users.stderr);
+      assert.match(users.stderr, /SCRAM credentials set for login-service$/m, 'only the changed credential is set');
+      assert.deepEqual(await connects(rotated), [TOPICS.login]);
+      await assert.rejects(connects(old), (err: Error) => err.name === 'KafkaJSSASLAuthenticationError');
+    } finally {
+      // put the stack's password back (the running login-service reconnects with it)
+      writeFileSync(secretsFile, original, { mode: 0o600 });
+      const back = runProjectScript('scripts/infra/kafka.sh', ['users']);
+      assert.equal(back.status, 0, back.stderr);
+    }
+    assert.deepEqual(await connects(old), [TOPICS.login]);
   });
 });
