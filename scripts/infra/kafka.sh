@@ -157,16 +157,20 @@ cmd_acls() {
   FEDGATE_KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT" node "$ROOT/scripts/infra/kafka-security.mjs" acls
 }
 
+# SCRAM users can only be bootstrapped into a new cluster; one formatted before Kafka
+# authentication has none, so no client could ever authenticate: the local data must go.
+require_scram_users() {
+  [ -f "$LOGDIR/.scram-users" ] ||
+    die "kafka: $LOGDIR was formatted before Kafka authentication (no SCRAM users); run \`npm run stack:down\`, delete $DATA (the local stack's data) and start again"
+}
+
 format_storage() {
   local existing opts user var args
   if [ -f "$LOGDIR/meta.properties" ]; then
     existing=$(sed -n 's/^cluster.id=//p' "$LOGDIR/meta.properties")
     [ "$existing" = "$KAFKA_CLUSTER_ID" ] ||
       die "kafka: $LOGDIR belongs to cluster $existing, stack.env says $KAFKA_CLUSTER_ID (delete $LOGDIR to reset)"
-    # SCRAM users can only be bootstrapped into a new cluster; one formatted before Kafka
-    # authentication has none, so no client could ever authenticate.
-    [ -f "$LOGDIR/.scram-users" ] ||
-      die "kafka: $LOGDIR was formatted before Kafka authentication (no SCRAM users); stop the stack and delete $DATA to reset the local stack's data"
+    require_scram_users
     return 0
   fi
   mapfile -t opts < <(java_opts)
@@ -192,6 +196,8 @@ cmd_start() {
   local t0=$SECONDS opts rc=0
   ensure_secrets
   if is_running "$PIDFILE" "$MAIN_CLASS"; then
+    # (a broker started before Kafka authentication would refuse every service)
+    [ ! -f "$LOGDIR/meta.properties" ] || require_scram_users
     log "kafka: already running (pid $(pid_of "$PIDFILE")) on 127.0.0.1:$KAFKA_PORT"
     return 0
   fi
