@@ -30,8 +30,9 @@ if [ ! -f "$data/meta.properties" ]; then
     printf -- '--add-scram\n"SCRAM-SHA-512=[name=%s,iterations=8192,password=%s]"\n' "$user" "$(password_of "$user")" >>"$args"
   done
   echo "===> Formatting $data with the SCRAM users $FEDGATE_KAFKA_SCRAM_USERS"
-  java -Xmx256m "@$args"
-  rm -f "$props" "$args"
+  # its output lists the credentials' salts and keys: shown only if it fails
+  java -Xmx256m "@$args" >"$props.log" 2>&1 || { cat "$props.log"; exit 1; }
+  rm -f "$props" "$props.log" "$args"
 fi
 umask 022
 exec /etc/kafka/docker/run

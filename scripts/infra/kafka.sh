@@ -182,7 +182,8 @@ format_storage() {
     printf '%s\n' "${opts[@]}" -cp "\"$LIBS/*\"" "$(storage_tool)" format -t "$KAFKA_CLUSTER_ID" -c "\"$PROPS\"" --ignore-formatted
     while read -r user var; do printf -- '--add-scram\n"SCRAM-SHA-512=[name=%s,iterations=8192,password=%s]"\n' "$user" "${!var:?$var missing from secrets.env}"; done < <(scram_users)
   } >"$args"
-  "$JAVA" "@$args" >"$RUN/kafka-format.log" 2>&1 ||
+  # (its log lists the credentials' salts and keys: mode 600 too)
+  (umask 077 && "$JAVA" "@$args" >"$RUN/kafka-format.log" 2>&1) ||
     { rm -f "$args"; show_log_tail "$RUN/kafka-format.log"; die "kafka: storage format failed"; }
   rm -f "$args"
   scram_state >"$LOGDIR/.scram-users"
