@@ -84,7 +84,7 @@ function message(event) {
 }
 
 // ---- setup ----------------------------------------------------------------------------------
-const kafka = new Kafka({ clientId: `bench-audit-${runId}`, brokers: stack.kafka.brokers, logLevel: logLevel.NOTHING });
+const kafka = new Kafka({ clientId: `bench-audit-${runId}`, brokers: stack.kafka.brokers, sasl: stack.kafka.sasl, logLevel: logLevel.NOTHING });
 const admin = kafka.admin();
 await admin.connect();
 await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 1 }] });
@@ -108,6 +108,9 @@ log(`published ${ingestEvents.toLocaleString()} events to Kafka in ${fmt((perfor
 
 const iso = await startIsolatedAuditService(stack, dbName, {
   FEDGATE_AUDIT_TOPICS: topic,
+  // a scratch topic: only the operator may read it
+  FEDGATE_KAFKA_USERNAME: stack.kafka.sasl.username,
+  FEDGATE_KAFKA_PASSWORD: stack.kafka.sasl.password,
   FEDGATE_AUDIT_CONSUMER_START: 'beginning',
   FEDGATE_AUDIT_CHECKPOINT_INTERVAL_MS: '10000',
 }, args['node-args'].split(' ').filter(Boolean));

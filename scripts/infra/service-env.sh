@@ -7,6 +7,9 @@ export FEDGATE_TLS_CERT=$TLS_DIR/server.pem
 export FEDGATE_TLS_KEY=$TLS_DIR/server-key.pem
 export FEDGATE_DATABASE_URL="postgresql://$PG_USER:$FEDGATE_PG_PASSWORD@127.0.0.1:$PG_PORT/$PG_DATABASE"
 export FEDGATE_KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT"
+# Kafka principals: each service its own (services.sh sets FEDGATE_KAFKA_USERNAME/PASSWORD per
+# service); tools and tests the operator (stack.json's kafka.sasl)
+export FEDGATE_KAFKA_SASL_MECHANISM=scram-sha-512
 export FEDGATE_OPENFGA_URL="http://127.0.0.1:$OPENFGA_HTTP_PORT"
 export FEDGATE_OPENFGA_API_KEY=$OPENFGA_PRESHARED_KEY
 export FEDGATE_OIDC_ISSUER="https://127.0.0.1:$IDP_PORT"
@@ -25,6 +28,8 @@ export FEDGATE_ADMIN_FLWR_AID=$FEDGATE_ADMIN_FLWR_AID
 # how often (pause between runs) and how fast the audit service re-verifies its whole hash chain in the background
 export FEDGATE_AUDIT_VERIFY_INTERVAL_MS=300000
 export FEDGATE_AUDIT_VERIFY_ROWS_PER_SECOND=2000
+# kafka_password_of PRINCIPAL — its password from secrets.env (kafkaPasswordVariable in libs/contracts)
+kafka_password_of() { local var; var=FEDGATE_KAFKA_$(printf '%s' "${1#fedgate-}" | tr 'a-z-' 'A-Z_')_PASSWORD; printf '%s' "${!var:?$var missing from secrets.env}"; }
 # the services and the stack file name each service by its base URL
 service_url() { echo "https://127.0.0.1:$1"; }
 # the dev IdP's seeded users (passwords generated per machine into secrets.env)

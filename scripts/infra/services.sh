@@ -19,7 +19,9 @@ cmd_start() {
     if is_running "$pidfile" "$svc-service"; then log "$svc-service: already running"; continue; fi
     port=$(port_of "$svc")
     require_free_port "$svc-service" "$port"
-    FEDGATE_PORT=$port FEDGATE_WORKERS=$(workers_of "$svc") spawn "$pidfile" "$RUN/$svc-service.log" node "$ROOT/dist/apps/$svc-service/src/main.js"
+    # each service is its own Kafka principal (README "Kafka security")
+    FEDGATE_KAFKA_USERNAME=$svc-service FEDGATE_KAFKA_PASSWORD=$(kafka_password_of "$svc-service") \
+      FEDGATE_PORT=$port FEDGATE_WORKERS=$(workers_of "$svc") spawn "$pidfile" "$RUN/$svc-service.log" node "$ROOT/dist/apps/$svc-service/src/main.js"
   done
   # started together, then waited for: they boot in parallel
   for svc in "${SERVICES[@]}"; do

@@ -2,7 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { TOPIC_NAMES, openApiDocument, type TopicName } from '@fedgate/contracts';
 import { AuditEventStore, ExportEvents, GetEvent, IngestEvents, QueryEvents, SignCheckpoint, VerifyIntegrity, loadOrCreateCheckpointSigner } from '@fedgate/audit';
 import { DatabaseModule, DatabaseReadinessCheck, PrismaService } from '@fedgate/database';
-import { KafkaModule, KafkaReadinessCheck, parseBrokers } from '@fedgate/kafka';
+import { KafkaModule, KafkaReadinessCheck, kafkaSettingsFromConfig } from '@fedgate/kafka';
 import { PlatformModule } from '@fedgate/platform';
 import type { AuditServiceConfig } from '@fedgate/service-config';
 import { AUDIT_INGEST_OPTIONS, AuditIngestListener } from './audit-ingest.listener';
@@ -22,7 +22,7 @@ export class AuditServiceModule {
       module: AuditServiceModule,
       imports: [
         DatabaseModule.forRoot({ databaseUrl: config.FEDGATE_DATABASE_URL }),
-        KafkaModule.forRoot({ clientId: 'audit-service', brokers: parseBrokers(config.FEDGATE_KAFKA_BROKERS) }),
+        KafkaModule.forRoot({ settings: kafkaSettingsFromConfig('audit-service', config), service: 'audit-service' }),
         PlatformModule.forRoot({
           serviceName: 'audit-service',
           apiKeys: config.FEDGATE_API_KEYS,

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { API_KEY_HEADER, createCloudEvent, toKafkaMessage, type AuditEvent, type FedgateEvent, type StackFile } from '@fedgate/contracts';
-import { createScratchDatabase, freePort, repoRoot, waitFor } from '@fedgate/testing';
+import { createScratchDatabase, freePort, repoRoot, waitFor, serviceKafkaEnv } from '@fedgate/testing';
 
 export interface Answer<T = Record<string, any>> {
   status: number;
@@ -39,7 +39,7 @@ export async function allPages(stack: StackFile, query: URLSearchParams, base = 
 
 /** A plain kafkajs producer for tests that must publish many events fast. */
 export async function testProducer(stack: StackFile): Promise<Producer> {
-  const producer = new Kafka({ clientId: `audit-test-${randomUUID()}`, brokers: stack.kafka.brokers, logLevel: logLevel.NOTHING }).producer({ idempotent: true, maxInFlightRequests: 1 });
+  const producer = new Kafka({ clientId: `audit-test-${randomUUID()}`, brokers: stack.kafka.brokers, sasl: stack.kafka.sasl, logLevel: logLevel.NOTHING }).producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   return producer;
 }
@@ -89,6 +89,8 @@ export async function startIsolatedAuditService(
   const child = spawn(process.execPath, [...nodeArgs, path.join(repoRoot(), 'dist/apps/audit-service/src/main.js')], {
     env: {
       ...process.env,
+      // the audit-service's principal; one reading scratch topics passes the operator's instead
+      ...serviceKafkaEnv('audit-service'),
       FEDGATE_PORT: String(port),
       FEDGATE_DATABASE_URL: databaseUrl,
       FEDGATE_AUDIT_CONSUMER_GROUP: `audit-${name}`,

@@ -77,8 +77,13 @@ describe('audit-service on the real stack', () => {
     const allowed = (await allPages(stack, new URLSearchParams({ actor: flwrAid, outcome: 'success', object: `service:${stack.service_name}`, since: startedAt }))).events;
     assert.ok(allowed.some((e) => e.action === 'check.has_access'));
 
-    const rejected = (await allPages(stack, new URLSearchParams({ type: 'fedgate.token.rejected.v1', outcome: 'failure', since: startedAt }))).events;
-    assert.ok(rejected.length >= 1, 'the refused token is recorded as a failure');
+    // (the refusal has no actor, so the wait in before() does not cover it: it may arrive a moment later)
+    await waitFor(
+      'the refused token recorded as a failure',
+      async () => (await allPages(stack, new URLSearchParams({ type: 'fedgate.token.rejected.v1', outcome: 'failure', since: startedAt }))).events.length >= 1,
+      30_000,
+      250,
+    );
     assert.deepEqual((await allPages(stack, new URLSearchParams({ actor: flwrAid, until: startedAt, since: new Date(Date.parse(startedAt) - 1).toISOString() }))).events, []);
   });
 

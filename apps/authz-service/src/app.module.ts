@@ -28,7 +28,7 @@ import {
   type OwnershipCommandDeps,
 } from '@fedgate/authz';
 import { DatabaseModule, DatabaseReadinessCheck, OutboxGroupWriter, OutboxStore, PrismaService, ProcessedEventStore } from '@fedgate/database';
-import { KAFKA_SETTINGS, KafkaModule, KafkaReadinessCheck, KafkaSettings, OutboxRelay, parseBrokers } from '@fedgate/kafka';
+import { KAFKA_SETTINGS, KafkaModule, KafkaReadinessCheck, KafkaSettings, OutboxRelay, kafkaSettingsFromConfig } from '@fedgate/kafka';
 import { OpenFgaHttpClient, openFgaReadinessCheck } from '@fedgate/openfga';
 import { PlatformModule, provideFastJsonRoutes } from '@fedgate/platform';
 import type { AuthzServiceConfig } from '@fedgate/service-config';
@@ -64,7 +64,7 @@ export class AuthzServiceModule {
       module: AuthzServiceModule,
       imports: [
         DatabaseModule.forRoot({ databaseUrl: config.FEDGATE_DATABASE_URL }),
-        KafkaModule.forRoot({ clientId: 'authz-service', brokers: parseBrokers(config.FEDGATE_KAFKA_BROKERS), outboxRelay: true }),
+        KafkaModule.forRoot({ settings: kafkaSettingsFromConfig('authz-service', config), service: 'authz-service', outboxRelay: true }),
         PlatformModule.forRoot({
           serviceName: 'authz-service',
           apiKeys: config.FEDGATE_API_KEYS,

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { Pool } from 'pg';
 import { TOPICS } from '@fedgate/contracts';
-import { CloudEventConsumer, parseBrokers } from '@fedgate/kafka';
+import { CloudEventConsumer, operatorKafkaSettings } from '@fedgate/kafka';
 import { readStackFile } from '@fedgate/stack';
 import { runProjectScript, uniqueSuffix, waitFor } from '@fedgate/testing';
 import { authzApi, freshRunId, projectorWorks } from './authz-client.testing';
@@ -100,7 +100,7 @@ describe('authz-service fails closed', { timeout: 300_000 }, () => {
     const seen = new Map<string, number>();
     const wanted = new Set(ids);
     const consumer = new CloudEventConsumer(
-      { clientId: 'authz-audit-test', brokers: parseBrokers(stack.kafka.brokers.join(',')) },
+      operatorKafkaSettings(stack, 'authz-audit-test'),
       {
         groupId: `authz-audit-test-${uniqueSuffix()}`,
         topics: [TOPICS.authz],

@@ -5,7 +5,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { readStackFile } from '@fedgate/stack';
-import { repoRoot, uniqueSuffix, waitFor } from '@fedgate/testing';
+import { repoRoot, uniqueSuffix, waitFor, serviceKafkaEnv } from '@fedgate/testing';
 import { authzApi, freshRunId, projectorWorks } from './authz-client.testing';
 
 const stack = readStackFile();
@@ -19,7 +19,7 @@ describe('decision caches across instances', { timeout: 240_000 }, () => {
   before(async () => {
     // configured like the stack's instance, with a cache TTL far beyond the test
     instance = spawn('node', [path.join(repoRoot(), 'dist/apps/authz-service/src/main.js')], {
-      env: { ...process.env, FEDGATE_PORT: String(secondPort), FEDGATE_AUTHZ_CACHE_TTL_MS: String(CACHE_TTL_MS) },
+      env: { ...process.env, ...serviceKafkaEnv('authz-service'), FEDGATE_PORT: String(secondPort), FEDGATE_AUTHZ_CACHE_TTL_MS: String(CACHE_TTL_MS) },
       stdio: 'ignore',
     });
     await waitFor('the second authz-service instance', async () => (await fetch(`https://127.0.0.1:${secondPort}/readyz`)).ok, 90_000, 250);

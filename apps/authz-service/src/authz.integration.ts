@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { TOPICS, type FedgateEvent } from '@fedgate/contracts';
-import { CloudEventConsumer, parseBrokers } from '@fedgate/kafka';
+import { CloudEventConsumer, operatorKafkaSettings } from '@fedgate/kafka';
 import { readStackFile } from '@fedgate/stack';
 import { uniqueSuffix, waitFor } from '@fedgate/testing';
 import { authzApi, authzCall, freshRunId, projectorWorks } from './authz-client.testing';
@@ -16,7 +16,7 @@ const admin = stack.admin_flwr_aid;
 
 const decisions = new Map<string, FedgateEvent<'fedgate.authz.decision.v1'>>();
 const consumer = new CloudEventConsumer(
-  { clientId: 'authz-tests', brokers: parseBrokers(stack.kafka.brokers.join(',')) },
+  operatorKafkaSettings(stack, 'authz-tests'),
   {
     groupId: `authz-tests-${uniqueSuffix()}`,
     topics: [TOPICS.authz],

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { TOPICS } from '@fedgate/contracts';
+import { TOPICS, consumerGroupOf } from '@fedgate/contracts';
 import { AuthorizationStore, BootstrapServiceAdmin, DecisionCache, OwnershipProjector, ProjectionState, RebuildProjections, isOwnershipEvent } from '@fedgate/authz';
 import { CloudEventConsumer, KAFKA_SETTINGS, KafkaSettings, onceInMemory } from '@fedgate/kafka';
 import type { ReadinessCheck } from '@fedgate/platform';
@@ -87,7 +87,7 @@ export class AuthzLifecycle implements OnApplicationBootstrap, OnApplicationShut
 
   private async startInvalidations(): Promise<CloudEventConsumer> {
     const consumer = new CloudEventConsumer(this.kafka, {
-      groupId: `authz-cache-${randomUUID()}`,
+      groupId: consumerGroupOf('authz-service', `cache-${randomUUID()}`),
       topics: [TOPICS.ownership],
       fromBeginning: false,
       sessionTimeoutMs: 10_000,

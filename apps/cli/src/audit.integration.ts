@@ -20,7 +20,7 @@ async function publishDecisions(flwrAid: string, object: string, allowed: boolea
   const events = allowed.map((a) =>
     createCloudEvent({ type: 'fedgate.authz.decision.v1', source: '/fedgate/authz-service', data: { decision_id: randomUUID(), flwr_aid: flwrAid, relation: 'can_view', object, allowed: a, endpoint: 'check', cached: false } }),
   );
-  const producer = new Kafka({ clientId: `cli-audit-${uniqueSuffix()}`, brokers: stack.kafka.brokers, logLevel: logLevel.NOTHING }).producer();
+  const producer = new Kafka({ clientId: `cli-audit-${uniqueSuffix()}`, brokers: stack.kafka.brokers, sasl: stack.kafka.sasl, logLevel: logLevel.NOTHING }).producer();
   await producer.connect();
   await producer.send({ topic: toKafkaMessage(events[0]!).topic, messages: events.map((e) => toKafkaMessage(e)) });
   await producer.disconnect();

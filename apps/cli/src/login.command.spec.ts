@@ -313,7 +313,7 @@ describe('fedgate login (compiled CLI against a fake login service)', { concurre
         ca_cert: '.fedgate/tls/ca.pem',
         api_key: API_KEY,
         idp: { issuer: 'https://127.0.0.1:5', users: [] },
-        kafka: { brokers: ['127.0.0.1:9092'] },
+        kafka: { brokers: ['127.0.0.1:9092'], sasl: { mechanism: 'scram-sha-512', username: 'fedgate-operator', password: 'pw' } },
         openfga: { url: 'http://127.0.0.1:8080', store_id: '01HVMMBCMGZNT3SED4Z17ECXCA' },
         postgres: { url: 'postgresql://fedgate@127.0.0.1:5432/fedgate' },
         service_name: 'superlink',

@@ -1,7 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { openApiDocument } from '@fedgate/contracts';
 import { DatabaseModule, DatabaseReadinessCheck, OutboxStore, PrismaService } from '@fedgate/database';
-import { KafkaModule, KafkaReadinessCheck, parseBrokers } from '@fedgate/kafka';
+import { KafkaModule, KafkaReadinessCheck, kafkaSettingsFromConfig } from '@fedgate/kafka';
 import { DEFAULT_DEVICE_FLOW_POLICY, ExpireDeviceLogins, IdentityProviderClient, Logout, PollDeviceLogin, RefreshSession, StartDeviceLogin } from '@fedgate/login';
 import { PlatformModule, oidcDiscoveryReadinessCheck } from '@fedgate/platform';
 import type { LoginServiceConfig } from '@fedgate/service-config';
@@ -18,7 +18,7 @@ export class LoginServiceModule {
       module: LoginServiceModule,
       imports: [
         DatabaseModule.forRoot({ databaseUrl: config.FEDGATE_DATABASE_URL }),
-        KafkaModule.forRoot({ clientId: 'login-service', brokers: parseBrokers(config.FEDGATE_KAFKA_BROKERS), outboxRelay: true }),
+        KafkaModule.forRoot({ settings: kafkaSettingsFromConfig('login-service', config), service: 'login-service', outboxRelay: true }),
         PlatformModule.forRoot({
           serviceName: 'login-service',
           openApi: openApiDocument('login'),

@@ -8,7 +8,7 @@ import { FedgateEvent, TOPICS, sha256Hex } from '@fedgate/contracts';
 import { Pool } from 'pg';
 import { OutboxStore, createPrismaClient } from '@fedgate/database';
 import { ExpireDeviceLogins } from '@fedgate/login';
-import { CloudEventConsumer, parseBrokers } from '@fedgate/kafka';
+import { CloudEventConsumer, operatorKafkaSettings } from '@fedgate/kafka';
 import { readStackFile } from '@fedgate/stack';
 import { postJson, repoRoot, runProjectScript, uniqueSuffix, waitFor } from '@fedgate/testing';
 
@@ -18,7 +18,7 @@ const prisma = createPrismaClient(stack.postgres.url, 2);
 const pool = new Pool({ connectionString: stack.postgres.url, max: 2 });
 const events: FedgateEvent[] = [];
 const consumer = new CloudEventConsumer(
-  { clientId: 'login-tests', brokers: parseBrokers(stack.kafka.brokers.join(',')) },
+  operatorKafkaSettings(stack, 'login-tests'),
   { groupId: `login-tests-${uniqueSuffix()}`, topics: [TOPICS.login], fromBeginning: true, handle: async (batch) => void events.push(...batch.map((r) => r.event)) },
 );
 

@@ -14,6 +14,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
+import { KAFKA_SCRAM_USERS, kafkaPasswordVariable } from '@fedgate/contracts';
 import { devIdentityProviderOptionsFromEnv } from '@fedgate/dev-idp';
 import * as platform from '@fedgate/platform';
 import { SERVICE_CONFIG_SCHEMAS } from '@fedgate/service-config';
@@ -34,8 +35,8 @@ const APP_SERVICES = [
   { name: 'authz-service', portVar: 'AUTHZ_PORT' },
   { name: 'audit-service', portVar: 'AUDIT_PORT' },
 ] as const;
-const ONE_SHOT = ['tls-init', 'migrate', 'openfga-migrate', 'superlink-init'];
-const FEDGATE_IMAGE_SERVICES = ['tls-init', 'migrate', 'dev-idp', ...APP_SERVICES.map((s) => s.name)];
+const ONE_SHOT = ['tls-init', 'migrate', 'openfga-migrate', 'superlink-init', 'kafka-acls'];
+const FEDGATE_IMAGE_SERVICES = ['tls-init', 'migrate', 'kafka-acls', 'dev-idp', ...APP_SERVICES.map((s) => s.name)];
 const ALL_SERVICES = ['postgres', 'kafka', 'openfga-migrate', 'openfga', ...FEDGATE_IMAGE_SERVICES];
 
 /** Which host each service-env.sh URL points at, natively 127.0.0.1. */
@@ -57,6 +58,8 @@ const DEPENDENCY_OF_CONFIG_KEY: Record<string, { service: string; condition: str
   FEDGATE_TLS_CERT: { service: 'tls-init', condition: 'service_completed_successfully' },
   FEDGATE_DATABASE_URL: { service: 'migrate', condition: 'service_completed_successfully' },
   FEDGATE_KAFKA_BROKERS: { service: 'kafka', condition: 'service_healthy' },
+  // a service connects as its principal once the catalogue's ACLs are applied
+  FEDGATE_KAFKA_USERNAME: { service: 'kafka-acls', condition: 'service_completed_successfully' },
   FEDGATE_OIDC_ISSUER: { service: 'dev-idp', condition: 'service_healthy' },
   FEDGATE_OPENFGA_URL: { service: 'openfga', condition: 'service_healthy' },
 };
@@ -545,7 +548,12 @@ describe('docker-compose.yml', () => {
       // services.sh starts a service with FEDGATE_WORKERS=${<NAME>_WORKERS} when stack.env sets it
       const workersVar = portVar.replace(/_PORT$/, '_WORKERS');
       const workers = stackEnv[workersVar] === undefined ? [] : ['FEDGATE_WORKERS'];
-      assert.deepEqual(Object.keys(env).sort(), [...Object.keys(native), 'FEDGATE_PORT', 'FEDGATE_HOST', ...workers].sort(), `${name}: variable names`);
+      const kafkaPrincipal = ['FEDGATE_KAFKA_USERNAME', 'FEDGATE_KAFKA_PASSWORD'];
+      assert.deepEqual(Object.keys(env).sort(), [...Object.keys(native), 'FEDGATE_PORT', 'FEDGATE_HOST', ...kafkaPrincipal, ...workers].sort(), `${name}: variable names`);
+      // its own Kafka principal, as services.sh starts it
+      assert.equal(env.FEDGATE_KAFKA_USERNAME, name, `${name}: Kafka principal`);
+      assert.equal(env.FEDGATE_KAFKA_PASSWORD, vars[kafkaPasswordVariable(name)], `${name}: Kafka password`);
+      assert.match(read('scripts/infra/services.sh'), /FEDGATE_KAFKA_USERNAME=\$svc-service FEDGATE_KAFKA_PASSWORD=\$\(kafka_password_of "\$svc-service"\)/);
       assert.equal(env.FEDGATE_PORT, stackEnv[portVar], `${name}: FEDGATE_PORT must be \${${portVar}}`);
       if (workers.length) assert.equal(env.FEDGATE_WORKERS, stackEnv[workersVar], `${name}: FEDGATE_WORKERS must be \${${workersVar}}`);
       assert.equal(env.FEDGATE_HOST, '0.0.0.0', `${name}: must listen on all interfaces in its container`);
@@ -640,12 +648,37 @@ describe('docker-compose.yml', () => {
         const theirs = parseListeners(nativeValue);
         assert.deepEqual(Object.keys(ours).sort(), Object.keys(theirs).sort(), `${key}: listener names`);
         for (const [listener, { port }] of Object.entries(theirs)) assert.equal(ours[listener]!.port, port, `${key}: ${listener} port`);
-        if (key === 'advertised.listeners') assert.equal(ours.PLAINTEXT?.host, 'kafka', 'clients in other containers reach the broker as kafka');
-        else assert.ok(['', '0.0.0.0'].includes(ours.PLAINTEXT?.host ?? '-'), 'PLAINTEXT must listen on all interfaces');
+        if (key === 'advertised.listeners') assert.equal(ours.CLIENT?.host, 'kafka', 'clients in other containers reach the broker as kafka');
+        else assert.ok(['', '0.0.0.0'].includes(ours.CLIENT?.host ?? '-'), 'CLIENT must listen on all interfaces');
       } else {
         assert.equal(value, nativeValue, key);
       }
     }
+  });
+
+  it("bootstraps Kafka's SCRAM users and the catalogue's ACLs like kafka.sh", () => {
+    const { vars, stackEnv } = load();
+    const kafka = service('kafka');
+    const env = environmentOf(kafka);
+    // every principal has a generated password (ensure_secrets) and is made at format time
+    for (const user of KAFKA_SCRAM_USERS) assert.ok(secretNames().includes(kafkaPasswordVariable(user)), `ensure_secrets must generate ${kafkaPasswordVariable(user)}`);
+    assert.deepEqual(env.FEDGATE_KAFKA_SCRAM_USERS?.split(' '), [...KAFKA_SCRAM_USERS], 'FEDGATE_KAFKA_SCRAM_USERS must list KAFKA_SCRAM_USERS');
+    for (const user of KAFKA_SCRAM_USERS) assert.equal(env[kafkaPasswordVariable(user)], vars[kafkaPasswordVariable(user)], `kafka: ${kafkaPasswordVariable(user)}`);
+    assert.deepEqual(commandOf(kafka), ['bash', '/fedgate-kafka/docker-start.sh']);
+    const mount = mountsOf(kafka).find((m) => m.target === '/fedgate-kafka');
+    assert.ok(mount?.readOnly && path.resolve(root, mount.source) === path.join(root, 'infra/kafka'), 'infra/kafka mounted read-only at /fedgate-kafka');
+    const start = read('infra/kafka/docker-start.sh');
+    assert.equal(spawnSync('bash', ['-n', path.join(root, 'infra/kafka/docker-start.sh')]).status, 0);
+    assert.match(start, /--add-scram/);
+    assert.match(start, /exec \/etc\/kafka\/docker\/run$/m, "then the image's own start");
+    assert.match(healthTestOf(kafka), /--command-config \/tmp\/fedgate-health\.properties/, 'the healthcheck authenticates');
+    assert.match(start, /\/tmp\/fedgate-health\.properties/);
+    // the ACL step: the topic catalogue's, as the operator, once Kafka is healthy
+    const acls = service('kafka-acls');
+    assert.deepEqual(commandOf(acls), ['node', 'scripts/infra/kafka-security.mjs', 'acls']);
+    assert.deepEqual(environmentOf(acls), { FEDGATE_KAFKA_BROKERS: `kafka:${stackEnv.KAFKA_PORT}`, FEDGATE_KAFKA_OPERATOR_PASSWORD: vars.FEDGATE_KAFKA_OPERATOR_PASSWORD });
+    assert.equal(dependsOf(acls).kafka, 'service_healthy');
+    assert.match(read('scripts/infra/kafka.sh'), /kafka-security\.mjs" acls/, 'natively the same script');
   });
 
   it('configures PostgreSQL like postgres.sh, with the OpenFGA database made by the init script', () => {

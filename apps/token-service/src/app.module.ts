@@ -1,7 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { openApiDocument } from '@fedgate/contracts';
 import { DatabaseModule, DatabaseReadinessCheck } from '@fedgate/database';
-import { KafkaModule, KafkaReadinessCheck, parseBrokers } from '@fedgate/kafka';
+import { KafkaModule, KafkaReadinessCheck, kafkaSettingsFromConfig } from '@fedgate/kafka';
 import { PlatformModule, oidcDiscoveryReadinessCheck, provideFastJsonRoutes } from '@fedgate/platform';
 import { fastVerifyRoutes } from './fast-verify.route';
 import type { TokenServiceConfig } from '@fedgate/service-config';
@@ -16,7 +16,7 @@ export class TokenServiceModule {
       module: TokenServiceModule,
       imports: [
         DatabaseModule.forRoot({ databaseUrl: config.FEDGATE_DATABASE_URL }),
-        KafkaModule.forRoot({ clientId: 'token-service', brokers: parseBrokers(config.FEDGATE_KAFKA_BROKERS), outboxRelay: true }),
+        KafkaModule.forRoot({ settings: kafkaSettingsFromConfig('token-service', config), service: 'token-service', outboxRelay: true }),
         PlatformModule.forRoot({
           serviceName: 'token-service',
           apiKeys: config.FEDGATE_API_KEYS,

@@ -6,10 +6,10 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { FedgateEvent, TOPICS, sha256Hex } from '@fedgate/contracts';
-import { CloudEventConsumer, parseBrokers } from '@fedgate/kafka';
+import { CloudEventConsumer, operatorKafkaSettings } from '@fedgate/kafka';
 import { readStackFile } from '@fedgate/stack';
 import { buildForgedTokenCorpus } from '@fedgate/token-verification';
-import { deviceLogin, postJson, repoRoot, uniqueSuffix, waitFor } from '@fedgate/testing';
+import { deviceLogin, postJson, repoRoot, uniqueSuffix, waitFor, serviceKafkaEnv } from '@fedgate/testing';
 
 const stack = readStackFile();
 const tokenService = stack.services.token;
@@ -20,14 +20,14 @@ const verify = (base: string, token: unknown) => postJson(stack, `${base}/v1/ver
 
 const events: FedgateEvent[] = [];
 const consumer = new CloudEventConsumer(
-  { clientId: 'token-tests', brokers: parseBrokers(stack.kafka.brokers.join(',')) },
+  operatorKafkaSettings(stack, 'token-tests'),
   { groupId: `token-tests-${uniqueSuffix()}`, topics: [TOPICS.token], fromBeginning: true, handle: async (batch) => void events.push(...batch.map((r) => r.event)) },
 );
 
 /** A second token-service process on another port, configured like the stack's. */
 function startSecondInstance(): ChildProcess {
   return spawn('node', [path.join(repoRoot(), 'dist/apps/token-service/src/main.js')], {
-    env: { ...process.env, FEDGATE_PORT: String(SECOND_PORT) },
+    env: { ...process.env, ...serviceKafkaEnv('token-service'), FEDGATE_PORT: String(SECOND_PORT) },
     stdio: 'ignore',
   });
 }

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { TOPICS } from '@fedgate/contracts';
+import { TOPICS, consumerGroupOf } from '@fedgate/contracts';
 import type { DatabaseTransaction, PrismaClient, ProcessedEventStore } from '@fedgate/database';
 import { CloudEventConsumer, type KafkaSettings, type ReceivedEvent } from '@fedgate/kafka';
 import type { AuthorizationStore } from './authorization-store';
@@ -47,7 +47,7 @@ export class OwnershipProjector {
     this.generationValue = generation;
     this.handled.clear();
     const consumer = new CloudEventConsumer(this.kafka, {
-      groupId: `authz-projector-g${generation}`,
+      groupId: consumerGroupOf('authz-service', `projector-g${generation}`),
       topics: [TOPICS.ownership],
       fromBeginning: true,
       // a projector that stops (restart, broker restart) is replaced quickly: writes wait on it

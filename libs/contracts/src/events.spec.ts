@@ -7,16 +7,21 @@ import {
   EVENT_SOURCED_TOPICS,
   EVENT_TYPES,
   InvalidEventError,
+  KAFKA_SERVICE_PRINCIPAL_NAMES,
   TOPICS,
   TOPIC_NAMES,
   UnknownEventTypeError,
   auditFactsOf,
+  consumerGroupOf,
   createCloudEvent,
   eventTypesOnTopic,
+  kafkaAclBindings,
   parseEvent,
   parseEventJson,
   toKafkaMessage,
   topicOf,
+  topicsConsumedBy,
+  topicsProducedBy,
   type EventData,
   type EventType,
 } from './events';
@@ -112,6 +117,50 @@ describe('topic catalogue', () => {
     assert.deepEqual([...EVENT_TYPES].sort(), Object.keys(expected).sort());
     for (const [type, topic] of Object.entries(expected)) assert.equal(topicOf(type as EventType), topic, type);
     assert.deepEqual(EVENT_SOURCED_TOPICS, [TOPICS.ownership]);
+  });
+});
+
+describe('Kafka ACLs from the topic catalogue', () => {
+  const acls = kafkaAclBindings();
+  const allowed = (principal: string, operation: string, resourceName: string) =>
+    acls.some((a) => a.principal === `User:${principal}` && a.resourceType === 'TOPIC' && a.operation === operation && a.resourceName === resourceName);
+
+  it('lets each service write exactly the topics it produces and read exactly those it consumes', () => {
+    for (const principal of KAFKA_SERVICE_PRINCIPAL_NAMES) {
+      for (const topic of TOPIC_NAMES) {
+        assert.equal(allowed(principal, 'WRITE', topic), topicsProducedBy(principal).includes(topic), `${principal} WRITE ${topic}`);
+        assert.equal(allowed(principal, 'READ', topic), topicsConsumedBy(principal).includes(topic), `${principal} READ ${topic}`);
+      }
+    }
+  });
+
+  it('gives the ownership topic (the admin grants) one writer, the authz-service', () => {
+    const writers = acls.filter((a) => a.resourceName === TOPICS.ownership && a.operation === 'WRITE').map((a) => a.principal);
+    assert.deepEqual(writers, ['User:authz-service']);
+    assert.equal(allowed('token-service', 'WRITE', TOPICS.ownership), false);
+    assert.equal(allowed('token-service', 'READ', TOPICS.ownership), false);
+    assert.equal(allowed('token-service', 'READ', TOPICS.authz), false);
+  });
+
+  it('lets the audit-service read every topic and write none', () => {
+    assert.deepEqual(topicsConsumedBy('audit-service'), TOPIC_NAMES);
+    assert.deepEqual(topicsProducedBy('audit-service'), []);
+  });
+
+  it('allows only topic and group operations a service needs, each once', () => {
+    const keys = acls.map((a) => `${a.principal} ${a.resourceType} ${a.patternType} ${a.resourceName} ${a.operation}`);
+    assert.equal(new Set(keys).size, keys.length, 'duplicate ACLs');
+    for (const acl of acls) {
+      assert.ok(['WRITE', 'READ', 'DESCRIBE', 'CREATE'].includes(acl.operation), `${acl.operation}`);
+      if (acl.resourceType === 'GROUP') assert.equal(acl.operation, 'READ');
+    }
+    // the consumer groups the services use are inside their own prefixes
+    for (const [principal, suffix] of [['token-service', 'revocations-1'], ['authz-service', 'projector-g1'], ['audit-service', 'service']] as const) {
+      const group = consumerGroupOf(principal, suffix);
+      assert.ok(acls.some((a) => a.principal === `User:${principal}` && a.resourceType === 'GROUP' && group.startsWith(a.resourceName)), group);
+    }
+    assert.equal(consumerGroupOf('audit-service', 'service'), 'audit-service', "the audit log's default group");
+    assert.throws(() => consumerGroupOf('login-service', 'x'), /consumes no topic/);
   });
 });
 

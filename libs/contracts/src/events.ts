@@ -35,28 +35,137 @@ import { describeFieldIssues, fieldIssuesOf } from './validation';
 
 // Topics ---------------------------------------------------------------------
 
-/** Kafka topics: one per domain. Topic names exist only here. */
-export const TOPICS = {
+/**
+ * Each Fedgate service's Kafka principal (its SCRAM user name) and the prefix of every consumer
+ * group it uses. Tools and tests use the operator principal, a super user (KAFKA_OPERATOR_PRINCIPAL).
+ */
+export const KAFKA_SERVICE_PRINCIPALS = {
+  'login-service': { groupPrefix: null },
+  'token-service': { groupPrefix: 'token-service-' },
+  'authz-service': { groupPrefix: 'authz-' },
+  'audit-service': { groupPrefix: 'audit-' },
+} as const satisfies Record<string, { groupPrefix: string | null }>;
+export type KafkaServicePrincipal = keyof typeof KAFKA_SERVICE_PRINCIPALS;
+export const KAFKA_SERVICE_PRINCIPAL_NAMES = Object.keys(KAFKA_SERVICE_PRINCIPALS) as KafkaServicePrincipal[];
+/** The principal of tools, tests and the stack scripts: may do anything (a Kafka super user). */
+export const KAFKA_OPERATOR_PRINCIPAL = 'fedgate-operator';
+/** The broker's own principal (its controller and inter-broker connections); a super user too. */
+export const KAFKA_BROKER_PRINCIPAL = 'fedgate-broker';
+
+/**
+ * The environment variable (in .fedgate/secrets.env) holding a principal's password:
+ * `login-service` → FEDGATE_KAFKA_LOGIN_SERVICE_PASSWORD, `fedgate-operator` → FEDGATE_KAFKA_OPERATOR_PASSWORD.
+ */
+export function kafkaPasswordVariable(principal: string): string {
+  return `FEDGATE_KAFKA_${principal.replace(/^fedgate-/, '').replace(/-/g, '_').toUpperCase()}_PASSWORD`;
+}
+
+/** Every SCRAM user of the stack's Kafka: the broker, the operator and the services. */
+export const KAFKA_SCRAM_USERS: readonly string[] = [KAFKA_BROKER_PRINCIPAL, KAFKA_OPERATOR_PRINCIPAL, ...KAFKA_SERVICE_PRINCIPAL_NAMES];
+
+interface TopicDefinition {
+  name: string;
+  /** The only principals allowed to write it. */
+  producers: readonly KafkaServicePrincipal[];
+  /** The only principals allowed to read it (each within its own consumer groups). */
+  consumers: readonly KafkaServicePrincipal[];
+  /** Source of truth: infinite retention, no compaction (`retention.ms=-1`). */
+  eventSourced?: true;
+}
+
+/**
+ * Every Kafka topic with who writes and who reads it: one entry per domain. Topic names, and the
+ * Kafka ACLs (kafkaAclBindings), come from here only; a new topic is one new entry.
+ */
+export const TOPIC_CATALOGUE = {
   /** Device login and session lifecycle: login.*, token.refreshed, token.refresh_reuse_detected, session.revoked, account.seen. */
-  login: 'fedgate.login.v1',
+  login: {
+    name: 'fedgate.login.v1',
+    producers: ['login-service'],
+    // token-service and authz-service (POST /v1/authorize) refuse the tokens of revoked sessions
+    consumers: ['token-service', 'authz-service', 'audit-service'],
+  },
   /** Token verification outcomes: token.verified, token.rejected (high volume). */
-  token: 'fedgate.token.v1',
+  token: { name: 'fedgate.token.v1', producers: ['token-service'], consumers: ['audit-service'] },
   /** Authorization decisions and refused requests: authz.decision, request.refused. */
-  authz: 'fedgate.authz.v1',
+  authz: { name: 'fedgate.authz.v1', producers: ['authz-service'], consumers: ['audit-service'] },
   /**
    * Run ownership and grants: run.registered / shared / unshared, access.granted / revoked.
    * Event-sourced truth: OpenFGA tuples and database tables are projections rebuilt by replay,
    * so this topic is never compacted or expired.
    */
-  ownership: 'fedgate.ownership.v1',
-  /** Infrastructure tests: system.test. */
-  system: 'fedgate.system.v1',
-} as const;
-export type TopicName = (typeof TOPICS)[keyof typeof TOPICS];
+  ownership: {
+    name: 'fedgate.ownership.v1',
+    producers: ['authz-service'],
+    consumers: ['authz-service', 'audit-service'],
+    eventSourced: true,
+  },
+  /** Infrastructure tests: system.test. Written by the operator only. */
+  system: { name: 'fedgate.system.v1', producers: [], consumers: ['audit-service'] },
+} as const satisfies Record<string, TopicDefinition>;
+
+type TopicKey = keyof typeof TOPIC_CATALOGUE;
+/** Kafka topics by domain, e.g. `TOPICS.login`. */
+export const TOPICS = Object.fromEntries(Object.entries(TOPIC_CATALOGUE).map(([key, t]) => [key, t.name])) as {
+  readonly [K in TopicKey]: (typeof TOPIC_CATALOGUE)[K]['name'];
+};
+export type TopicName = (typeof TOPICS)[TopicKey];
 export const TOPIC_NAMES = Object.values(TOPICS) as TopicName[];
 
+const topicDefinitions = Object.values(TOPIC_CATALOGUE) as readonly TopicDefinition[];
+
 /** Topics whose events are the source of truth: infinite retention, no compaction (`retention.ms=-1`). */
-export const EVENT_SOURCED_TOPICS: readonly TopicName[] = [TOPICS.ownership];
+export const EVENT_SOURCED_TOPICS: readonly TopicName[] = topicDefinitions.filter((t) => t.eventSourced).map((t) => t.name as TopicName);
+
+/** The topics a service may write. */
+export function topicsProducedBy(principal: KafkaServicePrincipal): TopicName[] {
+  return topicDefinitions.filter((t) => t.producers.includes(principal)).map((t) => t.name as TopicName);
+}
+
+/** The topics a service may read. */
+export function topicsConsumedBy(principal: KafkaServicePrincipal): TopicName[] {
+  return topicDefinitions.filter((t) => t.consumers.includes(principal)).map((t) => t.name as TopicName);
+}
+
+/** A consumer group name of a service: its group prefix + `suffix` (the prefix is what its ACL allows). */
+export function consumerGroupOf(principal: KafkaServicePrincipal, suffix: string): string {
+  const prefix = KAFKA_SERVICE_PRINCIPALS[principal].groupPrefix;
+  if (prefix === null) throw new Error(`${principal} consumes no topic, so it has no consumer group`);
+  return `${prefix}${suffix}`;
+}
+
+/** One Kafka ACL (allow only; with allow.everyone.if.no.acl.found=false, anything else is denied). */
+export interface KafkaAclBinding {
+  principal: `User:${string}`;
+  resourceType: 'TOPIC' | 'GROUP';
+  patternType: 'LITERAL' | 'PREFIXED';
+  resourceName: string;
+  operation: 'WRITE' | 'READ' | 'DESCRIBE' | 'CREATE';
+}
+
+/**
+ * The Kafka ACLs of the services, derived from TOPIC_CATALOGUE: a producer may WRITE its topics
+ * (an idempotent producer needs nothing more since KIP-679), a consumer may READ its topics and
+ * its groups (by prefix); both may DESCRIBE and CREATE the topics they use (services create
+ * missing topics at start). Nothing else: no DELETE, ALTER or cluster operation.
+ */
+export function kafkaAclBindings(): KafkaAclBinding[] {
+  const bindings: KafkaAclBinding[] = [];
+  for (const principal of KAFKA_SERVICE_PRINCIPAL_NAMES) {
+    const user = `User:${principal}` as const;
+    const topic = (resourceName: string, operation: KafkaAclBinding['operation']): KafkaAclBinding => ({ principal: user, resourceType: 'TOPIC', patternType: 'LITERAL', resourceName, operation });
+    const produced = topicsProducedBy(principal);
+    const consumed = topicsConsumedBy(principal);
+    for (const name of produced) bindings.push(topic(name, 'WRITE'));
+    for (const name of consumed) bindings.push(topic(name, 'READ'));
+    for (const name of new Set([...produced, ...consumed])) bindings.push(topic(name, 'DESCRIBE'), topic(name, 'CREATE'));
+    const { groupPrefix } = KAFKA_SERVICE_PRINCIPALS[principal];
+    if (consumed.length > 0 && groupPrefix !== null) {
+      bindings.push({ principal: user, resourceType: 'GROUP', patternType: 'PREFIXED', resourceName: groupPrefix, operation: 'READ' });
+    }
+  }
+  return bindings;
+}
 
 // Audit view of an event -----------------------------------------------------
 

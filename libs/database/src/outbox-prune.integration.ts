@@ -133,6 +133,27 @@ describe('OutboxStore.prunePublished (scratch database)', () => {
     assert.deepEqual(await remaining(events), new Set([events[3].id]), 'the ownership event stays');
   });
 
+  it("relays only the given topics' events: each service publishes the topics its Kafka principal may write", async () => {
+    await clear();
+    const store = new OutboxStore(pool);
+    const system = systemEvents(3);
+    const ownership = ownershipEvents(2);
+    await store.appendNow([system[0], ownership[0], system[1], ownership[1], system[2]]);
+    const taken: string[] = [];
+    assert.equal(await store.relayBatch(10, async (entries) => void taken.push(...entries.map((e) => e.id)), [TOPICS.ownership]), 2);
+    assert.deepEqual(taken, idsOf(ownership), 'the ownership events, in order, and nothing else');
+    assert.equal(await store.relayBatch(10, async (entries) => void taken.push(...entries.map((e) => e.id)), [TOPICS.ownership]), 0);
+    // while one relay publishes a topic, another relay of that topic takes nothing (its order is kept)
+    assert.equal(
+      await store.relayBatch(10, async (entries) => {
+        assert.equal(await store.relayBatch(10, async () => assert.fail('a second relay of the topic must wait'), [TOPICS.system]), 0);
+        taken.push(...entries.map((e) => e.id));
+      }, [TOPICS.system]),
+      3,
+    );
+    assert.deepEqual(taken.slice(2), idsOf(system));
+  });
+
   it('refuses options that would not bound or not make sense', async () => {
     const store = new OutboxStore(pool);
     await assert.rejects(store.prunePublished({ retentionMs: HOUR, batchSize: 0 }), RangeError);

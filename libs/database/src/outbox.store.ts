@@ -1,10 +1,10 @@
 import { Prisma } from './generated/prisma/client';
-import { EVENT_SOURCED_TOPICS, FedgateEvent, topicOf } from '@fedgate/contracts';
+import { EVENT_SOURCED_TOPICS, FedgateEvent, TOPIC_NAMES, topicOf } from '@fedgate/contracts';
 import type { Pool } from 'pg';
 import type { DatabaseTransaction } from './prisma.service';
 
-// Arbitrary constant naming the relay's advisory lock.
-const OUTBOX_RELAY_LOCK_ID = 7_364_025_110;
+// Arbitrary constant naming the relay's advisory locks (one per topic: the second key).
+const OUTBOX_RELAY_LOCK_CLASS = 736_402_511;
 
 /** An event waiting in (or taken from) the outbox. */
 export interface OutboxEntry {
@@ -66,21 +66,26 @@ export class OutboxStore {
   }
 
   /**
-   * Takes the oldest unpublished events (in write order), hands them to `publish`, and marks
-   * them published, all in one transaction holding a transaction-scoped advisory lock: one
-   * relay publishes at a time, so order is kept across relay instances. If `publish`
-   * throws, nothing is marked and the same events are taken again next time.
-   * Answers how many were published (0 also when another relay holds the lock).
+   * Takes the oldest unpublished events of `topics` (in write order), hands them to `publish`,
+   * and marks them published, all in one transaction holding a transaction-scoped advisory
+   * lock per topic: one relay publishes a topic at a time, so its order is kept across relay
+   * instances (each service relays the topics it may write). If `publish` throws, nothing is
+   * marked and the same events are taken again next time.
+   * Answers how many were published (0 also when another relay holds a lock).
    */
-  async relayBatch(limit: number, publish: (entries: OutboxEntry[]) => Promise<void>): Promise<number> {
+  async relayBatch(limit: number, publish: (entries: OutboxEntry[]) => Promise<void>, topics: readonly string[] = TOPIC_NAMES): Promise<number> {
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
-      const { rows: [lock] } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS locked', [OUTBOX_RELAY_LOCK_ID]);
-      const rows = lock?.locked
+      const sorted = [...new Set(topics)].sort();
+      const { rows: [lock] } = await client.query<{ locked: boolean }>(
+        'SELECT coalesce(bool_and(pg_try_advisory_xact_lock($1::int, hashtext(t))), true) AS locked FROM unnest($2::text[]) AS t',
+        [OUTBOX_RELAY_LOCK_CLASS, sorted],
+      );
+      const rows = lock?.locked && sorted.length > 0
         ? (await client.query<{ id: string; seq: string; topic: string; key: string; event: FedgateEvent }>(
-            'SELECT id, seq, topic, key, event FROM outbox_event WHERE published_at IS NULL ORDER BY seq LIMIT $1',
-            [limit],
+            'SELECT id, seq, topic, key, event FROM outbox_event WHERE published_at IS NULL AND topic = ANY($2::text[]) ORDER BY seq LIMIT $1',
+            [limit, sorted],
           )).rows
         : [];
       if (rows.length > 0) {

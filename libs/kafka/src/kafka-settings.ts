@@ -1,9 +1,19 @@
 import { Logger } from '@nestjs/common';
 import { logLevel, type KafkaConfig, type RetryOptions } from 'kafkajs';
+import type { StackFile } from '@fedgate/contracts';
+import type { KafkaConfig as KafkaEnvironment } from '@fedgate/platform';
+
+/** SASL/SCRAM credentials of one Kafka principal (the broker refuses clients without them). */
+export interface KafkaCredentials {
+  mechanism: 'scram-sha-512';
+  username: string;
+  password: string;
+}
 
 export interface KafkaSettings {
   clientId: string;
   brokers: string[];
+  sasl: KafkaCredentials;
 }
 
 export const KAFKA_SETTINGS = Symbol('KAFKA_SETTINGS');
@@ -13,7 +23,22 @@ export const KAFKA_SETTINGS = Symbol('KAFKA_SETTINGS');
 const retry: RetryOptions = { retries: 3, initialRetryTime: 200, maxRetryTime: 2000 };
 
 export function kafkaClientConfig(settings: KafkaSettings): KafkaConfig {
-  return { clientId: settings.clientId, brokers: settings.brokers, connectionTimeout: 3000, requestTimeout: 10000, retry };
+  const { mechanism, username, password } = settings.sasl;
+  return { clientId: settings.clientId, brokers: settings.brokers, sasl: { mechanism, username, password }, connectionTimeout: 3000, requestTimeout: 10000, retry };
+}
+
+/** A service's Kafka settings from its validated environment (FEDGATE_KAFKA_*). */
+export function kafkaSettingsFromConfig(clientId: string, config: KafkaEnvironment): KafkaSettings {
+  return {
+    clientId,
+    brokers: parseBrokers(config.FEDGATE_KAFKA_BROKERS),
+    sasl: { mechanism: config.FEDGATE_KAFKA_SASL_MECHANISM, username: config.FEDGATE_KAFKA_USERNAME, password: config.FEDGATE_KAFKA_PASSWORD },
+  };
+}
+
+/** The local stack's Kafka as its operator principal (stack.json `kafka`): tools and tests. */
+export function operatorKafkaSettings(stack: StackFile, clientId: string): KafkaSettings {
+  return { clientId, brokers: stack.kafka.brokers, sasl: stack.kafka.sasl };
 }
 
 export function parseBrokers(list: string): string[] {

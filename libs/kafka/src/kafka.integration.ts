@@ -8,10 +8,11 @@ import { repoRoot, runProjectScript, uniqueSuffix, waitFor } from '@fedgate/test
 import { CloudEventConsumer, ReceivedEvent } from './cloud-event.consumer';
 import { CloudEventPublisher } from './cloud-event.publisher';
 import { onceInDatabase } from './idempotency';
-import { KafkaSettings, parseBrokers } from './kafka-settings';
+import { readStackFile } from '@fedgate/stack';
+import { KafkaSettings, operatorKafkaSettings } from './kafka-settings';
 import { OutboxRelay } from './outbox.relay';
 
-const settings: KafkaSettings = { clientId: 'fedgate-tests', brokers: parseBrokers(requiredEnv('FEDGATE_KAFKA_BROKERS')) };
+const settings: KafkaSettings = operatorKafkaSettings(readStackFile(), 'fedgate-tests');
 
 function requiredEnv(name: string): string {
   const value = process.env[name];
@@ -85,7 +86,7 @@ describe('Outbox: events survive Kafka being down', () => {
     const nonce = uniqueSuffix();
     const outbox = new OutboxStore(pool);
     const processed = new ProcessedEventStore(prisma);
-    const relay = new OutboxRelay(outbox, publisher, { batchSize: 20, idleMs: 50, maxBackoffMs: 1000 });
+    const relay = new OutboxRelay(outbox, publisher, { batchSize: 20, idleMs: 50, maxBackoffMs: 1000, topics: [TOPICS.system] });
 
     const stop = runProjectScript('scripts/infra/kafka.sh', ['stop']);
     assert.equal(stop.status, 0, stop.stderr);

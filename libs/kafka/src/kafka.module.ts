@@ -1,5 +1,6 @@
 import { DynamicModule, Global, Inject, Injectable, Logger, Module, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { Kafka } from 'kafkajs';
+import { topicsConsumedBy, topicsProducedBy, type KafkaServicePrincipal, type TopicName } from '@fedgate/contracts';
 import type { ReadinessCheck } from '@fedgate/platform';
 import { OutboxStore } from '@fedgate/database';
 import { CloudEventPublisher } from './cloud-event.publisher';
@@ -22,16 +23,18 @@ export class KafkaReadinessCheck implements ReadinessCheck {
   }
 }
 
+const SERVICE_TOPICS = Symbol('SERVICE_TOPICS');
+
 /**
- * Creates the catalogue's topics at start, best effort: a service must still start (and
+ * Creates the service's topics at start, best effort: a service must still start (and
  * report not-ready) while Kafka is down; consumers ensure their own topics again.
  */
 @Injectable()
 export class KafkaTopicsBootstrap implements OnApplicationBootstrap {
   private readonly logger = new Logger(KafkaTopicsBootstrap.name);
-  constructor(@Inject(KAFKA_SETTINGS) private readonly settings: KafkaSettings) {}
+  constructor(@Inject(KAFKA_SETTINGS) private readonly settings: KafkaSettings, @Inject(SERVICE_TOPICS) private readonly topics: readonly TopicName[]) {}
   async onApplicationBootstrap(): Promise<void> {
-    await ensureTopics(this.settings).catch((err: Error) => this.logger.warn({ reason: err.message }, 'could not create Kafka topics yet'));
+    await ensureTopics(this.settings, this.topics).catch((err: Error) => this.logger.warn({ reason: err.message }, 'could not create Kafka topics yet'));
   }
 }
 
@@ -47,7 +50,10 @@ export class OutboxRelayLifecycle implements OnApplicationBootstrap, OnApplicati
   }
 }
 
-export interface KafkaModuleOptions extends KafkaSettings {
+export interface KafkaModuleOptions {
+  settings: KafkaSettings;
+  /** Whose topics: those it writes (the only ones its relay publishes) and those it reads (TOPIC_CATALOGUE). */
+  service: KafkaServicePrincipal;
   /** Run the outbox relay in this service (needs DatabaseModule). */
   outboxRelay?: boolean;
 }
@@ -60,16 +66,23 @@ export interface KafkaModuleOptions extends KafkaSettings {
 @Module({})
 export class KafkaModule {
   static forRoot(options: KafkaModuleOptions): DynamicModule {
-    const settings: KafkaSettings = { clientId: options.clientId, brokers: options.brokers };
+    const { settings, service } = options;
+    const produced = topicsProducedBy(service);
+    const topics = [...new Set([...produced, ...topicsConsumedBy(service)])];
     const relayProviders = options.outboxRelay
       ? [
-          { provide: OutboxRelay, useFactory: (store: OutboxStore, publisher: CloudEventPublisher) => new OutboxRelay(store, publisher), inject: [OutboxStore, CloudEventPublisher] },
+          {
+            provide: OutboxRelay,
+            // only its own topics: the events of the others are theirs to publish (and Kafka would refuse them)
+            useFactory: (store: OutboxStore, publisher: CloudEventPublisher) => new OutboxRelay(store, publisher, { topics: produced }),
+            inject: [OutboxStore, CloudEventPublisher],
+          },
           OutboxRelayLifecycle,
         ]
       : [];
     return {
       module: KafkaModule,
-      providers: [{ provide: KAFKA_SETTINGS, useValue: settings }, CloudEventPublisher, KafkaReadinessCheck, KafkaTopicsBootstrap, ...relayProviders],
+      providers: [{ provide: KAFKA_SETTINGS, useValue: settings }, { provide: SERVICE_TOPICS, useValue: topics }, CloudEventPublisher, KafkaReadinessCheck, KafkaTopicsBootstrap, ...relayProviders],
       exports: [KAFKA_SETTINGS, CloudEventPublisher, KafkaReadinessCheck, ...(options.outboxRelay ? [OutboxRelay] : [])],
     };
   }

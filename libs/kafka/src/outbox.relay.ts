@@ -1,5 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { Logger } from '@nestjs/common';
+import { TOPIC_NAMES, type TopicName } from '@fedgate/contracts';
 import type { OutboxEntry, OutboxStore } from '@fedgate/database';
 import type { CloudEventPublisher } from './cloud-event.publisher';
 
@@ -15,11 +16,16 @@ export interface OutboxRelayOptions {
   pruneIntervalMs: number;
   /** Rows per DELETE statement while pruning. */
   pruneBatchSize: number;
+  /**
+   * The topics whose events this relay publishes: those its Kafka principal may write. The
+   * outbox table is shared by the services; each relays its own topics, in order.
+   */
+  topics: readonly TopicName[];
 }
 
 // Pruning settings are code defaults, not configuration: an hour of published events is
 // plenty to look at (Kafka holds the history) and a minute keeps each prune small.
-const defaults: OutboxRelayOptions = { batchSize: 500, idleMs: 200, maxBackoffMs: 5000, retentionMs: 3_600_000, pruneIntervalMs: 60_000, pruneBatchSize: 1000 };
+const defaults: OutboxRelayOptions = { batchSize: 500, idleMs: 200, maxBackoffMs: 5000, retentionMs: 3_600_000, pruneIntervalMs: 60_000, pruneBatchSize: 1000, topics: TOPIC_NAMES };
 
 /**
  * Moves events from the PostgreSQL outbox to Kafka, oldest first, retrying with backoff
@@ -72,7 +78,7 @@ export class OutboxRelay {
 
   /** Publishes one batch now; throws when Kafka does not take it. */
   relayOnce(): Promise<number> {
-    return this.store.relayBatch(this.options.batchSize, (entries) => this.publishInOrder(entries));
+    return this.store.relayBatch(this.options.batchSize, (entries) => this.publishInOrder(entries), this.options.topics);
   }
 
   private async run(): Promise<void> {

@@ -31,6 +31,14 @@ export function loadConfig<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEn
 
 /** Settings fragments for the dependencies a service may have; apps merge what they use. */
 export const databaseConfigSchema = z.object({ FEDGATE_DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgresql:// URL') });
-export const kafkaConfigSchema = z.object({ FEDGATE_KAFKA_BROKERS: z.string().min(1) });
+/** Kafka: every client authenticates (SASL/SCRAM) as the service's own principal; its ACLs say what it may do. */
+export const kafkaConfigSchema = z.object({
+  FEDGATE_KAFKA_BROKERS: z.string().min(1),
+  FEDGATE_KAFKA_USERNAME: z.string().min(1),
+  FEDGATE_KAFKA_PASSWORD: z.string().min(1),
+  // the only mechanism the broker enables (infra/kafka/server.properties)
+  FEDGATE_KAFKA_SASL_MECHANISM: z.literal('scram-sha-512').default('scram-sha-512'),
+});
+export type KafkaConfig = z.infer<typeof kafkaConfigSchema>;
 export const oidcConfigSchema = z.object({ FEDGATE_OIDC_ISSUER: z.string().url() });
 export const openfgaConfigSchema = z.object({ FEDGATE_OPENFGA_URL: z.string().url(), FEDGATE_OPENFGA_API_KEY: z.string().min(1) });

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { createServer, type AddressInfo } from 'node:net';
 import { Client } from 'pg';
+import { kafkaPasswordVariable, type KafkaServicePrincipal } from '@fedgate/contracts';
 
 /** The repository root (the folder with nx.json), from compiled or source locations alike. */
 export function repoRoot(from: string = __dirname): string {
@@ -108,4 +109,15 @@ export async function createScratchDatabase(serverUrl: string, name: string): Pr
     throw new Error(`prisma migrate deploy failed: ${migrate.stdout}${migrate.stderr}`);
   }
   return { databaseUrl, drop };
+}
+
+/**
+ * The Kafka credentials a service of the local stack runs with (services.sh), for a test that
+ * starts another instance: its password comes from secrets.env, in the tests' environment.
+ */
+export function serviceKafkaEnv(principal: KafkaServicePrincipal): { FEDGATE_KAFKA_USERNAME: string; FEDGATE_KAFKA_PASSWORD: string } {
+  const variable = kafkaPasswordVariable(principal);
+  const password = process.env[variable];
+  if (!password) throw new Error(`${variable} is not set: run the tests through \`npm test\` (it loads .fedgate/secrets.env)`);
+  return { FEDGATE_KAFKA_USERNAME: principal, FEDGATE_KAFKA_PASSWORD: password };
 }

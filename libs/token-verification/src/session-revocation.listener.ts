@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { TOPICS } from '@fedgate/contracts';
+import { TOPICS, consumerGroupOf, type KafkaServicePrincipal } from '@fedgate/contracts';
 import { CloudEventConsumer, KAFKA_SETTINGS, KafkaSettings, onceInMemory, startConsumerWithRetry } from '@fedgate/kafka';
 import { CachingTokenVerifier } from './caching-token-verifier';
 
@@ -29,7 +29,8 @@ export class SessionRevocationListener implements OnApplicationBootstrap, OnAppl
 
   private newConsumer(): CloudEventConsumer {
     return new CloudEventConsumer(this.kafka, {
-      groupId: `token-service-revocations-${randomUUID()}`,
+      // token-service and authz-service (POST /v1/authorize) both run this listener, each under its own principal
+      groupId: consumerGroupOf(this.kafka.clientId as KafkaServicePrincipal, `revocations-${randomUUID()}`),
       topics: [TOPICS.login],
       fromBeginning: true,
       handle: onceInMemory((event) => {

@@ -14,7 +14,7 @@ const stack = {
   admin_api_key: 'operator-key',
   other_service: { service_name: 'superlink-b', api_key: 'superlink-b-key' },
   idp: { issuer: 'https://localhost:8440', users: [{ username: 'alice', password: 'alice-pw' }] },
-  kafka: { brokers: ['localhost:9092'] },
+  kafka: { brokers: ['localhost:9092'], sasl: { mechanism: 'scram-sha-512', username: 'fedgate-operator', password: 'operator-pw' } },
   openfga: { url: 'http://localhost:8080', store_id: '01HVMMBCMGZNT3SED4Z17ECXCA' },
   postgres: { url: 'postgresql://fedgate@localhost:5432/fedgate' },
   service_name: 'superlink',
@@ -34,8 +34,11 @@ describe('.fedgate/stack.json', () => {
     const { audit: _audit, ...threeServices } = stack.services;
     const cases: Array<Record<string, unknown>> = [
       { services: threeServices },
-      { kafka: { brokers: [] } },
-      { kafka: { brokers: ['localhost'] } },
+      { kafka: { ...stack.kafka, brokers: [] } },
+      { kafka: { ...stack.kafka, brokers: ['localhost'] } },
+      // Kafka refuses clients without credentials: a stack file without them is of no use
+      { kafka: { brokers: ['localhost:9092'] } },
+      { kafka: { ...stack.kafka, sasl: { ...stack.kafka.sasl, mechanism: 'plain' } } },
       { postgres: { url: 'mysql://x' } },
       { service_name: 'super link' },
       { admin_api_key: undefined },

@@ -38,6 +38,12 @@ export const StackFileSchema = z.object({
   kafka: z.object({
     /** `host:port` bootstrap servers. */
     brokers: z.array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'must be host:port')).min(1),
+    /** The operator principal's SASL/SCRAM credentials (tools and tests; kafkajs's `sasl` option as is). */
+    sasl: z.object({
+      mechanism: z.literal('scram-sha-512'),
+      username: z.string().min(1),
+      password: z.string().min(1),
+    }),
   }),
   openfga: z.object({
     url: BaseUrlSchema,
