@@ -34,7 +34,7 @@ function forgedGrant(): FedgateEvent {
   return createCloudEvent({
     type: 'fedgate.access.granted.v1',
     source: '/fedgate/authz-service',
-    data: { flwr_aid: `mallory-${uniqueSuffix()}`, service: stack.service_name, role: 'admin', acting_flwr_aid: null },
+    data: { flwr_aid: `mallory-${uniqueSuffix()}`, service: stack.service_name, role: 'admin', actor: null },
   });
 }
 
