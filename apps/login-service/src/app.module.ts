@@ -2,7 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { openApiDocument } from '@fedgate/contracts';
 import { DatabaseModule, DatabaseReadinessCheck, OutboxStore, PrismaService } from '@fedgate/database';
 import { KafkaModule, KafkaReadinessCheck, parseBrokers } from '@fedgate/kafka';
-import { DEFAULT_DEVICE_FLOW_POLICY, ExpireDeviceLogins, IdentityProviderClient, Logout, PollDeviceLogin, RefreshSession, StartDeviceLogin } from '@fedgate/login';
+import { DEFAULT_DEVICE_FLOW_POLICY, ExpireDeviceLogins, IdentityProviderClient, Logout, PollDeviceLogin, RefreshSession, SessionPolicy, StartDeviceLogin } from '@fedgate/login';
 import { PlatformModule, oidcDiscoveryReadinessCheck } from '@fedgate/platform';
 import type { LoginServiceConfig } from '@fedgate/service-config';
 import { DeviceLoginSweeper, SWEEP_INTERVAL_MS } from './device-login.sweeper';
@@ -14,6 +14,7 @@ import { OAuth2Controller } from './oauth2.controller';
 export class LoginServiceModule {
   static register(config: LoginServiceConfig): DynamicModule {
     const inject = [PrismaService, OutboxStore, IdentityProviderClient];
+    const sessions: SessionPolicy = { maxTokens: config.FEDGATE_SESSION_MAX_TOKENS, revocationRetainSeconds: config.FEDGATE_TOKEN_MAX_LIFETIME_SECONDS };
     return {
       module: LoginServiceModule,
       imports: [
@@ -41,8 +42,8 @@ export class LoginServiceModule {
         },
         { provide: StartDeviceLogin, useFactory: (p: PrismaService, o: OutboxStore, i: IdentityProviderClient) => new StartDeviceLogin(p.client, o, i, DEFAULT_DEVICE_FLOW_POLICY), inject },
         { provide: PollDeviceLogin, useFactory: (p: PrismaService, o: OutboxStore, i: IdentityProviderClient) => new PollDeviceLogin(p.client, o, i), inject },
-        { provide: RefreshSession, useFactory: (p: PrismaService, o: OutboxStore, i: IdentityProviderClient) => new RefreshSession(p.client, o, i), inject },
-        { provide: Logout, useFactory: (p: PrismaService, o: OutboxStore, i: IdentityProviderClient) => new Logout(p.client, o, i), inject },
+        { provide: RefreshSession, useFactory: (p: PrismaService, o: OutboxStore, i: IdentityProviderClient) => new RefreshSession(p.client, o, i, sessions), inject },
+        { provide: Logout, useFactory: (p: PrismaService, o: OutboxStore, i: IdentityProviderClient) => new Logout(p.client, o, i, sessions), inject },
         { provide: ExpireDeviceLogins, useFactory: (p: PrismaService, o: OutboxStore) => new ExpireDeviceLogins(p.client, o), inject: [PrismaService, OutboxStore] },
         { provide: SWEEP_INTERVAL_MS, useValue: config.FEDGATE_LOGIN_SWEEP_MS },
         DeviceLoginSweeper,

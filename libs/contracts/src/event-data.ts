@@ -87,12 +87,16 @@ export const TokenRefreshReuseDetectedDataSchema = z.object({
 });
 
 /**
- * A session ends (logout, refresh reuse, admin action). Every token-service
- * instance evicts the listed token hashes and refuses the session from now on.
+ * A session ends (logout, refresh reuse, admin action). Every verifier refuses the session
+ * from now on: its tokens by `session_id` and, where the IdP names its session, every token
+ * carrying `idp_sid` (also those minted at the IdP without Fedgate). `token_hashes` lists
+ * only the session's still-live tokens (bounded by the session's token cap); the durable
+ * revoked-session list, not this event, is what verifiers rely on.
  */
 export const SessionRevokedDataSchema = z.object({
   flwr_aid: FlwrAidSchema,
   session_id: SessionIdSchema.optional(),
+  idp_sid: z.string().min(1).max(256).optional(),
   reason: z.enum(['logout', 'refresh_reuse', 'admin']),
   token_hashes: z.array(TokenHashSchema),
   origin,

@@ -397,11 +397,15 @@ function buildProviderConfiguration(
       if (!user) return undefined;
       return { accountId: user.username, claims: async () => DevUserDirectory.claimsOf(user) };
     },
-    // Account-name claims in access tokens (like Keycloak), for the token service's account mapping.
+    // Account-name claims in access tokens (like Keycloak), for the token service's account
+    // mapping; and `sid`, the session every token of one login shares (Keycloak sends one too),
+    // so revoking the session refuses also tokens minted here without Fedgate. oidc-provider
+    // records a sid only for back-channel-logout clients: the grant stands in for it.
     async extraTokenClaims(_context: OidcContext, token: OidcTokenLike): Promise<Record<string, unknown> | undefined> {
       const user = token.accountId === undefined ? undefined : users.find(token.accountId);
       if (!user) return undefined;
-      return { preferred_username: user.username, name: user.name, email: user.email };
+      const sid = token.sid ?? token.grantId;
+      return { preferred_username: user.username, name: user.name, email: user.email, ...(sid ? { sid } : {}) };
     },
     interactions: {
       url: (_context: OidcContext, interaction: { uid: string }) => `/interaction/${interaction.uid}`,

@@ -31,6 +31,10 @@ export interface OidcTokenLike {
   readonly accountId?: string;
   readonly kind?: string;
   readonly scopes: ReadonlySet<string>;
+  /** The grant (one device login of one client) the token belongs to; refreshes keep it. */
+  readonly grantId?: string;
+  /** The browser session's id for the client, when oidc-provider records one. */
+  readonly sid?: string;
 }
 
 export interface OidcAccount {

@@ -20,6 +20,13 @@ export const loginServiceConfigSchema = serviceConfigSchema
     FEDGATE_OIDC_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
     /** How often device logins that expired unpolled are closed (with their final audit event). */
     FEDGATE_LOGIN_SWEEP_MS: z.coerce.number().int().min(1000).default(30_000),
+    /** How long a revoked session is refused: the longest an access token of the IdP can live. */
+    FEDGATE_TOKEN_MAX_LIFETIME_SECONDS: z.coerce.number().int().min(60).default(86_400),
+    /**
+     * Most access tokens one session may hold unexpired: a refresh beyond it is refused
+     * (invalid_grant) until one expires, so a session and its revocation event stay bounded.
+     */
+    FEDGATE_SESSION_MAX_TOKENS: z.coerce.number().int().min(2).max(1000).default(100),
   });
 export type LoginServiceConfig = z.infer<typeof loginServiceConfigSchema>;
 
@@ -45,6 +52,8 @@ export const tokenServiceConfigSchema = serviceConfigSchema
     FEDGATE_TOKEN_AUDIT_SUCCESS: booleanSetting('true'),
     /** How long a revoked token must be refused when its own expiry is unknown. */
     FEDGATE_TOKEN_MAX_LIFETIME_SECONDS: z.coerce.number().int().min(60).default(86_400),
+    /** Pause between reads of the durable revoked-session list: how late a revocation can arrive while Kafka is down. */
+    FEDGATE_REVOCATION_REFRESH_MS: z.coerce.number().int().min(50).max(2000).default(500),
   });
 export type TokenServiceConfig = z.infer<typeof tokenServiceConfigSchema>;
 

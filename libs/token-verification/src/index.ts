@@ -41,3 +41,9 @@ export {
   type ForgedTokenExpectedError,
 } from './testing/forged-tokens';
 export { VerifyAccessToken, TOKEN_EVENT_SOURCE, type VerificationOrigin } from './verify-access-token.use-case';
+export {
+  SessionRevocations,
+  type SessionRevocationSource,
+  type SessionRevocationsOptions,
+  type TokenSession,
+} from './session-revocations';

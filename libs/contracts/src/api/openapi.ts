@@ -125,6 +125,10 @@ const BODY_ERRORS: readonly ErrorCode[] = ['invalid_request', 'payload_too_large
 /** Every /v1 call guarded by ApiKeyGuard. */
 const KEYED: readonly ErrorCode[] = ['invalid_client'];
 const ALWAYS: readonly ErrorCode[] = ['internal_error'];
+/** Every call that reads or writes PostgreSQL (each answered call is audited through the outbox). */
+const STORED: readonly ErrorCode[] = ['database_unavailable', ...ALWAYS];
+/** Calls that verify a person's token: also refused while the revoked-session list is not known complete. */
+const VERIFYING: readonly ErrorCode[] = ['revocation_unavailable', ...STORED];
 const DEVICE_POLL_ERRORS: readonly ErrorCode[] = ['authorization_pending', 'slow_down', 'expired_token', 'access_denied', 'invalid_grant'];
 const BEARER_REJECTIONS: readonly ErrorCode[] = ['invalid_token', 'expired_token', 'revoked_token'];
 
@@ -195,7 +199,7 @@ const LOGIN_OPERATIONS: readonly OpenApiOperation[] = [
     security: 'apiKey',
     requestBody: { mediaType: MEDIA_JSON, schema: named('DeviceAuthorizeRequest', DeviceAuthorizeRequestSchema), description: '`{}` or `{"scope": "..."}`.' },
     responses: [json(200, 'A device authorization for the CLI to show.', named('DeviceAuthorizationResponse', DeviceAuthorizationResponseSchema))],
-    errors: [...KEYED, ...BODY_ERRORS, 'invalid_scope', 'idp_unavailable', ...ALWAYS],
+    errors: [...KEYED, ...BODY_ERRORS, 'invalid_scope', 'idp_unavailable', ...STORED],
   },
   {
     operationId: 'deviceToken',
@@ -206,7 +210,7 @@ const LOGIN_OPERATIONS: readonly OpenApiOperation[] = [
     security: 'apiKey',
     requestBody: { mediaType: MEDIA_JSON, schema: named('DeviceTokenRequest', DeviceTokenRequestSchema) },
     responses: [json(200, 'The sign-in completed: tokens and their account.', named('TokenSetResponse', TokenSetResponseSchema))],
-    errors: [...KEYED, ...BODY_ERRORS, ...DEVICE_POLL_ERRORS, 'idp_unavailable', ...ALWAYS],
+    errors: [...KEYED, ...BODY_ERRORS, ...DEVICE_POLL_ERRORS, 'idp_unavailable', ...STORED],
   },
   {
     operationId: 'refreshTokens',
@@ -217,7 +221,7 @@ const LOGIN_OPERATIONS: readonly OpenApiOperation[] = [
     security: 'apiKey',
     requestBody: { mediaType: MEDIA_JSON, schema: named('RefreshRequest', RefreshRequestSchema) },
     responses: [json(200, 'New tokens and their account.', named('TokenSetResponse', TokenSetResponseSchema))],
-    errors: [...KEYED, ...BODY_ERRORS, 'invalid_grant', 'idp_unavailable', ...ALWAYS],
+    errors: [...KEYED, ...BODY_ERRORS, 'invalid_grant', 'idp_unavailable', ...STORED],
   },
   {
     operationId: 'logout',
@@ -230,7 +234,7 @@ const LOGIN_OPERATIONS: readonly OpenApiOperation[] = [
     security: 'apiKey',
     requestBody: { mediaType: MEDIA_JSON, schema: named('LogoutRequest', LogoutRequestSchema) },
     responses: [{ status: 204, description: 'The session is revoked.' }],
-    errors: [...KEYED, ...BODY_ERRORS, 'idp_unavailable', ...ALWAYS],
+    errors: [...KEYED, ...BODY_ERRORS, 'idp_unavailable', ...STORED],
   },
   {
     operationId: 'oauthDeviceAuthorization',
@@ -241,7 +245,7 @@ const LOGIN_OPERATIONS: readonly OpenApiOperation[] = [
     security: 'none',
     requestBody: { mediaType: MEDIA_FORM, schema: named('OAuthDeviceAuthorizationForm', OAuthDeviceAuthorizationFormSchema) },
     responses: [json(200, 'RFC 8628 §3.2 device authorization response.', named('OAuthDeviceAuthorizationResponse', OAuthDeviceAuthorizationResponseSchema))],
-    errors: [...BODY_ERRORS, 'invalid_scope', 'idp_unavailable', ...ALWAYS],
+    errors: [...BODY_ERRORS, 'invalid_scope', 'idp_unavailable', ...STORED],
   },
   {
     operationId: 'oauthToken',
@@ -253,7 +257,7 @@ const LOGIN_OPERATIONS: readonly OpenApiOperation[] = [
     requestBody: { mediaType: MEDIA_FORM, schema: named('OAuthTokenForm', OAuthTokenFormSchema) },
     responses: [json(200, 'RFC 6749 §5.1 token response.', named('OAuthTokenResponse', OAuthTokenResponseSchema))],
     // an unknown grant_type is answered unsupported_grant_type (RFC 6749 §5.2)
-    errors: [...BODY_ERRORS, ...DEVICE_POLL_ERRORS, 'unsupported_grant_type', 'idp_unavailable', ...ALWAYS],
+    errors: [...BODY_ERRORS, ...DEVICE_POLL_ERRORS, 'unsupported_grant_type', 'idp_unavailable', ...STORED],
   },
 ];
 
@@ -267,7 +271,7 @@ const TOKEN_OPERATIONS: readonly OpenApiOperation[] = [
     security: 'apiKey',
     requestBody: { mediaType: MEDIA_JSON, schema: named('VerifyRequest', VerifyRequestSchema) },
     responses: [json(200, 'The token is active.', named('ActiveVerifyResult', ActiveVerifyResultSchema))],
-    errors: [...KEYED, ...BODY_ERRORS, ...BEARER_REJECTIONS, 'idp_unavailable', ...ALWAYS],
+    errors: [...KEYED, ...BODY_ERRORS, ...BEARER_REJECTIONS, 'idp_unavailable', ...VERIFYING],
     errorStatus: { expired_token: 401 },
     // a refused token answers `{active:false, error, error_description}`; a refused key the plain body
     errorBodies: { 401: named('InactiveVerifyResult', InactiveVerifyResultSchema) },
@@ -280,7 +284,7 @@ const TOKEN_OPERATIONS: readonly OpenApiOperation[] = [
     tag: 'tokens',
     security: 'bearer',
     responses: [json(200, 'OIDC UserInfo claims.', named('UserInfoResponse', UserInfoResponseSchema))],
-    errors: ['invalid_request', ...BEARER_REJECTIONS, 'idp_unavailable', ...ALWAYS],
+    errors: ['invalid_request', ...BEARER_REJECTIONS, 'idp_unavailable', ...VERIFYING],
     errorStatus: { expired_token: 401 },
   },
   {
@@ -293,12 +297,12 @@ const TOKEN_OPERATIONS: readonly OpenApiOperation[] = [
     security: 'apiKey',
     requestBody: { mediaType: MEDIA_FORM, schema: named('IntrospectionForm', IntrospectionFormSchema) },
     responses: [json(200, 'RFC 7662 §2.2 introspection response.', named('IntrospectionResponse', IntrospectionResponseSchema))],
-    errors: [...KEYED, ...BODY_ERRORS, 'idp_unavailable', ...ALWAYS],
+    errors: [...KEYED, ...BODY_ERRORS, 'idp_unavailable', ...VERIFYING],
   },
 ];
 
 const WriteResponse = named('WriteResponse', WriteResponseSchema);
-const MEMBER_WRITE_ERRORS: readonly ErrorCode[] = [...KEYED, ...BODY_ERRORS, 'forbidden', 'authz_unavailable', ...ALWAYS];
+const MEMBER_WRITE_ERRORS: readonly ErrorCode[] = [...KEYED, ...BODY_ERRORS, 'forbidden', 'authz_unavailable', ...VERIFYING];
 
 const AUTHZ_OPERATIONS: readonly OpenApiOperation[] = [
   {
@@ -311,7 +315,7 @@ const AUTHZ_OPERATIONS: readonly OpenApiOperation[] = [
     security: 'apiKey',
     requestBody: { mediaType: MEDIA_JSON, schema: named('CheckRequest', CheckRequestSchema) },
     responses: [json(200, 'The decision, with its audit id.', named('CheckResponse', CheckResponseSchema))],
-    errors: [...KEYED, ...BODY_ERRORS, 'authz_unavailable', ...ALWAYS],
+    errors: [...KEYED, ...BODY_ERRORS, 'authz_unavailable', ...STORED],
   },
   {
     operationId: 'batchCheck',
@@ -322,7 +326,7 @@ const AUTHZ_OPERATIONS: readonly OpenApiOperation[] = [
     security: 'apiKey',
     requestBody: { mediaType: MEDIA_JSON, schema: named('BatchCheckRequest', BatchCheckRequestSchema) },
     responses: [json(200, 'One decision per check, in order.', named('BatchCheckResponse', BatchCheckResponseSchema))],
-    errors: [...KEYED, ...BODY_ERRORS, 'authz_unavailable', ...ALWAYS],
+    errors: [...KEYED, ...BODY_ERRORS, 'authz_unavailable', ...STORED],
   },
   {
     operationId: 'registerRun',
@@ -336,7 +340,7 @@ const AUTHZ_OPERATIONS: readonly OpenApiOperation[] = [
       json(201, 'The run is registered.', named('RegisterRunResponse', RegisterRunResponseSchema)),
       json(200, 'The same owner registered the run again (idempotent).', named('RegisterRunResponse', RegisterRunResponseSchema)),
     ],
-    errors: [...KEYED, ...BODY_ERRORS, 'run_exists', 'dependency_unavailable', ...ALWAYS],
+    errors: [...KEYED, ...BODY_ERRORS, 'run_exists', 'dependency_unavailable', ...STORED],
   },
   {
     operationId: 'listRuns',
@@ -347,7 +351,7 @@ const AUTHZ_OPERATIONS: readonly OpenApiOperation[] = [
     security: 'apiKey',
     query: ListRunsQuerySchema,
     responses: [json(200, 'The runs, each with the role that lets the account see it.', named('ListRunsResponse', ListRunsResponseSchema))],
-    errors: [...KEYED, 'invalid_request', 'authz_unavailable', ...ALWAYS],
+    errors: [...KEYED, 'invalid_request', 'authz_unavailable', ...STORED],
   },
   {
     operationId: 'putRunMember',
@@ -408,7 +412,7 @@ const AUTHZ_OPERATIONS: readonly OpenApiOperation[] = [
     pathParams: OpenFgaCheckParamsSchema,
     requestBody: { mediaType: MEDIA_JSON, schema: named('OpenFgaCheckRequest', OpenFgaCheckRequestSchema) },
     responses: [json(200, 'OpenFGA Check response.', named('OpenFgaCheckResponse', OpenFgaCheckResponseSchema))],
-    errors: [...KEYED, ...BODY_ERRORS, 'authz_unavailable', ...ALWAYS],
+    errors: [...KEYED, ...BODY_ERRORS, 'authz_unavailable', ...STORED],
   },
   {
     operationId: 'rebuildProjections',
@@ -418,12 +422,12 @@ const AUTHZ_OPERATIONS: readonly OpenApiOperation[] = [
     tag: 'admin',
     security: 'apiKey',
     responses: [json(200, 'The projections are rebuilt and serving.', named('RebuildResponse', RebuildResponseSchema))],
-    errors: [...KEYED, 'authz_unavailable', 'dependency_unavailable', ...ALWAYS],
+    errors: [...KEYED, 'authz_unavailable', 'dependency_unavailable', ...STORED],
   },
 ];
 
 // Reading the audit log needs a key allowed to (API.md: the dev key "including reading the audit log").
-const AUDIT_READ_ERRORS: readonly ErrorCode[] = [...KEYED, 'forbidden', 'dependency_unavailable', ...ALWAYS];
+const AUDIT_READ_ERRORS: readonly ErrorCode[] = [...KEYED, 'forbidden', 'dependency_unavailable', ...STORED];
 
 const AUDIT_OPERATIONS: readonly OpenApiOperation[] = [
   {
