@@ -194,6 +194,19 @@ export const AccessRevokedDataSchema = z.object({
 
 // system topic -----------------------------------------------------------------
 
+/**
+ * An alert: Kafka refused an event for good (too large for the broker, or invalid), so the
+ * outbox relay moved it to the dead-letter table (`outbox_dead_letter`) and went on with the
+ * rest. The event itself stays there for an operator; this names it.
+ */
+export const OutboxDeadLetteredDataSchema = z.object({
+  event_id: z.string().uuid(),
+  event_type: z.string().min(1).max(256),
+  topic: z.string().min(1).max(256),
+  size_bytes: z.number().int().min(0),
+  reason: z.string().min(1).max(500),
+});
+
 /** Infrastructure tests only (e.g. a Kafka round trip); carries nothing sensitive. */
 export const SystemTestDataSchema = z.object({
   message: z.string().max(1024),

@@ -28,6 +28,7 @@ import {
   TokenRefreshedDataSchema,
   TokenRejectedDataSchema,
   TokenVerifiedDataSchema,
+  OutboxDeadLetteredDataSchema,
 } from './event-data';
 import { describeFieldIssues, fieldIssuesOf } from './validation';
 
@@ -47,7 +48,7 @@ export const TOPICS = {
    * so this topic is never compacted or expired.
    */
   ownership: 'fedgate.ownership.v1',
-  /** Infrastructure tests: system.test. */
+  /** Infrastructure: system.test (round-trip tests), outbox.dead_lettered (alerts). */
   system: 'fedgate.system.v1',
 } as const;
 export type TopicName = (typeof TOPICS)[keyof typeof TOPICS];
@@ -220,6 +221,13 @@ export const EVENT_CATALOGUE = {
     description: 'An account lost every role on a service.',
     subject: (data) => accountUser(data.flwr_aid),
     audit: (data) => ({ actor: actorOf(data.acting_flwr_aid), object: serviceObject(data.service), action: 'access.revoke', outcome: 'success' }),
+  }),
+  'fedgate.outbox.dead_lettered.v1': defineEvent({
+    topic: TOPICS.system,
+    data: OutboxDeadLetteredDataSchema,
+    description: 'Alert: Kafka refused an event for good; it was moved to the dead-letter table and delivery went on.',
+    subject: (data) => `system:dead-letter:${data.event_id}`,
+    audit: () => ({ actor: null, object: null, action: 'outbox.dead_letter', outcome: 'failure' }),
   }),
   'fedgate.system.test.v1': defineEvent({
     topic: TOPICS.system,

@@ -1,6 +1,6 @@
 import { DynamicModule, Global, Inject, Injectable, Logger, Module, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { Kafka } from 'kafkajs';
-import type { ReadinessCheck } from '@fedgate/platform';
+import { ServiceMetrics, type ReadinessCheck } from '@fedgate/platform';
 import { OutboxStore } from '@fedgate/database';
 import { CloudEventPublisher } from './cloud-event.publisher';
 import { KAFKA_SETTINGS, KafkaSettings, kafkaClientConfig, kafkaLogCreator } from './kafka-settings';
@@ -63,7 +63,12 @@ export class KafkaModule {
     const settings: KafkaSettings = { clientId: options.clientId, brokers: options.brokers };
     const relayProviders = options.outboxRelay
       ? [
-          { provide: OutboxRelay, useFactory: (store: OutboxStore, publisher: CloudEventPublisher) => new OutboxRelay(store, publisher), inject: [OutboxStore, CloudEventPublisher] },
+          {
+            provide: OutboxRelay,
+            useFactory: (store: OutboxStore, publisher: CloudEventPublisher, metrics: ServiceMetrics) =>
+              new OutboxRelay(store, publisher, { onDeadLetter: (dead) => metrics.outboxDeadLetters.inc({ topic: dead.entry.topic }) }),
+            inject: [OutboxStore, CloudEventPublisher, ServiceMetrics],
+          },
           OutboxRelayLifecycle,
         ]
       : [];
