@@ -1,4 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { ThrottlerModule } from '@nestjs/throttler';
 import { openApiDocument } from '@fedgate/contracts';
 import { DatabaseModule, DatabaseReadinessCheck, OutboxStore, PrismaService } from '@fedgate/database';
 import { KafkaModule, KafkaReadinessCheck, parseBrokers } from '@fedgate/kafka';
@@ -6,6 +7,7 @@ import { DEFAULT_DEVICE_FLOW_POLICY, ExpireDeviceLogins, IdentityProviderClient,
 import { PlatformModule, oidcDiscoveryReadinessCheck } from '@fedgate/platform';
 import type { LoginServiceConfig } from '@fedgate/service-config';
 import { DeviceLoginSweeper, SWEEP_INTERVAL_MS } from './device-login.sweeper';
+import { LoginRateLimitGuard } from './login-rate-limit.guard';
 import { LoginController } from './login.controller';
 import { OAuth2Controller } from './oauth2.controller';
 
@@ -20,6 +22,8 @@ export class LoginServiceModule {
       imports: [
         DatabaseModule.forRoot({ databaseUrl: config.FEDGATE_DATABASE_URL }),
         KafkaModule.forRoot({ clientId: 'login-service', brokers: parseBrokers(config.FEDGATE_KAFKA_BROKERS), outboxRelay: true }),
+        // LoginRateLimitGuard's budget: this many calls of one login operation per window, per client and source
+        ThrottlerModule.forRoot({ throttlers: [{ name: 'default', ttl: config.FEDGATE_LOGIN_RATE_WINDOW_MS, limit: config.FEDGATE_LOGIN_RATE_LIMIT }] }),
         PlatformModule.forRoot({
           serviceName: 'login-service',
           openApi: openApiDocument('login'),
@@ -47,6 +51,7 @@ export class LoginServiceModule {
         { provide: ExpireDeviceLogins, useFactory: (p: PrismaService, o: OutboxStore) => new ExpireDeviceLogins(p.client, o), inject: [PrismaService, OutboxStore] },
         { provide: SWEEP_INTERVAL_MS, useValue: config.FEDGATE_LOGIN_SWEEP_MS },
         DeviceLoginSweeper,
+        LoginRateLimitGuard,
       ],
     };
   }

@@ -3,12 +3,10 @@
 // at the IdP itself for that session (never seen by Fedgate) is refused, and the IdP refuses
 // the session's refresh token too.
 import assert from 'node:assert/strict';
-import { ChildProcess, spawn } from 'node:child_process';
-import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { sha256Hex } from '@fedgate/contracts';
 import { readStackFile } from '@fedgate/stack';
-import { deviceLogin, freePort, postJson, repoRoot, runProjectScript, waitFor, withPg } from '@fedgate/testing';
+import { deviceLogin, postJson, runProjectScript, startServiceProcess, waitFor, withPg, type ServiceProcess } from '@fedgate/testing';
 
 const stack = readStackFile();
 const login = stack.services.login;
@@ -17,11 +15,6 @@ const verify = (base: string, token: string) => postJson(stack, `${base}/v1/veri
 function kafka(action: 'start' | 'stop'): void {
   const result = runProjectScript('scripts/infra/kafka.sh', [action]);
   assert.equal(result.status, 0, `kafka ${action}: ${result.stderr}`);
-}
-
-/** A token-service process of its own on `port`, configured like the stack's. */
-function startTokenService(port: number): ChildProcess {
-  return spawn('node', [path.join(repoRoot(), 'dist/apps/token-service/src/main.js')], { env: { ...process.env, FEDGATE_PORT: String(port), FEDGATE_WORKERS: '1' }, stdio: 'ignore' });
 }
 
 /** Refreshes straight at the IdP's token endpoint, as someone holding the refresh token could, bypassing Fedgate. */
@@ -46,9 +39,9 @@ async function auditedRejections(tokenHash: string): Promise<string[]> {
 }
 
 describe('revocation fails closed', { timeout: 300_000 }, () => {
-  const started: ChildProcess[] = [];
+  const started: ServiceProcess[] = [];
   after(async () => {
-    for (const child of started) child.kill('SIGTERM');
+    for (const instance of started) await instance.stop();
     // whatever happened, Kafka runs again for the other tests
     kafka('start');
   });
@@ -60,10 +53,10 @@ describe('revocation fails closed', { timeout: 300_000 }, () => {
     try {
       // the logout commits the revocation in PostgreSQL; its event waits in the outbox
       assert.equal((await postJson(stack, `${login}/v1/logout`, { refresh_token: tokens.refresh_token })).status, 204);
-      const port = await freePort();
-      const instance = startTokenService(port);
+      // a token-service process of its own, started now: it never heard the event
+      const instance = await startServiceProcess('token-service', {}, false);
       started.push(instance);
-      const base = `https://127.0.0.1:${port}`;
+      const base = instance.base;
       const answers: string[] = [];
       // from the moment its port opens: every answer, none skipped
       await waitFor('20 revoked_token answers from the new instance', async () => {

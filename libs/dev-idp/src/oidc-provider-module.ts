@@ -11,6 +11,8 @@ export interface OidcContext {
   body: unknown;
   type: string;
   status: number;
+  /** The Node request (koa's ctx.req). */
+  readonly req: { readonly socket: { readonly remoteAddress?: string } };
   readonly oidc: {
     readonly route?: string;
     readonly params?: Readonly<Record<string, unknown>>;

@@ -28,6 +28,12 @@ export class RefreshSession {
     if (!known || known.kind !== 'refresh') throw new OAuthError('invalid_grant', 'Unknown refresh token.');
     if (known.session.revokedAt) throw new OAuthError('invalid_grant', 'The session has been revoked; log in again.');
 
+    // bounded: a session holds at most maxTokens unexpired access tokens (checked before an
+    // active token is taken, so a refusal leaves it usable once one of them expires; a rotated
+    // one goes on to reuse detection)
+    if (known.status === 'active' && !(await SessionStore.hasRoomForToken(this.prisma, known.sessionId, this.policy))) {
+      throw new OAuthError('invalid_grant', `The session already holds ${this.policy.maxTokens} unexpired access tokens; use one until it expires, or log in again.`);
+    }
     // take the token out of circulation first: of two concurrent uses, exactly one proceeds
     const taken = await this.prisma.sessionToken.updateMany({ where: { tokenHash: presentedHash, status: 'active' }, data: { status: 'rotated' } });
     if (taken.count === 0) {
@@ -36,10 +42,7 @@ export class RefreshSession {
       await this.idp.revoke(refreshToken, 'refresh_token').catch((err: Error) => this.logger.warn({ reason: err.message }, 'revocation at the identity provider failed'));
       throw new OAuthError('invalid_grant', 'This refresh token was already used; the session has been revoked. Log in again.');
     }
-    if (!(await this.prisma.$transaction((tx) => SessionStore.hasRoomForToken(tx, known.sessionId, this.policy)))) {
-      await this.prisma.sessionToken.update({ where: { tokenHash: presentedHash }, data: { status: 'active' } });
-      throw new OAuthError('invalid_grant', `The session already holds ${this.policy.maxTokens} unexpired access tokens; use one until it expires, or log in again.`);
-    }
+
 
     let tokens;
     try {

@@ -29,6 +29,8 @@ export const SessionStore = {
   },
 
   async addTokens(tx: DatabaseTransaction, sessionId: string, tokens: IdpTokens, hashes: IssuedTokenHashes): Promise<void> {
+    // an expired token is refused anyway: its row need not name its session any more
+    await tx.sessionToken.deleteMany({ where: { sessionId, kind: 'access', expiresAt: { lte: new Date() } } });
     await tx.sessionToken.create({ data: { tokenHash: hashes.access, sessionId, kind: 'access', expiresAt: expiry(tokens) } });
     if (hashes.refresh) {
       // an IdP that does not rotate hands the same refresh token back: it stays active
@@ -60,13 +62,9 @@ export const SessionStore = {
     return live.map((t) => t.tokenHash);
   },
 
-  /**
-   * Whether the session may take one more access token: expired ones are dropped first (an
-   * expired token is refused anyway, and its row no longer needs to name its session).
-   */
-  async hasRoomForToken(tx: DatabaseTransaction, sessionId: string, policy: SessionPolicy): Promise<boolean> {
-    await tx.sessionToken.deleteMany({ where: { sessionId, kind: 'access', expiresAt: { lte: new Date() } } });
-    const live = await tx.sessionToken.count({ where: { sessionId, kind: 'access' } });
+  /** Whether the session may take one more access token (it holds fewer than maxTokens unexpired ones). */
+  async hasRoomForToken(db: Pick<DatabaseTransaction, 'sessionToken'>, sessionId: string, policy: SessionPolicy): Promise<boolean> {
+    const live = await db.sessionToken.count({ where: { sessionId, kind: 'access', OR: [{ expiresAt: null }, { expiresAt: { gt: new Date() } }] } });
     return live < policy.maxTokens;
   },
 };

@@ -27,6 +27,14 @@ export const loginServiceConfigSchema = serviceConfigSchema
      * (invalid_grant) until one expires, so a session and its revocation event stay bounded.
      */
     FEDGATE_SESSION_MAX_TOKENS: z.coerce.number().int().min(2).max(1000).default(100),
+    /**
+     * Rate limit of the unauthenticated login calls (device authorization, token polling,
+     * refresh): calls of one operation per window, per client and source address; beyond, 429
+     * too_many_requests with Retry-After. A SuperLink fronts all its users from one address:
+     * size it for the logins of all of them.
+     */
+    FEDGATE_LOGIN_RATE_LIMIT: z.coerce.number().int().min(1).default(300),
+    FEDGATE_LOGIN_RATE_WINDOW_MS: z.coerce.number().int().min(1000).max(3_600_000).default(60_000),
   });
 export type LoginServiceConfig = z.infer<typeof loginServiceConfigSchema>;
 
@@ -100,6 +108,12 @@ export const auditServiceConfigSchema = serviceConfigSchema
       .string()
       .regex(/^[A-Za-z0-9._-]+(,[A-Za-z0-9._-]+)*$/, 'must be comma-separated Kafka topic names')
       .optional(),
+    /**
+     * Kafka consumer session timeout: after an unclean death of an instance, its successor
+     * gets the partitions (and the log catches up) once this has passed since the dead
+     * one's last heartbeat. At least the broker's group.min.session.timeout.ms (6 s by default).
+     */
+    FEDGATE_AUDIT_SESSION_TIMEOUT_MS: z.coerce.number().int().min(1000).max(300_000).default(6000),
     /** A checkpoint is signed this often while the chain grows... */
     FEDGATE_AUDIT_CHECKPOINT_INTERVAL_MS: z.coerce.number().int().min(100).default(10_000),
     /** ...and as soon as this many events arrived since the last one. */
