@@ -10,7 +10,7 @@ import type { IntegrityResponse } from '@fedgate/contracts';
 import { findStackFile, readStackFile } from '@fedgate/stack';
 import { Kafka, logLevel } from 'kafkajs';
 import { TOPICS } from '@fedgate/contracts';
-import { runProjectScript, uniqueSuffix, waitFor, withPg } from '@fedgate/testing';
+import { processAlive, runProjectScript, uniqueSuffix, waitFor, withPg } from '@fedgate/testing';
 import { getJson, publishEvents, systemTestEvents, testProducer } from './audit-test-support';
 
 const stack = readStackFile();
@@ -30,15 +30,6 @@ async function committedToTheEnd(): Promise<boolean> {
     return ends.every((end) => committed?.partitions.find((p) => p.partition === end.partition)?.offset === end.offset);
   } finally {
     await admin.disconnect();
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }
 
@@ -75,7 +66,7 @@ describe('audit-service killed during ingest', () => {
       const pid = Number(readFileSync(pidFile, 'utf8').trim());
       process.kill(pid, 'SIGKILL');
       killed = true;
-      await waitFor('the audit service to be dead', () => !alive(pid), 10_000, 20);
+      await waitFor('the audit service to be dead', () => !processAlive(pid), 10_000, 20);
       const atKill = await stored(subject);
       t.diagnostic(`rows when killed: ${atKill.rows} of ${TOTAL}`);
       assert.ok(atKill.rows < TOTAL, 'the kill happened mid-ingest');

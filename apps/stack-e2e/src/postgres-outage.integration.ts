@@ -10,7 +10,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { after, describe, it } from 'node:test';
 import { sha256Hex } from '@fedgate/contracts';
 import { findStackFile, readStackFile } from '@fedgate/stack';
-import { deviceLogin, postJson, runProjectScript, uniqueSuffix, waitFor, withPg } from '@fedgate/testing';
+import { deviceLogin, postJson, processAlive, runProjectScript, uniqueSuffix, waitFor, withPg } from '@fedgate/testing';
 
 const stack = readStackFile();
 const runDir = path.join(path.dirname(findStackFile()), 'run');
@@ -38,15 +38,6 @@ function stackProcesses(): Map<string, number> {
     for (const child of children.split('\n').filter(Boolean)) pids.set(`${name} child ${child}`, Number(child));
   }
   return pids;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 interface Answer {
@@ -101,7 +92,7 @@ describe('PostgreSQL stopped for 10 s during 1,500 checks', { timeout: 300_000 }
     assert.deepEqual(failures.filter((f) => f.status !== 503 || !/^[a-z]+_unavailable$/.test(f.error ?? '')), [], 'every failure a 503 *_unavailable');
     assert.ok(firstBack !== undefined && firstBack.at - backAt <= 2000, 'the first 200 at most 2 s after PostgreSQL is back');
 
-    const died = [...before].filter(([, pid]) => !alive(pid)).map(([name]) => name);
+    const died = [...before].filter(([, pid]) => !processAlive(pid)).map(([name]) => name);
     assert.deepEqual(died, [], 'no process exited');
 
     // every answered 200 is in the audit log: each decision by its id, each verification by count

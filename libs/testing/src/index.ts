@@ -141,3 +141,13 @@ export async function startServiceProcess(service: 'login-service' | 'token-serv
   }
   return { base, stop };
 }
+
+/** Whether a process with this pid exists (signal 0). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
