@@ -8,10 +8,9 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { IntegrityResponse } from '@fedgate/contracts';
 import { findStackFile, readStackFile } from '@fedgate/stack';
-import { Kafka, logLevel } from 'kafkajs';
 import { TOPICS } from '@fedgate/contracts';
 import { processAlive, runProjectScript, uniqueSuffix, waitFor, withPg } from '@fedgate/testing';
-import { getJson, publishEvents, systemTestEvents, testProducer } from './audit-test-support';
+import { getJson, publishEvents, systemTestEvents, testAdmin, testProducer } from './audit-test-support';
 
 const stack = readStackFile();
 const pidFile = path.join(path.dirname(findStackFile()), 'run', 'audit-service.pid');
@@ -22,8 +21,7 @@ const AUDIT_GROUP = 'audit-service';
 
 /** Whether the audit consumer group has committed every offset of the system topic: nothing is left to redeliver. */
 async function committedToTheEnd(): Promise<boolean> {
-  const admin = new Kafka({ clientId: 'audit-crash-test', brokers: stack.kafka.brokers, logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
+  const admin = await testAdmin(stack);
   try {
     const ends = await admin.fetchTopicOffsets(TOPICS.system);
     const [committed] = await admin.fetchOffsets({ groupId: AUDIT_GROUP, topics: [TOPICS.system] });
