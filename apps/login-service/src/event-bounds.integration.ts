@@ -2,21 +2,50 @@
 // table (with a metric and an audit alert) and delivery goes on; 10,000 refreshes of one
 // session keep the session and its revocation event small, while other events keep flowing.
 // The refreshes go to a login-service process of the test's own whose rate limit is raised
-// (FEDGATE_LOGIN_RATE_LIMIT): the stack's limit would answer 429 long before 10,000.
+// (FEDGATE_LOGIN_RATE_LIMIT): the stack's limit would answer 429 long before 10,000. It signs in
+// at a dev IdP process of the test's own whose access tokens live an hour, so none expires
+// (freeing room in the session) while the refreshes run, however slow the machine.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import { createCloudEvent, sha256Hex } from '@fedgate/contracts';
 import { readStackFile } from '@fedgate/stack';
-import { deviceLogin, postJson, startServiceProcess, uniqueSuffix, waitFor, withPg } from '@fedgate/testing';
+import { deviceLogin, freePort, postJson, repoRoot, startServiceProcess, uniqueSuffix, waitFor, withPg } from '@fedgate/testing';
 
 const stack = readStackFile();
-const login = stack.services.login;
 const REFRESHES = 10_000;
 // the login-service's FEDGATE_SESSION_MAX_TOKENS default
 const SESSION_MAX_TOKENS = 100;
 
 const query = <R extends Record<string, unknown>>(sql: string, values: unknown[] = []) => withPg(stack.postgres.url, async (c) => (await c.query<R>(sql, values)).rows);
+
+/** A dev IdP process of the test's own (the stack's users, access tokens living an hour); resolves with its issuer and a stop. */
+async function startDevIdp(): Promise<{ issuer: string; stop: () => Promise<void> }> {
+  const port = await freePort();
+  const issuer = `https://127.0.0.1:${port}`;
+  const child = spawn('node', [path.join(repoRoot(), 'dist/apps/dev-idp/src/main.js')], {
+    env: {
+      ...process.env,
+      IDP_PORT: String(port),
+      FEDGATE_IDP_ISSUER: issuer,
+      FEDGATE_IDP_JWKS_FILE: path.join(mkdtempSync(path.join(tmpdir(), 'fedgate-idp-')), 'jwks.json'),
+      FEDGATE_IDP_USERS: JSON.stringify(stack.idp.users.map((u) => ({ username: u.username, password: u.password }))),
+      FEDGATE_IDP_ACCESS_TOKEN_TTL: '3600',
+    },
+    stdio: 'ignore',
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
+  };
+  await waitFor('the test IdP', async () => child.exitCode === null && (await fetch(`${issuer}/.well-known/openid-configuration`)).ok, 60_000, 250);
+  return { issuer, stop };
+}
 
 /** The dead-letter counter summed over the four services (whichever relay met the event). */
 async function deadLetterMetric(): Promise<number> {
@@ -28,7 +57,7 @@ async function deadLetterMetric(): Promise<number> {
   return total;
 }
 
-describe('bounded events', { timeout: 600_000 }, () => {
+describe('bounded events', { timeout: 1_200_000 }, () => {
   it('moves an event Kafka refuses to the dead-letter table, alerts, and delivers the next events', async () => {
     const nonce = `dlq-${uniqueSuffix()}`;
     // what an unbounded session produced before: a session.revoked event of about 1.4 MB
@@ -56,9 +85,11 @@ describe('bounded events', { timeout: 600_000 }, () => {
   });
 
   it(`keeps one session bounded through ${REFRESHES.toLocaleString('en')} refreshes; its revocation event stays small and other events keep flowing`, async (t) => {
-    const first = await deviceLogin(stack, 'alice');
-    const unlimited = await startServiceProcess('login-service', { FEDGATE_LOGIN_RATE_LIMIT: String(REFRESHES * 2) });
+    const idp = await startDevIdp();
+    t.after(() => idp.stop());
+    const unlimited = await startServiceProcess('login-service', { FEDGATE_LOGIN_RATE_LIMIT: String(REFRESHES * 2), FEDGATE_OIDC_ISSUER: idp.issuer });
     t.after(() => unlimited.stop());
+    const first = await deviceLogin({ ...stack, services: { ...stack.services, login: unlimited.base }, idp: { ...stack.idp, issuer: idp.issuer } }, 'alice');
     const probe = `bounds-${uniqueSuffix()}`;
     let refreshing = true;
     // other events meanwhile: a decision every 100 ms, each recorded in the outbox before its answer
@@ -75,14 +106,35 @@ describe('bounded events', { timeout: 600_000 }, () => {
 
     let refreshToken = first.refresh_token;
     const outcomes = new Map<string, number>();
+    const refresh = async () => {
+      const res = await postJson(stack, `${unlimited.base}/v1/token/refresh`, { refresh_token: refreshToken });
+      const outcome = res.status === 200 ? '200' : `${res.status} ${res.body.error}`;
+      outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+      return res;
+    };
+    let sent = 0;
     try {
-      for (let i = 0; i < REFRESHES; i++) {
-        const res = await postJson(stack, `${unlimited.base}/v1/token/refresh`, { refresh_token: refreshToken });
-        const outcome = res.status === 200 ? '200' : `${res.status} ${res.body.error}`;
-        outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
-        if (res.status === 200) refreshToken = res.body.refresh_token;
-        else assert.deepEqual([res.status, res.body.error], [400, 'invalid_grant'], JSON.stringify(res.body));
+      // one after the other (each refresh rotates the token) until the session is full...
+      for (; sent < REFRESHES; sent++) {
+        const res = await refresh();
+        if (res.status !== 200) {
+          assert.deepEqual([res.status, res.body.error], [400, 'invalid_grant'], JSON.stringify(res.body));
+          assert.match(res.body.error_description, /unexpired access tokens/);
+          sent += 1;
+          break;
+        }
+        refreshToken = res.body.refresh_token;
       }
+      // ...then the rest, 16 at a time with the same (still active) token: each is refused by the
+      // cap before the token is taken, so none counts as reuse, and the session grows no more
+      const refusals = async () => {
+        while (sent < REFRESHES) {
+          sent += 1;
+          const res = await refresh();
+          assert.deepEqual([res.status, res.body.error], [400, 'invalid_grant'], JSON.stringify(res.body));
+        }
+      };
+      await Promise.all(Array.from({ length: 16 }, refusals));
     } finally {
       refreshing = false;
     }
@@ -108,7 +160,7 @@ describe('bounded events', { timeout: 600_000 }, () => {
     assert.ok(lag!.max_ms < 5000, 'delivery never stopped');
 
     // reuse of the first refresh token: the session is revoked with a small event, delivered
-    const reuse = await postJson(stack, `${login}/v1/token/refresh`, { refresh_token: first.refresh_token });
+    const reuse = await postJson(stack, `${unlimited.base}/v1/token/refresh`, { refresh_token: first.refresh_token });
     assert.deepEqual([reuse.status, reuse.body.error], [400, 'invalid_grant']);
     const revoked = await waitFor('the session.revoked event published', async () => {
       const [row] = await query<{ bytes: number; hashes: number; published: boolean }>(
