@@ -49,6 +49,7 @@ export class AuditServiceModule {
             topics: (config.FEDGATE_AUDIT_TOPICS?.split(',') ?? TOPIC_NAMES) as TopicName[],
             checkpointIntervalMs: config.FEDGATE_AUDIT_CHECKPOINT_INTERVAL_MS,
             checkpointEvents: config.FEDGATE_AUDIT_CHECKPOINT_EVENTS,
+            sessionTimeoutMs: config.FEDGATE_AUDIT_SESSION_TIMEOUT_MS,
           },
         },
         {

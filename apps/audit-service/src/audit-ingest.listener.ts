@@ -13,6 +13,8 @@ export interface AuditIngestOptions {
   topics: readonly TopicName[];
   checkpointIntervalMs: number;
   checkpointEvents: number;
+  /** How soon the broker gives the partitions of a dead instance to its successor. */
+  sessionTimeoutMs: number;
 }
 
 /**
@@ -62,6 +64,10 @@ export class AuditIngestListener implements OnApplicationBootstrap, OnApplicatio
       groupId: this.options.consumerGroup,
       topics: this.options.topics,
       fromBeginning: this.options.fromBeginning,
+      // after a crash the restarted instance waits for the dead one's session to expire before
+      // it gets the partitions: kafkajs 2 has no static membership (groupInstanceId), so the
+      // session is short instead (the broker's minimum, 6 s, by default; kafkajs's own is 30 s)
+      sessionTimeoutMs: this.options.sessionTimeoutMs,
       // a backlog comes in batches of ~10,000 events (one transaction each) instead of ~1,700
       maxBytesPerPartition: 8 * 1024 * 1024,
       maxBytes: 32 * 1024 * 1024,

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Kafka, logLevel, type Producer } from 'kafkajs';
+import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
 import { API_KEY_HEADER, createCloudEvent, toKafkaMessage, type AuditEvent, type FedgateEvent, type StackFile } from '@fedgate/contracts';
 import { createScratchDatabase, freePort, repoRoot, waitFor, serviceKafkaEnv } from '@fedgate/testing';
 
@@ -42,6 +42,13 @@ export async function testProducer(stack: StackFile): Promise<Producer> {
   const producer = new Kafka({ clientId: `audit-test-${randomUUID()}`, brokers: stack.kafka.brokers, sasl: stack.kafka.sasl, logLevel: logLevel.NOTHING }).producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   return producer;
+}
+
+/** A kafkajs admin client of the stack's Kafka, connected (disconnect it after use). */
+export async function testAdmin(stack: StackFile): Promise<Admin> {
+  const admin = new Kafka({ clientId: `audit-test-${randomUUID()}`, brokers: stack.kafka.brokers, logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  return admin;
 }
 
 /** Publishes events in the structured CloudEvents form the services use (one send per topic). */

@@ -32,7 +32,7 @@ import { KAFKA_SETTINGS, KafkaModule, KafkaReadinessCheck, KafkaSettings, Outbox
 import { OpenFgaHttpClient, openFgaReadinessCheck } from '@fedgate/openfga';
 import { PlatformModule, provideFastJsonRoutes } from '@fedgate/platform';
 import type { AuthzServiceConfig } from '@fedgate/service-config';
-import { tokenVerificationProviders } from '@fedgate/token-verification';
+import { createSessionRevocations, tokenVerificationProviders } from '@fedgate/token-verification';
 import { AuthzController, MembershipController } from './authz.controller';
 import { PersonVerifier } from './person-verifier';
 import { AuthzErrorsInterceptor } from './authz-errors.interceptor';
@@ -58,6 +58,8 @@ export class AuthzServiceModule {
     const cache = new DecisionCache({ maxEntries: config.FEDGATE_AUTHZ_CACHE_ENTRIES, ttlMs: config.FEDGATE_AUTHZ_CACHE_TTL_MS });
     const service = config.FEDGATE_SERVICE_NAME;
     const startup = new AuthzStartup();
+    // the same durable revoked-session list as token-service: POST /v1/authorize refuses what /v1/verify refuses
+    const revocations = createSessionRevocations(config);
     const useCase = <T>(provide: new (...args: never[]) => T, useFactory: (...deps: never[]) => T, inject: unknown[]) => ({ provide, useFactory, inject: inject as never[] });
     const command = <T>(UseCase: new (deps: OwnershipCommandDeps) => T) => ({ provide: UseCase, useFactory: (deps: OwnershipCommandDeps) => new UseCase(deps), inject: [OWNERSHIP_DEPS] });
     return {
@@ -71,14 +73,14 @@ export class AuthzServiceModule {
           openApi: openApiDocument('authz'),
           readiness: {
             inject: [DatabaseReadinessCheck, KafkaReadinessCheck],
-            checks: [openFgaReadinessCheck(config.FEDGATE_OPENFGA_URL), startup],
+            checks: [openFgaReadinessCheck(config.FEDGATE_OPENFGA_URL), startup, revocations.readinessCheck()],
           },
         }),
       ],
       controllers: [AuthzController, MembershipController, OpenFgaCheckController, AdminController],
       providers: [
         // successes are recorded by the decision or change they allow (one event), refusals always
-        ...tokenVerificationProviders(config, { auditSuccess: false }),
+        ...tokenVerificationProviders(config, { auditSuccess: false, revocations }),
         PersonVerifier,
         { provide: AUDIT_WRITER, useFactory: (outbox: OutboxStore) => new OutboxGroupWriter(outbox), inject: [OutboxStore] },
         useCase(Refusals, (audit: OutboxGroupWriter) => new Refusals(audit), [AUDIT_WRITER]),

@@ -1,11 +1,13 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { ThrottlerModule } from '@nestjs/throttler';
 import { openApiDocument } from '@fedgate/contracts';
 import { DatabaseModule, DatabaseReadinessCheck, OutboxStore, PrismaService } from '@fedgate/database';
 import { KafkaModule, KafkaReadinessCheck, kafkaSettingsFromConfig } from '@fedgate/kafka';
-import { DEFAULT_DEVICE_FLOW_POLICY, ExpireDeviceLogins, IdentityProviderClient, Logout, PollDeviceLogin, RefreshSession, StartDeviceLogin } from '@fedgate/login';
+import { DEFAULT_DEVICE_FLOW_POLICY, ExpireDeviceLogins, IdentityProviderClient, Logout, PollDeviceLogin, RefreshSession, SessionPolicy, StartDeviceLogin } from '@fedgate/login';
 import { PlatformModule, oidcDiscoveryReadinessCheck } from '@fedgate/platform';
 import type { LoginServiceConfig } from '@fedgate/service-config';
 import { DeviceLoginSweeper, SWEEP_INTERVAL_MS } from './device-login.sweeper';
+import { LoginRateLimitGuard } from './login-rate-limit.guard';
 import { LoginController } from './login.controller';
 import { OAuth2Controller } from './oauth2.controller';
 
@@ -14,11 +16,14 @@ import { OAuth2Controller } from './oauth2.controller';
 export class LoginServiceModule {
   static register(config: LoginServiceConfig): DynamicModule {
     const inject = [PrismaService, OutboxStore, IdentityProviderClient];
+    const sessions: SessionPolicy = { maxTokens: config.FEDGATE_SESSION_MAX_TOKENS, revocationRetainSeconds: config.FEDGATE_TOKEN_MAX_LIFETIME_SECONDS };
     return {
       module: LoginServiceModule,
       imports: [
         DatabaseModule.forRoot({ databaseUrl: config.FEDGATE_DATABASE_URL }),
         KafkaModule.forRoot({ settings: kafkaSettingsFromConfig('login-service', config), service: 'login-service', outboxRelay: true }),
+        // LoginRateLimitGuard's budget: this many calls of one login operation per window, per client and source
+        ThrottlerModule.forRoot({ throttlers: [{ name: 'default', ttl: config.FEDGATE_LOGIN_RATE_WINDOW_MS, limit: config.FEDGATE_LOGIN_RATE_LIMIT }] }),
         PlatformModule.forRoot({
           serviceName: 'login-service',
           openApi: openApiDocument('login'),
@@ -41,11 +46,12 @@ export class LoginServiceModule {
         },
         { provide: StartDeviceLogin, useFactory: (p: PrismaService, o: OutboxStore, i: IdentityProviderClient) => new StartDeviceLogin(p.client, o, i, DEFAULT_DEVICE_FLOW_POLICY), inject },
         { provide: PollDeviceLogin, useFactory: (p: PrismaService, o: OutboxStore, i: IdentityProviderClient) => new PollDeviceLogin(p.client, o, i), inject },
-        { provide: RefreshSession, useFactory: (p: PrismaService, o: OutboxStore, i: IdentityProviderClient) => new RefreshSession(p.client, o, i), inject },
-        { provide: Logout, useFactory: (p: PrismaService, o: OutboxStore, i: IdentityProviderClient) => new Logout(p.client, o, i), inject },
+        { provide: RefreshSession, useFactory: (p: PrismaService, o: OutboxStore, i: IdentityProviderClient) => new RefreshSession(p.client, o, i, sessions), inject },
+        { provide: Logout, useFactory: (p: PrismaService, o: OutboxStore, i: IdentityProviderClient) => new Logout(p.client, o, i, sessions), inject },
         { provide: ExpireDeviceLogins, useFactory: (p: PrismaService, o: OutboxStore) => new ExpireDeviceLogins(p.client, o), inject: [PrismaService, OutboxStore] },
         { provide: SWEEP_INTERVAL_MS, useValue: config.FEDGATE_LOGIN_SWEEP_MS },
         DeviceLoginSweeper,
+        LoginRateLimitGuard,
       ],
     };
   }

@@ -3,6 +3,7 @@ import type { Request } from 'express';
 import { DeviceAuthorizeRequestSchema, DeviceTokenRequestSchema, LogoutRequestSchema, RefreshRequestSchema } from '@fedgate/contracts';
 import { Logout, PollDeviceLogin, RefreshSession, StartDeviceLogin, type RequestOrigin as Origin } from '@fedgate/login';
 import { ApiKeyGuard, RequestOrigin, validBody } from '@fedgate/platform';
+import { LoginRateLimitGuard } from './login-rate-limit.guard';
 
 /** The v1 REST API of ../shared/API.md § login-service, for SuperLinks and the CLI. */
 @Controller('v1')
@@ -16,18 +17,21 @@ export class LoginController {
   ) {}
 
   @Post('device/authorize')
+  @UseGuards(LoginRateLimitGuard)
   @HttpCode(200)
   authorize(@Req() req: Request, @RequestOrigin() origin: Origin) {
     return this.start.execute(validBody(req, 'json', DeviceAuthorizeRequestSchema).scope, origin);
   }
 
   @Post('device/token')
+  @UseGuards(LoginRateLimitGuard)
   @HttpCode(200)
   token(@Req() req: Request, @RequestOrigin() origin: Origin) {
     return this.poll.execute(validBody(req, 'json', DeviceTokenRequestSchema).device_code, origin);
   }
 
   @Post('token/refresh')
+  @UseGuards(LoginRateLimitGuard)
   @HttpCode(200)
   refreshTokens(@Req() req: Request, @RequestOrigin() origin: Origin) {
     return this.refresh.execute(validBody(req, 'json', RefreshRequestSchema).refresh_token, origin);

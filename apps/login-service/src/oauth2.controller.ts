@@ -1,8 +1,9 @@
-import { Controller, Header, HttpCode, Inject, Post, Req } from '@nestjs/common';
+import { Controller, Header, HttpCode, Inject, Post, Req, UseGuards } from '@nestjs/common';
 import type { Request } from 'express';
 import { DEVICE_CODE_GRANT_TYPE, OAuthDeviceAuthorizationFormSchema, OAuthError, OAuthTokenFormSchema } from '@fedgate/contracts';
 import { PollDeviceLogin, RefreshSession, StartDeviceLogin, type RequestOrigin } from '@fedgate/login';
 import { validBody } from '@fedgate/platform';
+import { LoginRateLimitGuard } from './login-rate-limit.guard';
 
 function originOf(req: Request, clientId: string | undefined): RequestOrigin {
   return { client_id: clientId ?? 'oauth2', source_ip: req.ip };
@@ -21,6 +22,7 @@ export class OAuth2Controller {
   ) {}
 
   @Post('device_authorization')
+  @UseGuards(LoginRateLimitGuard)
   @HttpCode(200)
   @Header('Cache-Control', 'no-store')
   async deviceAuthorization(@Req() req: Request) {
@@ -30,6 +32,7 @@ export class OAuth2Controller {
   }
 
   @Post('token')
+  @UseGuards(LoginRateLimitGuard)
   @HttpCode(200)
   @Header('Cache-Control', 'no-store')
   async token(@Req() req: Request) {

@@ -5,13 +5,14 @@ import { KafkaModule, KafkaReadinessCheck, kafkaSettingsFromConfig } from '@fedg
 import { PlatformModule, oidcDiscoveryReadinessCheck, provideFastJsonRoutes } from '@fedgate/platform';
 import { fastVerifyRoutes } from './fast-verify.route';
 import type { TokenServiceConfig } from '@fedgate/service-config';
-import { VerifyAccessToken, tokenVerificationProviders } from '@fedgate/token-verification';
+import { VerifyAccessToken, createSessionRevocations, tokenVerificationProviders } from '@fedgate/token-verification';
 import { TokenController } from './token.controller';
 
 /** Verifies the access tokens of every flwr CLI call: fast, revocation-aware, audited. */
 @Module({})
 export class TokenServiceModule {
   static register(config: TokenServiceConfig): DynamicModule {
+    const revocations = createSessionRevocations(config);
     return {
       module: TokenServiceModule,
       imports: [
@@ -21,11 +22,14 @@ export class TokenServiceModule {
           serviceName: 'token-service',
           apiKeys: config.FEDGATE_API_KEYS,
           openApi: openApiDocument('token'),
-          readiness: { inject: [DatabaseReadinessCheck, KafkaReadinessCheck], checks: [oidcDiscoveryReadinessCheck(config.FEDGATE_OIDC_ISSUER)] },
+          readiness: { inject: [DatabaseReadinessCheck, KafkaReadinessCheck], checks: [oidcDiscoveryReadinessCheck(config.FEDGATE_OIDC_ISSUER), revocations.readinessCheck()] },
         }),
       ],
       controllers: [TokenController],
-      providers: [...tokenVerificationProviders(config, { auditSuccess: config.FEDGATE_TOKEN_AUDIT_SUCCESS }), provideFastJsonRoutes(fastVerifyRoutes, [VerifyAccessToken])],
+      providers: [
+        ...tokenVerificationProviders(config, { auditSuccess: config.FEDGATE_TOKEN_AUDIT_SUCCESS, revocations }),
+        provideFastJsonRoutes(fastVerifyRoutes, [VerifyAccessToken]),
+      ],
     };
   }
 }

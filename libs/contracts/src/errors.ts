@@ -50,6 +50,8 @@ export const ERROR_CATALOGUE = {
   consistency_timeout: { status: 503, summary: 'The write named by the consistency token is not applied yet; retry.' },
   idp_unavailable: { status: 503, summary: 'The identity provider cannot answer.' },
   dependency_unavailable: { status: 503, summary: 'A required dependency cannot answer.' },
+  database_unavailable: { status: 503, summary: 'The database cannot answer; retry.' },
+  revocation_unavailable: { status: 503, summary: 'The list of revoked sessions is not known complete right now; retry.' },
   internal_error: { status: 500, summary: 'An unexpected error occurred.' },
 } as const satisfies Record<string, { status: number; summary: string }>;
 
@@ -172,7 +174,13 @@ export class ResourceError extends FedgateError {
   }
 }
 
-export type DependencyErrorCode = 'authz_unavailable' | 'idp_unavailable' | 'dependency_unavailable' | 'consistency_timeout';
+export type DependencyErrorCode =
+  | 'authz_unavailable'
+  | 'idp_unavailable'
+  | 'dependency_unavailable'
+  | 'database_unavailable'
+  | 'revocation_unavailable'
+  | 'consistency_timeout';
 
 /** A backend (OpenFGA, the IdP, Kafka, PostgreSQL) cannot answer: fail closed with 503. */
 export class DependencyUnavailableError extends FedgateError {

@@ -92,12 +92,16 @@ export const TokenRefreshReuseDetectedDataSchema = z.object({
 });
 
 /**
- * A session ends (logout, refresh reuse, admin action). Every token-service
- * instance evicts the listed token hashes and refuses the session from now on.
+ * A session ends (logout, refresh reuse, admin action). Every verifier refuses the session
+ * from now on: its tokens by `session_id` and, where the IdP names its session, every token
+ * carrying `idp_sid` (also those minted at the IdP without Fedgate). `token_hashes` lists
+ * only the session's still-live tokens (bounded by the session's token cap); the durable
+ * revoked-session list, not this event, is what verifiers rely on.
  */
 export const SessionRevokedDataSchema = z.object({
   flwr_aid: FlwrAidSchema,
   session_id: SessionIdSchema.optional(),
+  idp_sid: z.string().min(1).max(256).optional(),
   reason: z.enum(['logout', 'refresh_reuse', 'admin']),
   token_hashes: z.array(TokenHashSchema),
   origin,
@@ -224,6 +228,19 @@ export const RequestRefusedDataSchema = z.object({
 });
 
 // system topic -----------------------------------------------------------------
+
+/**
+ * An alert: Kafka refused an event for good (too large for the broker, or invalid), so the
+ * outbox relay moved it to the dead-letter table (`outbox_dead_letter`) and went on with the
+ * rest. The event itself stays there for an operator; this names it.
+ */
+export const OutboxDeadLetteredDataSchema = z.object({
+  event_id: z.string().uuid(),
+  event_type: z.string().min(1).max(256),
+  topic: z.string().min(1).max(256),
+  size_bytes: z.number().int().min(0),
+  reason: z.string().min(1).max(500),
+});
 
 /** Infrastructure tests only (e.g. a Kafka round trip); carries nothing sensitive. */
 export const SystemTestDataSchema = z.object({

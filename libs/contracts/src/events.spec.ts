@@ -53,7 +53,7 @@ const SAMPLES: { [T in EventType]: EventData<T> } = {
     expires_in: 300,
   },
   'fedgate.token.refresh_reuse_detected.v1': { flwr_aid: 'alice', session_id: 's1', refresh_token_hash: hash('rt') },
-  'fedgate.session.revoked.v1': { flwr_aid: 'alice', session_id: 's1', reason: 'logout', token_hashes: [hash('at'), hash('rt')] },
+  'fedgate.session.revoked.v1': { flwr_aid: 'alice', session_id: 's1', idp_sid: 'idp-session-1', reason: 'logout', token_hashes: [hash('at'), hash('rt')] },
   'fedgate.account.seen.v1': { account: alice },
   'fedgate.token.verified.v1': { account: alice, access_token_hash: hash('at'), scope: 'openid', expires_at: 1_900_000_000, method: 'jwt', cached: false },
   'fedgate.token.rejected.v1': { access_token_hash: hash('bad'), error: 'invalid_token', error_description: 'bad signature' },
@@ -72,6 +72,7 @@ const SAMPLES: { [T in EventType]: EventData<T> } = {
   'fedgate.run.unshared.v1': { run_id: '42', flwr_aid: 'bob', actor: { kind: 'person', flwr_aid: 'alice' } },
   'fedgate.access.granted.v1': { service: 'superlink', flwr_aid: 'bob', role: 'member', actor: null },
   'fedgate.access.revoked.v1': { service: 'superlink', flwr_aid: 'bob', actor: { kind: 'key', name: 'operator' } },
+  'fedgate.outbox.dead_lettered.v1': { event_id: decisionId, event_type: 'fedgate.session.revoked.v1', topic: 'fedgate.login.v1', size_bytes: 1_200_000, reason: 'EVENT_TOO_LARGE' },
   'fedgate.system.test.v1': { message: 'ping', nonce: 'n1' },
 };
 
@@ -112,6 +113,7 @@ describe('topic catalogue', () => {
       'fedgate.run.unshared.v1': TOPICS.ownership,
       'fedgate.access.granted.v1': TOPICS.ownership,
       'fedgate.access.revoked.v1': TOPICS.ownership,
+      'fedgate.outbox.dead_lettered.v1': 'fedgate.system.v1',
       'fedgate.system.test.v1': 'fedgate.system.v1',
     };
     assert.deepEqual([...EVENT_TYPES].sort(), Object.keys(expected).sort());

@@ -30,6 +30,7 @@ import {
   TokenRefreshedDataSchema,
   TokenRejectedDataSchema,
   TokenVerifiedDataSchema,
+  OutboxDeadLetteredDataSchema,
 } from './event-data';
 import { describeFieldIssues, fieldIssuesOf } from './validation';
 
@@ -100,8 +101,11 @@ export const TOPIC_CATALOGUE = {
     consumers: ['authz-service', 'audit-service'],
     eventSourced: true,
   },
-  /** Infrastructure tests: system.test. Written by the operator only. */
-  system: { name: 'fedgate.system.v1', producers: [], consumers: ['audit-service'] },
+  /**
+   * Infrastructure: system.test (round-trip tests, written by the operator) and
+   * outbox.dead_lettered (alerts, written by the relay of whichever service's outbox held the event).
+   */
+  system: { name: 'fedgate.system.v1', producers: ['login-service', 'token-service', 'authz-service'], consumers: ['audit-service'] },
 } as const satisfies Record<string, TopicDefinition>;
 
 type TopicKey = keyof typeof TOPIC_CATALOGUE;
@@ -341,6 +345,13 @@ export const EVENT_CATALOGUE = {
     description: 'An account lost every role on a service.',
     subject: (data) => accountUser(data.flwr_aid),
     audit: (data) => ({ actor: principalActor(data.actor), object: serviceObject(data.service), action: 'access.revoke', outcome: 'success' }),
+  }),
+  'fedgate.outbox.dead_lettered.v1': defineEvent({
+    topic: TOPICS.system,
+    data: OutboxDeadLetteredDataSchema,
+    description: 'Alert: Kafka refused an event for good; it was moved to the dead-letter table and delivery went on.',
+    subject: (data) => `system:dead-letter:${data.event_id}`,
+    audit: () => ({ actor: null, object: null, action: 'outbox.dead_letter', outcome: 'failure' }),
   }),
   'fedgate.system.test.v1': defineEvent({
     topic: TOPICS.system,

@@ -1,6 +1,6 @@
 import { Prisma } from './generated/prisma/client';
-import { EVENT_SOURCED_TOPICS, FedgateEvent, TOPIC_NAMES, topicOf } from '@fedgate/contracts';
-import type { Pool } from 'pg';
+import { EVENT_SOURCED_TOPICS, FedgateEvent, TOPIC_NAMES, createCloudEvent, topicOf } from '@fedgate/contracts';
+import type { Pool, PoolClient } from 'pg';
 import type { DatabaseTransaction } from './prisma.service';
 
 // Arbitrary constant naming the relay's advisory locks (one per topic: the second key).
@@ -14,6 +14,16 @@ export interface OutboxEntry {
   key: string;
   event: FedgateEvent;
 }
+
+/** An event Kafka refused for good: it leaves the outbox for the dead-letter table. */
+export interface DeadLetter {
+  entry: OutboxEntry;
+  reason: string;
+  sizeBytes: number;
+}
+
+/** Where the dead-letter alerts come from (CloudEvents source). */
+export const OUTBOX_EVENT_SOURCE = '/fedgate/outbox-relay';
 
 /** How `OutboxStore.prunePublished` deletes. */
 export interface OutboxPruneOptions {
@@ -57,12 +67,7 @@ export class OutboxStore {
 
   /** Appends outside any business transaction (an event that describes no stored state). */
   async appendNow(events: readonly FedgateEvent[]): Promise<void> {
-    if (events.length === 0) return;
-    await this.pool.query(
-      `INSERT INTO outbox_event (id, topic, key, event)
-       SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[])`,
-      [events.map((e) => e.id), events.map((e) => topicOf(e.type)), events.map((e) => e.subject), events.map((e) => JSON.stringify(e))],
-    );
+    await insertEvents(this.pool, events);
   }
 
   /**
@@ -71,9 +76,12 @@ export class OutboxStore {
    * lock per topic: one relay publishes a topic at a time, so its order is kept across relay
    * instances (each service relays the topics it may write). If `publish` throws, nothing is
    * marked and the same events are taken again next time.
-   * Answers how many were published (0 also when another relay holds a lock).
+   * The events `publish` answers as dead letters (refused by Kafka for good) move, in the same
+   * transaction, to `outbox_dead_letter`, each with a `fedgate.outbox.dead_lettered.v1` alert
+   * appended to the outbox: one bad event never holds up the others.
+   * Answers how many were taken (0 also when another relay holds a lock).
    */
-  async relayBatch(limit: number, publish: (entries: OutboxEntry[]) => Promise<void>, topics: readonly string[] = TOPIC_NAMES): Promise<number> {
+  async relayBatch(limit: number, publish: (entries: OutboxEntry[]) => Promise<DeadLetter[] | void>, topics: readonly string[] = TOPIC_NAMES): Promise<number> {
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
@@ -89,7 +97,8 @@ export class OutboxStore {
           )).rows
         : [];
       if (rows.length > 0) {
-        await publish(rows.map((r) => ({ id: r.id, seq: BigInt(r.seq), topic: r.topic, key: r.key, event: r.event })));
+        const dead = (await publish(rows.map((r) => ({ id: r.id, seq: BigInt(r.seq), topic: r.topic, key: r.key, event: r.event })))) ?? [];
+        if (dead.length > 0) await this.moveToDeadLetters(client, dead);
         // statement_timestamp, not now(): the transaction began before the Kafka send (see pruneCursor)
         await client.query('UPDATE outbox_event SET published_at = statement_timestamp() WHERE id = ANY($1::uuid[])', [rows.map((r) => r.id)]);
       }
@@ -101,6 +110,26 @@ export class OutboxStore {
     } finally {
       client.release();
     }
+  }
+
+  private async moveToDeadLetters(client: PoolClient, dead: readonly DeadLetter[]): Promise<void> {
+    const ids = dead.map((d) => d.entry.id);
+    await client.query(
+      `INSERT INTO outbox_dead_letter (id, seq, topic, key, event, size_bytes, reason, created_at)
+       SELECT o.id, o.seq, o.topic, o.key, o.event, d.size_bytes, d.reason, o.created_at
+       FROM outbox_event o JOIN unnest($1::uuid[], $2::int[], $3::text[]) AS d(id, size_bytes, reason) ON d.id = o.id
+       ON CONFLICT (id) DO NOTHING`,
+      [ids, dead.map((d) => d.sizeBytes), dead.map((d) => d.reason.slice(0, 500))],
+    );
+    await client.query('DELETE FROM outbox_event WHERE id = ANY($1::uuid[])', [ids]);
+    const alerts = dead.map((d) =>
+      createCloudEvent({
+        type: 'fedgate.outbox.dead_lettered.v1',
+        source: OUTBOX_EVENT_SOURCE,
+        data: { event_id: d.entry.id, event_type: d.entry.event.type, topic: d.entry.topic, size_bytes: d.sizeBytes, reason: d.reason.slice(0, 500) },
+      }),
+    );
+    await insertEvents(client, alerts);
   }
 
   /**
@@ -146,4 +175,14 @@ export class OutboxStore {
     }
     return deleted;
   }
+}
+
+/** One INSERT for many events, outside the ORM (the hot path). */
+async function insertEvents(db: Pick<Pool, 'query'>, events: readonly FedgateEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  await db.query(
+    `INSERT INTO outbox_event (id, topic, key, event)
+     SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[])`,
+    [events.map((e) => e.id), events.map((e) => topicOf(e.type)), events.map((e) => e.subject), events.map((e) => JSON.stringify(e))],
+  );
 }

@@ -252,6 +252,33 @@ describe('dev identity provider', () => {
     );
   });
 
+  it('limits user-code guessing per address (RFC 8628 §5.1): after 3 wrong codes even the right one is refused, with 429 and Retry-After', async () => {
+    const limited = await createDevIdentityProvider({ tls: { certFile: tls.certFile, keyFile: tls.keyFile }, apiAudience, userCodeGuessLimit: { attempts: 3, windowSeconds: 60 } });
+    try {
+      const endpoints = (await (await fetch(`${limited.issuer}/.well-known/openid-configuration`)).json()) as DiscoveryDocument;
+      const authorization = (await (await fetch(endpoints.device_authorization_endpoint, formPost({ client_id: limited.clientId, scope: 'openid' }))).json()) as DeviceAuthorization;
+      for (const guess of ['BCDF-GHJK', 'BCDF-GHJL', 'BCDF-GHJM']) {
+        await assert.rejects(
+          approveDeviceLogin({ issuer: limited.issuer, userCode: guess, username: 'alice', password: 'alice-password' }),
+          (error: unknown) => error instanceof DeviceLoginError && error.code === 'invalid_user_code' && /does not know/.test(error.message),
+        );
+      }
+      await assert.rejects(
+        approveDeviceLogin({ issuer: limited.issuer, userCode: authorization.user_code, username: 'alice', password: 'alice-password' }),
+        (error: unknown) => error instanceof DeviceLoginError && /too_many_attempts/.test(error.message),
+      );
+      const refused = await fetch(`${limited.issuer}/device`, formPost({ user_code: authorization.user_code, xsrf: 'x' }));
+      assert.equal(refused.status, 429);
+      const retryAfter = Number(refused.headers.get('retry-after'));
+      assert.ok(retryAfter >= 1 && retryAfter <= 60, `Retry-After ${retryAfter}`);
+      // nothing was approved: the device is still waiting
+      const poll = await fetch(endpoints.token_endpoint, formPost({ client_id: limited.clientId, grant_type: 'urn:ietf:params:oauth:grant-type:device_code', device_code: authorization.device_code }));
+      assert.equal(((await poll.json()) as { error?: string }).error, 'authorization_pending');
+    } finally {
+      await limited.close();
+    }
+  });
+
   it('reports idp_unreachable when nothing listens', async () => {
     const closedIdp = await createDevIdentityProvider({ tls: { certFile: tls.certFile, keyFile: tls.keyFile }, apiAudience });
     const { issuer } = closedIdp;

@@ -11,10 +11,11 @@ import {
   deviceSuccessPage,
   errorPage,
 } from './html-pages';
-import { RequestBodyError, isLoopbackAddress, readBody, sendJson, sendText } from './http-helpers';
+import { RequestBodyError, isLoopbackAddress, readBody, sendHtml, sendJson, sendText } from './http-helpers';
 import { InMemoryOidcStore } from './in-memory-adapter';
 import { handleInteractionRequest } from './interaction-routes';
 import { type DevIdpLogger, silentLogger } from './logger';
+import { DEVICE_VERIFICATION_PATH, UserCodeGuessLimit } from './user-code-guess-limit';
 import {
   oidcProviderModule,
   type OidcAccount,
@@ -57,6 +58,11 @@ export interface DevIdentityProviderOptions {
   readonly refreshTokenTtlSeconds?: number;
   /** Device code / user code lifetime; default 600 s. */
   readonly deviceCodeTtlSeconds?: number;
+  /**
+   * RFC 8628 §5.1: wrong user codes one source address may enter at the verification page
+   * per window before it is refused (429) until the window ends. Default 10 per 600 s.
+   */
+  readonly userCodeGuessLimit?: { readonly attempts: number; readonly windowSeconds: number };
   /** Structured log sink; default silent. Entries never contain tokens, codes or passwords. */
   readonly logger?: DevIdpLogger;
 }
@@ -117,6 +123,7 @@ export async function createDevIdentityProvider(options: DevIdentityProviderOpti
     readFile(options.tls.keyFile),
   ]);
   let signingKeys = await loadOrCreateSigningKeys(options.jwksFile);
+  const userCodeGuesses = new UserCodeGuessLimit(options.userCodeGuessLimit ?? { attempts: 10, windowSeconds: 600 });
   const store = new InMemoryOidcStore();
   const clientId = options.clientId ?? 'fedgate';
   const confidentialClient =
@@ -139,7 +146,7 @@ export async function createDevIdentityProvider(options: DevIdentityProviderOpti
 
   const installProvider = (): void => {
     if (!settings) throw new Error('dev IdP settings are not resolved yet');
-    const next = new (oidcProviderModule().default)(settings.issuer, buildProviderConfiguration(settings, signingKeys, users, store));
+    const next = new (oidcProviderModule().default)(settings.issuer, buildProviderConfiguration(settings, signingKeys, users, store, userCodeGuesses));
     next.on('server_error', (_context, error) => {
       log({ level: 'error', event: 'dev_idp.server_error', errorName: error.name, errorMessage: error.message });
     });
@@ -208,6 +215,15 @@ export async function createDevIdentityProvider(options: DevIdentityProviderOpti
 
   const routeRequest = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     const pathname = new URL(request.url ?? '/', 'https://dev-idp.invalid').pathname;
+    if (pathname === DEVICE_VERIFICATION_PATH && request.method === 'POST') {
+      const retryAfter = await userCodeGuesses.refusedFor(request.socket.remoteAddress);
+      if (retryAfter !== undefined) {
+        log({ level: 'warn', event: 'dev_idp.user_code_guesses_limited', retryAfterSeconds: retryAfter });
+        response.setHeader('Retry-After', String(retryAfter));
+        sendHtml(response, 429, deviceCodeInputPage('', 'too_many_attempts'));
+        return;
+      }
+    }
     if (pathname === '/healthz' && (request.method === 'GET' || request.method === 'HEAD')) {
       sendText(response, 200, 'ok');
       return;
@@ -339,6 +355,7 @@ function buildProviderConfiguration(
   signingKeys: readonly SigningJwk[],
   users: DevUserDirectory,
   store: InMemoryOidcStore,
+  userCodeGuesses: UserCodeGuessLimit,
 ): object {
   const { apiAudience, apiScopes } = settings;
   const clientDisplayName = (context: OidcContext): string => {
@@ -397,11 +414,15 @@ function buildProviderConfiguration(
       if (!user) return undefined;
       return { accountId: user.username, claims: async () => DevUserDirectory.claimsOf(user) };
     },
-    // Account-name claims in access tokens (like Keycloak), for the token service's account mapping.
+    // Account-name claims in access tokens (like Keycloak), for the token service's account
+    // mapping; and `sid`, the session every token of one login shares (Keycloak sends one too),
+    // so revoking the session refuses also tokens minted here without Fedgate. oidc-provider
+    // records a sid only for back-channel-logout clients: the grant stands in for it.
     async extraTokenClaims(_context: OidcContext, token: OidcTokenLike): Promise<Record<string, unknown> | undefined> {
       const user = token.accountId === undefined ? undefined : users.find(token.accountId);
       if (!user) return undefined;
-      return { preferred_username: user.username, name: user.name, email: user.email };
+      const sid = token.sid ?? token.grantId;
+      return { preferred_username: user.username, name: user.name, email: user.email, ...(sid ? { sid } : {}) };
     },
     interactions: {
       url: (_context: OidcContext, interaction: { uid: string }) => `/interaction/${interaction.uid}`,
@@ -422,6 +443,8 @@ function buildProviderConfiguration(
       deviceFlow: {
         enabled: true,
         async userCodeInputSource(context: OidcContext, form: string, _out: unknown, error?: Error): Promise<void> {
+          // a code that does not exist is a guess: counted against the address (RFC 8628 §5.1)
+          if (error?.name === 'NotFoundError') await userCodeGuesses.recordWrong(context.req.socket.remoteAddress);
           context.type = 'html';
           context.body = deviceCodeInputPage(
             form,

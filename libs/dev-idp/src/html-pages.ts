@@ -62,12 +62,14 @@ export type DeviceCodeInputError =
   | 'expired_user_code'
   | 'used_user_code'
   | 'access_denied'
+  | 'too_many_attempts'
   | 'request_failed';
 
 const deviceCodeInputMessages: Record<DeviceCodeInputError, string> = {
   invalid_user_code: 'The code you entered is incorrect. Try again.',
   expired_user_code: 'The code you entered has expired. Start the sign-in on your device again.',
   used_user_code: 'The code you entered has already been used.',
+  too_many_attempts: 'Too many incorrect codes from your address. Wait a few minutes, then try again.',
   access_denied: 'The sign-in request was cancelled. You can close this page.',
   request_failed: 'There was an error processing your request.',
 };

@@ -11,6 +11,8 @@ export interface OidcContext {
   body: unknown;
   type: string;
   status: number;
+  /** The Node request (koa's ctx.req). */
+  readonly req: { readonly socket: { readonly remoteAddress?: string } };
   readonly oidc: {
     readonly route?: string;
     readonly params?: Readonly<Record<string, unknown>>;
@@ -31,6 +33,10 @@ export interface OidcTokenLike {
   readonly accountId?: string;
   readonly kind?: string;
   readonly scopes: ReadonlySet<string>;
+  /** The grant (one device login of one client) the token belongs to; refreshes keep it. */
+  readonly grantId?: string;
+  /** The browser session's id for the client, when oidc-provider records one. */
+  readonly sid?: string;
 }
 
 export interface OidcAccount {

@@ -9,6 +9,22 @@ export class KafkaPublishError extends Error {
   readonly code = 'kafka_unavailable';
 }
 
+// Broker answers that refuse the records themselves: sending them again can never succeed.
+// (An authorization or topic failure is left out on purpose: it is a setup fault to fix, and
+// the events must wait for the fix, not be dropped.)
+const PERMANENT_RECORD_ERRORS = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_RECORD', 'CORRUPT_MESSAGE']);
+
+/** The broker's reason when it refused records for good (too large, invalid); undefined for a failure worth retrying. */
+export function permanentRefusalOf(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 6 && current !== null && typeof current === 'object'; depth++) {
+    const type = (current as { type?: unknown }).type;
+    if (typeof type === 'string' && PERMANENT_RECORD_ERRORS.has(type)) return type;
+    current = (current as { cause?: unknown; originalError?: unknown }).cause ?? (current as { originalError?: unknown }).originalError;
+  }
+  return undefined;
+}
+
 /**
  * Publishes CloudEvents through Nest's ClientKafka with an idempotent producer (acks=all,
  * one request in flight), so a retried send neither duplicates nor reorders a message.
@@ -30,7 +46,7 @@ export class CloudEventPublisher implements OnModuleDestroy {
     } catch (err) {
       // a failed producer may be wedged (Nest caches the connection): start afresh next time
       await this.reset();
-      throw new KafkaPublishError(`publish to ${topic} failed: ${(err as Error).message}`);
+      throw new KafkaPublishError(`publish to ${topic} failed: ${(err as Error).message}`, { cause: err });
     }
   }
 

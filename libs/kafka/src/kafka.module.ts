@@ -1,7 +1,7 @@
 import { DynamicModule, Global, Inject, Injectable, Logger, Module, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { Kafka } from 'kafkajs';
 import { topicsConsumedBy, topicsProducedBy, type KafkaServicePrincipal, type TopicName } from '@fedgate/contracts';
-import type { ReadinessCheck } from '@fedgate/platform';
+import { ServiceMetrics, type ReadinessCheck } from '@fedgate/platform';
 import { OutboxStore } from '@fedgate/database';
 import { CloudEventPublisher } from './cloud-event.publisher';
 import { KAFKA_SETTINGS, KafkaSettings, kafkaClientConfig, kafkaLogCreator } from './kafka-settings';
@@ -74,8 +74,9 @@ export class KafkaModule {
           {
             provide: OutboxRelay,
             // only its own topics: the events of the others are theirs to publish (and Kafka would refuse them)
-            useFactory: (store: OutboxStore, publisher: CloudEventPublisher) => new OutboxRelay(store, publisher, { topics: produced }),
-            inject: [OutboxStore, CloudEventPublisher],
+            useFactory: (store: OutboxStore, publisher: CloudEventPublisher, metrics: ServiceMetrics) =>
+              new OutboxRelay(store, publisher, { topics: produced, onDeadLetter: (dead) => metrics.outboxDeadLetters.inc({ topic: dead.entry.topic }) }),
+            inject: [OutboxStore, CloudEventPublisher, ServiceMetrics],
           },
           OutboxRelayLifecycle,
         ]

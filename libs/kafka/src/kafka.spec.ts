@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FedgateEvent, createCloudEvent } from '@fedgate/contracts';
-import type { OutboxEntry, OutboxPruneOptions, OutboxStore } from '@fedgate/database';
+import type { DeadLetter, OutboxEntry, OutboxPruneOptions, OutboxStore } from '@fedgate/database';
 import { waitFor } from '@fedgate/testing';
 import { CloudEventKafkaSerializer, fromKafkaValue } from './cloud-event.serializer';
 import type { CloudEventPublisher } from './cloud-event.publisher';
@@ -57,10 +57,11 @@ class MemoryOutbox {
     if (this.pruneFailures-- > 0) throw new Error('database down');
     return 0;
   }
-  async relayBatch(limit: number, publish: (entries: OutboxEntry[]) => Promise<void>): Promise<number> {
+  dead: DeadLetter[] = [];
+  async relayBatch(limit: number, publish: (entries: OutboxEntry[]) => Promise<DeadLetter[] | void>): Promise<number> {
     const batch = this.pending.slice(0, limit);
     if (batch.length === 0) return 0;
-    await publish(batch);
+    this.dead.push(...((await publish(batch)) ?? []));
     this.pending = this.pending.slice(batch.length);
     return batch.length;
   }
@@ -77,6 +78,36 @@ describe('OutboxRelay', () => {
     assert.equal(await relay.relayOnce(), 4);
     assert.deepEqual(sends, [['t1', ['0', '1']], ['t2', ['2']], ['t1', ['3']]]);
     assert.equal(outbox.pending.length, 0);
+  });
+
+  it('dead-letters an event too large to send and one the broker refuses for good; the others are sent in order', async () => {
+    const outbox = new MemoryOutbox();
+    const entry = (i: number, message: string) => ({ id: String(i), seq: BigInt(i), topic: 't', key: 'k', event: event(message) });
+    outbox.pending = [entry(0, 'a'), entry(1, 'x'.repeat(1000)), entry(2, 'refused'), entry(3, 'b')];
+    const sent: string[] = [];
+    const publisher = {
+      publish: async (_t: string, es: readonly FedgateEvent[]) => {
+        // as kafkajs reports a record the broker will never take
+        if (es.some((e) => (e.data as { message: string }).message === 'refused')) throw new Error('publish failed', { cause: { type: 'MESSAGE_TOO_LARGE' } });
+        sent.push(...es.map((e) => (e.data as { message: string }).message));
+      },
+    };
+    const counted: string[] = [];
+    const relay = new OutboxRelay(outbox as unknown as OutboxStore, publisher as unknown as CloudEventPublisher, { maxEventBytes: 700, onDeadLetter: (d) => void counted.push(d.entry.id) });
+    assert.equal(await relay.relayOnce(), 4);
+    assert.deepEqual(sent, ['a', 'b']);
+    assert.deepEqual(outbox.dead.map((d) => [d.entry.id, d.reason.split(':')[0]]), [['1', 'EVENT_TOO_LARGE'], ['2', 'MESSAGE_TOO_LARGE']]);
+    assert.deepEqual(counted, ['1', '2']);
+  });
+
+  it('never dead-letters while Kafka is merely unreachable', async () => {
+    const outbox = new MemoryOutbox();
+    outbox.pending = [{ id: '0', seq: 0n, topic: 't', key: 'k', event: event('a') }];
+    const publisher = { publish: async () => Promise.reject(new Error('publish failed', { cause: { type: 'NETWORK', retriable: true } })) };
+    const relay = new OutboxRelay(outbox as unknown as OutboxStore, publisher as unknown as CloudEventPublisher);
+    await assert.rejects(relay.relayOnce());
+    assert.equal(outbox.dead.length, 0);
+    assert.equal(outbox.pending.length, 1);
   });
 
   it('keeps retrying while Kafka refuses, then drains without losing anything', async () => {

@@ -1,8 +1,8 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { Logger } from '@nestjs/common';
 import { TOPIC_NAMES, type TopicName } from '@fedgate/contracts';
-import type { OutboxEntry, OutboxStore } from '@fedgate/database';
-import type { CloudEventPublisher } from './cloud-event.publisher';
+import type { DeadLetter, OutboxEntry, OutboxStore } from '@fedgate/database';
+import { permanentRefusalOf, type CloudEventPublisher } from './cloud-event.publisher';
 
 export interface OutboxRelayOptions {
   batchSize: number;
@@ -21,11 +21,31 @@ export interface OutboxRelayOptions {
    * outbox table is shared by the services; each relays its own topics, in order.
    */
   topics: readonly TopicName[];
+  /**
+   * Largest event (JSON bytes) sent to Kafka; a larger one goes to the dead-letter table
+   * without a try. Below the broker's message.max.bytes (1 MiB by default) with room for the
+   * record's key and headers.
+   */
+  maxEventBytes: number;
+  /** Most bytes of events in one send, so a batch of many events never outgrows the broker's limit either. */
+  maxSendBytes: number;
+  /** Told about each event moved to the dead-letter table (a metric). */
+  onDeadLetter?: (dead: DeadLetter) => void;
 }
 
 // Pruning settings are code defaults, not configuration: an hour of published events is
 // plenty to look at (Kafka holds the history) and a minute keeps each prune small.
-const defaults: OutboxRelayOptions = { batchSize: 500, idleMs: 200, maxBackoffMs: 5000, retentionMs: 3_600_000, pruneIntervalMs: 60_000, pruneBatchSize: 1000, topics: TOPIC_NAMES };
+const defaults: OutboxRelayOptions = {
+  batchSize: 500,
+  idleMs: 200,
+  maxBackoffMs: 5000,
+  retentionMs: 3_600_000,
+  pruneIntervalMs: 60_000,
+  pruneBatchSize: 1000,
+  maxEventBytes: 1_000_000,
+  maxSendBytes: 512 * 1024,
+  topics: TOPIC_NAMES,
+};
 
 /**
  * Moves events from the PostgreSQL outbox to Kafka, oldest first, retrying with backoff
@@ -113,15 +133,48 @@ export class OutboxRelay {
     }
   }
 
-  // Consecutive events of one topic go in one send; topic changes keep the outbox order.
-  private async publishInOrder(entries: OutboxEntry[]): Promise<void> {
-    let start = 0;
-    while (start < entries.length) {
-      let end = start + 1;
-      while (end < entries.length && entries[end].topic === entries[start].topic) end++;
-      await this.publisher.publish(entries[start].topic, entries.slice(start, end).map((e) => e.event));
-      start = end;
+  // Consecutive events of one topic go in one send (at most maxSendBytes); topic changes keep
+  // the outbox order. Answers the events refused for good.
+  private async publishInOrder(entries: OutboxEntry[]): Promise<DeadLetter[]> {
+    const dead: DeadLetter[] = [];
+    let run: Array<{ entry: OutboxEntry; bytes: number }> = [];
+    let runBytes = 0;
+    const flush = async () => {
+      if (run.length > 0) await this.send(run, dead);
+      run = [];
+      runBytes = 0;
+    };
+    for (const entry of entries) {
+      const bytes = Buffer.byteLength(JSON.stringify(entry.event));
+      if (bytes > this.options.maxEventBytes) {
+        await flush();
+        this.deadLetter(dead, { entry, sizeBytes: bytes, reason: `EVENT_TOO_LARGE: ${bytes} bytes, more than the ${this.options.maxEventBytes} Kafka is sent` });
+        continue;
+      }
+      if (run.length > 0 && (run[0]!.entry.topic !== entry.topic || runBytes + bytes > this.options.maxSendBytes)) await flush();
+      run.push({ entry, bytes });
+      runBytes += bytes;
     }
+    await flush();
+    return dead;
+  }
+
+  /** One send; when the broker refuses records for good, each is sent alone to find which. */
+  private async send(run: ReadonlyArray<{ entry: OutboxEntry; bytes: number }>, dead: DeadLetter[]): Promise<void> {
+    try {
+      await this.publisher.publish(run[0]!.entry.topic, run.map((r) => r.entry.event));
+    } catch (err) {
+      const refusal = permanentRefusalOf(err);
+      if (refusal === undefined) throw err;
+      if (run.length === 1) return this.deadLetter(dead, { entry: run[0]!.entry, sizeBytes: run[0]!.bytes, reason: `${refusal}: ${(err as Error).message}` });
+      for (const one of run) await this.send([one], dead);
+    }
+  }
+
+  private deadLetter(dead: DeadLetter[], letter: DeadLetter): void {
+    this.logger.error({ event_id: letter.entry.id, event_type: letter.entry.event.type, topic: letter.entry.topic, size_bytes: letter.sizeBytes, reason: letter.reason }, 'Kafka refuses an event for good; moving it to the dead-letter table');
+    dead.push(letter);
+    this.options.onDeadLetter?.(letter);
   }
 
   private sleep(ms: number): Promise<void> {

@@ -31,6 +31,12 @@ export interface IdpTokens {
   scope?: string;
   /** Claims of the validated ID token, or of UserInfo when the IdP sent no ID token. */
   claims: Record<string, unknown> & { sub: string };
+  /**
+   * The IdP's session id: the ID token's `sid` (OIDC Back-Channel Logout), else the `sid`
+   * claim of a JWT access token (read, not verified: it came straight from the IdP's token
+   * endpoint over TLS). Absent when the IdP names no session.
+   */
+  sid?: string;
 }
 
 /** The IdP refused a grant with an OAuth error code (authorization_pending, access_denied, ...). */
@@ -107,7 +113,8 @@ export class IdentityProviderClient {
       const response = await this.call(() => oauth.userInfoRequest(as, this.client, result.access_token, this.options()));
       claims = (await this.process(() => oauth.processUserInfoResponse(as, this.client, oauth.skipSubjectCheck, response))) as Record<string, unknown> & { sub: string };
     }
-    return { access_token: result.access_token, refresh_token: result.refresh_token, expires_in: result.expires_in, scope: result.scope, claims };
+    const sid = sidOf(claims) ?? sidOf(jwtPayloadOf(result.access_token));
+    return { access_token: result.access_token, refresh_token: result.refresh_token, expires_in: result.expires_in, scope: result.scope, claims, ...(sid ? { sid } : {}) };
   }
 
   private discover(): Promise<oauth.AuthorizationServer> {
@@ -144,6 +151,23 @@ export class IdentityProviderClient {
       if (err instanceof OAuthError) throw err;
       throw new DependencyUnavailableError('idp_unavailable', 'idp', `the identity provider answered something unexpected: ${describe(err)}`);
     }
+  }
+}
+
+function sidOf(claims: Record<string, unknown> | undefined): string | undefined {
+  const sid = claims?.['sid'];
+  return typeof sid === 'string' && sid.length > 0 && sid.length <= 256 ? sid : undefined;
+}
+
+/** The payload of a JWT, or undefined for an opaque token. */
+function jwtPayloadOf(token: string): Record<string, unknown> | undefined {
+  const parts = token.split('.');
+  if (parts.length !== 3) return undefined;
+  try {
+    const payload: unknown = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8'));
+    return payload !== null && typeof payload === 'object' && !Array.isArray(payload) ? (payload as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
   }
 }
 

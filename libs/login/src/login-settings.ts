@@ -13,3 +13,13 @@ export interface RequestOrigin {
 }
 
 export const LOGIN_EVENT_SOURCE = '/fedgate/login-service';
+
+/** What bounds a session: its live tokens, and how long its revocation is kept. */
+export interface SessionPolicy {
+  /** Most unexpired access tokens one session may hold; a refresh beyond is refused (invalid_grant). */
+  maxTokens: number;
+  /** How long a revoked session is refused: the longest an access token of the IdP can live. */
+  revocationRetainSeconds: number;
+}
+
+export const DEFAULT_SESSION_POLICY: SessionPolicy = { maxTokens: 100, revocationRetainSeconds: 86_400 };

@@ -2,7 +2,7 @@ import { createCloudEvent, sha256Hex } from '@fedgate/contracts';
 import type { OutboxStore, PrismaClient } from '@fedgate/database';
 import { Logger } from '@nestjs/common';
 import { IdentityProviderClient } from './identity-provider.client';
-import { LOGIN_EVENT_SOURCE, RequestOrigin } from './login-settings';
+import { DEFAULT_SESSION_POLICY, LOGIN_EVENT_SOURCE, RequestOrigin, SessionPolicy } from './login-settings';
 import { SessionStore } from './session.store';
 
 /**
@@ -17,6 +17,7 @@ export class Logout {
     private readonly prisma: PrismaClient,
     private readonly outbox: OutboxStore,
     private readonly idp: IdentityProviderClient,
+    private readonly policy: SessionPolicy = DEFAULT_SESSION_POLICY,
   ) {}
 
   async execute(tokens: { refresh_token?: string; access_token?: string }, origin: RequestOrigin): Promise<void> {
@@ -25,12 +26,19 @@ export class Logout {
 
     if (known && !known.session.revokedAt) {
       await this.prisma.$transaction(async (tx) => {
-        const token_hashes = await SessionStore.revoke(tx, known.sessionId, 'logout');
+        const token_hashes = await SessionStore.revoke(tx, known.session, 'logout', this.policy);
         await this.outbox.append(tx, [
           createCloudEvent({
             type: 'fedgate.session.revoked.v1',
             source: LOGIN_EVENT_SOURCE,
-            data: { flwr_aid: known.session.flwrAid, session_id: known.sessionId, reason: 'logout', token_hashes: [...new Set([...token_hashes, ...hashes])], origin },
+            data: {
+              flwr_aid: known.session.flwrAid,
+              session_id: known.sessionId,
+              idp_sid: known.session.idpSid ?? undefined,
+              reason: 'logout',
+              token_hashes: [...new Set([...token_hashes, ...hashes])],
+              origin,
+            },
           }),
         ]);
       });

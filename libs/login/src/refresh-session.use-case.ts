@@ -1,19 +1,25 @@
+import { Logger } from '@nestjs/common';
 import { DependencyUnavailableError, OAuthError, TokenSetResponse, accountFromClaims, createCloudEvent, sha256Hex } from '@fedgate/contracts';
 import type { OutboxStore, PrismaClient } from '@fedgate/database';
 import { IdentityProviderClient, IdpGrantError } from './identity-provider.client';
-import { LOGIN_EVENT_SOURCE, RequestOrigin } from './login-settings';
+import { DEFAULT_SESSION_POLICY, LOGIN_EVENT_SOURCE, RequestOrigin, SessionPolicy } from './login-settings';
 import { SessionStore } from './session.store';
 
 /**
  * Exchanges a refresh token for new tokens at the IdP. A refresh token that was already
  * rotated out and is presented again means two parties hold the session's tokens: the
- * whole session is revoked (refresh-token reuse detection), whatever the IdP would say.
+ * whole session is revoked (refresh-token reuse detection), whatever the IdP would say, and
+ * revoked at the IdP too (RFC 7009, as logout does), so the tokens the other party may mint
+ * there stop working. A session holds at most `policy.maxTokens` live access tokens.
  */
 export class RefreshSession {
+  private readonly logger = new Logger(RefreshSession.name);
+
   constructor(
     private readonly prisma: PrismaClient,
     private readonly outbox: OutboxStore,
     private readonly idp: IdentityProviderClient,
+    private readonly policy: SessionPolicy = DEFAULT_SESSION_POLICY,
   ) {}
 
   async execute(refreshToken: string, origin: RequestOrigin): Promise<TokenSetResponse> {
@@ -22,12 +28,21 @@ export class RefreshSession {
     if (!known || known.kind !== 'refresh') throw new OAuthError('invalid_grant', 'Unknown refresh token.');
     if (known.session.revokedAt) throw new OAuthError('invalid_grant', 'The session has been revoked; log in again.');
 
+    // bounded: a session holds at most maxTokens unexpired access tokens (checked before an
+    // active token is taken, so a refusal leaves it usable once one of them expires; a rotated
+    // one goes on to reuse detection)
+    if (known.status === 'active' && !(await SessionStore.hasRoomForToken(this.prisma, known.sessionId, this.policy))) {
+      throw new OAuthError('invalid_grant', `The session already holds ${this.policy.maxTokens} unexpired access tokens; use one until it expires, or log in again.`);
+    }
     // take the token out of circulation first: of two concurrent uses, exactly one proceeds
     const taken = await this.prisma.sessionToken.updateMany({ where: { tokenHash: presentedHash, status: 'active' }, data: { status: 'rotated' } });
     if (taken.count === 0) {
-      await this.revokeForReuse(known.sessionId, known.session.flwrAid, presentedHash, origin);
+      await this.revokeForReuse(known.session, presentedHash, origin);
+      // at the IdP too: revoking the presented token ends its grant there (the IdP's own reuse rule)
+      await this.idp.revoke(refreshToken, 'refresh_token').catch((err: Error) => this.logger.warn({ reason: err.message }, 'revocation at the identity provider failed'));
       throw new OAuthError('invalid_grant', 'This refresh token was already used; the session has been revoked. Log in again.');
     }
+
 
     let tokens;
     try {
@@ -67,12 +82,13 @@ export class RefreshSession {
     });
   }
 
-  private async revokeForReuse(sessionId: string, flwrAid: string, presentedHash: string, origin: RequestOrigin): Promise<void> {
+  private async revokeForReuse(session: { id: string; flwrAid: string; idpSid: string | null }, presentedHash: string, origin: RequestOrigin): Promise<void> {
     await this.prisma.$transaction(async (tx) => {
-      const token_hashes = await SessionStore.revoke(tx, sessionId, 'refresh_reuse');
+      const token_hashes = await SessionStore.revoke(tx, session, 'refresh_reuse', this.policy);
+      const ids = { flwr_aid: session.flwrAid, session_id: session.id };
       await this.outbox.append(tx, [
-        createCloudEvent({ type: 'fedgate.token.refresh_reuse_detected.v1', source: LOGIN_EVENT_SOURCE, data: { flwr_aid: flwrAid, session_id: sessionId, refresh_token_hash: presentedHash, origin } }),
-        createCloudEvent({ type: 'fedgate.session.revoked.v1', source: LOGIN_EVENT_SOURCE, data: { flwr_aid: flwrAid, session_id: sessionId, reason: 'refresh_reuse', token_hashes, origin } }),
+        createCloudEvent({ type: 'fedgate.token.refresh_reuse_detected.v1', source: LOGIN_EVENT_SOURCE, data: { ...ids, refresh_token_hash: presentedHash, origin } }),
+        createCloudEvent({ type: 'fedgate.session.revoked.v1', source: LOGIN_EVENT_SOURCE, data: { ...ids, idp_sid: session.idpSid ?? undefined, reason: 'refresh_reuse', token_hashes, origin } }),
       ]);
     });
   }

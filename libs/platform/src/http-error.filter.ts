@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { Response } from 'express';
 import { ErrorCode, FedgateError, type ErrorBody } from '@fedgate/contracts';
+import { databaseUnavailable, isDatabaseUnreachable } from './database-failure';
 
 /** Maps Nest/Express's own HTTP failures (bad JSON, body too large, unknown route) to stable codes. */
 function codeForHttpStatus(status: number): ErrorCode {
@@ -32,6 +33,8 @@ export interface ErrorAnswer {
  */
 export function answerForError(exception: unknown): ErrorAnswer {
   if (exception instanceof FedgateError) return { status: exception.status, body: exception.toBody() };
+  // PostgreSQL stopped or restarting: a dependency failure like any other, not a bug
+  if (isDatabaseUnreachable(exception)) return { status: 503, body: databaseUnavailable().toBody() };
   // body-parser errors carry a status and a `type` but are not HttpExceptions
   const status =
     exception instanceof HttpException

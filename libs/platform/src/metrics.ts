@@ -6,6 +6,8 @@ export class ServiceMetrics {
   readonly registry = new Registry();
   readonly httpRequests: Counter<'method' | 'route' | 'status'>;
   readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
+  /** Events Kafka refused for good, moved by the outbox relay to the dead-letter table (alert on any). */
+  readonly outboxDeadLetters: Counter<'topic'>;
 
   constructor(serviceName: string) {
     this.registry.setDefaultLabels({ service: serviceName });
@@ -21,6 +23,12 @@ export class ServiceMetrics {
       help: 'HTTP request duration',
       labelNames: ['method', 'route', 'status'],
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [this.registry],
+    });
+    this.outboxDeadLetters = new Counter({
+      name: 'fedgate_outbox_dead_letters_total',
+      help: 'Events Kafka refused for good (too large, invalid), moved to the outbox_dead_letter table',
+      labelNames: ['topic'],
       registers: [this.registry],
     });
     shareRegistryWithPrimary(this.registry);

@@ -55,6 +55,8 @@ export const tokenVerificationConfigSchema = oidcConfigSchema.extend({
   FEDGATE_JWKS_COOLDOWN_MS: z.coerce.number().int().min(0).default(30_000),
   /** How long a revoked token must be refused when its own expiry is unknown. */
   FEDGATE_TOKEN_MAX_LIFETIME_SECONDS: z.coerce.number().int().min(60).default(86_400),
+  /** Pause between reads of the durable revoked-session list: how late a revocation can arrive while Kafka is down. */
+  FEDGATE_REVOCATION_REFRESH_MS: z.coerce.number().int().min(50).max(2000).default(500),
 });
 export type TokenVerificationConfig = z.infer<typeof tokenVerificationConfigSchema>;
 
@@ -77,6 +79,21 @@ export const loginServiceConfigSchema = serviceConfigSchema
     FEDGATE_OIDC_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
     /** How often device logins that expired unpolled are closed (with their final audit event). */
     FEDGATE_LOGIN_SWEEP_MS: z.coerce.number().int().min(1000).default(30_000),
+    /** How long a revoked session is refused: the longest an access token of the IdP can live. */
+    FEDGATE_TOKEN_MAX_LIFETIME_SECONDS: z.coerce.number().int().min(60).default(86_400),
+    /**
+     * Most access tokens one session may hold unexpired: a refresh beyond it is refused
+     * (invalid_grant) until one expires, so a session and its revocation event stay bounded.
+     */
+    FEDGATE_SESSION_MAX_TOKENS: z.coerce.number().int().min(2).max(1000).default(100),
+    /**
+     * Rate limit of the unauthenticated login calls (device authorization, token polling,
+     * refresh): calls of one operation per window, per client and source address; beyond, 429
+     * too_many_requests with Retry-After. A SuperLink fronts all its users from one address:
+     * size it for the logins of all of them.
+     */
+    FEDGATE_LOGIN_RATE_LIMIT: z.coerce.number().int().min(1).default(300),
+    FEDGATE_LOGIN_RATE_WINDOW_MS: z.coerce.number().int().min(1000).max(3_600_000).default(60_000),
   });
 export type LoginServiceConfig = z.infer<typeof loginServiceConfigSchema>;
 
@@ -137,6 +154,12 @@ export const auditServiceConfigSchema = serviceConfigSchema
       .string()
       .regex(/^[A-Za-z0-9._-]+(,[A-Za-z0-9._-]+)*$/, 'must be comma-separated Kafka topic names')
       .optional(),
+    /**
+     * Kafka consumer session timeout: after an unclean death of an instance, its successor
+     * gets the partitions (and the log catches up) once this has passed since the dead
+     * one's last heartbeat. At least the broker's group.min.session.timeout.ms (6 s by default).
+     */
+    FEDGATE_AUDIT_SESSION_TIMEOUT_MS: z.coerce.number().int().min(1000).max(300_000).default(6000),
     /** A checkpoint is signed this often while the chain grows... */
     FEDGATE_AUDIT_CHECKPOINT_INTERVAL_MS: z.coerce.number().int().min(100).default(10_000),
     /** ...and as soon as this many events arrived since the last one. */

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { createServer, type AddressInfo } from 'node:net';
@@ -120,4 +120,46 @@ export function serviceKafkaEnv(principal: KafkaServicePrincipal): { FEDGATE_KAF
   const password = process.env[variable];
   if (!password) throw new Error(`${variable} is not set: run the tests through \`npm test\` (it loads .fedgate/secrets.env)`);
   return { FEDGATE_KAFKA_USERNAME: principal, FEDGATE_KAFKA_PASSWORD: password };
+}
+
+/** A Fedgate service process a test started itself (beside the stack's), on its own port. */
+export interface ServiceProcess {
+  base: string;
+  /** Ends it (SIGTERM) and waits for the exit. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts one more process of a stack service on a free loopback port, configured like the
+ * stack's (the caller's environment, from service-env.sh) plus `env` (e.g. a rate limit for
+ * the test). With `waitReady`, resolves once its /readyz answers 200.
+ */
+export async function startServiceProcess(service: 'login-service' | 'token-service' | 'authz-service' | 'audit-service', env: Record<string, string> = {}, waitReady = true): Promise<ServiceProcess> {
+  const port = await freePort();
+  const child = spawn('node', [path.join(repoRoot(), `dist/apps/${service}/src/main.js`)], { env: { ...process.env, ...serviceKafkaEnv(service), FEDGATE_PORT: String(port), FEDGATE_WORKERS: '1', ...env }, stdio: 'ignore' });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const base = `https://127.0.0.1:${port}`;
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
+  };
+  if (waitReady) {
+    try {
+      await waitFor(`${service} on port ${port} ready`, async () => child.exitCode === null && (await fetch(`${base}/readyz`)).ok, 90_000, 250);
+    } catch (err) {
+      await stop();
+      throw err;
+    }
+  }
+  return { base, stop };
+}
+
+/** Whether a process with this pid exists (signal 0). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -43,4 +43,10 @@ export {
 } from './testing/forged-tokens';
 export { VerifyAccessToken, TOKEN_EVENT_SOURCE, type VerificationOrigin } from './verify-access-token.use-case';
 export { SessionRevocationListener, MAX_TOKEN_LIFETIME_SECONDS } from './session-revocation.listener';
-export { tokenVerificationProviders } from './token-verification.providers';
+export { createSessionRevocations, tokenVerificationProviders } from './token-verification.providers';
+export {
+  SessionRevocations,
+  type SessionRevocationSource,
+  type SessionRevocationsOptions,
+  type TokenSession,
+} from './session-revocations';

@@ -3,13 +3,16 @@ import { randomUUID } from 'node:crypto';
 import { TOPICS, consumerGroupOf, type KafkaServicePrincipal } from '@fedgate/contracts';
 import { CloudEventConsumer, KAFKA_SETTINGS, KafkaSettings, onceInMemory, startConsumerWithRetry } from '@fedgate/kafka';
 import { CachingTokenVerifier } from './caching-token-verifier';
+import { SessionRevocations } from './session-revocations';
 
 export const MAX_TOKEN_LIFETIME_SECONDS = Symbol('MAX_TOKEN_LIFETIME_SECONDS');
 
 /**
- * Every instance hears every session-revoked event (a consumer group of its own) and
- * refuses the listed tokens from then on. It replays the login topic from the start, so a
- * restarted instance still refuses tokens revoked before it started.
+ * Keeps the revoked sessions of this process complete and current: follows the durable list
+ * in PostgreSQL (SessionRevocations: read whole at start, then the new rows every few hundred
+ * ms, so Kafka being down delays nothing), and hears every session-revoked event (a consumer
+ * group of its own, from the latest offset) so a logout reaches every instance at once.
+ * token-service and authz-service (POST /v1/authorize) both run it, each as its own Kafka principal.
  */
 @Injectable()
 export class SessionRevocationListener implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -20,30 +23,35 @@ export class SessionRevocationListener implements OnApplicationBootstrap, OnAppl
   constructor(
     @Inject(KAFKA_SETTINGS) private readonly kafka: KafkaSettings,
     @Inject(CachingTokenVerifier) private readonly verifier: CachingTokenVerifier,
+    @Inject(SessionRevocations) private readonly revocations: SessionRevocations,
     @Inject(MAX_TOKEN_LIFETIME_SECONDS) private readonly maxLifetimeSeconds: number,
   ) {}
 
   onApplicationBootstrap(): void {
+    this.revocations.start();
     void this.startWithRetry();
   }
 
   private newConsumer(): CloudEventConsumer {
     return new CloudEventConsumer(this.kafka, {
-      // token-service and authz-service (POST /v1/authorize) both run this listener, each under its own principal
       groupId: consumerGroupOf(this.kafka.clientId as KafkaServicePrincipal, `revocations-${randomUUID()}`),
       topics: [TOPICS.login],
-      fromBeginning: true,
+      // the durable list holds everything revoked before: only what happens from now on is news
+      fromBeginning: false,
       handle: onceInMemory((event) => {
         if (event.type !== 'fedgate.session.revoked.v1') return;
         // refused until the longest a token of that session can live, counted from the revocation
         const until = Math.floor(Date.parse(event.time) / 1000) + this.maxLifetimeSeconds;
-        if (until > Date.now() / 1000) this.verifier.revoke(event.data.token_hashes, until);
+        if (until <= Date.now() / 1000) return;
+        if (event.data.session_id) this.revocations.add({ session_id: event.data.session_id, idp_sid: event.data.idp_sid, forget_after: until * 1000 });
+        this.verifier.revoke(event.data.token_hashes, until);
       }),
     });
   }
 
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
+    this.revocations.stop();
     await this.consumer?.stop().catch(() => undefined);
   }
 

@@ -1,19 +1,34 @@
-import type { Provider } from '@nestjs/common';
-import { OutboxGroupWriter, OutboxStore } from '@fedgate/database';
+import { Logger, type Provider } from '@nestjs/common';
+import { OutboxGroupWriter, OutboxStore, SessionRevocationStore, createResilientPool } from '@fedgate/database';
 import type { TokenVerificationConfig } from '@fedgate/service-config';
 import { CachingTokenVerifier } from './caching-token-verifier';
 import { MAX_TOKEN_LIFETIME_SECONDS, SessionRevocationListener } from './session-revocation.listener';
+import { SessionRevocations } from './session-revocations';
 import { TokenVerifier } from './token-verifier';
 import { VerifiedTokenCache } from './verified-token-cache';
 import { VerifyAccessToken } from './verify-access-token.use-case';
 
 /**
+ * The durable revoked-session list of a service, read through a small pool of its own (the hot
+ * outbox pool never delays it). Its `readinessCheck()` belongs in the service's /readyz: down
+ * until the list is read complete and whenever it is stale.
+ */
+export function createSessionRevocations(config: Pick<TokenVerificationConfig, 'FEDGATE_REVOCATION_REFRESH_MS'> & { FEDGATE_DATABASE_URL: string }): SessionRevocations {
+  const logger = new Logger(SessionRevocations.name);
+  return new SessionRevocations(new SessionRevocationStore(createResilientPool({ connectionString: config.FEDGATE_DATABASE_URL, max: 2 })), {
+    refreshMs: config.FEDGATE_REVOCATION_REFRESH_MS,
+    onReadFailure: (err) => logger.warn({ reason: (err as Error).message }, 'cannot read the revoked sessions; verifications answer 503 once the list is stale'),
+  });
+}
+
+/**
  * The token verification of a Nest service, wired one way wherever a person's token is
  * checked (token-service's /v1/verify, authz-service's /v1/authorize and membership calls):
- * the same verifier and cache, the same audited use case, the same session-revocation consumer.
+ * the same verifier and cache, the same durable session revocations, the same audited use
+ * case, the same session-revocation consumer.
  * Needs DatabaseModule (the outbox) and KafkaModule (KAFKA_SETTINGS) in the service.
  */
-export function tokenVerificationProviders(config: TokenVerificationConfig, options: { auditSuccess: boolean }): Provider[] {
+export function tokenVerificationProviders(config: TokenVerificationConfig, options: { auditSuccess: boolean; revocations: SessionRevocations }): Provider[] {
   const verifier = new CachingTokenVerifier({
     verifier: new TokenVerifier({
       issuer: config.FEDGATE_OIDC_ISSUER,
@@ -24,13 +39,15 @@ export function tokenVerificationProviders(config: TokenVerificationConfig, opti
       introspection: config.FEDGATE_OIDC_CLIENT_ID ? { clientId: config.FEDGATE_OIDC_CLIENT_ID, clientSecret: config.FEDGATE_OIDC_CLIENT_SECRET } : undefined,
     }),
     cache: new VerifiedTokenCache({ maxEntries: config.FEDGATE_TOKEN_CACHE_ENTRIES }),
+    revocations: options.revocations,
   });
   return [
+    { provide: SessionRevocations, useValue: options.revocations },
     { provide: CachingTokenVerifier, useValue: verifier },
     { provide: MAX_TOKEN_LIFETIME_SECONDS, useValue: config.FEDGATE_TOKEN_MAX_LIFETIME_SECONDS },
     {
       provide: VerifyAccessToken,
-      useFactory: (outbox: OutboxStore) => new VerifyAccessToken(verifier, new OutboxGroupWriter(outbox), options),
+      useFactory: (outbox: OutboxStore) => new VerifyAccessToken(verifier, new OutboxGroupWriter(outbox), { auditSuccess: options.auditSuccess }),
       inject: [OutboxStore],
     },
     SessionRevocationListener,

@@ -213,6 +213,7 @@ export class TokenVerifier implements TokenVerifierLike {
       iss: this.issuer,
       sub: account.flwr_aid,
       ...(clientId === undefined ? {} : { client_id: clientId }),
+      ...sessionIdOf(payload),
     };
   }
 
@@ -445,6 +446,7 @@ export class TokenVerifier implements TokenVerifierLike {
       ...(typeof answer.iss === 'string' ? { iss: answer.iss } : {}),
       sub: answer.sub,
       ...(typeof answer.client_id === 'string' ? { client_id: answer.client_id } : {}),
+      ...sessionIdOf(answer as Record<string, unknown>),
     };
   }
 }
@@ -514,4 +516,10 @@ function positiveInteger(name: string, value: number | undefined, fallback: numb
   if (value === undefined) return fallback;
   if (!Number.isInteger(value) || value <= 0) throw new TypeError(`TokenVerifier: ${name} must be a positive integer`);
   return value;
+}
+
+/** The IdP's session id (`sid`, OIDC Front-/Back-Channel Logout), when the token names one. */
+function sessionIdOf(claims: Record<string, unknown>): { sid?: string } {
+  const sid = claims['sid'];
+  return typeof sid === 'string' && sid.length > 0 && sid.length <= 256 ? { sid } : {};
 }

@@ -23,6 +23,8 @@ export interface VerifiedToken {
   readonly sub?: string;
   /** The OAuth client the token was issued to, when the token says so. */
   readonly client_id?: string;
+  /** The IdP's session id (`sid` claim), when the IdP sends one: revoking the session refuses the token. */
+  readonly sid?: string;
 }
 
 /**

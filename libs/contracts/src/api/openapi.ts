@@ -137,6 +137,10 @@ const BODY_ERRORS: readonly ErrorCode[] = ['invalid_request', 'payload_too_large
 /** Every /v1 call guarded by ApiKeyGuard. */
 const KEYED: readonly ErrorCode[] = ['invalid_client'];
 const ALWAYS: readonly ErrorCode[] = ['internal_error'];
+/** Every call that reads or writes PostgreSQL (each answered call is audited through the outbox). */
+const STORED: readonly ErrorCode[] = ['database_unavailable', ...ALWAYS];
+/** Calls that verify a person's token: also refused while the revoked-session list is not known complete. */
+const VERIFYING: readonly ErrorCode[] = ['revocation_unavailable', ...STORED];
 const DEVICE_POLL_ERRORS: readonly ErrorCode[] = ['authorization_pending', 'slow_down', 'expired_token', 'access_denied', 'invalid_grant'];
 const BEARER_REJECTIONS: readonly ErrorCode[] = ['invalid_token', 'expired_token', 'revoked_token'];
 
@@ -207,7 +211,7 @@ const LOGIN_OPERATIONS: readonly OpenApiOperation[] = [
     security: 'apiKey',
     requestBody: { mediaType: MEDIA_JSON, schema: named('DeviceAuthorizeRequest', DeviceAuthorizeRequestSchema), description: '`{}` or `{"scope": "..."}`.' },
     responses: [json(200, 'A device authorization for the CLI to show.', named('DeviceAuthorizationResponse', DeviceAuthorizationResponseSchema))],
-    errors: [...KEYED, ...BODY_ERRORS, 'invalid_scope', 'idp_unavailable', ...ALWAYS],
+    errors: [...KEYED, ...BODY_ERRORS, 'invalid_scope', 'idp_unavailable', ...STORED],
   },
   {
     operationId: 'deviceToken',
@@ -218,7 +222,7 @@ const LOGIN_OPERATIONS: readonly OpenApiOperation[] = [
     security: 'apiKey',
     requestBody: { mediaType: MEDIA_JSON, schema: named('DeviceTokenRequest', DeviceTokenRequestSchema) },
     responses: [json(200, 'The sign-in completed: tokens and their account.', named('TokenSetResponse', TokenSetResponseSchema))],
-    errors: [...KEYED, ...BODY_ERRORS, ...DEVICE_POLL_ERRORS, 'idp_unavailable', ...ALWAYS],
+    errors: [...KEYED, ...BODY_ERRORS, ...DEVICE_POLL_ERRORS, 'idp_unavailable', ...STORED],
   },
   {
     operationId: 'refreshTokens',
@@ -229,7 +233,7 @@ const LOGIN_OPERATIONS: readonly OpenApiOperation[] = [
     security: 'apiKey',
     requestBody: { mediaType: MEDIA_JSON, schema: named('RefreshRequest', RefreshRequestSchema) },
     responses: [json(200, 'New tokens and their account.', named('TokenSetResponse', TokenSetResponseSchema))],
-    errors: [...KEYED, ...BODY_ERRORS, 'invalid_grant', 'idp_unavailable', ...ALWAYS],
+    errors: [...KEYED, ...BODY_ERRORS, 'invalid_grant', 'idp_unavailable', ...STORED],
   },
   {
     operationId: 'logout',
@@ -242,7 +246,7 @@ const LOGIN_OPERATIONS: readonly OpenApiOperation[] = [
     security: 'apiKey',
     requestBody: { mediaType: MEDIA_JSON, schema: named('LogoutRequest', LogoutRequestSchema) },
     responses: [{ status: 204, description: 'The session is revoked.' }],
-    errors: [...KEYED, ...BODY_ERRORS, 'idp_unavailable', ...ALWAYS],
+    errors: [...KEYED, ...BODY_ERRORS, 'idp_unavailable', ...STORED],
   },
   {
     operationId: 'oauthDeviceAuthorization',
@@ -253,7 +257,7 @@ const LOGIN_OPERATIONS: readonly OpenApiOperation[] = [
     security: 'none',
     requestBody: { mediaType: MEDIA_FORM, schema: named('OAuthDeviceAuthorizationForm', OAuthDeviceAuthorizationFormSchema) },
     responses: [json(200, 'RFC 8628 §3.2 device authorization response.', named('OAuthDeviceAuthorizationResponse', OAuthDeviceAuthorizationResponseSchema))],
-    errors: [...BODY_ERRORS, 'invalid_scope', 'idp_unavailable', ...ALWAYS],
+    errors: [...BODY_ERRORS, 'invalid_scope', 'idp_unavailable', ...STORED],
   },
   {
     operationId: 'oauthToken',
@@ -265,7 +269,7 @@ const LOGIN_OPERATIONS: readonly OpenApiOperation[] = [
     requestBody: { mediaType: MEDIA_FORM, schema: named('OAuthTokenForm', OAuthTokenFormSchema) },
     responses: [json(200, 'RFC 6749 §5.1 token response.', named('OAuthTokenResponse', OAuthTokenResponseSchema))],
     // an unknown grant_type is answered unsupported_grant_type (RFC 6749 §5.2)
-    errors: [...BODY_ERRORS, ...DEVICE_POLL_ERRORS, 'unsupported_grant_type', 'idp_unavailable', ...ALWAYS],
+    errors: [...BODY_ERRORS, ...DEVICE_POLL_ERRORS, 'unsupported_grant_type', 'idp_unavailable', ...STORED],
   },
 ];
 
@@ -279,7 +283,7 @@ const TOKEN_OPERATIONS: readonly OpenApiOperation[] = [
     security: 'apiKey',
     requestBody: { mediaType: MEDIA_JSON, schema: named('VerifyRequest', VerifyRequestSchema) },
     responses: [json(200, 'The token is active.', named('ActiveVerifyResult', ActiveVerifyResultSchema))],
-    errors: [...KEYED, ...BODY_ERRORS, ...BEARER_REJECTIONS, 'idp_unavailable', ...ALWAYS],
+    errors: [...KEYED, ...BODY_ERRORS, ...BEARER_REJECTIONS, 'idp_unavailable', ...VERIFYING],
     errorStatus: { expired_token: 401 },
     // a refused token answers `{active:false, error, error_description}`; a refused key the plain body
     errorBodies: { 401: named('InactiveVerifyResult', InactiveVerifyResultSchema) },
@@ -292,7 +296,7 @@ const TOKEN_OPERATIONS: readonly OpenApiOperation[] = [
     tag: 'tokens',
     security: 'bearer',
     responses: [json(200, 'OIDC UserInfo claims.', named('UserInfoResponse', UserInfoResponseSchema))],
-    errors: ['invalid_request', ...BEARER_REJECTIONS, 'idp_unavailable', ...ALWAYS],
+    errors: ['invalid_request', ...BEARER_REJECTIONS, 'idp_unavailable', ...VERIFYING],
     errorStatus: { expired_token: 401 },
   },
   {
@@ -305,7 +309,7 @@ const TOKEN_OPERATIONS: readonly OpenApiOperation[] = [
     security: 'apiKey',
     requestBody: { mediaType: MEDIA_FORM, schema: named('IntrospectionForm', IntrospectionFormSchema) },
     responses: [json(200, 'RFC 7662 §2.2 introspection response.', named('IntrospectionResponse', IntrospectionResponseSchema))],
-    errors: [...KEYED, ...BODY_ERRORS, 'idp_unavailable', ...ALWAYS],
+    errors: [...KEYED, ...BODY_ERRORS, 'idp_unavailable', ...VERIFYING],
   },
 ];
 
@@ -314,7 +318,7 @@ const WriteResponse = named('WriteResponse', WriteResponseSchema);
 const SCOPED: readonly ErrorCode[] = [...KEYED, 'forbidden'];
 /** Calls a person makes with their own token (key optional). */
 const PERSONAL: readonly ErrorCode[] = ['invalid_client', ...BEARER_REJECTIONS, 'forbidden', 'idp_unavailable'];
-const MEMBER_WRITE_ERRORS: readonly ErrorCode[] = [...PERSONAL, ...BODY_ERRORS, 'authz_unavailable', ...ALWAYS];
+const MEMBER_WRITE_ERRORS: readonly ErrorCode[] = [...PERSONAL, ...BODY_ERRORS, 'authz_unavailable', ...VERIFYING];
 const PERSON_DESCRIPTION =
   "The acting person is whoever the bearer token (`Authorization: Bearer <access token>`) proves, never a body field. A key (`x-fedgate-key`) may be sent along; it must act for the service concerned (403 otherwise).";
 
@@ -330,7 +334,7 @@ const AUTHZ_OPERATIONS: readonly OpenApiOperation[] = [
     security: 'apiKey',
     requestBody: { mediaType: MEDIA_JSON, schema: named('AuthorizeRequest', AuthorizeRequestSchema) },
     responses: [json(200, 'The decision, the verified account, the audit id.', named('AuthorizeResponse', AuthorizeResponseSchema))],
-    errors: [...SCOPED, ...BODY_ERRORS, ...BEARER_REJECTIONS, 'idp_unavailable', 'authz_unavailable', ...ALWAYS],
+    errors: [...SCOPED, ...BODY_ERRORS, ...BEARER_REJECTIONS, 'idp_unavailable', 'authz_unavailable', ...VERIFYING],
     errorStatus: { expired_token: 401 },
     errorBodies: { 401: named('AuthorizeRejected', AuthorizeRejectedSchema) },
   },
@@ -344,7 +348,7 @@ const AUTHZ_OPERATIONS: readonly OpenApiOperation[] = [
     security: 'apiKey',
     requestBody: { mediaType: MEDIA_JSON, schema: named('CheckRequest', CheckRequestSchema) },
     responses: [json(200, 'The decision, with its audit id.', named('CheckResponse', CheckResponseSchema))],
-    errors: [...SCOPED, ...BODY_ERRORS, 'authz_unavailable', ...ALWAYS],
+    errors: [...SCOPED, ...BODY_ERRORS, 'authz_unavailable', ...STORED],
   },
   {
     operationId: 'batchCheck',
@@ -355,7 +359,7 @@ const AUTHZ_OPERATIONS: readonly OpenApiOperation[] = [
     security: 'apiKey',
     requestBody: { mediaType: MEDIA_JSON, schema: named('BatchCheckRequest', BatchCheckRequestSchema) },
     responses: [json(200, 'One decision per check, in order.', named('BatchCheckResponse', BatchCheckResponseSchema))],
-    errors: [...SCOPED, ...BODY_ERRORS, 'authz_unavailable', ...ALWAYS],
+    errors: [...SCOPED, ...BODY_ERRORS, 'authz_unavailable', ...STORED],
   },
   {
     operationId: 'registerRun',
@@ -370,7 +374,7 @@ const AUTHZ_OPERATIONS: readonly OpenApiOperation[] = [
       json(201, 'The run is registered.', named('RegisterRunResponse', RegisterRunResponseSchema)),
       json(200, 'The same owner registered the run again (idempotent).', named('RegisterRunResponse', RegisterRunResponseSchema)),
     ],
-    errors: [...SCOPED, ...BODY_ERRORS, ...BEARER_REJECTIONS, 'idp_unavailable', 'run_exists', 'dependency_unavailable', ...ALWAYS],
+    errors: [...SCOPED, ...BODY_ERRORS, ...BEARER_REJECTIONS, 'idp_unavailable', 'run_exists', 'dependency_unavailable', ...VERIFYING],
     errorStatus: { expired_token: 401 },
   },
   {
@@ -383,7 +387,7 @@ const AUTHZ_OPERATIONS: readonly OpenApiOperation[] = [
     security: 'person',
     query: ListRunsQuerySchema,
     responses: [json(200, 'The runs, each with the role that lets the person see it, its service and federation.', named('ListRunsResponse', ListRunsResponseSchema))],
-    errors: [...PERSONAL, 'invalid_request', 'authz_unavailable', ...ALWAYS],
+    errors: [...PERSONAL, 'invalid_request', 'authz_unavailable', ...VERIFYING],
     errorStatus: { expired_token: 401 },
   },
   {
@@ -425,7 +429,7 @@ const AUTHZ_OPERATIONS: readonly OpenApiOperation[] = [
     pathParams: RunParamsSchema,
     query: RunMembersQuerySchema,
     responses: [json(200, 'Who holds which role on the run.', named('RunMembersResponse', RunMembersResponseSchema))],
-    errors: [...PERSONAL, 'invalid_request', 'not_found', 'authz_unavailable', ...ALWAYS],
+    errors: [...PERSONAL, 'invalid_request', 'not_found', 'authz_unavailable', ...VERIFYING],
     errorStatus: { expired_token: 401 },
   },
   {
@@ -467,7 +471,7 @@ const AUTHZ_OPERATIONS: readonly OpenApiOperation[] = [
     pathParams: ServiceParamsSchema,
     query: ServiceMembersQuerySchema,
     responses: [json(200, 'The members and their roles.', named('ServiceMembersResponse', ServiceMembersResponseSchema))],
-    errors: [...PERSONAL, 'invalid_request', 'authz_unavailable', ...ALWAYS],
+    errors: [...PERSONAL, 'invalid_request', 'authz_unavailable', ...VERIFYING],
     errorStatus: { expired_token: 401 },
   },
   {
@@ -481,7 +485,7 @@ const AUTHZ_OPERATIONS: readonly OpenApiOperation[] = [
     pathParams: OpenFgaCheckParamsSchema,
     requestBody: { mediaType: MEDIA_JSON, schema: named('OpenFgaCheckRequest', OpenFgaCheckRequestSchema) },
     responses: [json(200, 'OpenFGA Check response.', named('OpenFgaCheckResponse', OpenFgaCheckResponseSchema))],
-    errors: [...SCOPED, ...BODY_ERRORS, 'authz_unavailable', ...ALWAYS],
+    errors: [...SCOPED, ...BODY_ERRORS, 'authz_unavailable', ...STORED],
   },
   {
     operationId: 'rebuildProjections',
@@ -491,12 +495,12 @@ const AUTHZ_OPERATIONS: readonly OpenApiOperation[] = [
     tag: 'admin',
     security: 'apiKey',
     responses: [json(200, 'The projections are rebuilt and serving.', named('RebuildResponse', RebuildResponseSchema))],
-    errors: [...SCOPED, 'authz_unavailable', 'dependency_unavailable', ...ALWAYS],
+    errors: [...SCOPED, 'authz_unavailable', 'dependency_unavailable', ...STORED],
   },
 ];
 
 // Reading the audit log needs a key allowed to (API.md: the dev key "including reading the audit log").
-const AUDIT_READ_ERRORS: readonly ErrorCode[] = [...KEYED, 'forbidden', 'dependency_unavailable', ...ALWAYS];
+const AUDIT_READ_ERRORS: readonly ErrorCode[] = [...KEYED, 'forbidden', 'dependency_unavailable', ...STORED];
 
 const AUDIT_OPERATIONS: readonly OpenApiOperation[] = [
   {
