@@ -46,7 +46,7 @@ export async function testProducer(stack: StackFile): Promise<Producer> {
 
 /** A kafkajs admin client of the stack's Kafka, connected (disconnect it after use). */
 export async function testAdmin(stack: StackFile): Promise<Admin> {
-  const admin = new Kafka({ clientId: `audit-test-${randomUUID()}`, brokers: stack.kafka.brokers, logLevel: logLevel.NOTHING }).admin();
+  const admin = new Kafka({ clientId: `audit-test-${randomUUID()}`, brokers: stack.kafka.brokers, sasl: stack.kafka.sasl, logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
   return admin;
 }
