@@ -67,6 +67,7 @@ const SAMPLES: { [T in EventType]: EventData<T> } = {
   'fedgate.access.granted.v1': { service: 'superlink', flwr_aid: 'bob', role: 'member', acting_flwr_aid: null },
   'fedgate.access.revoked.v1': { service: 'superlink', flwr_aid: 'bob', acting_flwr_aid: 'admin' },
   'fedgate.system.test.v1': { message: 'ping', nonce: 'n1' },
+  'fedgate.audit.integrity_failed.v1': { problem: 'truncated', first_bad_seq: 11, truncated_at: 11, checkpoint: { seq: 20, head_hash: 'a'.repeat(64) }, head: { seq: 10, hash: 'b'.repeat(64) } },
 };
 
 const source = '/fedgate/test';
@@ -106,6 +107,7 @@ describe('topic catalogue', () => {
       'fedgate.access.granted.v1': TOPICS.ownership,
       'fedgate.access.revoked.v1': TOPICS.ownership,
       'fedgate.system.test.v1': 'fedgate.system.v1',
+      'fedgate.audit.integrity_failed.v1': 'fedgate.audit.v1',
     };
     assert.deepEqual([...EVENT_TYPES].sort(), Object.keys(expected).sort());
     for (const [type, topic] of Object.entries(expected)) assert.equal(topicOf(type as EventType), topic, type);

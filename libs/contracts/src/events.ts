@@ -14,6 +14,7 @@ import {
   AccessGrantedDataSchema,
   AccessRevokedDataSchema,
   AccountSeenDataSchema,
+  AuditIntegrityFailedDataSchema,
   AuthzDecisionDataSchema,
   LoginDeniedDataSchema,
   LoginExpiredDataSchema,
@@ -49,12 +50,25 @@ export const TOPICS = {
   ownership: 'fedgate.ownership.v1',
   /** Infrastructure tests: system.test. */
   system: 'fedgate.system.v1',
+  /** The audit service's alerts about its own log: audit.integrity_failed. */
+  audit: 'fedgate.audit.v1',
 } as const;
 export type TopicName = (typeof TOPICS)[keyof typeof TOPICS];
 export const TOPIC_NAMES = Object.values(TOPICS) as TopicName[];
 
 /** Topics whose events are the source of truth: infinite retention, no compaction (`retention.ms=-1`). */
 export const EVENT_SOURCED_TOPICS: readonly TopicName[] = [TOPICS.ownership];
+
+/**
+ * Not a CloudEvents topic: the audit service's signed checkpoints (one JSON AuditCheckpoint per
+ * message, key `checkpoint`, one partition, oldest first), kept where a database writer cannot
+ * reach them. Never deleted (`retention.ms=-1`, set at creation). Producer: audit-service.
+ * Consumers: audit-service (recovers its checkpoint file from it) and outside auditors.
+ */
+export const AUDIT_CHECKPOINT_TOPIC = 'fedgate.audit_checkpoint.v1';
+
+/** Every topic whose messages are kept forever, created with `retention.ms=-1`. */
+export const TOPICS_KEPT_FOREVER: readonly string[] = [...EVENT_SOURCED_TOPICS, AUDIT_CHECKPOINT_TOPIC];
 
 // Audit view of an event -----------------------------------------------------
 
@@ -220,6 +234,13 @@ export const EVENT_CATALOGUE = {
     description: 'An account lost every role on a service.',
     subject: (data) => accountUser(data.flwr_aid),
     audit: (data) => ({ actor: actorOf(data.acting_flwr_aid), object: serviceObject(data.service), action: 'access.revoke', outcome: 'success' }),
+  }),
+  'fedgate.audit.integrity_failed.v1': defineEvent({
+    topic: TOPICS.audit,
+    data: AuditIntegrityFailedDataSchema,
+    description: 'The audit log no longer extends its last signed checkpoint (truncated or rewritten in the database); the service refuses to sign.',
+    subject: () => 'audit:log',
+    audit: () => ({ actor: null, object: 'audit:log', action: 'audit.integrity', outcome: 'failure' }),
   }),
   'fedgate.system.test.v1': defineEvent({
     topic: TOPICS.system,

@@ -1,0 +1,43 @@
+import { createCloudEvent, type FedgateEvent } from '@fedgate/contracts';
+import type { KafkaSettings } from '@fedgate/kafka';
+import type { AuditEventStore } from './audit-event.store';
+import type { CheckpointSigner } from './checkpoint-key';
+import { CheckpointFile, ExternalCheckpoints } from './checkpoint-log';
+import { KafkaCheckpointTopic } from './kafka-checkpoint-topic';
+import { SignCheckpoint, type ChainBreach } from './sign-checkpoint.use-case';
+import { VerifyIntegrity } from './verify-integrity.use-case';
+
+/** The signer and the verifier of one log, both held to the checkpoints kept outside the database. */
+export interface Checkpointing {
+  external: ExternalCheckpoints;
+  sign: SignCheckpoint;
+  verify: VerifyIntegrity;
+}
+
+/**
+ * Wires them: the checkpoint file beside the signing key and the checkpoint topic; the verifier
+ * checks the log against those checkpoints and reports the signer's refusals; the signer's first
+ * checkpoint rests on a full verification.
+ */
+export function createCheckpointing(store: AuditEventStore, signer: CheckpointSigner, keyFile: string, kafka: KafkaSettings): Checkpointing {
+  const external = new ExternalCheckpoints(CheckpointFile.besideKey(keyFile), new KafkaCheckpointTopic(kafka), signer.publicKey);
+  let sign: SignCheckpoint | null = null;
+  const verify = new VerifyIntegrity(store, signer.publicKey, undefined, { all: () => external.all(), breach: () => sign?.currentBreach ?? null });
+  sign = new SignCheckpoint(store, signer, external, () => verify.execute({ full: true }));
+  return { external, sign, verify };
+}
+
+/** The alert the audit service sends when it refuses to sign (event type fedgate.audit.integrity_failed.v1). */
+export function integrityAlertOf(breach: ChainBreach): FedgateEvent {
+  return createCloudEvent({
+    type: 'fedgate.audit.integrity_failed.v1',
+    source: '/fedgate/audit-service',
+    data: {
+      problem: breach.problem,
+      first_bad_seq: breach.first_bad_seq,
+      ...(breach.truncated_at === undefined ? {} : { truncated_at: breach.truncated_at }),
+      checkpoint: breach.checkpoint,
+      head: breach.head,
+    },
+  });
+}
