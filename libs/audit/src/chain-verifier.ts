@@ -94,9 +94,10 @@ export class ChainVerifier {
   /** The verdict, once every record has been fed. */
   finish(): IntegrityResponse {
     // a trusted head past the last row: the tail that was signed is gone
+    // (the rows after the last checkpoint still matched are unproven too: named from there)
     if (!this.problem && this.trusted.slice(this.nextTrusted).some((t) => t.seq >= this.expectedSeq)) {
       this.truncatedAt = this.expectedSeq;
-      this.fail(this.expectedSeq, 'truncated');
+      this.fail(this.lastGoodCheckpointSeq + 1, 'truncated');
     }
     if (!this.problem) {
       const beyond = this.checkpoints.slice(this.nextCheckpoint);

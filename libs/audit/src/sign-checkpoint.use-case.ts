@@ -122,11 +122,11 @@ export class SignCheckpoint {
     const at = { checkpoint: { seq: last.seq, head_hash: last.head_hash }, head };
     const headSeq = head?.seq ?? 0;
     if (headSeq < last.seq) {
-      const differs = await this.firstDifference(headSeq);
-      return differs === null ? { problem: 'truncated', first_bad_seq: headSeq + 1, truncated_at: headSeq + 1, ...at } : { problem: 'checkpoint_mismatch', first_bad_seq: differs, truncated_at: headSeq + 1, ...at };
+      const { firstUnproven, mismatch } = await this.lastMatch(headSeq);
+      return { problem: mismatch ? 'checkpoint_mismatch' : 'truncated', first_bad_seq: firstUnproven, truncated_at: headSeq + 1, ...at };
     }
     const hashes = await this.store.hashesAt([last.seq]);
-    if (hashes.get(last.seq) !== last.head_hash) return { problem: 'checkpoint_mismatch', first_bad_seq: (await this.firstDifference(headSeq)) ?? last.seq, ...at };
+    if (hashes.get(last.seq) !== last.head_hash) return { problem: 'checkpoint_mismatch', first_bad_seq: (await this.lastMatch(headSeq)).firstUnproven, ...at };
     // the rows after it link to it and to each other
     let prev = { seq: last.seq, hash: last.head_hash };
     while (prev.seq < headSeq) {
@@ -149,16 +149,16 @@ export class SignCheckpoint {
   }
 
   /**
-   * Where the rows stopped matching the checkpoints signed (up to `headSeq`): the seq after the
-   * last one whose head the database still has, oldest first. Null when all of them match. A
-   * hash chain names the place to within one checkpoint interval: the rows in between are not
-   * kept anywhere else to compare.
+   * The first seq the rows up to `headSeq` no longer prove: the one after the last checkpoint
+   * signed whose head the database still has (checked oldest first; `mismatch` when a later one
+   * differs). A hash chain names the place to within one checkpoint interval: the rows in between
+   * are kept nowhere else to compare with.
    */
-  private async firstDifference(headSeq: number): Promise<number | null> {
+  private async lastMatch(headSeq: number): Promise<{ firstUnproven: number; mismatch: boolean }> {
     const signed = this.external.all().filter((c) => c.seq <= headSeq);
     const hashes = await this.store.hashesAt(signed.map((c) => c.seq));
     const index = signed.findIndex((c) => hashes.get(c.seq) !== c.head_hash);
-    if (index === -1) return null;
-    return index === 0 ? 1 : signed[index - 1]!.seq + 1;
+    const matched = index === -1 ? signed : signed.slice(0, index);
+    return { firstUnproven: (matched.at(-1)?.seq ?? 0) + 1, mismatch: index !== -1 };
   }
 }

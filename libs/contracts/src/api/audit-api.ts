@@ -114,7 +114,10 @@ export const INTEGRITY_PROBLEMS = [
   'checkpoint_mismatch',
   /** A checkpoint's signature or key is not the audit service's. */
   'checkpoint_signature_invalid',
-  /** The log ends before a checkpoint signed earlier: its tail was cut off (truncated_at names the first missing seq). */
+  /**
+   * The log ends before a checkpoint signed earlier: its tail was cut off. truncated_at names the
+   * first missing seq; first_bad_seq the first one no longer proven (after the last checkpoint still matched).
+   */
   'truncated',
   /** A checkpoint kept outside the database is gone from it, or differs there (checkpoints deleted or rewritten). */
   'checkpoint_missing',
