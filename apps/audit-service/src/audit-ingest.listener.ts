@@ -116,7 +116,7 @@ export class AuditIngestListener implements OnApplicationBootstrap, OnApplicatio
     if (!first) return;
     this.logger.error({ problem: breach.problem, first_bad_seq: breach.first_bad_seq, truncated_at: breach.truncated_at, checkpoint_seq: breach.checkpoint.seq, head_seq: breach.head?.seq ?? 0 }, 'the audit log no longer extends its last signed checkpoint; refusing to sign');
     try {
-      const alert = integrityAlertOf(breach);
+      const alert = integrityAlertOf(breach, this.signCheckpoint.keyId);
       await this.publisher.publish(topicOf(alert.type), [alert]);
       this.signCheckpoint.markReported(breach);
     } catch (err) {

@@ -28,7 +28,7 @@ export function createCheckpointing(store: AuditEventStore, signer: CheckpointSi
 }
 
 /** The alert the audit service sends when it refuses to sign (event type fedgate.audit.integrity_failed.v1). */
-export function integrityAlertOf(breach: ChainBreach): FedgateEvent {
+export function integrityAlertOf(breach: ChainBreach, keyId: string): FedgateEvent {
   return createCloudEvent({
     type: 'fedgate.audit.integrity_failed.v1',
     source: '/fedgate/audit-service',
@@ -36,6 +36,7 @@ export function integrityAlertOf(breach: ChainBreach): FedgateEvent {
       problem: breach.problem,
       first_bad_seq: breach.first_bad_seq,
       ...(breach.truncated_at === undefined ? {} : { truncated_at: breach.truncated_at }),
+      key_id: keyId,
       checkpoint: breach.checkpoint,
       head: breach.head,
     },

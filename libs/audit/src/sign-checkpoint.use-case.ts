@@ -59,6 +59,11 @@ export class SignCheckpoint {
     private readonly now: () => Date = () => new Date(),
   ) {}
 
+  /** The id of the signing key (names the log in alerts). */
+  get keyId(): string {
+    return this.signer.publicKey.keyId;
+  }
+
   /** The breach found by the last attempt, if it refused. */
   get currentBreach(): ChainBreach | null {
     return this.breach;

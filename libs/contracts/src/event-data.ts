@@ -202,6 +202,8 @@ export const AuditIntegrityFailedDataSchema = z.object({
   /** The first seq the log no longer proves (for a truncation: the first missing seq). */
   first_bad_seq: z.number().int().positive(),
   truncated_at: z.number().int().positive().optional(),
+  /** The id of the log's signing key: which audit log this is about. */
+  key_id: z.string().min(1).max(64),
   /** The last checkpoint signed, as kept outside the database. */
   checkpoint: z.object({ seq: z.number().int().positive(), head_hash: Sha256Hex }),
   /** The head the database holds now. */

@@ -67,7 +67,7 @@ const SAMPLES: { [T in EventType]: EventData<T> } = {
   'fedgate.access.granted.v1': { service: 'superlink', flwr_aid: 'bob', role: 'member', acting_flwr_aid: null },
   'fedgate.access.revoked.v1': { service: 'superlink', flwr_aid: 'bob', acting_flwr_aid: 'admin' },
   'fedgate.system.test.v1': { message: 'ping', nonce: 'n1' },
-  'fedgate.audit.integrity_failed.v1': { problem: 'truncated', first_bad_seq: 11, truncated_at: 11, checkpoint: { seq: 20, head_hash: 'a'.repeat(64) }, head: { seq: 10, hash: 'b'.repeat(64) } },
+  'fedgate.audit.integrity_failed.v1': { problem: 'truncated', first_bad_seq: 11, truncated_at: 11, key_id: 'f5f919833b44a3a60cb73215a53e50dc', checkpoint: { seq: 20, head_hash: 'a'.repeat(64) }, head: { seq: 10, hash: 'b'.repeat(64) } },
 };
 
 const source = '/fedgate/test';
