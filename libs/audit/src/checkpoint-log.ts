@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { AUDIT_CHECKPOINT_GENESIS_HASH, AuditCheckpointSchema, auditCheckpointHash, type AuditCheckpoint } from '@fedgate/contracts';
 import { checkpointSignatureValid, type CheckpointPublicKey } from './checkpoint-key';
@@ -34,9 +34,8 @@ export class CheckpointFile {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw new CheckpointLogError(`cannot read ${this.file}: ${(err as Error).message}`);
     }
-    const lines = text.split('\n');
-    // a line without its newline was cut by a crash mid-append: it was never acknowledged
-    lines.pop();
+    // a last line without its newline was cut by a crash mid-append: it was never acknowledged
+    const lines = text.split('\n').slice(0, -1);
     return lines.map((line, i) => {
       const parsed = AuditCheckpointSchema.safeParse(safeJson(line));
       if (!parsed.success) throw new CheckpointLogError(`${this.file} line ${i + 1} is not a checkpoint`);
@@ -48,8 +47,13 @@ export class CheckpointFile {
   append(checkpoints: readonly AuditCheckpoint[]): void {
     if (checkpoints.length === 0) return;
     mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o700 });
-    const fd = openSync(this.file, 'a', 0o600);
+    const fd = openSync(this.file, 'a+', 0o600);
     try {
+      // a line cut off by a crash mid-append was never acknowledged: it goes before the next line is written
+      if (fstatSync(fd).size > 0) {
+        const text = readFileSync(this.file, 'utf8');
+        if (!text.endsWith('\n')) ftruncateSync(fd, Buffer.byteLength(text.slice(0, text.lastIndexOf('\n') + 1)));
+      }
       writeSync(fd, checkpoints.map((c) => `${JSON.stringify(c)}\n`).join(''));
       fsyncSync(fd);
     } finally {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
@@ -52,6 +52,9 @@ class FakeStore {
   }
   async checkpointsAt(seqs: readonly number[]) {
     return this.stored.filter((c) => seqs.includes(c.seq));
+  }
+  async lastCheckpointSeq() {
+    return BigInt(Math.max(0, ...this.stored.map((c) => c.seq)));
   }
   async checkpointsAfter(seq: number) {
     return this.stored.filter((c) => c.seq > seq).sort((a, b) => a.seq - b.seq);
@@ -210,6 +213,21 @@ describe('SignCheckpoint', () => {
     const { external, sign } = build();
     assert.equal((await sign.execute()).kind, 'unavailable');
     await assert.rejects(external.sync(), CheckpointLogError);
+  });
+
+  it('drops a line a crash cut off mid-append, and waits past checkpoints signed before the file existed', async () => {
+    store.append('alice', 5);
+    // a log from before checkpoints left the database: its own checkpoint at the head
+    await store.addCheckpoint(signer.sign(5, store.rows[4]!.hash, new Date()));
+    const { sign } = build();
+    assert.equal((await sign.execute()).kind, 'unchanged', 'no second checkpoint at seq 5');
+    store.append('alice', 1);
+    assert.equal((await sign.execute()).kind, 'signed');
+    appendFileSync(file.file, '{"seq":7,"head_ha');
+    assert.deepEqual(file.read()?.map((c) => c.seq), [6]);
+    store.append('alice', 1);
+    assert.equal((await build().sign.execute()).kind, 'signed');
+    assert.deepEqual(file.read()?.map((c) => c.seq), [6, 7]);
   });
 
   it('keeps a checkpoint the database got before a crash that came before the file', async () => {

@@ -1,7 +1,7 @@
 import { AUDIT_CHECKPOINT_GENESIS_HASH, auditCheckpointHash, checkpointsEqual, type AuditCheckpoint, type IntegrityProblem, type IntegrityResponse } from '@fedgate/contracts';
 import type { AuditEventStore } from './audit-event.store';
 import { checkpointSignatureValid, type CheckpointSigner } from './checkpoint-key';
-import type { ExternalCheckpoints } from './checkpoint-log';
+import { CheckpointLogError, type ExternalCheckpoints } from './checkpoint-log';
 
 // Rows per read of the link proof.
 const LINK_BATCH = 10_000;
@@ -73,15 +73,18 @@ export class SignCheckpoint {
     try {
       await this.external.sync();
     } catch (err) {
-      if (!this.external.loaded) return { kind: 'unavailable', reason: (err as Error).message };
-      // loaded, only the topic is behind: sign on (the file has it), publish at a later sync
+      // not loaded, or the file is not our chain, or file and topic disagree: nothing to prove against
+      if (!this.external.loaded || err instanceof CheckpointLogError) return { kind: 'unavailable', reason: (err as Error).message };
+      // loaded, only Kafka is down: sign on (the file has it), publish at a later sync
     }
     await this.adoptStoredTail();
     const last = this.external.last();
     const head = await this.store.head();
     const current = head === null ? null : { seq: Number(head.seq), hash: head.hash };
     if (last === null) {
-      // the log's first checkpoint outside the database: only a fully verified chain is signed
+      // the log's first checkpoint outside the database: only past the database's own (a log
+      // signed before checkpoints left it) and only over a fully verified chain
+      if (current === null || BigInt(current.seq) <= (await this.store.lastCheckpointSeq())) return { kind: 'unchanged' };
       const verdict = await this.verifyAll();
       if (!verdict.ok) return this.refuse({ problem: verdict.problem ?? 'hash_mismatch', first_bad_seq: verdict.first_bad_seq ?? 1, checkpoint: { seq: 1, head_hash: AUDIT_CHECKPOINT_GENESIS_HASH }, head: current });
     } else {
