@@ -14,7 +14,7 @@ import {
   type Checkpointing,
 } from '@fedgate/audit';
 import { DatabaseModule, DatabaseReadinessCheck, PrismaService } from '@fedgate/database';
-import { KAFKA_SETTINGS, KafkaModule, KafkaReadinessCheck, parseBrokers, type KafkaSettings } from '@fedgate/kafka';
+import { KAFKA_SETTINGS, KafkaCheckpointTopic, KafkaModule, KafkaReadinessCheck, parseBrokers, type KafkaSettings } from '@fedgate/kafka';
 import { PlatformModule } from '@fedgate/platform';
 import type { AuditServiceConfig } from '@fedgate/service-config';
 import { AUDIT_INGEST_OPTIONS, AuditIngestListener } from './audit-ingest.listener';
@@ -52,7 +52,7 @@ export class AuditServiceModule {
         // checkpoints also kept outside the database: the file beside the key, and the checkpoint topic
         {
           provide: CHECKPOINTING,
-          useFactory: (store: AuditEventStore, kafka: KafkaSettings) => createCheckpointing(store, signer, config.FEDGATE_AUDIT_SIGNING_KEY_FILE, kafka),
+          useFactory: (store: AuditEventStore, kafka: KafkaSettings) => createCheckpointing(store, signer, config.FEDGATE_AUDIT_SIGNING_KEY_FILE, new KafkaCheckpointTopic(kafka)),
           inject: [AuditEventStore, KAFKA_SETTINGS],
         },
         { provide: ExternalCheckpoints, useFactory: (c: Checkpointing) => c.external, inject: [CHECKPOINTING] },

@@ -1,9 +1,7 @@
 import { createCloudEvent, type FedgateEvent } from '@fedgate/contracts';
-import type { KafkaSettings } from '@fedgate/kafka';
 import type { AuditEventStore } from './audit-event.store';
 import type { CheckpointSigner } from './checkpoint-key';
-import { CheckpointFile, ExternalCheckpoints } from './checkpoint-log';
-import { KafkaCheckpointTopic } from './kafka-checkpoint-topic';
+import { CheckpointFile, ExternalCheckpoints, type CheckpointTopic } from './checkpoint-log';
 import { SignCheckpoint, type ChainBreach } from './sign-checkpoint.use-case';
 import { VerifyIntegrity } from './verify-integrity.use-case';
 
@@ -15,12 +13,13 @@ export interface Checkpointing {
 }
 
 /**
- * Wires them: the checkpoint file beside the signing key and the checkpoint topic; the verifier
+ * Wires them: the checkpoint file beside the signing key and the checkpoint topic (libs/kafka's
+ * KafkaCheckpointTopic in the service: this lib stays free of Kafka, the CLI loads it); the verifier
  * checks the log against those checkpoints and reports the signer's refusals; the signer's first
  * checkpoint rests on a full verification.
  */
-export function createCheckpointing(store: AuditEventStore, signer: CheckpointSigner, keyFile: string, kafka: KafkaSettings): Checkpointing {
-  const external = new ExternalCheckpoints(CheckpointFile.besideKey(keyFile), new KafkaCheckpointTopic(kafka), signer.publicKey);
+export function createCheckpointing(store: AuditEventStore, signer: CheckpointSigner, keyFile: string, topic: CheckpointTopic): Checkpointing {
+  const external = new ExternalCheckpoints(CheckpointFile.besideKey(keyFile), topic, signer.publicKey);
   let sign: SignCheckpoint | null = null;
   const verify = new VerifyIntegrity(store, signer.publicKey, undefined, { all: () => external.all(), breach: () => sign?.currentBreach ?? null });
   sign = new SignCheckpoint(store, signer, external, () => verify.execute({ full: true }));

@@ -2,7 +2,6 @@ export * from './audit-record';
 export * from './audit-event.store';
 export * from './checkpoint-key';
 export * from './checkpoint-log';
-export * from './kafka-checkpoint-topic';
 export * from './chain-verifier';
 export * from './cursor';
 export * from './ingest-events.use-case';

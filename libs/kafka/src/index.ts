@@ -6,3 +6,4 @@ export * from './idempotency';
 export * from './outbox.relay';
 export * from './kafka.module';
 export * from './topics';
+export * from './checkpoint-topic';

@@ -1,18 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { AUDIT_CHECKPOINT_TOPIC, AuditCheckpointSchema, type AuditCheckpoint } from '@fedgate/contracts';
-import { ensureTopics, kafkaClientConfig, kafkaLogCreator, type KafkaSettings } from '@fedgate/kafka';
-import type { CheckpointTopic } from './checkpoint-log';
+import { kafkaClientConfig, kafkaLogCreator, type KafkaSettings } from './kafka-settings';
+import { ensureTopics } from './topics';
 
 // Reading the whole topic must not hang a start-up forever when Kafka stalls.
 const READ_TIMEOUT_MS = 60_000;
 
 /**
- * AUDIT_CHECKPOINT_TOPIC over kafkajs: each checkpoint one JSON message keyed by the signing
- * key's id (logs with other keys, a test's or a benchmark's, may share the topic; each reads back
- * only its own). Created with retention.ms=-1 before the first write.
+ * AUDIT_CHECKPOINT_TOPIC over kafkajs (the audit lib's CheckpointTopic): each checkpoint one JSON
+ * message keyed by the signing key's id (logs with other keys, a test's or a benchmark's, may share
+ * the topic; each reads back only its own). Created with retention.ms=-1 before the first write.
  */
-export class KafkaCheckpointTopic implements CheckpointTopic {
+export class KafkaCheckpointTopic {
   private producer: Producer | null = null;
   private readonly kafka: Kafka;
 
