@@ -59,7 +59,7 @@ cmd_install() {
 fga_env() {
   cat <<EOF
 OPENFGA_DATASTORE_ENGINE=postgres
-OPENFGA_DATASTORE_URI=postgres://$PG_USER:$FEDGATE_PG_PASSWORD@127.0.0.1:$PG_PORT/$OPENFGA_PG_DATABASE?sslmode=disable
+OPENFGA_DATASTORE_URI=postgres://$OPENFGA_PG_USER:$OPENFGA_PG_PASSWORD@127.0.0.1:$PG_PORT/$OPENFGA_PG_DATABASE?sslmode=disable
 OPENFGA_DATASTORE_MAX_OPEN_CONNS=20
 OPENFGA_AUTHN_METHOD=preshared
 OPENFGA_AUTHN_PRESHARED_KEYS=$OPENFGA_PRESHARED_KEY
@@ -83,7 +83,7 @@ with_fga_env() {
   local settings line
   settings=$(fga_env) # before the unset below: the URI and keys are built from those variables
   (
-    unset OPENFGA_VERSION OPENFGA_HTTP_PORT OPENFGA_GRPC_PORT OPENFGA_PG_DATABASE OPENFGA_PRESHARED_KEY
+    unset OPENFGA_VERSION OPENFGA_HTTP_PORT OPENFGA_GRPC_PORT OPENFGA_PG_DATABASE OPENFGA_PG_USER OPENFGA_PG_PASSWORD OPENFGA_PRESHARED_KEY
     while IFS= read -r line; do export "${line?}"; done <<<"$settings"
     "$@"
   )

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Local PostgreSQL for Fedgate (Debian's server binaries, no systemd, no docker).
 #   postgres.sh install   apt-get install postgresql if no server binaries exist
-#   postgres.sh start     initdb once, start on 127.0.0.1:$PG_PORT, ensure role/databases
+#   postgres.sh start     initdb once, start on 127.0.0.1:$PG_PORT, ensure roles/databases
 #   postgres.sh stop      pg_ctl stop -m fast
 #   postgres.sh status    exit 0 if the server is up
 # Admin work uses the superuser over the private unix socket (peer auth, no superuser
-# password); TCP on 127.0.0.1 requires the $PG_USER password (scram-sha-256).
+# password); TCP on 127.0.0.1 requires a role's password (scram-sha-256): $PG_USER owns
+# Fedgate's database and runs the migrations, each service has its own role (README
+# "Database roles"), OpenFGA has $OPENFGA_PG_USER and its own database.
 set -euo pipefail
 # shellcheck source=scripts/infra/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -136,23 +138,24 @@ timezone = 'UTC'
 EOF
 }
 
+# The roles (the owner, one per service, the audit maintenance role, OpenFGA's) and the two
+# databases: infra/postgres/roles.psql, shared with compose's init. Passwords go in as \set lines
+# on stdin, never on a command line (`ps`).
 ensure_role_and_dbs() {
-  local name
-  for name in "$PG_USER" "$PG_DATABASE" "$OPENFGA_PG_DATABASE"; do
+  local name pw
+  for name in "$PG_USER" "$PG_DATABASE" "$OPENFGA_PG_DATABASE" "$OPENFGA_PG_USER"; do
     [[ "$name" =~ ^[a-z_][a-z0-9_]*$ ]] || die "postgres: unsupported identifier '$name' in stack.env"
   done
-  [[ "$FEDGATE_PG_PASSWORD" =~ ^[A-Za-z0-9]+$ ]] || die "postgres: FEDGATE_PG_PASSWORD must be alphanumeric"
-  # \gexec makes CREATE conditional (CREATE DATABASE cannot run in a DO block).
-  # ALTER ... every time keeps the role in sync with secrets.env and stack.env.
-  psql_admin <<EOF
-\set u $PG_USER
-\set pw $FEDGATE_PG_PASSWORD
-SELECT format('CREATE ROLE %I LOGIN CREATEDB', :'u') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'u') \gexec
-SELECT format('ALTER ROLE %I WITH LOGIN CREATEDB PASSWORD %L', :'u', :'pw') \gexec
-SELECT format('CREATE DATABASE %I OWNER %I', d, :'u') FROM unnest(ARRAY['$PG_DATABASE', '$OPENFGA_PG_DATABASE']) AS d
-  WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = d) \gexec
-SELECT format('ALTER DATABASE %I OWNER TO %I', d, :'u') FROM unnest(ARRAY['$PG_DATABASE', '$OPENFGA_PG_DATABASE']) AS d \gexec
-EOF
+  for pw in FEDGATE_PG_PASSWORD OPENFGA_PG_PASSWORD FEDGATE_PG_LOGIN_PASSWORD FEDGATE_PG_TOKEN_PASSWORD FEDGATE_PG_AUTHZ_PASSWORD FEDGATE_PG_AUDIT_PASSWORD FEDGATE_PG_AUDIT_MAINTENANCE_PASSWORD; do
+    [[ "${!pw}" =~ ^[A-Za-z0-9]+$ ]] || die "postgres: $pw must be alphanumeric"
+  done
+  {
+    printf '\\set %s %s\n' owner "$PG_USER" owner_pw "$FEDGATE_PG_PASSWORD" owner_attrs CREATEDB db "$PG_DATABASE" \
+      openfga "$OPENFGA_PG_USER" openfga_pw "$OPENFGA_PG_PASSWORD" openfga_db "$OPENFGA_PG_DATABASE" \
+      login_pw "$FEDGATE_PG_LOGIN_PASSWORD" token_pw "$FEDGATE_PG_TOKEN_PASSWORD" authz_pw "$FEDGATE_PG_AUTHZ_PASSWORD" \
+      audit_pw "$FEDGATE_PG_AUDIT_PASSWORD" maintenance_pw "$FEDGATE_PG_AUDIT_MAINTENANCE_PASSWORD"
+    cat "$ROOT/infra/postgres/roles.psql"
+  } | psql_admin
 }
 
 cmd_start() {

@@ -5,7 +5,17 @@ TLS_DIR=$STATE/tls
 export NODE_EXTRA_CA_CERTS=$TLS_DIR/ca.pem
 export FEDGATE_TLS_CERT=$TLS_DIR/server.pem
 export FEDGATE_TLS_KEY=$TLS_DIR/server-key.pem
+# Fedgate's database as the owner role: migrations (prisma.config.ts) and the tests that read or
+# set up tables directly. No service runs with it: services.sh gives each its own role's URL.
 export FEDGATE_DATABASE_URL="postgresql://$PG_USER:$FEDGATE_PG_PASSWORD@127.0.0.1:$PG_PORT/$PG_DATABASE"
+# each service's own role (services.sh passes it as that service's FEDGATE_DATABASE_URL)
+export FEDGATE_LOGIN_DATABASE_URL="postgresql://fedgate_login:$FEDGATE_PG_LOGIN_PASSWORD@127.0.0.1:$PG_PORT/$PG_DATABASE"
+export FEDGATE_TOKEN_DATABASE_URL="postgresql://fedgate_token:$FEDGATE_PG_TOKEN_PASSWORD@127.0.0.1:$PG_PORT/$PG_DATABASE"
+export FEDGATE_AUTHZ_DATABASE_URL="postgresql://fedgate_authz:$FEDGATE_PG_AUTHZ_PASSWORD@127.0.0.1:$PG_PORT/$PG_DATABASE"
+export FEDGATE_AUDIT_DATABASE_URL="postgresql://fedgate_audit:$FEDGATE_PG_AUDIT_PASSWORD@127.0.0.1:$PG_PORT/$PG_DATABASE"
+# the only role the audit tables' trigger lets UPDATE, DELETE or TRUNCATE audit rows (deliberate
+# maintenance; the tamper tests act as it); no service has it
+export FEDGATE_AUDIT_MAINTENANCE_DATABASE_URL="postgresql://fedgate_audit_maintenance:$FEDGATE_PG_AUDIT_MAINTENANCE_PASSWORD@127.0.0.1:$PG_PORT/$PG_DATABASE"
 export FEDGATE_KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT"
 # Kafka principals: each service its own (services.sh sets FEDGATE_KAFKA_USERNAME/PASSWORD per
 # service); tools and tests the operator (stack.json's kafka.sasl)

@@ -1,8 +1,20 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { TOPIC_NAMES, openApiDocument, type TopicName } from '@fedgate/contracts';
-import { AuditEventStore, ExportEvents, GetEvent, IngestEvents, QueryEvents, SignCheckpoint, VerifyIntegrity, loadOrCreateCheckpointSigner } from '@fedgate/audit';
+import {
+  AuditEventStore,
+  ExportEvents,
+  ExternalCheckpoints,
+  GetEvent,
+  IngestEvents,
+  QueryEvents,
+  SignCheckpoint,
+  VerifyIntegrity,
+  createCheckpointing,
+  loadOrCreateCheckpointSigner,
+  type Checkpointing,
+} from '@fedgate/audit';
 import { DatabaseModule, DatabaseReadinessCheck, PrismaService } from '@fedgate/database';
-import { KafkaModule, KafkaReadinessCheck, kafkaSettingsFromConfig } from '@fedgate/kafka';
+import { KAFKA_SETTINGS, KafkaCheckpointTopic, KafkaModule, KafkaReadinessCheck, kafkaSettingsFromConfig, type KafkaSettings } from '@fedgate/kafka';
 import { PlatformModule } from '@fedgate/platform';
 import type { AuditServiceConfig } from '@fedgate/service-config';
 import { AUDIT_INGEST_OPTIONS, AuditIngestListener } from './audit-ingest.listener';
@@ -10,6 +22,8 @@ import { AuditController, CHECKPOINT_PUBLIC_KEY } from './audit.controller';
 import { AuditReaderGuard } from './audit-reader.guard';
 import { INTEGRITY_SCHEDULE, IntegrityScheduler, type IntegritySchedule } from './integrity-scheduler';
 import { ViewerController } from './viewer/viewer.controller';
+
+const CHECKPOINTING = Symbol('CHECKPOINTING');
 
 /** The audit log: ingest of every topic, signed checkpoints, the query API and the viewer. */
 @Module({})
@@ -35,8 +49,15 @@ export class AuditServiceModule {
         { provide: AuditEventStore, useFactory: (prisma: PrismaService) => new AuditEventStore(prisma.client, prisma.pool), inject: [PrismaService] },
         { provide: CHECKPOINT_PUBLIC_KEY, useValue: signer.publicKey },
         { provide: IngestEvents, ...useCase((store) => new IngestEvents(store)) },
-        { provide: SignCheckpoint, ...useCase((store) => new SignCheckpoint(store, signer)) },
-        { provide: VerifyIntegrity, ...useCase((store) => new VerifyIntegrity(store, signer.publicKey)) },
+        // checkpoints also kept outside the database: the file beside the key, and the checkpoint topic
+        {
+          provide: CHECKPOINTING,
+          useFactory: (store: AuditEventStore, kafka: KafkaSettings) => createCheckpointing(store, signer, config.FEDGATE_AUDIT_SIGNING_KEY_FILE, new KafkaCheckpointTopic(kafka)),
+          inject: [AuditEventStore, KAFKA_SETTINGS],
+        },
+        { provide: ExternalCheckpoints, useFactory: (c: Checkpointing) => c.external, inject: [CHECKPOINTING] },
+        { provide: SignCheckpoint, useFactory: (c: Checkpointing) => c.sign, inject: [CHECKPOINTING] },
+        { provide: VerifyIntegrity, useFactory: (c: Checkpointing) => c.verify, inject: [CHECKPOINTING] },
         { provide: QueryEvents, ...useCase((store) => new QueryEvents(store)) },
         { provide: GetEvent, ...useCase((store) => new GetEvent(store)) },
         { provide: ExportEvents, ...useCase((store) => new ExportEvents(store)) },

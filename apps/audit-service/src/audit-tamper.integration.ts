@@ -65,6 +65,12 @@ describe('tampering with the audit log in the database', () => {
     assert.equal(v.cli.local.head?.seq, v.cli.local.checked);
   }
 
+  /** A row kept exactly (as JSON of the whole row), to put back after deleting it. */
+  async function saveRow(seq: number) {
+    const [row] = (await db('SELECT row_to_json(a)::text AS json FROM audit_event a WHERE seq = $1', [seq])) as Array<{ json: string }>;
+    return { restore: () => db('INSERT INTO audit_event SELECT * FROM json_populate_record(NULL::audit_event, $1::json)', [row!.json]) };
+  }
+
   before(async () => {
     // a scratch log of events from now on (the stack's topics hold tens of thousands of old events)
     iso = await startIsolatedAuditService(stack, `fedgate_audit_tamper_${uniqueSuffix()}`, {
@@ -72,7 +78,8 @@ describe('tampering with the audit log in the database', () => {
       FEDGATE_AUDIT_CONSUMER_START: 'end',
       FEDGATE_AUDIT_VERIFY_INTERVAL_MS: String(VERIFY_INTERVAL_MS),
     });
-    const client = new Client({ connectionString: iso.databaseUrl });
+    // tampering as the maintenance role: the trigger refuses UPDATE and DELETE of audit rows to any other
+    const client = new Client({ connectionString: iso.maintenanceUrl });
     await client.connect();
     db = async (sql, params = []) => (await client.query(sql, params)).rows;
     closeDb = () => client.end();
@@ -107,11 +114,10 @@ describe('tampering with the audit log in the database', () => {
   });
 
   it('names a deleted row', async () => {
-    await db('CREATE TEMP TABLE deleted_row AS SELECT * FROM audit_event WHERE seq = 8');
+    const saved = await saveRow(8);
     await db('DELETE FROM audit_event WHERE seq = 8');
     assertBrokenAt(await verdicts(), 8, 'missing_seq');
-    await db('INSERT INTO audit_event SELECT * FROM deleted_row');
-    await db('DROP TABLE deleted_row');
+    await saved.restore();
     await assertIntact();
   });
 
@@ -128,7 +134,7 @@ describe('tampering with the audit log in the database', () => {
   });
 
   it('names the earliest of an edit, a deletion and a swap made together', async () => {
-    await db('CREATE TEMP TABLE deleted_row AS SELECT * FROM audit_event WHERE seq = 20');
+    const deleted = await saveRow(20);
     await db('DELETE FROM audit_event WHERE seq = 20');
     await db('UPDATE audit_event SET seq = -31 WHERE seq = 31');
     await db('UPDATE audit_event SET seq = 31 WHERE seq = 32');
@@ -138,8 +144,7 @@ describe('tampering with the audit log in the database', () => {
     assertBrokenAt(await verdicts(), 14, 'hash_mismatch');
     await db('UPDATE audit_event SET source = $1 WHERE seq = 14', [saved!.source]);
     assertBrokenAt(await verdicts(), 20, 'missing_seq');
-    await db('INSERT INTO audit_event SELECT * FROM deleted_row');
-    await db('DROP TABLE deleted_row');
+    await deleted.restore();
     assertBrokenAt(await verdicts(), 31, 'prev_hash_mismatch');
     await db('UPDATE audit_event SET seq = -31 WHERE seq = 31');
     await db('UPDATE audit_event SET seq = 31 WHERE seq = 32');

@@ -1,12 +1,12 @@
 // Helpers shared by the audit-service integration tests (not a test file itself).
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
 import { API_KEY_HEADER, createCloudEvent, toKafkaMessage, type AuditEvent, type FedgateEvent, type StackFile } from '@fedgate/contracts';
-import { createScratchDatabase, freePort, repoRoot, waitFor, serviceKafkaEnv } from '@fedgate/testing';
+import { createScratchDatabase, databaseUrlNamed, freePort, repoRoot, waitFor, serviceKafkaEnv } from '@fedgate/testing';
 
 export interface Answer<T = Record<string, any>> {
   status: number;
@@ -15,7 +15,10 @@ export interface Answer<T = Record<string, any>> {
 
 /** GET with the stack's key (`key: null` sends none); answers status and parsed JSON. */
 export async function getJson<T = Record<string, any>>(stack: StackFile, pathAndQuery: string, key: string | null = stack.admin_api_key, base = stack.services.audit): Promise<Answer<T>> {
-  const res = await fetch(`${base}${pathAndQuery}`, { headers: key === null ? {} : { [API_KEY_HEADER]: key } });
+  const get = () => fetch(`${base}${pathAndQuery}`, { headers: key === null ? {} : { [API_KEY_HEADER]: key } });
+  // a kept-alive connection the server closed while this process was blocked (a spawnSync of the
+  // CLI) fails once on reuse: a GET is safe to send again, on a new connection
+  const res = await get().catch((err: Error & { cause?: { code?: string } }) => (err.cause?.code === 'UND_ERR_SOCKET' ? get() : Promise.reject(err)));
   const text = await res.text();
   return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
 }
@@ -70,9 +73,28 @@ export function systemTestEvents(nonce: string, count: number): FedgateEvent[] {
 
 export interface IsolatedAuditService {
   url: string;
+  /** Its scratch database as the owner role (created and migrated it). */
   databaseUrl: string;
+  /** The same database as fedgate_audit, the role the service runs as. */
+  serviceDatabaseUrl: string;
+  /**
+   * The same database as fedgate_audit_maintenance, the only role the audit tables' trigger lets
+   * change audit rows: tests that tamper do it as this role.
+   */
+  maintenanceUrl: string;
   keyFile: string;
+  /** The checkpoint file beside the key. */
+  checkpointFile: string;
+  /** Stops the process (SIGTERM) and starts it again on the same database, key and files. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
+}
+
+/** A service-env.sh database URL (FEDGATE_AUDIT_DATABASE_URL …) pointed at another database. */
+function roleUrl(variable: string, database: string): string {
+  const url = process.env[variable];
+  if (!url) throw new Error(`${variable} is not set: run the tests with scripts/infra/service-env.sh sourced (scripts/test.sh does)`);
+  return databaseUrlNamed(url, database);
 }
 
 /**
@@ -93,34 +115,52 @@ export async function startIsolatedAuditService(
   const port = await freePort();
   const url = `https://127.0.0.1:${port}`;
   const logFile = path.join(dir, 'audit-service.log');
-  const child = spawn(process.execPath, [...nodeArgs, path.join(repoRoot(), 'dist/apps/audit-service/src/main.js')], {
-    env: {
-      ...process.env,
-      // the audit-service's principal; one reading scratch topics passes the operator's instead
-      ...serviceKafkaEnv('audit-service'),
-      FEDGATE_PORT: String(port),
-      FEDGATE_DATABASE_URL: databaseUrl,
-      FEDGATE_AUDIT_CONSUMER_GROUP: `audit-${name}`,
-      FEDGATE_AUDIT_SIGNING_KEY_FILE: keyFile,
-      FEDGATE_LOG_LEVEL: 'warn',
-      ...extraEnv,
-    },
-    stdio: ['ignore', openSync(logFile, 'a'), openSync(logFile, 'a')],
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const stop = async () => {
+  const serviceDatabaseUrl = roleUrl('FEDGATE_AUDIT_DATABASE_URL', name);
+  let child: ChildProcess;
+  let exited: Promise<void>;
+  const start = async () => {
+    child = spawn(process.execPath, [...nodeArgs, path.join(repoRoot(), 'dist/apps/audit-service/src/main.js')], {
+      env: {
+        ...process.env,
+        // the audit-service's principal; one reading scratch topics passes the operator's instead
+        ...serviceKafkaEnv('audit-service'),
+        FEDGATE_PORT: String(port),
+        // as the stack's audit-service: its own role, which may only INSERT and SELECT audit rows
+        FEDGATE_DATABASE_URL: serviceDatabaseUrl,
+        FEDGATE_AUDIT_CONSUMER_GROUP: `audit-${name}`,
+        FEDGATE_AUDIT_SIGNING_KEY_FILE: keyFile,
+        FEDGATE_LOG_LEVEL: 'warn',
+        ...extraEnv,
+      },
+      stdio: ['ignore', openSync(logFile, 'a'), openSync(logFile, 'a')],
+    });
+    const current = child;
+    exited = new Promise<void>((resolve) => current.once('exit', () => resolve()));
+    try {
+      await waitFor('the isolated audit service to be ready', async () => current.exitCode === null && (await fetch(`${url}/readyz`)).status === 200, 60_000, 250);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\n${readFileSync(logFile, 'utf8').slice(-2000)}`);
+    }
+  };
+  const halt = async () => {
     if (child.exitCode === null) child.kill('SIGTERM');
     await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
     if (child.exitCode === null) child.kill('SIGKILL');
+  };
+  const stop = async () => {
+    await halt();
     await dropDatabase();
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    await waitFor('the isolated audit service to be ready', async () => child.exitCode === null && (await fetch(`${url}/readyz`)).status === 200, 60_000, 250);
+    await start();
   } catch (err) {
-    const log = readFileSync(logFile, 'utf8').slice(-2000);
     await stop();
-    throw new Error(`${(err as Error).message}\n${log}`);
+    throw err;
   }
-  return { url, databaseUrl, keyFile, stop };
+  const restart = async () => {
+    await halt();
+    await start();
+  };
+  return { url, databaseUrl, serviceDatabaseUrl, maintenanceUrl: roleUrl('FEDGATE_AUDIT_MAINTENANCE_DATABASE_URL', name), keyFile, checkpointFile: path.join(dir, 'keys', 'checkpoints.jsonl'), restart, stop };
 }

@@ -6,11 +6,12 @@ import {
   AuditEventQuerySchema,
   AuditExportQuerySchema,
   IntegrityQuerySchema,
+  FedgateError,
   InvalidRequestError,
   parseOrThrow,
   type AuditCheckpointListResponse,
 } from '@fedgate/contracts';
-import { AuditEventStore, ExportEvents, GetEvent, QueryEvents, VerifyIntegrity, type CheckpointPublicKey } from '@fedgate/audit';
+import { ExportEvents, ExternalCheckpoints, GetEvent, QueryEvents, VerifyIntegrity, type CheckpointPublicKey } from '@fedgate/audit';
 import { ApiKeyGuard } from '@fedgate/platform';
 import { AuditReaderGuard } from './audit-reader.guard';
 
@@ -34,7 +35,7 @@ export class AuditController {
     @Inject(GetEvent) private readonly getEvent: GetEvent,
     @Inject(ExportEvents) private readonly exportEvents: ExportEvents,
     @Inject(VerifyIntegrity) private readonly verifyIntegrity: VerifyIntegrity,
-    @Inject(AuditEventStore) private readonly store: AuditEventStore,
+    @Inject(ExternalCheckpoints) private readonly external: ExternalCheckpoints,
     @Inject(CHECKPOINT_PUBLIC_KEY) private readonly publicKey: CheckpointPublicKey,
   ) {}
 
@@ -72,8 +73,10 @@ export class AuditController {
     return this.verifyIntegrity.execute({ full: parseOrThrow(IntegrityQuerySchema, onlyKnown(query, ['full'])).full });
   }
 
+  /** The checkpoints as kept outside the database (the checkpoint file), not the database's copies. */
   @Get('integrity/checkpoints')
-  async checkpoints(): Promise<AuditCheckpointListResponse> {
-    return { public_key: this.publicKey.pem, key_id: this.publicKey.keyId, checkpoints: await this.store.checkpoints() };
+  checkpoints(): AuditCheckpointListResponse {
+    if (!this.external.loaded) throw new FedgateError('dependency_unavailable', 'The checkpoint log is not loaded yet (no checkpoint file, and the checkpoint topic cannot be read).');
+    return { public_key: this.publicKey.pem, key_id: this.publicKey.keyId, checkpoints: [...this.external.all()] };
   }
 }

@@ -1,9 +1,9 @@
-import { createWriteStream, readFileSync } from 'node:fs';
+import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { once } from 'node:events';
 import type { Command } from 'commander';
 import type { AuditEvent, IntegrityResponse } from '@fedgate/contracts';
-import { AuditClient, parseCheckpointPublicKey, verifyExportedChain, type AuditQueryParams } from '@fedgate/audit';
+import { AuditClient, parseCheckpointPublicKey, parseTrustedCheckpoints, verifyExportedChain, type AuditQueryParams } from '@fedgate/audit';
 import { findStackFile, readStackFile } from '@fedgate/stack';
 
 class AuditCommandError extends Error {
@@ -94,9 +94,16 @@ function table(events: readonly AuditEvent[], header = true): string {
 
 function describeIntegrity(result: IntegrityResponse, where: string): string {
   const checkpoints = result.checkpoints ? `, ${result.checkpoints.checked} signed checkpoint(s)${result.checkpoints.latest ? ` (latest at seq ${result.checkpoints.latest.seq})` : ''}` : '';
-  if (result.ok) return `${where}: chain intact — ${result.checked} events verified${result.head ? `, head seq ${result.head.seq} ${result.head.hash}` : ''}${checkpoints}`;
-  return `${where}: CHAIN BROKEN — first bad seq ${result.first_bad_seq} (${result.problem}); ${result.checked} events verified before it${checkpoints}`;
+  const trusted = result.trusted ? `, extends ${result.trusted.checked} trusted checkpoint(s)${result.trusted.latest_seq ? ` (latest at seq ${result.trusted.latest_seq})` : ''}` : '';
+  if (result.ok) return `${where}: chain intact — ${result.checked} events verified${result.head ? `, head seq ${result.head.seq} ${result.head.hash}` : ''}${checkpoints}${trusted}`;
+  const truncated = result.truncated_at ? `, truncated at seq ${result.truncated_at}` : '';
+  return `${where}: CHAIN BROKEN — first bad seq ${result.first_bad_seq} (${result.problem}${truncated}); ${result.checked} events verified before it${checkpoints}`;
 }
+
+/** Said whenever verify had no checkpoint of the auditor's own to hold the log to. */
+const INTERNAL_ONLY =
+  'note: no --trusted-checkpoint given, so this proves only internal consistency: the events hash to the chain and the served checkpoints sign it. ' +
+  'A log truncated or rewritten together with everything the service serves would pass; save checkpoints with `fedgate audit checkpoints --out FILE` and pass one later.';
 
 /** `fedgate audit …`: read and verify the audit log. */
 export function registerAuditCommands(program: Command): void {
@@ -151,25 +158,48 @@ export function registerAuditCommands(program: Command): void {
     });
 
   audit
+    .command('checkpoints')
+    .description('the signed checkpoints (kept outside the database), saved for a later `verify --trusted-checkpoint`')
+    .option('--out <file>', 'write them to this file (mode 0600) instead of stdout')
+    .option('--url <url>', 'audit-service base URL (default: $FEDGATE_AUDIT_URL, else .fedgate/stack.json)')
+    .option('--api-key <key>', 'an audit-reader key (default: $FEDGATE_API_KEY, else api_key of .fedgate/stack.json)')
+    .option('--ca-cert <file>', 'CA certificate to trust (default: $FEDGATE_CA_CERT, else the stack CA)')
+    .action(async (opts: ConnectionOptions & { out?: string }) => {
+      const answer = await clientFrom(opts).checkpoints();
+      const text = `${JSON.stringify(answer, null, 2)}\n`;
+      if (!opts.out) {
+        process.stdout.write(text);
+        return;
+      }
+      writeFileSync(opts.out, text, { mode: 0o600 });
+      const last = answer.checkpoints.at(-1);
+      console.error(`saved ${answer.checkpoints.length} checkpoint(s) to ${opts.out}${last ? `; the latest: seq ${last.seq}, head ${last.head_hash}` : ''}`);
+    });
+
+  audit
     .command('verify')
     .description('re-hash the whole exported chain here and check the signed checkpoints; exit 1 if it is broken')
     .option('--public-key <file>', "pin the service's checkpoint key (SPKI PEM) instead of trusting the one it serves")
+    .option('--trusted-checkpoint <file|seq:hash>', 'a checkpoint you kept from earlier (a file of `fedgate audit checkpoints --out`, or seq:head_hash): the log must still extend it')
     .option('--url <url>', 'audit-service base URL (default: $FEDGATE_AUDIT_URL, else .fedgate/stack.json)')
     .option('--api-key <key>', 'an audit-reader key (default: $FEDGATE_API_KEY, else admin_api_key of .fedgate/stack.json)')
     .option('--ca-cert <file>', 'CA certificate to trust (default: $FEDGATE_CA_CERT, else the stack CA)')
     .option('--json', 'print both verdicts as JSON')
-    .action(async (opts: ConnectionOptions & { publicKey?: string; json?: boolean }) => {
+    .action(async (opts: ConnectionOptions & { publicKey?: string; trustedCheckpoint?: string; json?: boolean }) => {
+      const trusted = opts.trustedCheckpoint ? parseTrustedCheckpoints(opts.trustedCheckpoint) : [];
       const client = clientFrom(opts);
       const pinned = opts.publicKey ? parseCheckpointPublicKey(readFileSync(opts.publicKey, 'utf8')) : undefined;
-      const local = await verifyExportedChain(client, pinned);
+      const local = await verifyExportedChain(client, pinned, trusted);
       const service = await client.integrity();
+      const scope = trusted.length > 0 ? 'extends_trusted_checkpoint' : 'internal_consistency_only';
       if (opts.json) {
         const strip = ({ public_key: _k, ...rest }: IntegrityResponse) => rest;
-        console.log(JSON.stringify({ local: strip(local), service: strip(service) }, null, 2));
+        console.log(JSON.stringify({ proves: scope, local: strip(local), service: strip(service) }, null, 2));
       } else {
         console.log(describeIntegrity(local, 'verified here'));
         console.log(describeIntegrity(service, 'audit service'));
       }
+      if (trusted.length === 0) console.error(INTERNAL_ONLY);
       if (!local.ok || !service.ok) process.exitCode = 1;
     });
 }

@@ -542,8 +542,13 @@ describe('docker-compose.yml', () => {
 
   it('gives the Fedgate services the variables service-env.sh exports, with container host names', () => {
     const { vars, stackEnv } = load();
-    const native = nativeServiceEnv(vars);
+    const exported = nativeServiceEnv(vars);
+    // the per-role URLs: services.sh hands a service its own as FEDGATE_DATABASE_URL
+    const perRole = (key: string) => /^FEDGATE_[A-Z_]+_DATABASE_URL$/.test(key);
     for (const { name, portVar } of APP_SERVICES) {
+      const ownUrl = exported[`FEDGATE_${name.replace(/-service$/, '').toUpperCase()}_DATABASE_URL`];
+      assert.ok(ownUrl, `service-env.sh exports no database URL of ${name}'s own role`);
+      const native: Vars = { ...Object.fromEntries(Object.entries(exported).filter(([k]) => !perRole(k))), FEDGATE_DATABASE_URL: ownUrl };
       const env = environmentOf(service(name));
       // services.sh starts a service with FEDGATE_WORKERS=${<NAME>_WORKERS} when stack.env sets it
       const workersVar = portVar.replace(/_PORT$/, '_WORKERS');
@@ -681,23 +686,40 @@ describe('docker-compose.yml', () => {
     assert.match(read('scripts/infra/kafka.sh'), /kafka-security\.mjs" acls/, 'natively the same script');
   });
 
-  it('configures PostgreSQL like postgres.sh, with the OpenFGA database made by the init script', () => {
+  it('configures PostgreSQL like postgres.sh: the superuser only for init, which makes the same roles and databases', () => {
     const { vars, stackEnv } = load();
     const pg = service('postgres');
     const env = environmentOf(pg);
-    assert.equal(env.POSTGRES_USER, stackEnv.PG_USER);
-    assert.equal(env.POSTGRES_PASSWORD, vars.FEDGATE_PG_PASSWORD);
-    assert.equal(env.POSTGRES_DB, stackEnv.PG_DATABASE);
+    assert.equal(env.POSTGRES_USER, 'postgres', 'the image superuser is not a Fedgate role');
+    assert.notEqual(env.POSTGRES_USER, stackEnv.PG_USER);
+    assert.equal(env.POSTGRES_PASSWORD, vars.FEDGATE_PG_SUPERUSER_PASSWORD);
     assert.equal(env.PGPORT, stackEnv.PG_PORT, 'PGPORT makes the server listen on the native port');
-    assert.equal(env.OPENFGA_PG_DATABASE, stackEnv.OPENFGA_PG_DATABASE);
+    for (const key of ['PG_USER', 'PG_DATABASE', 'OPENFGA_PG_USER', 'OPENFGA_PG_DATABASE']) assert.equal(env[key], stackEnv[key], `postgres: ${key}`);
+    for (const key of ['FEDGATE_PG_PASSWORD', 'FEDGATE_PG_LOGIN_PASSWORD', 'FEDGATE_PG_TOKEN_PASSWORD', 'FEDGATE_PG_AUTHZ_PASSWORD', 'FEDGATE_PG_AUDIT_PASSWORD', 'FEDGATE_PG_AUDIT_MAINTENANCE_PASSWORD', 'OPENFGA_PG_PASSWORD']) {
+      assert.equal(env[key], vars[key], `postgres: ${key} for the init script`);
+    }
+    // nobody else connects as the superuser; the migrations alone as the owner; each service as its own role
+    const userOf = (url: string | undefined) => (url ? decodeURIComponent(new URL(url).username) : undefined);
+    for (const name of Object.keys(load().compose.services)) {
+      for (const [key, value] of Object.entries(environmentOf(service(name)))) {
+        if (/^postgres(ql)?:\/\//.test(value)) assert.notEqual(userOf(value), 'postgres', `${name}: ${key} uses the superuser`);
+      }
+    }
+    assert.equal(userOf(environmentOf(service('migrate')).FEDGATE_DATABASE_URL), stackEnv.PG_USER, 'migrations run as the owner role');
+    for (const { name } of APP_SERVICES) assert.equal(userOf(environmentOf(service(name)).FEDGATE_DATABASE_URL), `fedgate_${name.replace(/-service$/, '')}`, `${name}: its own role`);
+    assert.equal(userOf(environmentOf(service('openfga')).OPENFGA_DATASTORE_URI), stackEnv.OPENFGA_PG_USER, "OpenFGA's own role");
     const mounts = mountsOf(pg);
     assert.ok(mounts.some((m) => m.target === '/var/lib/postgresql/data' && !m.source.includes('/')), 'data must be in a named volume');
     const init = mounts.find((m) => m.target === '/docker-entrypoint-initdb.d');
     assert.ok(init, 'infra/postgres must be mounted into /docker-entrypoint-initdb.d');
     assert.equal(path.resolve(root, init.source), path.join(root, 'infra/postgres'));
+    // the init script feeds roles.psql, the file postgres.sh runs natively, which makes both databases
     const scripts = readdirSync(path.join(root, 'infra/postgres')).filter((f) => f.endsWith('.sh'));
-    const script = scripts.find((f) => /\$\{?OPENFGA_PG_DATABASE/.test(read(`infra/postgres/${f}`)) && read(`infra/postgres/${f}`).includes('CREATE DATABASE'));
-    assert.ok(script, 'no init script in infra/postgres creates ${OPENFGA_PG_DATABASE}');
+    const script = scripts.find((f) => /\$\{?OPENFGA_PG_DATABASE/.test(read(`infra/postgres/${f}`)) && read(`infra/postgres/${f}`).includes('roles.psql'));
+    assert.ok(script, 'no init script in infra/postgres runs roles.psql with ${OPENFGA_PG_DATABASE}');
+    assert.match(read('infra/postgres/roles.psql'), /CREATE DATABASE %I OWNER %I', :'openfga_db', :'openfga'/);
+    assert.match(read('scripts/infra/postgres.sh'), /infra\/postgres\/roles\.psql/);
+    assert.ok(!readdirSync(path.join(root, 'infra/postgres')).some((f) => f.endsWith('.sql')), 'a *.sql file would be run by the image without its variables');
     // Executable: the image runs it in its own bash instead of sourcing it into the entrypoint.
     assert.ok((statSync(path.join(root, 'infra/postgres', script)).mode & 0o111) !== 0, `${script} must be executable`);
     const syntax = spawnSync('bash', ['-n', path.join(root, 'infra/postgres', script)], { encoding: 'utf8' });

@@ -146,11 +146,37 @@ export class AuditEventStore {
     return rows.map(toRow);
   }
 
+  /** Stored hash of each of these seqs (seqs not stored are absent). */
+  async hashesAt(seqs: readonly number[]): Promise<Map<number, string>> {
+    const { rows } = await read(this.pool.query<{ seq: string; hash: string }>('SELECT seq, hash FROM audit_event WHERE seq = ANY($1::bigint[])', [seqs.map(String)]));
+    return new Map(rows.map((r) => [Number(r.seq), r.hash]));
+  }
+
+  /** Just the chain links (seq, hash, prev_hash) of the rows after `afterSeq`, in seq order: the signer's proof reads no more. */
+  async linksAfter(afterSeq: number, limit: number): Promise<ChainLink[]> {
+    const { rows } = await read(
+      this.pool.query<{ seq: string; hash: string; prev_hash: string }>('SELECT seq, hash, prev_hash FROM audit_event WHERE seq > $1::bigint ORDER BY seq LIMIT $2', [String(afterSeq), limit]),
+    );
+    return rows.map((r) => ({ seq: Number(r.seq), hash: r.hash, prevHash: r.prev_hash }));
+  }
+
   async addCheckpoint(checkpoint: AuditCheckpoint): Promise<void> {
     await this.prisma.auditCheckpoint.createMany({
-      data: [{ seq: BigInt(checkpoint.seq), headHash: checkpoint.head_hash, time: new Date(checkpoint.time), keyId: checkpoint.key_id, signature: checkpoint.signature }],
+      data: [{ seq: BigInt(checkpoint.seq), headHash: checkpoint.head_hash, time: new Date(checkpoint.time), keyId: checkpoint.key_id, prevCheckpointHash: checkpoint.prev_checkpoint_hash ?? null, signature: checkpoint.signature }],
       skipDuplicates: true,
     });
+  }
+
+  /** The stored checkpoints at these seqs. */
+  async checkpointsAt(seqs: readonly number[]): Promise<AuditCheckpoint[]> {
+    const rows = await read(this.prisma.auditCheckpoint.findMany({ where: { seq: { in: seqs.map(BigInt) } }, orderBy: { seq: 'asc' } }));
+    return rows.map(checkpointOf);
+  }
+
+  /** The stored checkpoints after `afterSeq`, oldest first. */
+  async checkpointsAfter(afterSeq: number): Promise<AuditCheckpoint[]> {
+    const rows = await read(this.prisma.auditCheckpoint.findMany({ where: { seq: { gt: BigInt(afterSeq) } }, orderBy: { seq: 'asc' } }));
+    return rows.map(checkpointOf);
   }
 
   async lastCheckpointSeq(): Promise<bigint> {
@@ -161,8 +187,26 @@ export class AuditEventStore {
   /** Every checkpoint, oldest first. */
   async checkpoints(): Promise<AuditCheckpoint[]> {
     const rows = await read(this.prisma.auditCheckpoint.findMany({ orderBy: { seq: 'asc' } }));
-    return rows.map((r) => ({ seq: Number(r.seq), head_hash: r.headHash, time: r.time.toISOString(), key_id: r.keyId, signature: r.signature }));
+    return rows.map(checkpointOf);
   }
+}
+
+/** One row's place in the chain, without its content. */
+export interface ChainLink {
+  seq: number;
+  hash: string;
+  prevHash: string;
+}
+
+function checkpointOf(r: { seq: bigint; headHash: string; time: Date; keyId: string; prevCheckpointHash: string | null; signature: string }): AuditCheckpoint {
+  return {
+    seq: Number(r.seq),
+    head_hash: r.headHash,
+    time: r.time.toISOString(),
+    key_id: r.keyId,
+    ...(r.prevCheckpointHash === null ? {} : { prev_checkpoint_hash: r.prevCheckpointHash }),
+    signature: r.signature,
+  };
 }
 
 /** The first event of each id (ids as stored: one PostgreSQL cannot hold is kept in storable form, see chainRows). */

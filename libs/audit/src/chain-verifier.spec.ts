@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { AUDIT_GENESIS_HASH, auditEventHash, createCloudEvent, type AuditCheckpoint, type AuditEvent } from '@fedgate/contracts';
+import { AUDIT_GENESIS_HASH, auditEventHash, createCloudEvent, type AuditCheckpoint, type AuditEvent, type TrustedHead } from '@fedgate/contracts';
 import { chainRows, recordOf, EMPTY_CHAIN } from './audit-record';
 import { ChainVerifier } from './chain-verifier';
 import { CheckpointSigner, parseCheckpointPublicKey } from './checkpoint-key';
@@ -101,6 +101,47 @@ describe('ChainVerifier', () => {
     assert.deepEqual(pick(verify(list, [altered])), { ok: false, first_bad_seq: 11, problem: 'checkpoint_signature_invalid', checked: 10 });
     // a pinned public key (as `fedgate audit verify --public-key`) works the same
     assert.equal(verify(list, [signer.sign(10, list[9]!.hash, new Date())], parseCheckpointPublicKey(signer.publicKey.pem)).ok, true);
+  });
+});
+
+describe('ChainVerifier with heads trusted from outside the database', () => {
+  const withTrusted = (list: AuditEvent[], trusted: TrustedHead[], stored: AuditCheckpoint[] = [], requireStored = false) => {
+    const verifier = new ChainVerifier(signer.publicKey, stored, undefined, { heads: trusted, requireStored });
+    for (const r of list) if (!verifier.add(r)) break;
+    return verifier.finish();
+  };
+
+  it('accepts a log that extends them, and says how many it checked', () => {
+    const list = records();
+    const result = withTrusted(list, [{ seq: 8, head_hash: list[7]!.hash }]);
+    assert.equal(result.ok, true);
+    assert.deepEqual(result.trusted, { checked: 1, latest_seq: 8 });
+  });
+
+  it('catches a truncated tail with no stored checkpoint left past it, naming where', () => {
+    const list = records();
+    const trusted = [{ seq: 8, head_hash: list[7]!.hash }, { seq: 18, head_hash: list[17]!.hash }];
+    // the database's checkpoints after seq 8 were deleted too: nothing stored points past the end
+    const result = withTrusted(list.slice(0, 12), trusted);
+    assert.deepEqual({ ...pick(result), truncated_at: result.truncated_at }, { ok: false, first_bad_seq: 9, problem: 'truncated', checked: 12, truncated_at: 13 });
+    // without a trusted head the same log looks fine: internal consistency only
+    assert.equal(verify(list.slice(0, 12)).ok, true);
+  });
+
+  it('catches a rewrite with every hash recomputed, from the last head still matched', () => {
+    const original = records();
+    const forged = rechain(original.filter((r) => r.seq !== 12).map((r, i) => ({ ...r, seq: i + 1 })));
+    const trusted = [{ seq: 10, head_hash: original[9]!.hash }, { seq: 15, head_hash: original[14]!.hash }];
+    assert.deepEqual(pick(withTrusted(forged, trusted)), { ok: false, first_bad_seq: 11, problem: 'checkpoint_mismatch', checked: 14 });
+  });
+
+  it('names a trusted checkpoint the database lost (the service holds its own log to them)', () => {
+    const list = records();
+    const checkpoints = [signer.sign(5, list[4]!.hash, new Date()), signer.sign(10, list[9]!.hash, new Date())];
+    assert.equal(withTrusted(list, checkpoints, checkpoints, true).ok, true);
+    assert.deepEqual(pick(withTrusted(list, checkpoints, checkpoints.slice(0, 1), true)), { ok: false, first_bad_seq: 10, problem: 'checkpoint_missing', checked: 9 });
+    // a bare seq:hash needs no stored twin when the verifier is outside
+    assert.equal(withTrusted(list, [{ seq: 10, head_hash: list[9]!.hash }], []).ok, true);
   });
 });
 

@@ -38,8 +38,9 @@ export class CheckpointSigner {
     this.publicKey = checkpointPublicKey(privateKey);
   }
 
-  sign(seq: number, headHash: string, time: Date): AuditCheckpoint {
-    const unsigned = { seq, head_hash: headHash, time: time.toISOString(), key_id: this.publicKey.keyId };
+  /** `prevCheckpointHash`: auditCheckpointHash of the checkpoint signed before (chains the checkpoints). */
+  sign(seq: number, headHash: string, time: Date, prevCheckpointHash?: string): AuditCheckpoint {
+    const unsigned = { seq, head_hash: headHash, time: time.toISOString(), key_id: this.publicKey.keyId, ...(prevCheckpointHash === undefined ? {} : { prev_checkpoint_hash: prevCheckpointHash }) };
     return { ...unsigned, signature: sign(null, auditCheckpointMessage(unsigned), this.privateKey).toString('base64url') };
   }
 }

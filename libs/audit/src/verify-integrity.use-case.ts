@@ -1,9 +1,10 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import type { IntegrityResponse } from '@fedgate/contracts';
+import type { AuditCheckpoint, IntegrityResponse } from '@fedgate/contracts';
 import type { AuditEventStore } from './audit-event.store';
 import { recordOf } from './audit-record';
 import { ChainVerifier } from './chain-verifier';
 import type { CheckpointPublicKey } from './checkpoint-key';
+import type { ChainBreach } from './sign-checkpoint.use-case';
 
 const VERIFY_BATCH = 5000;
 
@@ -25,6 +26,14 @@ export interface BackgroundVerification {
 interface Pace {
   rowsPerSecond: number;
   signal: AbortSignal;
+}
+
+/** The checkpoints kept outside the database, and what the signer last found wrong against them. */
+export interface TrustedCheckpointSource {
+  /** Every checkpoint signed, oldest first (ExternalCheckpoints.all). */
+  all(): readonly AuditCheckpoint[];
+  /** The breach the signer refused to sign over, if any (SignCheckpoint.currentBreach). */
+  breach(): ChainBreach | null;
 }
 
 /** What GET /v1/integrity answers: the chain verdict and when the full run it rests on started. */
@@ -61,12 +70,17 @@ export class VerifyIntegrity {
     private readonly store: AuditEventStore,
     private readonly publicKey: CheckpointPublicKey,
     private readonly batchSize = VERIFY_BATCH,
+    /** Checkpoints kept outside the database: the log must extend them (none: internal consistency only). */
+    private readonly trusted?: TrustedCheckpointSource,
   ) {}
 
   async execute(options: { full?: boolean } = {}): Promise<IntegrityVerdict> {
     if (options.full) return (await this.freshFull()).verdict;
-    if (this.verified === null) return (await this.full()).verdict;
-    return (await this.incremental()).verdict;
+    const verdict = this.verified === null ? (await this.full()).verdict : (await this.incremental()).verdict;
+    // the signer proves the log against its last checkpoint every interval: between full runs, its refusal is news
+    const breach = this.trusted?.breach();
+    if (!verdict.ok || !breach) return verdict;
+    return { ...verdict, ok: false, first_bad_seq: breach.first_bad_seq, problem: breach.problem, ...(breach.truncated_at ? { truncated_at: breach.truncated_at } : {}) };
   }
 
   /** Paced full runs, the first at once, each `intervalMs` after the last ended, until stopBackground. */
@@ -140,6 +154,9 @@ export class VerifyIntegrity {
             checked: verdict.checked + tail.checked,
             head: tail.head ?? verdict.head,
             checkpoints: { checked: (verdict.checkpoints?.checked ?? 0) + (tail.checkpoints?.checked ?? 0), latest },
+            ...(verdict.trusted
+              ? { trusted: { checked: verdict.trusted.checked + (tail.trusted?.checked ?? 0), latest_seq: tail.trusted?.latest_seq ?? verdict.trusted.latest_seq } }
+              : {}),
             checked_at: verdict.checked_at,
           },
         };
@@ -164,8 +181,10 @@ export class VerifyIntegrity {
 
   /** Streams the rows after `after` (all rows when undefined) through one ChainVerifier. */
   private async verify(after: { seq: number; hash: string; checkpointSeq: number } | undefined, pace?: Pace): Promise<IntegrityResponse> {
-    // checkpoints first: each names a seq that exists by the time the rows are read
-    const verifier = new ChainVerifier(this.publicKey, await this.store.checkpoints(), after);
+    // trusted heads before the stored checkpoints (each is stored before it is kept outside), and
+    // both before the rows: each names a seq that exists by the time the rows are read
+    const heads = this.trusted ? [...this.trusted.all()] : undefined;
+    const verifier = new ChainVerifier(this.publicKey, await this.store.checkpoints(), after, heads ? { heads, requireStored: true } : undefined);
     let cursor = BigInt(after?.seq ?? 0);
     const started = performance.now();
     let read = 0;

@@ -227,6 +227,28 @@ export const RequestRefusedDataSchema = z.object({
   origin,
 });
 
+// audit topic ------------------------------------------------------------------
+
+const Sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);
+
+/**
+ * The audit log no longer extends the checkpoint its service signed last (rows or checkpoints
+ * removed or rewritten in the database); the service refuses to sign until it does again.
+ */
+export const AuditIntegrityFailedDataSchema = z.object({
+  /** An IntegrityProblem of GET /v1/integrity, e.g. `checkpoint_mismatch`, `truncated`. */
+  problem: z.string().min(1).max(64),
+  /** The first seq the log no longer proves (for a truncation: the first missing seq). */
+  first_bad_seq: z.number().int().positive(),
+  truncated_at: z.number().int().positive().optional(),
+  /** The id of the log's signing key: which audit log this is about. */
+  key_id: z.string().min(1).max(64),
+  /** The last checkpoint signed, as kept outside the database. */
+  checkpoint: z.object({ seq: z.number().int().positive(), head_hash: Sha256Hex }),
+  /** The head the database holds now. */
+  head: z.object({ seq: z.number().int().nonnegative(), hash: Sha256Hex }).nullable(),
+});
+
 // system topic -----------------------------------------------------------------
 
 /**

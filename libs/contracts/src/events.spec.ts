@@ -74,6 +74,7 @@ const SAMPLES: { [T in EventType]: EventData<T> } = {
   'fedgate.access.revoked.v1': { service: 'superlink', flwr_aid: 'bob', actor: { kind: 'key', name: 'operator' } },
   'fedgate.outbox.dead_lettered.v1': { event_id: decisionId, event_type: 'fedgate.session.revoked.v1', topic: 'fedgate.login.v1', size_bytes: 1_200_000, reason: 'EVENT_TOO_LARGE' },
   'fedgate.system.test.v1': { message: 'ping', nonce: 'n1' },
+  'fedgate.audit.integrity_failed.v1': { problem: 'truncated', first_bad_seq: 11, truncated_at: 11, key_id: 'f5f919833b44a3a60cb73215a53e50dc', checkpoint: { seq: 20, head_hash: 'a'.repeat(64) }, head: { seq: 10, hash: 'b'.repeat(64) } },
 };
 
 const source = '/fedgate/test';
@@ -115,6 +116,7 @@ describe('topic catalogue', () => {
       'fedgate.access.revoked.v1': TOPICS.ownership,
       'fedgate.outbox.dead_lettered.v1': 'fedgate.system.v1',
       'fedgate.system.test.v1': 'fedgate.system.v1',
+      'fedgate.audit.integrity_failed.v1': 'fedgate.audit.v1',
     };
     assert.deepEqual([...EVENT_TYPES].sort(), Object.keys(expected).sort());
     for (const [type, topic] of Object.entries(expected)) assert.equal(topicOf(type as EventType), topic, type);

@@ -15,6 +15,7 @@ import {
   AccessGrantedDataSchema,
   AccessRevokedDataSchema,
   AccountSeenDataSchema,
+  AuditIntegrityFailedDataSchema,
   AuthzDecisionDataSchema,
   LoginDeniedDataSchema,
   LoginExpiredDataSchema,
@@ -106,6 +107,8 @@ export const TOPIC_CATALOGUE = {
    * outbox.dead_lettered (alerts, written by the relay of whichever service's outbox held the event).
    */
   system: { name: 'fedgate.system.v1', producers: ['login-service', 'token-service', 'authz-service'], consumers: ['audit-service'] },
+  /** The audit service's alerts about its own log: audit.integrity_failed (ingested into the log like every topic). */
+  audit: { name: 'fedgate.audit.v1', producers: ['audit-service'], consumers: ['audit-service'] },
 } as const satisfies Record<string, TopicDefinition>;
 
 type TopicKey = keyof typeof TOPIC_CATALOGUE;
@@ -116,15 +119,33 @@ export const TOPICS = Object.fromEntries(Object.entries(TOPIC_CATALOGUE).map(([k
 export type TopicName = (typeof TOPICS)[TopicKey];
 export const TOPIC_NAMES = Object.values(TOPICS) as TopicName[];
 
+/**
+ * Not a CloudEvents topic: the audit service's signed checkpoints (one JSON AuditCheckpoint per
+ * message, key `checkpoint`, one partition, oldest first), kept where a database writer cannot
+ * reach them. Never deleted (`retention.ms=-1`, set at creation). Producer: audit-service.
+ * Consumers: audit-service (recovers its checkpoint file from it) and outside auditors.
+ */
+export const AUDIT_CHECKPOINT_TOPIC = 'fedgate.audit_checkpoint.v1';
+
+/** Every topic whose messages are kept forever, created with `retention.ms=-1`. */
+
+/** Topics that carry no CloudEvents (no audit ingest), with who writes and reads them: for the ACLs. */
+const RECORD_TOPICS: readonly TopicDefinition[] = [{ name: AUDIT_CHECKPOINT_TOPIC, producers: ['audit-service'], consumers: ['audit-service'] }];
+
 const topicDefinitions = Object.values(TOPIC_CATALOGUE) as readonly TopicDefinition[];
 
 /** Topics whose events are the source of truth: infinite retention, no compaction (`retention.ms=-1`). */
 export const EVENT_SOURCED_TOPICS: readonly TopicName[] = topicDefinitions.filter((t) => t.eventSourced).map((t) => t.name as TopicName);
 
-/** The topics a service may write. */
+/** Every topic whose messages are kept forever, created with `retention.ms=-1`. */
+export const TOPICS_KEPT_FOREVER: readonly string[] = [...EVENT_SOURCED_TOPICS, AUDIT_CHECKPOINT_TOPIC];
+
+/** The event topics a service may write (its outbox relay publishes these). */
 export function topicsProducedBy(principal: KafkaServicePrincipal): TopicName[] {
   return topicDefinitions.filter((t) => t.producers.includes(principal)).map((t) => t.name as TopicName);
 }
+
+const aclTopics = [...topicDefinitions, ...RECORD_TOPICS];
 
 /** The topics a service may read. */
 export function topicsConsumedBy(principal: KafkaServicePrincipal): TopicName[] {
@@ -158,8 +179,8 @@ export function kafkaAclBindings(): KafkaAclBinding[] {
   for (const principal of KAFKA_SERVICE_PRINCIPAL_NAMES) {
     const user = `User:${principal}` as const;
     const topic = (resourceName: string, operation: KafkaAclBinding['operation']): KafkaAclBinding => ({ principal: user, resourceType: 'TOPIC', patternType: 'LITERAL', resourceName, operation });
-    const produced = topicsProducedBy(principal);
-    const consumed = topicsConsumedBy(principal);
+    const produced = aclTopics.filter((t) => t.producers.includes(principal)).map((t) => t.name);
+    const consumed = aclTopics.filter((t) => t.consumers.includes(principal)).map((t) => t.name);
     for (const name of produced) bindings.push(topic(name, 'WRITE'));
     for (const name of consumed) bindings.push(topic(name, 'READ'));
     for (const name of new Set([...produced, ...consumed])) bindings.push(topic(name, 'DESCRIBE'), topic(name, 'CREATE'));
@@ -170,6 +191,7 @@ export function kafkaAclBindings(): KafkaAclBinding[] {
   }
   return bindings;
 }
+
 
 // Audit view of an event -----------------------------------------------------
 
@@ -352,6 +374,13 @@ export const EVENT_CATALOGUE = {
     description: 'Alert: Kafka refused an event for good; it was moved to the dead-letter table and delivery went on.',
     subject: (data) => `system:dead-letter:${data.event_id}`,
     audit: () => ({ actor: null, object: null, action: 'outbox.dead_letter', outcome: 'failure' }),
+  }),
+  'fedgate.audit.integrity_failed.v1': defineEvent({
+    topic: TOPICS.audit,
+    data: AuditIntegrityFailedDataSchema,
+    description: 'The audit log no longer extends its last signed checkpoint (truncated or rewritten in the database); the service refuses to sign.',
+    subject: () => 'audit:log',
+    audit: () => ({ actor: null, object: 'audit:log', action: 'audit.integrity', outcome: 'failure' }),
   }),
   'fedgate.system.test.v1': defineEvent({
     topic: TOPICS.system,

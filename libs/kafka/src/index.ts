@@ -7,3 +7,4 @@ export * from './outbox.relay';
 export * from './kafka.module';
 export * from './topics';
 export * from './kafka-acls';
+export * from './checkpoint-topic';

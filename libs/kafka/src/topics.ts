@@ -1,12 +1,13 @@
 import { Kafka } from 'kafkajs';
-import { EVENT_SOURCED_TOPICS, TOPIC_NAMES, TopicName } from '@fedgate/contracts';
+import { TOPICS_KEPT_FOREVER, TOPIC_NAMES } from '@fedgate/contracts';
 import { KafkaSettings, kafkaClientConfig, kafkaLogCreator } from './kafka-settings';
 
 /**
- * Creates the catalogue's topics when missing (idempotent). Event-sourced topics keep
- * every event forever: they are the truth that projections are rebuilt from.
+ * Creates the catalogue's topics when missing (idempotent). Event-sourced topics and the audit
+ * checkpoints keep every message forever (TOPICS_KEPT_FOREVER): the first are the truth that
+ * projections are rebuilt from, the second the evidence a database writer cannot reach.
  */
-export async function ensureTopics(settings: KafkaSettings, topics: readonly TopicName[] = TOPIC_NAMES): Promise<void> {
+export async function ensureTopics(settings: KafkaSettings, topics: readonly string[] = TOPIC_NAMES): Promise<void> {
   const admin = new Kafka({ ...kafkaClientConfig(settings), logCreator: kafkaLogCreator }).admin();
   await admin.connect();
   try {
@@ -17,7 +18,7 @@ export async function ensureTopics(settings: KafkaSettings, topics: readonly Top
       waitForLeaders: true,
       topics: missing.map((topic) => ({
         topic,
-        configEntries: EVENT_SOURCED_TOPICS.includes(topic) ? [{ name: 'retention.ms', value: '-1' }, { name: 'cleanup.policy', value: 'delete' }] : [],
+        configEntries: TOPICS_KEPT_FOREVER.includes(topic) ? [{ name: 'retention.ms', value: '-1' }, { name: 'cleanup.policy', value: 'delete' }] : [],
       })),
     });
   } finally {

@@ -115,6 +115,13 @@ export const INTEGRITY_PROBLEMS = [
   'checkpoint_mismatch',
   /** A checkpoint's signature or key is not the audit service's. */
   'checkpoint_signature_invalid',
+  /**
+   * The log ends before a checkpoint signed earlier: its tail was cut off. truncated_at names the
+   * first missing seq; first_bad_seq the first one no longer proven (after the last checkpoint still matched).
+   */
+  'truncated',
+  /** A checkpoint kept outside the database is gone from it, or differs there (checkpoints deleted or rewritten). */
+  'checkpoint_missing',
 ] as const;
 export const IntegrityProblemSchema = z.enum(INTEGRITY_PROBLEMS);
 export type IntegrityProblem = z.infer<typeof IntegrityProblemSchema>;
@@ -127,6 +134,14 @@ export const IntegrityResponseSchema = z.object({
   head: z.object({ seq: z.number().int().positive(), hash: Sha256HexSchema }).nullable(),
   first_bad_seq: z.number().int().positive().optional(),
   problem: IntegrityProblemSchema.optional(),
+  /** For `truncated`: the first seq missing at the end of the log (= first_bad_seq). */
+  truncated_at: z.number().int().positive().optional(),
+  /**
+   * Checkpoints trusted from outside the database (the service's checkpoint file and topic, or
+   * those a verifier holds): the log must extend the latest. Absent or 0: only internal
+   * consistency was proven.
+   */
+  trusted: z.object({ checked: z.number().int().nonnegative(), latest_seq: z.number().int().positive().nullable() }).optional(),
   /** Signed checkpoints verified (signature, key and head hash against the chain). */
   checkpoints: z.object({ checked: z.number().int().nonnegative(), latest: z.object({ seq: z.number().int().positive(), time: timestamp }).nullable() }).optional(),
   /** The Ed25519 key the service signs checkpoints with (SPKI PEM) and its id. */
@@ -147,10 +162,19 @@ export const AuditCheckpointSchema = z.object({
   time: timestamp,
   /** auditKeyId of the signing key. */
   key_id: z.string().min(1),
+  /**
+   * auditCheckpointHash of the checkpoint signed before this one (64 × `0` for the first), so the
+   * checkpoints form a chain of their own, like CloudTrail's digest files. Absent on checkpoints
+   * signed before it existed.
+   */
+  prev_checkpoint_hash: Sha256HexSchema.optional(),
   /** base64url Ed25519 signature over auditCheckpointMessage(...). */
   signature: z.string().min(1),
 });
 export type AuditCheckpoint = z.infer<typeof AuditCheckpointSchema>;
+
+/** A head an auditor trusts: a checkpoint they hold, or just `seq:head_hash` written down earlier. */
+export type TrustedHead = Pick<AuditCheckpoint, 'seq' | 'head_hash'>;
 
 /** `GET /v1/integrity/checkpoints`: what an outside verifier needs besides the exported events. */
 export const AuditCheckpointListResponseSchema = z.object({
@@ -191,8 +215,22 @@ export function auditKeyId(spkiDer: Uint8Array): string {
   return createHash('sha256').update(spkiDer).digest('hex').slice(0, 32);
 }
 
-/** The bytes a checkpoint signature covers: UTF-8 JCS of {seq, head_hash, time, key_id}. */
+/** The bytes a checkpoint signature covers: UTF-8 JCS of {seq, head_hash, time, key_id, prev_checkpoint_hash?}. */
 export function auditCheckpointMessage(checkpoint: Omit<AuditCheckpoint, 'signature'>): Buffer {
-  const { seq, head_hash, time, key_id } = checkpoint;
-  return Buffer.from(canonicalJson({ seq, head_hash, time, key_id }), 'utf8');
+  const { seq, head_hash, time, key_id, prev_checkpoint_hash } = checkpoint;
+  return Buffer.from(canonicalJson({ seq, head_hash, time, key_id, prev_checkpoint_hash }), 'utf8');
+}
+
+/** prev_checkpoint_hash of the first checkpoint of a checkpoint chain. */
+export const AUDIT_CHECKPOINT_GENESIS_HASH = AUDIT_GENESIS_HASH;
+
+/** Lower-case hex SHA-256 of JCS(the whole checkpoint, signature included): what the next one names. */
+export function auditCheckpointHash(checkpoint: AuditCheckpoint): string {
+  const { seq, head_hash, time, key_id, prev_checkpoint_hash, signature } = checkpoint;
+  return createHash('sha256').update(canonicalJson({ seq, head_hash, time, key_id, prev_checkpoint_hash, signature }), 'utf8').digest('hex');
+}
+
+/** The same signed checkpoint (every field, signature included); false when either is missing. */
+export function checkpointsEqual(a: AuditCheckpoint | undefined, b: AuditCheckpoint | undefined): boolean {
+  return a !== undefined && b !== undefined && auditCheckpointHash(a) === auditCheckpointHash(b);
 }
