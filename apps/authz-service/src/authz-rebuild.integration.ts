@@ -6,12 +6,12 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { readStackFile } from '@fedgate/stack';
-import { repoRoot, uniqueSuffix } from '@fedgate/testing';
+import { repoRoot, stackAdmin, uniqueSuffix } from '@fedgate/testing';
 import { authzApi, authzCall, freshRunId, projectorWorks, type Answer } from './authz-client.testing';
 
 const stack = readStackFile();
 const api = authzApi(stack);
-const admin = stack.admin_flwr_aid;
+const admin = stackAdmin(stack);
 const RUN_RELATIONS = ['owner', 'operator', 'viewer', 'can_view', 'can_stop', 'can_read_logs', 'can_pull_artifacts'];
 
 /** A small deterministic PRNG (mulberry32), so a failing sequence can be replayed. */

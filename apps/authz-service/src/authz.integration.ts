@@ -5,13 +5,13 @@ import { after, before, describe, it } from 'node:test';
 import { TOPICS, type FedgateEvent } from '@fedgate/contracts';
 import { CloudEventConsumer, parseBrokers } from '@fedgate/kafka';
 import { readStackFile } from '@fedgate/stack';
-import { uniqueSuffix, waitFor } from '@fedgate/testing';
+import { stackAdmin, uniqueSuffix, waitFor } from '@fedgate/testing';
 import { authzApi, authzCall, freshRunId, projectorWorks } from './authz-client.testing';
 
 const stack = readStackFile();
 const api = authzApi(stack);
 const service = `service:${stack.service_name}`;
-const admin = stack.admin_flwr_aid;
+const admin = stackAdmin(stack);
 
 const decisions = new Map<string, FedgateEvent<'fedgate.authz.decision.v1'>>();
 const consumer = new CloudEventConsumer(

@@ -32,7 +32,18 @@ export function loadConfig<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEn
 /** Settings fragments for the dependencies a service may have; apps merge what they use. */
 export const databaseConfigSchema = z.object({ FEDGATE_DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgresql:// URL') });
 export const kafkaConfigSchema = z.object({ FEDGATE_KAFKA_BROKERS: z.string().min(1) });
-export const oidcConfigSchema = z.object({ FEDGATE_OIDC_ISSUER: z.string().url() });
+export const oidcConfigSchema = z.object({
+  /** Only https: the IdP's keys and tokens must come over TLS (a private CA goes in FEDGATE_OIDC_CA_FILE). */
+  FEDGATE_OIDC_ISSUER: z.url({
+    protocol: /^https$/,
+    error: (issue) =>
+      typeof issue.input === 'string' && issue.input.startsWith('http://')
+        ? 'must be an https:// URL: Fedgate talks to the identity provider over TLS only (for a private CA, set FEDGATE_OIDC_CA_FILE)'
+        : 'must be the https:// URL of the identity provider (its issuer)',
+  }),
+  /** PEM file of the CA that signed the IdP's TLS certificate, trusted beside the public roots and NODE_EXTRA_CA_CERTS. */
+  FEDGATE_OIDC_CA_FILE: z.string().min(1).optional(),
+});
 export const openfgaConfigSchema = z.object({ FEDGATE_OPENFGA_URL: z.string().url(), FEDGATE_OPENFGA_API_KEY: z.string().min(1) });
 export const apiKeysConfigSchema = z.object({
   /** Comma-separated `client_id:sha256hex[:role+role]` of the REST clients' keys. */

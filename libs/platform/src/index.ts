@@ -12,3 +12,4 @@ export * from './api-key.guard';
 export * from './role.guard';
 export * from './request-body';
 export * from './fast-json-route';
+export * from './oidc-trust';

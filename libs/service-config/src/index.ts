@@ -15,6 +15,11 @@ export const loginServiceConfigSchema = serviceConfigSchema
     /** Set for a confidential client of the IdP (client_secret_basic); public client otherwise. */
     FEDGATE_OIDC_CLIENT_SECRET: z.string().min(1).optional(),
     FEDGATE_OIDC_SCOPE: z.string().min(1).default('openid profile email offline_access'),
+    /**
+     * The `aud` the token-service requires. When set, a login whose JWT access token lacks it is
+     * refused at once (the IdP's client needs an audience mapper) instead of every later verify failing.
+     */
+    FEDGATE_OIDC_AUDIENCE: z.string().min(1).optional(),
     /** JSON object of extra device-authorization parameters some IdPs need, e.g. {"audience":"..."}. */
     FEDGATE_OIDC_EXTRA_PARAMS: z.string().optional(),
     FEDGATE_OIDC_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
@@ -33,7 +38,11 @@ export const tokenServiceConfigSchema = serviceConfigSchema
   .extend({
     /** The `aud` every access token must carry. */
     FEDGATE_OIDC_AUDIENCE: z.string().min(1),
-    /** Client for RFC 7662 introspection of opaque tokens (secret optional: public client). */
+    /**
+     * RFC 7662 introspection of opaque tokens, only as a confidential client: with both the id and
+     * its secret. The id alone (the login-service's public client) leaves introspection off, since
+     * IdPs refuse public clients there and every malformed token would then cost an IdP call.
+     */
     FEDGATE_OIDC_CLIENT_ID: z.string().min(1).optional(),
     FEDGATE_OIDC_CLIENT_SECRET: z.string().min(1).optional(),
     FEDGATE_OIDC_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
