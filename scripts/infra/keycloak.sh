@@ -25,7 +25,8 @@ KC_STATE=$STATE/keycloak
 KC_TLS=$KC_STATE/tls
 ISSUER="https://127.0.0.1:$KEYCLOAK_PORT/realms/$KEYCLOAK_REALM"
 ADMIN_USER=admin
-MAIN_CLASS=io.quarkus.bootstrap.runner.QuarkusEntryPoint
+# the pid file names kc.sh, which runs java as its child (both in one process group)
+MATCH=$KC_HOME/bin/kc.sh
 
 # java_major JAVA — the feature release of a java binary (17, 21, 25 ...), or nothing.
 java_major() {
@@ -126,12 +127,13 @@ FEDGATE_IDP_CLIENT_ID=$KEYCLOAK_CLIENT_ID
 FEDGATE_IDP_AUDIENCE=$IDP_API_AUDIENCE
 FEDGATE_IDP_CA_FILE=$KC_TLS/ca.pem
 FEDGATE_IDP_ADMIN=alice
+FEDGATE_IDP_DEV_USERS=true
 ENV
 }
 
 cmd_start() {
   local t0=$SECONDS rc=0 java_home
-  if is_running "$PIDFILE" "$MAIN_CLASS"; then
+  if is_running "$PIDFILE" "$MATCH"; then
     log "keycloak: already running (pid $(pid_of "$PIDFILE")) at $ISSUER"
     return 0
   fi
@@ -152,7 +154,7 @@ cmd_start() {
   WAIT_PIDFILE=$PIDFILE wait_for curl -fsS --cacert "$KC_TLS/ca.pem" "https://127.0.0.1:$KEYCLOAK_PORT/realms/master/.well-known/openid-configuration" 300 || rc=$?
   if [ "$rc" != 0 ]; then
     show_log_tail "$KLOG"
-    stop_pidfile "$PIDFILE" "$MAIN_CLASS"
+    stop_pidfile "$PIDFILE" "$MATCH"
     die "keycloak: did not start"
   fi
   create_realm
@@ -160,7 +162,7 @@ cmd_start() {
   log "keycloak: up in $((SECONDS - t0)) s at $ISSUER (client $KEYCLOAK_CLIENT_ID; users alice, bob, carol; CA $KC_TLS/ca.pem)"
 }
 
-cmd_stop() { stop_pidfile "$PIDFILE" "$MAIN_CLASS"; }
-cmd_status() { is_running "$PIDFILE" "$MAIN_CLASS"; }
+cmd_stop() { stop_pidfile "$PIDFILE" "$MATCH"; }
+cmd_status() { is_running "$PIDFILE" "$MATCH"; }
 
 dispatch "${1:-}"

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { TOPICS } from '@fedgate/contracts';
-import { AuthorizationStore, BootstrapServiceAdmin, DecisionCache, OwnershipProjector, ProjectionState, RebuildProjections, isOwnershipEvent } from '@fedgate/authz';
+import { TOPICS, type EventData } from '@fedgate/contracts';
+import { AuthorizationStore, BootstrapServiceAdmin, BootstrapServiceAdminByLogin, DecisionCache, OwnershipProjector, ProjectionState, RebuildProjections, isOwnershipEvent } from '@fedgate/authz';
 import { CloudEventConsumer, KAFKA_SETTINGS, KafkaSettings, onceInMemory } from '@fedgate/kafka';
 import type { ReadinessCheck } from '@fedgate/platform';
 import type { AuthzServiceConfig } from '@fedgate/service-config';
@@ -31,6 +31,7 @@ export class AuthzLifecycle implements OnApplicationBootstrap, OnApplicationShut
   private readonly logger = new Logger(AuthzLifecycle.name);
   private stopped = false;
   private invalidations: CloudEventConsumer | null = null;
+  private adminByLogin: CloudEventConsumer | null = null;
 
   constructor(
     @Inject(AUTHZ_CONFIG) private readonly config: AuthzServiceConfig,
@@ -40,6 +41,7 @@ export class AuthzLifecycle implements OnApplicationBootstrap, OnApplicationShut
     @Inject(OwnershipProjector) private readonly projector: OwnershipProjector,
     @Inject(DecisionCache) private readonly cache: DecisionCache,
     @Inject(BootstrapServiceAdmin) private readonly bootstrapAdmin: BootstrapServiceAdmin,
+    @Inject(BootstrapServiceAdminByLogin) private readonly bootstrapAdminByLogin: BootstrapServiceAdminByLogin,
     @Inject(RebuildProjections) private readonly rebuild: RebuildProjections,
     @Inject(AuthzStartup) private readonly startup: AuthzStartup,
   ) {}
@@ -58,7 +60,7 @@ export class AuthzLifecycle implements OnApplicationBootstrap, OnApplicationShut
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
     this.projection.stop();
-    await Promise.all([this.projector.stop(), this.invalidations?.stop().catch(() => undefined)]);
+    await Promise.all([this.projector.stop(), this.invalidations?.stop().catch(() => undefined), this.adminByLogin?.stop().catch(() => undefined)]);
     this.store.fga.close();
   }
 
@@ -73,6 +75,7 @@ export class AuthzLifecycle implements OnApplicationBootstrap, OnApplicationShut
         if (this.config.FEDGATE_ADMIN_FLWR_AID && (await this.bootstrapAdmin.execute(this.config.FEDGATE_SERVICE_NAME, this.config.FEDGATE_ADMIN_FLWR_AID))) {
           this.logger.log({ service: this.config.FEDGATE_SERVICE_NAME, flwr_aid: this.config.FEDGATE_ADMIN_FLWR_AID }, 'bootstrap service admin granted');
         }
+        if (this.config.FEDGATE_ADMIN_LOGIN) this.adminByLogin ??= await this.startAdminByLogin(this.config.FEDGATE_ADMIN_LOGIN);
         this.invalidations ??= await this.startInvalidations();
         if (!this.projector.running) await this.projector.start(this.projection.position.generation);
         this.projection.start();
@@ -83,6 +86,32 @@ export class AuthzLifecycle implements OnApplicationBootstrap, OnApplicationShut
         await new Promise((r) => setTimeout(r, Math.min(5000, attempt * 500)));
       }
     }
+  }
+
+  /** Hears every login (one group for all instances, from the beginning) until the admin named by login has signed in. */
+  private async startAdminByLogin(adminLogin: string): Promise<CloudEventConsumer> {
+    const service = this.config.FEDGATE_SERVICE_NAME;
+    const consumer = new CloudEventConsumer(this.kafka, {
+      groupId: `authz-admin-by-login-${service}`,
+      topics: [TOPICS.login],
+      fromBeginning: true,
+      handle: async (batch) => {
+        for (const { event } of batch) {
+          if (event.type !== 'fedgate.account.seen.v1') continue;
+          const seen = event.data as EventData<'fedgate.account.seen.v1'>;
+          if (await this.bootstrapAdminByLogin.execute(service, adminLogin, seen)) {
+            this.logger.log({ service, flwr_aid: seen.account.flwr_aid }, 'bootstrap service admin granted at its first login');
+          }
+        }
+      },
+    });
+    try {
+      await consumer.start();
+    } catch (err) {
+      await consumer.stop().catch(() => undefined);
+      throw err;
+    }
+    return consumer;
   }
 
   private async startInvalidations(): Promise<CloudEventConsumer> {

@@ -157,3 +157,25 @@ export class BootstrapServiceAdmin {
     }
   }
 }
+
+/**
+ * The bootstrap admin named by username or email (FEDGATE_ADMIN_LOGIN), for an IdP whose
+ * account ids (`sub`) are not known in advance (Keycloak's are UUIDs): the first account that
+ * signs in under that name becomes admin of the service, once. Emails match only when the IdP
+ * vouched for them (login_names carries verified ones only) and ignoring case.
+ */
+export class BootstrapServiceAdminByLogin {
+  constructor(
+    private readonly deps: OwnershipCommandDeps,
+    private readonly bootstrap: BootstrapServiceAdmin,
+  ) {}
+
+  async execute(service: string, adminLogin: string, seen: EventData<'fedgate.account.seen.v1'>): Promise<boolean> {
+    const wanted = adminLogin.includes('@') ? adminLogin.toLowerCase() : adminLogin;
+    const names = (seen.login_names ?? []).map((name) => (name.includes('@') ? name.toLowerCase() : name));
+    if (!names.includes(wanted)) return false;
+    // resolved once: after the first such grant, the name means nothing more
+    if (await this.deps.prisma.authzBootstrapGrant.findFirst({ where: { service } })) return false;
+    return this.bootstrap.execute(service, seen.account.flwr_aid);
+  }
+}

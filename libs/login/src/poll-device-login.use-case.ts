@@ -147,7 +147,7 @@ export class PollDeviceLogin {
             origin,
           },
         }),
-        createCloudEvent({ type: 'fedgate.account.seen.v1', source: LOGIN_EVENT_SOURCE, data: { account } }),
+        createCloudEvent({ type: 'fedgate.account.seen.v1', source: LOGIN_EVENT_SOURCE, data: { account, login_names: loginNamesOf(tokens.claims) } }),
       ]);
       return { access_token: tokens.access_token, refresh_token: refreshToken, token_type: 'Bearer' as const, expires_in, account };
     });
@@ -160,4 +160,12 @@ function hintFor(err: IdpGrantError): string {
     return ' The login asks for the offline_access scope (a refresh token that outlives the browser session): give the user the IdP\'s offline_access role, or set FEDGATE_OIDC_SCOPE without offline_access.';
   }
   return '';
+}
+
+/** preferred_username, and the email only when the IdP says it is verified (anyone may type an address). */
+function loginNamesOf(claims: Record<string, unknown>): string[] {
+  const names: string[] = [];
+  if (typeof claims.preferred_username === 'string' && claims.preferred_username.length <= 320) names.push(claims.preferred_username);
+  if (typeof claims.email === 'string' && claims.email_verified === true && claims.email.length <= 320) names.push(claims.email);
+  return names.filter((name) => name.length > 0);
 }

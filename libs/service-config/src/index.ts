@@ -67,6 +67,11 @@ export const authzServiceConfigSchema = serviceConfigSchema
     FEDGATE_SERVICE_NAME: z.string().min(1).max(200),
     /** Made admin of FEDGATE_SERVICE_NAME once, at first start (a system grant event). */
     FEDGATE_ADMIN_FLWR_AID: z.string().min(1).max(200).optional(),
+    /**
+     * The bootstrap admin by username or (verified) email instead, for IdPs whose account ids are
+     * opaque (Keycloak's `sub` is a UUID): the first account that logs in under it becomes admin.
+     */
+    FEDGATE_ADMIN_LOGIN: z.string().min(1).max(320).optional(),
     /** The OpenFGA store found (or created) by name at start; the model is written there and pinned. */
     FEDGATE_OPENFGA_STORE_NAME: z.string().min(1).default('fedgate'),
     /** Deadline of one OpenFGA request; past it the decision is a 503 authz_unavailable. */
