@@ -89,13 +89,12 @@ cmd_check() {
   . "$SETTINGS"
   local url=${FEDGATE_IDP_ISSUER%/}/.well-known/openid-configuration body status=0 ca_args=()
   # the stack's CA and the IdP's own, as the services trust them
-  local bundle
-  bundle=$(mktemp)
-  trap 'rm -f "$bundle"' RETURN
+  local bundle=$RUN/idp-check-ca.pem
   cat "$STATE/tls/ca.pem" ${FEDGATE_IDP_CA_FILE:+"$FEDGATE_IDP_CA_FILE"} >"$bundle"
   ca_args=(--cacert "$bundle")
   body=$(curl -sS --max-time 10 "${ca_args[@]}" --fail-with-body "$url" 2>&1) || status=$?
   if [ "$status" != 0 ]; then
+    body=${body%%$'\n'*} # curl's first line says it
     case "$body" in
       *certificate*|*SSL*) die "idp: $url: the IdP's TLS certificate is not trusted ($body); give its CA with --idp-ca-file" ;;
       *) die "idp: $url did not answer its discovery document: $body" ;;
@@ -109,7 +108,7 @@ cmd_check() {
     if (!doc.jwks_uri) problems.push("it publishes no jwks_uri");
     if (problems.length) { console.error(problems.join("; ")); process.exit(1); }' "$body" 2>"$bundle.err" ||
     die "idp: $url: $(cat "$bundle.err")"
-  rm -f "$bundle.err"
+  rm -f "$bundle" "$bundle.err"
   log "idp: $FEDGATE_IDP_ISSUER answers its discovery document and offers the device flow"
 }
 
