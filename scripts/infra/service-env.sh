@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # Source after lib.sh + ensure_secrets: the environment every Fedgate process of the local
 # stack gets (docker-compose.yml sets the same FEDGATE_* variables for its containers).
-# FEDGATE_IDP_SETTINGS_FILE: derive it for another IdP settings file than the stack's.
+# The dev IdP's settings below give way to your own IdP's when `npm run stack -- --idp ...`
+# chose one (use_own_idp, at the end); FEDGATE_IDP_SETTINGS_FILE names another settings file.
 TLS_DIR=$STATE/tls
 export NODE_EXTRA_CA_CERTS=$TLS_DIR/ca.pem
 export FEDGATE_TLS_CERT=$TLS_DIR/server.pem
@@ -10,30 +11,9 @@ export FEDGATE_DATABASE_URL="postgresql://$PG_USER:$FEDGATE_PG_PASSWORD@127.0.0.
 export FEDGATE_KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT"
 export FEDGATE_OPENFGA_URL="http://127.0.0.1:$OPENFGA_HTTP_PORT"
 export FEDGATE_OPENFGA_API_KEY=$OPENFGA_PRESHARED_KEY
-# The identity provider: the dev IdP, or the one `npm run stack -- --idp ...` chose (kept in
-# $STATE/idp.env by scripts/infra/idp.sh, so every later script and test sees the same one).
-IDP_SETTINGS_FILE=${FEDGATE_IDP_SETTINGS_FILE:-$STATE/idp.env}
-unset FEDGATE_OIDC_CLIENT_SECRET FEDGATE_OIDC_SCOPE FEDGATE_OIDC_CA_FILE FEDGATE_OIDC_EXTRA_PARAMS FEDGATE_ADMIN_LOGIN
-if [ -f "$IDP_SETTINGS_FILE" ]; then
-  # shellcheck disable=SC1090
-  . "$IDP_SETTINGS_FILE"
-  IDP_KIND=external
-  export FEDGATE_OIDC_ISSUER=$FEDGATE_IDP_ISSUER
-  export FEDGATE_OIDC_CLIENT_ID=$FEDGATE_IDP_CLIENT_ID
-  export FEDGATE_OIDC_AUDIENCE=${FEDGATE_IDP_AUDIENCE:-$IDP_API_AUDIENCE}
-  [ -z "${FEDGATE_IDP_CLIENT_SECRET:-}" ] || export FEDGATE_OIDC_CLIENT_SECRET=$FEDGATE_IDP_CLIENT_SECRET
-  [ -z "${FEDGATE_IDP_SCOPE:-}" ] || export FEDGATE_OIDC_SCOPE=$FEDGATE_IDP_SCOPE
-  [ -z "${FEDGATE_IDP_CA_FILE:-}" ] || export FEDGATE_OIDC_CA_FILE=$FEDGATE_IDP_CA_FILE
-  [ -z "${FEDGATE_IDP_EXTRA_PARAMS:-}" ] || export FEDGATE_OIDC_EXTRA_PARAMS=$FEDGATE_IDP_EXTRA_PARAMS
-  # the bootstrap admin: an account id (sub) if given, else a username or verified email resolved at its first login
-  FEDGATE_ADMIN_FLWR_AID=${FEDGATE_IDP_ADMIN_SUB:-}
-  [ -z "${FEDGATE_IDP_ADMIN:-}" ] || export FEDGATE_ADMIN_LOGIN=$FEDGATE_IDP_ADMIN
-else
-  IDP_KIND=dev
-  export FEDGATE_OIDC_ISSUER="https://127.0.0.1:$IDP_PORT"
-  export FEDGATE_OIDC_CLIENT_ID=$IDP_CLIENT_ID
-  export FEDGATE_OIDC_AUDIENCE=$IDP_API_AUDIENCE
-fi
+export FEDGATE_OIDC_ISSUER="https://127.0.0.1:$IDP_PORT"
+export FEDGATE_OIDC_CLIENT_ID=$IDP_CLIENT_ID
+export FEDGATE_OIDC_AUDIENCE=$IDP_API_AUDIENCE
 # REST clients the services accept: the stack's development key, by its hash (it may also
 # read the audit log: role audit-reader; and run admin operations such as a rebuild: role authz-admin)
 export FEDGATE_API_KEYS="dev:$FEDGATE_API_KEY_SHA256:audit-reader+authz-admin"
@@ -41,7 +21,7 @@ export FEDGATE_API_KEYS="dev:$FEDGATE_API_KEY_SHA256:audit-reader+authz-admin"
 export FEDGATE_AUDIT_SIGNING_KEY_FILE=$STATE/audit/checkpoint-signing-key.pem
 # authz-service: the SuperLink's `service:<name>` and its bootstrap admin (from stack.env)
 export FEDGATE_SERVICE_NAME=$FEDGATE_SERVICE_NAME
-if [ -n "${FEDGATE_ADMIN_FLWR_AID:-}" ]; then export FEDGATE_ADMIN_FLWR_AID; else unset FEDGATE_ADMIN_FLWR_AID; fi
+export FEDGATE_ADMIN_FLWR_AID=$FEDGATE_ADMIN_FLWR_AID
 # how often (pause between runs) and how fast the audit service re-verifies its whole hash chain in the background
 export FEDGATE_AUDIT_VERIFY_INTERVAL_MS=300000
 export FEDGATE_AUDIT_VERIFY_ROWS_PER_SECOND=2000
@@ -52,3 +32,26 @@ dev_idp_users_json() {
   printf '[{"username":"alice","password":"%s","name":"Alice Example","email":"alice@example.test"},{"username":"bob","password":"%s","name":"Bob Example","email":"bob@example.test"},{"username":"carol","password":"%s","name":"Carol Example","email":"carol@example.test"}]' \
     "$FEDGATE_IDP_ALICE_PASSWORD" "$FEDGATE_IDP_BOB_PASSWORD" "$FEDGATE_IDP_CAROL_PASSWORD"
 }
+
+# Your own identity provider, when $STATE/idp.env holds one (scripts/infra/idp.sh configure):
+# its settings replace the dev IdP's, and stack.env's bootstrap admin (a dev IdP account id)
+# gives way to --admin (a username or verified email, resolved at its first login) or --admin-sub.
+use_own_idp() {
+  local settings=${FEDGATE_IDP_SETTINGS_FILE:-$STATE/idp.env}
+  unset FEDGATE_OIDC_CLIENT_SECRET FEDGATE_OIDC_SCOPE FEDGATE_OIDC_CA_FILE FEDGATE_OIDC_EXTRA_PARAMS FEDGATE_ADMIN_LOGIN
+  IDP_KIND=dev
+  [ -f "$settings" ] || return 0
+  # shellcheck disable=SC1090
+  . "$settings"
+  IDP_KIND=external
+  export FEDGATE_OIDC_ISSUER=$FEDGATE_IDP_ISSUER
+  export FEDGATE_OIDC_CLIENT_ID=$FEDGATE_IDP_CLIENT_ID
+  export FEDGATE_OIDC_AUDIENCE=${FEDGATE_IDP_AUDIENCE:-$IDP_API_AUDIENCE}
+  [ -z "${FEDGATE_IDP_CLIENT_SECRET:-}" ] || export FEDGATE_OIDC_CLIENT_SECRET=$FEDGATE_IDP_CLIENT_SECRET
+  [ -z "${FEDGATE_IDP_SCOPE:-}" ] || export FEDGATE_OIDC_SCOPE=$FEDGATE_IDP_SCOPE
+  [ -z "${FEDGATE_IDP_CA_FILE:-}" ] || export FEDGATE_OIDC_CA_FILE=$FEDGATE_IDP_CA_FILE
+  [ -z "${FEDGATE_IDP_EXTRA_PARAMS:-}" ] || export FEDGATE_OIDC_EXTRA_PARAMS=$FEDGATE_IDP_EXTRA_PARAMS
+  if [ -n "${FEDGATE_IDP_ADMIN_SUB:-}" ]; then export FEDGATE_ADMIN_FLWR_AID=$FEDGATE_IDP_ADMIN_SUB; else unset FEDGATE_ADMIN_FLWR_AID; fi
+  [ -z "${FEDGATE_IDP_ADMIN:-}" ] || export FEDGATE_ADMIN_LOGIN=$FEDGATE_IDP_ADMIN
+}
+use_own_idp
