@@ -171,11 +171,19 @@ export class BootstrapServiceAdminByLogin {
   ) {}
 
   async execute(service: string, adminLogin: string, seen: EventData<'fedgate.account.seen.v1'>): Promise<boolean> {
-    const wanted = adminLogin.includes('@') ? adminLogin.toLowerCase() : adminLogin;
+    const login = adminLogin.includes('@') ? adminLogin.toLowerCase() : adminLogin;
     const names = (seen.login_names ?? []).map((name) => (name.includes('@') ? name.toLowerCase() : name));
-    if (!names.includes(wanted)) return false;
-    // resolved once: after the first such grant, the name means nothing more
-    if (await this.deps.prisma.authzBootstrapGrant.findFirst({ where: { service } })) return false;
-    return this.bootstrap.execute(service, seen.account.flwr_aid);
+    if (!names.includes(login)) return false;
+    // resolved once per service and name: a later account under the same name gets nothing
+    const resolved = await this.deps.prisma.authzBootstrapLogin.findUnique({ where: { service_login: { service, login } } });
+    if (resolved) return false;
+    const flwrAid = seen.account.flwr_aid;
+    const granted = await this.bootstrap.execute(service, flwrAid);
+    try {
+      await this.deps.prisma.authzBootstrapLogin.create({ data: { service, login, flwrAid } });
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'P2002') throw err; // another instance resolved it
+    }
+    return granted;
   }
 }
