@@ -5,7 +5,8 @@
 // sign-in and consent go through Keycloak's own HTML forms.
 import assert from 'node:assert/strict';
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { TokenSetResponse } from '@fedgate/contracts';
@@ -265,6 +266,59 @@ describe('Fedgate against a real Keycloak 26', { timeout: 900_000 }, () => {
       const res = await verify(garbage);
       assert.equal(res.status, 401, `${garbage.slice(0, 20)}: ${res.status} ${JSON.stringify(res.body)}`);
       assert.equal(res.body.active, false);
+    }
+  });
+
+  it("Flower 1.22's own `flwr login` (and `flwr ls`) through a SuperLink whose Fedgate plugins use the Keycloak-backed services", async () => {
+    // the SuperLink of scripts/infra/superlink.sh, in a state dir of its own whose stack file
+    // names this pair (and this run's service, where alice is the bootstrap admin)
+    const superlinkState = mkdtempSync(path.join(os.tmpdir(), 'fedgate-kc-superlink-'));
+    cpSync(path.dirname(stack.ca_cert), path.join(superlinkState, 'tls'), { recursive: true });
+    cpSync(path.join(state, 'secrets.env'), path.join(superlinkState, 'secrets.env'));
+    writeFileSync(path.join(superlinkState, 'stack.json'), JSON.stringify({ ...stack, services: { ...stack.services, login: login.url, token: token.url, authz: authz.url }, service_name: serviceName }));
+    const superlinkEnv = { ...process.env, FEDGATE_STATE_DIR: superlinkState, SUPERLINK_ISOLATION: 'process' };
+    const superlink = (verb: string) => spawnSync('bash', [path.join(root, 'scripts/infra/superlink.sh'), verb], { cwd: root, encoding: 'utf8', env: superlinkEnv, timeout: 600_000 });
+    const venv = spawnSync('bash', [path.join(root, 'scripts/infra/flwr.sh'), 'ensure'], { encoding: 'utf8', timeout: 900_000 }).stdout.trim();
+    const up = superlink('start');
+    try {
+      assert.equal(up.status, 0, up.stderr);
+      const controlPort = /Control API at 127\.0\.0\.1:(\d+)/.exec(up.stderr)?.[1];
+      assert.ok(controlPort, up.stderr);
+      const app = path.join(superlinkState, 'app');
+      mkdirSync(path.join(app, 'kcapp'), { recursive: true });
+      writeFileSync(path.join(app, 'kcapp/__init__.py'), '');
+      writeFileSync(path.join(app, 'kcapp/server_app.py'), 'from flwr.serverapp import ServerApp\n\napp = ServerApp()\n');
+      writeFileSync(path.join(app, 'kcapp/client_app.py'), 'from flwr.clientapp import ClientApp\n\napp = ClientApp()\n');
+      writeFileSync(path.join(app, 'pyproject.toml'), [
+        '[build-system]', 'requires = ["hatchling"]', 'build-backend = "hatchling.build"', '',
+        '[project]', 'name = "fedgate-keycloak"', 'version = "1.0.0"', 'description = "flwr login against Keycloak"', 'license = "Apache-2.0"', 'authors = [{ name = "Fedgate" }]', 'dependencies = []', '',
+        '[tool.hatch.build.targets.wheel]', 'packages = ["."]', '',
+        '[tool.flwr.app]', 'publisher = "fedgate"', '',
+        '[tool.flwr.app.components]', 'serverapp = "kcapp.server_app:app"', 'clientapp = "kcapp.client_app:app"', '',
+        '[tool.flwr.federations]', 'default = "keycloak"', '',
+        '[tool.flwr.federations.keycloak]', `address = "127.0.0.1:${controlPort}"`, `root-certificates = "${stack.ca_cert}"`, 'enable-user-auth = true', '',
+      ].join('\n'));
+      const flwrEnv = { ...process.env, HOME: superlinkState, NO_COLOR: '1' };
+      const child = spawn(path.join(venv, 'bin/flwr'), ['login', '.'], { cwd: app, env: flwrEnv });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+      const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));
+      try {
+        const userCode = await waitFor('the verification URL from flwr login', () => /[?&]user_code=([A-Za-z0-9-]+)/.exec(out)?.[1], 90_000, 100);
+        assert.match(out, new RegExp(`${idp.FEDGATE_IDP_ISSUER}/device`), 'flwr shows Keycloak’s verification page');
+        await approveKeycloakDeviceLogin({ issuer: idp.FEDGATE_IDP_ISSUER!, userCode, username: 'alice', password: passwords.get('alice')! });
+        const code = await Promise.race([exited, new Promise<number>((r) => setTimeout(() => r(-2), 90_000))]);
+        assert.equal(code, 0, `flwr login:\n${out}`);
+        assert.match(out, /Login successful/);
+      } finally {
+        if (child.exitCode === null) child.kill('SIGKILL');
+      }
+      const ls = spawnSync(path.join(venv, 'bin/flwr'), ['ls', '.'], { cwd: app, env: flwrEnv, encoding: 'utf8', timeout: 120_000 });
+      assert.equal(ls.status, 0, `flwr ls as alice (admin of service:${serviceName}):\n${ls.stdout}${ls.stderr}`);
+    } finally {
+      superlink('stop');
+      rmSync(superlinkState, { recursive: true, force: true });
     }
   });
 });
