@@ -105,13 +105,7 @@ export class AuthzLifecycle implements OnApplicationBootstrap, OnApplicationShut
         }
       },
     });
-    try {
-      await consumer.start();
-    } catch (err) {
-      await consumer.stop().catch(() => undefined);
-      throw err;
-    }
-    return consumer;
+    return startedOrStopped(consumer);
   }
 
   private async startInvalidations(): Promise<CloudEventConsumer> {
@@ -129,13 +123,7 @@ export class AuthzLifecycle implements OnApplicationBootstrap, OnApplicationShut
           .finally(() => this.cache.release(event.id));
       }),
     });
-    try {
-      await consumer.start();
-    } catch (err) {
-      await consumer.stop().catch(() => undefined);
-      throw err;
-    }
-    return consumer;
+    return startedOrStopped(consumer);
   }
 
   private async follow(generation: number): Promise<void> {
@@ -143,4 +131,15 @@ export class AuthzLifecycle implements OnApplicationBootstrap, OnApplicationShut
     await this.projector.stop();
     await this.projector.start(generation).catch((err: Error) => this.logger.error({ reason: err.message }, 'projector did not restart'));
   }
+}
+
+/** Starts a consumer; one that fails to start is stopped again (the start is retried later). */
+async function startedOrStopped(consumer: CloudEventConsumer): Promise<CloudEventConsumer> {
+  try {
+    await consumer.start();
+  } catch (err) {
+    await consumer.stop().catch(() => undefined);
+    throw err;
+  }
+  return consumer;
 }

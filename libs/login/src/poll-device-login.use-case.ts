@@ -163,7 +163,7 @@ function hintFor(err: IdpGrantError): string {
 }
 
 /** preferred_username, and the email only when the IdP says it is verified (anyone may type an address). */
-function loginNamesOf(claims: Record<string, unknown>): string[] {
+export function loginNamesOf(claims: Record<string, unknown>): string[] {
   const names: string[] = [];
   if (typeof claims.preferred_username === 'string' && claims.preferred_username.length <= 320) names.push(claims.preferred_username);
   if (typeof claims.email === 'string' && claims.email_verified === true && claims.email.length <= 320) names.push(claims.email);
