@@ -88,13 +88,17 @@ export class AuthzLifecycle implements OnApplicationBootstrap, OnApplicationShut
     }
   }
 
-  /** Hears every login (one group for all instances, from the beginning) until the admin named by login has signed in. */
+  /**
+   * Hears the logins (one group for all instances) from the first start with this setting on:
+   * not the topic's history, which may hold logins at another IdP under the same name (the dev
+   * IdP's alice is not Keycloak's alice).
+   */
   private async startAdminByLogin(adminLogin: string): Promise<CloudEventConsumer> {
     const service = this.config.FEDGATE_SERVICE_NAME;
     const consumer = new CloudEventConsumer(this.kafka, {
       groupId: `authz-admin-by-login-${service}`,
       topics: [TOPICS.login],
-      fromBeginning: true,
+      fromBeginning: false,
       handle: async (batch) => {
         for (const { event } of batch) {
           if (event.type !== 'fedgate.account.seen.v1') continue;
