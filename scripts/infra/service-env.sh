@@ -1,6 +1,8 @@
 # shellcheck shell=bash
 # Source after lib.sh + ensure_secrets: the environment every Fedgate process of the local
 # stack gets (docker-compose.yml sets the same FEDGATE_* variables for its containers).
+# The dev IdP's settings below give way to your own IdP's when `npm run stack -- --idp ...`
+# chose one (use_own_idp, at the end); FEDGATE_IDP_SETTINGS_FILE names another settings file.
 TLS_DIR=$STATE/tls
 export NODE_EXTRA_CA_CERTS=$TLS_DIR/ca.pem
 export FEDGATE_TLS_CERT=$TLS_DIR/server.pem
@@ -47,3 +49,26 @@ dev_idp_users_json() {
   printf '[{"username":"alice","password":"%s","name":"Alice Example","email":"alice@example.test"},{"username":"bob","password":"%s","name":"Bob Example","email":"bob@example.test"},{"username":"carol","password":"%s","name":"Carol Example","email":"carol@example.test"}]' \
     "$FEDGATE_IDP_ALICE_PASSWORD" "$FEDGATE_IDP_BOB_PASSWORD" "$FEDGATE_IDP_CAROL_PASSWORD"
 }
+
+# Your own identity provider, when $STATE/idp.env holds one (scripts/infra/idp.sh configure):
+# its settings replace the dev IdP's, and stack.env's bootstrap admin (a dev IdP account id)
+# gives way to --admin (a username or verified email, resolved at its first login) or --admin-sub.
+use_own_idp() {
+  local settings=${FEDGATE_IDP_SETTINGS_FILE:-$STATE/idp.env}
+  unset FEDGATE_OIDC_CLIENT_SECRET FEDGATE_OIDC_SCOPE FEDGATE_OIDC_CA_FILE FEDGATE_OIDC_EXTRA_PARAMS FEDGATE_ADMIN_LOGIN
+  IDP_KIND=dev
+  [ -f "$settings" ] || return 0
+  # shellcheck disable=SC1090
+  . "$settings"
+  IDP_KIND=external
+  export FEDGATE_OIDC_ISSUER=$FEDGATE_IDP_ISSUER
+  export FEDGATE_OIDC_CLIENT_ID=$FEDGATE_IDP_CLIENT_ID
+  export FEDGATE_OIDC_AUDIENCE=${FEDGATE_IDP_AUDIENCE:-$IDP_API_AUDIENCE}
+  [ -z "${FEDGATE_IDP_CLIENT_SECRET:-}" ] || export FEDGATE_OIDC_CLIENT_SECRET=$FEDGATE_IDP_CLIENT_SECRET
+  [ -z "${FEDGATE_IDP_SCOPE:-}" ] || export FEDGATE_OIDC_SCOPE=$FEDGATE_IDP_SCOPE
+  [ -z "${FEDGATE_IDP_CA_FILE:-}" ] || export FEDGATE_OIDC_CA_FILE=$FEDGATE_IDP_CA_FILE
+  [ -z "${FEDGATE_IDP_EXTRA_PARAMS:-}" ] || export FEDGATE_OIDC_EXTRA_PARAMS=$FEDGATE_IDP_EXTRA_PARAMS
+  if [ -n "${FEDGATE_IDP_ADMIN_SUB:-}" ]; then export FEDGATE_ADMIN_FLWR_AID=$FEDGATE_IDP_ADMIN_SUB; else unset FEDGATE_ADMIN_FLWR_AID; fi
+  [ -z "${FEDGATE_IDP_ADMIN:-}" ] || export FEDGATE_ADMIN_LOGIN=$FEDGATE_IDP_ADMIN
+}
+use_own_idp

@@ -7,7 +7,8 @@ set -euo pipefail
 # shellcheck source=scripts/infra/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-TLS=$STATE/tls
+# FEDGATE_TLS_DIR: another PKI of the same shape (keycloak.sh gives its Keycloak a CA of its own)
+TLS=${FEDGATE_TLS_DIR:-$STATE/tls}
 CA_DAYS=3650
 SERVER_DAYS=825
 MIN_VALID_SECONDS=$((7 * 24 * 3600))

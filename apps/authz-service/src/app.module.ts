@@ -6,6 +6,7 @@ import {
   Authorize,
   BatchCheck,
   BootstrapServiceAdmin,
+  BootstrapServiceAdminByLogin,
   CheckAccess,
   Decide,
   DecisionCache,
@@ -125,6 +126,7 @@ export class AuthzServiceModule {
         command(GrantServiceAccess),
         command(RevokeServiceAccess),
         command(BootstrapServiceAdmin),
+        useCase(BootstrapServiceAdminByLogin, (deps: OwnershipCommandDeps, bootstrap: BootstrapServiceAdmin) => new BootstrapServiceAdminByLogin(deps, bootstrap), [OWNERSHIP_DEPS, BootstrapServiceAdmin]),
         useCase(CheckAccess, (decide: Decide, projection: ProjectionState, scope: QuestionScope) => new CheckAccess(decide, projection, scope), [Decide, ProjectionState, QuestionScope]),
         useCase(BatchCheck, (decide: Decide, projection: ProjectionState, scope: QuestionScope) => new BatchCheck(decide, projection, scope), [Decide, ProjectionState, QuestionScope]),
         useCase(

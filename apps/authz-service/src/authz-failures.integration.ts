@@ -6,13 +6,13 @@ import { Pool } from 'pg';
 import { TOPICS } from '@fedgate/contracts';
 import { CloudEventConsumer, operatorKafkaSettings } from '@fedgate/kafka';
 import { readStackFile } from '@fedgate/stack';
-import { runProjectScript, uniqueSuffix, waitFor } from '@fedgate/testing';
+import { runProjectScript, stackAdmin, uniqueSuffix, waitFor } from '@fedgate/testing';
 import { authzApi, freshRunId, projectorWorks } from './authz-client.testing';
 
 const stack = readStackFile();
 const api = authzApi(stack);
 const service = `service:${stack.service_name}`;
-const admin = stack.admin_flwr_aid;
+const admin = stackAdmin(stack);
 
 function infra(script: 'openfga' | 'kafka', action: 'start' | 'stop'): void {
   const result = runProjectScript(`scripts/infra/${script}.sh`, [action]);

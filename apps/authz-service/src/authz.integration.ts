@@ -5,14 +5,14 @@ import { after, before, describe, it } from 'node:test';
 import { TOPICS, type FedgateEvent } from '@fedgate/contracts';
 import { CloudEventConsumer, operatorKafkaSettings } from '@fedgate/kafka';
 import { readStackFile } from '@fedgate/stack';
-import { uniqueSuffix, waitFor } from '@fedgate/testing';
+import { stackAdmin, uniqueSuffix, waitFor } from '@fedgate/testing';
 import { authzApi, authzCall, freshRunId, projectorWorks } from './authz-client.testing';
 // (persons act with their own tokens: alice is the stack's bootstrap admin, bob and carol dev users)
 
 const stack = readStackFile();
 const api = authzApi(stack);
 const service = `service:${stack.service_name}`;
-const admin = stack.admin_flwr_aid;
+const admin = stackAdmin(stack);
 
 const decisions = new Map<string, FedgateEvent<'fedgate.authz.decision.v1'>>();
 const consumer = new CloudEventConsumer(

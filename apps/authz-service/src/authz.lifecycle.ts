@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { TOPICS, consumerGroupOf } from '@fedgate/contracts';
-import { AuthorizationStore, BootstrapServiceAdmin, DecisionCache, OwnershipProjector, ProjectionState, RebuildProjections, isOwnershipEvent } from '@fedgate/authz';
+import { TOPICS, consumerGroupOf, type EventData } from '@fedgate/contracts';
+import { AuthorizationStore, BootstrapServiceAdmin, BootstrapServiceAdminByLogin, DecisionCache, OwnershipProjector, ProjectionState, RebuildProjections, isOwnershipEvent } from '@fedgate/authz';
 import { CloudEventConsumer, KAFKA_SETTINGS, KafkaSettings, onceInMemory } from '@fedgate/kafka';
 import type { ReadinessCheck } from '@fedgate/platform';
 import type { AuthzServiceConfig } from '@fedgate/service-config';
@@ -31,6 +31,7 @@ export class AuthzLifecycle implements OnApplicationBootstrap, OnApplicationShut
   private readonly logger = new Logger(AuthzLifecycle.name);
   private stopped = false;
   private invalidations: CloudEventConsumer | null = null;
+  private adminByLogin: CloudEventConsumer | null = null;
 
   constructor(
     @Inject(AUTHZ_CONFIG) private readonly config: AuthzServiceConfig,
@@ -40,6 +41,7 @@ export class AuthzLifecycle implements OnApplicationBootstrap, OnApplicationShut
     @Inject(OwnershipProjector) private readonly projector: OwnershipProjector,
     @Inject(DecisionCache) private readonly cache: DecisionCache,
     @Inject(BootstrapServiceAdmin) private readonly bootstrapAdmin: BootstrapServiceAdmin,
+    @Inject(BootstrapServiceAdminByLogin) private readonly bootstrapAdminByLogin: BootstrapServiceAdminByLogin,
     @Inject(RebuildProjections) private readonly rebuild: RebuildProjections,
     @Inject(AuthzStartup) private readonly startup: AuthzStartup,
   ) {}
@@ -58,7 +60,7 @@ export class AuthzLifecycle implements OnApplicationBootstrap, OnApplicationShut
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
     this.projection.stop();
-    await Promise.all([this.projector.stop(), this.invalidations?.stop().catch(() => undefined)]);
+    await Promise.all([this.projector.stop(), this.invalidations?.stop().catch(() => undefined), this.adminByLogin?.stop().catch(() => undefined)]);
     this.store.fga.close();
   }
 
@@ -73,6 +75,7 @@ export class AuthzLifecycle implements OnApplicationBootstrap, OnApplicationShut
         if (this.config.FEDGATE_ADMIN_FLWR_AID && (await this.bootstrapAdmin.execute(this.config.FEDGATE_SERVICE_NAME, this.config.FEDGATE_ADMIN_FLWR_AID))) {
           this.logger.log({ service: this.config.FEDGATE_SERVICE_NAME, flwr_aid: this.config.FEDGATE_ADMIN_FLWR_AID }, 'bootstrap service admin granted');
         }
+        if (this.config.FEDGATE_ADMIN_LOGIN) this.adminByLogin ??= await this.startAdminByLogin(this.config.FEDGATE_ADMIN_LOGIN);
         this.invalidations ??= await this.startInvalidations();
         if (!this.projector.running) await this.projector.start(this.projection.position.generation);
         this.projection.start();
@@ -83,6 +86,30 @@ export class AuthzLifecycle implements OnApplicationBootstrap, OnApplicationShut
         await new Promise((r) => setTimeout(r, Math.min(5000, attempt * 500)));
       }
     }
+  }
+
+  /**
+   * Hears the logins (one group for all instances) from the first start with this setting on:
+   * not the topic's history, which may hold logins at another IdP under the same name (the dev
+   * IdP's alice is not Keycloak's alice).
+   */
+  private async startAdminByLogin(adminLogin: string): Promise<CloudEventConsumer> {
+    const service = this.config.FEDGATE_SERVICE_NAME;
+    const consumer = new CloudEventConsumer(this.kafka, {
+      groupId: consumerGroupOf('authz-service', `admin-by-login-${service}`),
+      topics: [TOPICS.login],
+      fromBeginning: false,
+      handle: async (batch) => {
+        for (const { event } of batch) {
+          if (event.type !== 'fedgate.account.seen.v1') continue;
+          const seen = event.data as EventData<'fedgate.account.seen.v1'>;
+          if (await this.bootstrapAdminByLogin.execute(service, adminLogin, seen)) {
+            this.logger.log({ service, flwr_aid: seen.account.flwr_aid }, 'bootstrap service admin granted at its first login');
+          }
+        }
+      },
+    });
+    return startedOrStopped(consumer);
   }
 
   private async startInvalidations(): Promise<CloudEventConsumer> {
@@ -100,13 +127,7 @@ export class AuthzLifecycle implements OnApplicationBootstrap, OnApplicationShut
           .finally(() => this.cache.release(event.id));
       }),
     });
-    try {
-      await consumer.start();
-    } catch (err) {
-      await consumer.stop().catch(() => undefined);
-      throw err;
-    }
-    return consumer;
+    return startedOrStopped(consumer);
   }
 
   private async follow(generation: number): Promise<void> {
@@ -114,4 +135,15 @@ export class AuthzLifecycle implements OnApplicationBootstrap, OnApplicationShut
     await this.projector.stop();
     await this.projector.start(generation).catch((err: Error) => this.logger.error({ reason: err.message }, 'projector did not restart'));
   }
+}
+
+/** Starts a consumer; one that fails to start is stopped again (the start is retried later). */
+async function startedOrStopped(consumer: CloudEventConsumer): Promise<CloudEventConsumer> {
+  try {
+    await consumer.start();
+  } catch (err) {
+    await consumer.stop().catch(() => undefined);
+    throw err;
+  }
+  return consumer;
 }

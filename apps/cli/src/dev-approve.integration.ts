@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { decodeJwt } from 'jose';
 import { readStackFile } from '@fedgate/stack';
-import { repoRoot } from '@fedgate/testing';
+import { fetchRetryingClosedSocket, repoRoot } from '@fedgate/testing';
 
 const stack = readStackFile();
 const clientId = stack.idp.client_id ?? 'fedgate';
@@ -26,15 +26,16 @@ async function startDeviceLogin(d: Discovery): Promise<{ device_code: string; us
 }
 
 async function poll(d: Discovery, deviceCode: string): Promise<Record<string, string>> {
-  const res = await fetch(d.token_endpoint, {
+  // after a CLI run of several seconds the kept-alive socket may have been closed by the IdP
+  const res = await fetchRetryingClosedSocket(d.token_endpoint, {
     method: 'POST',
     body: new URLSearchParams({ client_id: clientId, grant_type: 'urn:ietf:params:oauth:grant-type:device_code', device_code: deviceCode }),
   });
   return (await res.json()) as Record<string, string>;
 }
 
-function fedgate(args: string[]) {
-  return spawnSync('npx', ['fedgate', ...args], { cwd: repoRoot(), encoding: 'utf8', timeout: 60_000 });
+function fedgate(args: string[], env: NodeJS.ProcessEnv = process.env) {
+  return spawnSync('npx', ['fedgate', ...args], { cwd: repoRoot(), encoding: 'utf8', timeout: 60_000, env });
 }
 
 function user(name: string) {
@@ -61,6 +62,17 @@ describe('npx fedgate dev approve', () => {
     const claims = decodeJwt(tokens.access_token);
     assert.equal(claims.sub, 'alice');
     assert.equal(claims.iss, stack.idp.issuer);
+  });
+
+  it("works as the README gives it, without NODE_EXTRA_CA_CERTS: the CLI trusts the stack's CA from stack.json", async () => {
+    const d = await discovery();
+    const login = await startDeviceLogin(d);
+    const { NODE_EXTRA_CA_CERTS: _stackCa, ...withoutExtraCa } = process.env;
+    const carol = user('carol');
+    const run = fedgate(['dev', 'approve', '--user-code', login.user_code, '--username', carol.username, '--password', carol.password], withoutExtraCa);
+    assert.equal(run.status, 0, run.stderr);
+    assert.doesNotMatch(run.stderr, /SELF_SIGNED_CERT_IN_CHAIN/);
+    assert.ok((await poll(d, login.device_code)).access_token);
   });
 
   it('fails with invalid_credentials on a wrong password, and the device is not signed in', async () => {

@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { trustStackCertificateAuthorities } from '@fedgate/stack';
 import { registerAuditCommands } from './audit.commands';
 import { registerAuthzCommands } from './authz.commands';
 import { registerDevCommands } from './dev.commands';
@@ -16,7 +17,12 @@ registerAuditCommands(program);
 registerAuthzCommands(program);
 registerKeysCommands(program);
 
-program.parseAsync(process.argv).catch((err: Error & { code?: string }) => {
+// the stack's own CA (from .fedgate/stack.json), so no NODE_EXTRA_CA_CERTS is needed; a stack
+// file that cannot be read is left to the commands that need it to report
+trustStackCertificateAuthorities()
+  .catch(() => undefined)
+  .then(() => program.parseAsync(process.argv))
+  .catch((err: Error & { code?: string }) => {
   // errors are values with codes: print the code and a sentence, never a stack trace
   console.error(`error: ${err.code ?? 'failed'}: ${err.message}`);
   process.exitCode = 1;

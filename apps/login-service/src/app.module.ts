@@ -42,6 +42,7 @@ export class LoginServiceModule {
             defaultScope: config.FEDGATE_OIDC_SCOPE,
             extraAuthorizationParameters: config.FEDGATE_OIDC_EXTRA_PARAMS ? (JSON.parse(config.FEDGATE_OIDC_EXTRA_PARAMS) as Record<string, string>) : undefined,
             timeoutMs: config.FEDGATE_OIDC_TIMEOUT_MS,
+            audience: config.FEDGATE_OIDC_AUDIENCE,
           }),
         },
         { provide: StartDeviceLogin, useFactory: (p: PrismaService, o: OutboxStore, i: IdentityProviderClient) => new StartDeviceLogin(p.client, o, i, DEFAULT_DEVICE_FLOW_POLICY), inject },

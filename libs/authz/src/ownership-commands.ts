@@ -237,3 +237,33 @@ export class BootstrapServiceAdmin {
     }
   }
 }
+
+/**
+ * The bootstrap admin named by username or email (FEDGATE_ADMIN_LOGIN), for an IdP whose
+ * account ids (`sub`) are not known in advance (Keycloak's are UUIDs): the first account that
+ * signs in under that name becomes admin of the service, once. Emails match only when the IdP
+ * vouched for them (login_names carries verified ones only) and ignoring case.
+ */
+export class BootstrapServiceAdminByLogin {
+  constructor(
+    private readonly deps: OwnershipCommandDeps,
+    private readonly bootstrap: BootstrapServiceAdmin,
+  ) {}
+
+  async execute(service: string, adminLogin: string, seen: EventData<'fedgate.account.seen.v1'>): Promise<boolean> {
+    const login = adminLogin.includes('@') ? adminLogin.toLowerCase() : adminLogin;
+    const names = (seen.login_names ?? []).map((name) => (name.includes('@') ? name.toLowerCase() : name));
+    if (!names.includes(login)) return false;
+    // resolved once per service and name: a later account under the same name gets nothing
+    const resolved = await this.deps.prisma.authzBootstrapLogin.findUnique({ where: { service_login: { service, login } } });
+    if (resolved) return false;
+    const flwrAid = seen.account.flwr_aid;
+    const granted = await this.bootstrap.execute(service, flwrAid);
+    try {
+      await this.deps.prisma.authzBootstrapLogin.create({ data: { service, login, flwrAid } });
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'P2002') throw err; // another instance resolved it
+    }
+    return granted;
+  }
+}

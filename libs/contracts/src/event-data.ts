@@ -110,6 +110,12 @@ export const SessionRevokedDataSchema = z.object({
 /** An account authenticated; lets other services learn its display name. */
 export const AccountSeenDataSchema = z.object({
   account: AccountSchema,
+  /**
+   * The names the person signs in with, as the IdP vouches for them: preferred_username, and
+   * email only when the IdP marks it verified. The authz-service finds a bootstrap admin given
+   * by username or email (FEDGATE_ADMIN_LOGIN) by them at its first login.
+   */
+  login_names: z.array(z.string().min(1).max(320)).max(2).optional(),
 });
 
 // token verification topic ---------------------------------------------------

@@ -99,7 +99,7 @@ function userCodeErrorMessage(pageErrorCode: string): string {
   }
 }
 
-interface BrowsedPage {
+export interface BrowsedPage {
   readonly url: string;
   readonly status: number;
   readonly html: string;
@@ -109,8 +109,11 @@ interface BrowsedPage {
   readonly errorCode: string | undefined;
 }
 
-/** fetch with a one-origin cookie jar and hand-followed redirects (so every Set-Cookie lands). */
-class BrowserSession {
+/**
+ * fetch with a one-origin cookie jar and hand-followed redirects (so every Set-Cookie lands):
+ * the browser of every browserless sign-in (the dev IdP's here, Keycloak's in approve-keycloak-device-login.ts).
+ */
+export class BrowserSession {
   private readonly cookies = new Map<string, string>();
   private readonly origin: string;
 
@@ -129,6 +132,11 @@ class BrowserSession {
   async submit(page: BrowsedPage, formId: string, fields: Record<string, string>): Promise<BrowsedPage> {
     const action = formAction(page.html, formId);
     if (action === undefined) throw unexpectedPage(page, `a page with form ${formId}`);
+    return this.post(page, action, fields);
+  }
+
+  /** Posts `fields` to a form action of `page` (relative to the page's URL). */
+  async post(page: BrowsedPage, action: string, fields: Record<string, string>): Promise<BrowsedPage> {
     return this.open(new URL(action, page.url).href, new URLSearchParams(fields));
   }
 
@@ -218,7 +226,7 @@ function expectPage(page: BrowsedPage, expected: string): void {
   if (page.name !== expected) throw unexpectedPage(page, `the ${expected} page`);
 }
 
-function unexpectedPage(page: BrowsedPage, expected: string): DeviceLoginError {
+export function unexpectedPage(page: BrowsedPage, expected: string): DeviceLoginError {
   const seen = page.name ?? 'an unknown page';
   const error = page.errorCode === undefined ? '' : ` with error ${page.errorCode}`;
   return new DeviceLoginError(
@@ -238,7 +246,7 @@ function metaContent(html: string, metaName: string): string | undefined {
   return match?.[1] === undefined ? undefined : unescapeHtml(match[1]);
 }
 
-function inputValue(html: string, fieldName: string): string | undefined {
+export function inputValue(html: string, fieldName: string): string | undefined {
   const match = new RegExp(`<input[^>]*\\bname="${escapeRegExp(fieldName)}"[^>]*\\bvalue="([^"]*)"`, 'i').exec(html);
   return match?.[1] === undefined ? undefined : unescapeHtml(match[1]);
 }
@@ -248,11 +256,11 @@ function formAction(html: string, formId: string): string | undefined {
   return match?.[1] === undefined ? undefined : unescapeHtml(match[1]);
 }
 
-function escapeRegExp(text: string): string {
+export function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-function unescapeHtml(text: string): string {
+export function unescapeHtml(text: string): string {
   return text
     .replace(/&#(\d+);/g, (_entity, code: string) => String.fromCharCode(Number(code)))
     .replace(/&#x([0-9a-f]+);/gi, (_entity, code: string) => String.fromCharCode(parseInt(code, 16)))

@@ -13,6 +13,7 @@ export {
   type DeviceLoginErrorCode,
   type DeviceLoginResult,
 } from './approve-device-login';
+export { approveKeycloakDeviceLogin } from './approve-keycloak-device-login';
 export { defaultDevUserSeeds, parseDevUserSeeds, type DevUserSeed } from './dev-users';
 export { SigningKeyFileError } from './signing-keys';
 export { jsonLinesLogger, silentLogger, type DevIdpLogEntry, type DevIdpLogger } from './logger';

@@ -1,3 +1,4 @@
+import { decodeJwt } from 'jose';
 import * as oauth from 'oauth4webapi';
 import { DependencyUnavailableError, OAuthError } from '@fedgate/contracts';
 
@@ -13,6 +14,12 @@ export interface IdentityProviderSettings {
   extraAuthorizationParameters?: Record<string, string>;
   /** Per-request timeout: an IdP that does not answer fails the call, it never hangs it. */
   timeoutMs: number;
+  /**
+   * The `aud` the token-service requires of access tokens. A JWT access token without it is
+   * refused when issued (IdpConfigurationError), so a realm without an audience mapper fails
+   * the login with the fix named, not every later verification.
+   */
+  audience?: string;
 }
 
 export interface IdpDeviceAuthorization {
@@ -44,7 +51,15 @@ export class IdpGrantError extends Error {
   constructor(readonly error: string, readonly description?: string) {
     super(description ?? error);
   }
+
+  /** The IdP's code with its own reason, for the person (Keycloak's "Offline tokens not allowed ..."). */
+  get explanation(): string {
+    return this.description ? `${this.error}: ${this.description}` : this.error;
+  }
 }
+
+/** The IdP issued tokens Fedgate cannot use: its client for Fedgate is set up wrongly (the message says how). */
+export class IdpConfigurationError extends Error {}
 
 /**
  * Fedgate's OAuth client of the upstream IdP, standards only (RFC 8414/OIDC discovery,
@@ -113,8 +128,28 @@ export class IdentityProviderClient {
       const response = await this.call(() => oauth.userInfoRequest(as, this.client, result.access_token, this.options()));
       claims = (await this.process(() => oauth.processUserInfoResponse(as, this.client, oauth.skipSubjectCheck, response))) as Record<string, unknown> & { sub: string };
     }
+    this.requireAudience(result.access_token);
     const sid = sidOf(claims) ?? sidOf(jwtPayloadOf(result.access_token));
     return { access_token: result.access_token, refresh_token: result.refresh_token, expires_in: result.expires_in, scope: result.scope, claims, ...(sid ? { sid } : {}) };
+  }
+
+  /** A JWT access token must name the audience the token-service requires (opaque tokens are introspected instead). */
+  private requireAudience(accessToken: string): void {
+    const expected = this.settings.audience;
+    if (!expected || accessToken.split('.').length !== 3) return;
+    let aud: unknown;
+    try {
+      // read, not verified: the token came straight from the IdP's token endpoint over TLS
+      aud = decodeJwt(accessToken).aud;
+    } catch {
+      return;
+    }
+    const audiences = Array.isArray(aud) ? aud : aud === undefined ? [] : [aud];
+    if (audiences.includes(expected)) return;
+    throw new IdpConfigurationError(
+      `The identity provider's access token is not meant for Fedgate: its audience (${audiences.length ? audiences.join(', ') : 'none'}) lacks "${expected}", so every use of it would be refused. ` +
+        `The IdP client "${this.settings.clientId}" needs an audience mapper that adds "${expected}" to access tokens (Keycloak: a client scope or client mapper of type Audience; see "Use your own identity provider" in Fedgate's README).`,
+    );
   }
 
   private discover(): Promise<oauth.AuthorizationServer> {

@@ -1,6 +1,6 @@
 import { DependencyUnavailableError, OAuthError, TokenSetResponse, accountFromClaims, createCloudEvent, sha256Hex } from '@fedgate/contracts';
 import type { OutboxStore, PrismaClient } from '@fedgate/database';
-import { IdentityProviderClient, IdpGrantError, IdpTokens } from './identity-provider.client';
+import { IdentityProviderClient, IdpConfigurationError, IdpGrantError, IdpTokens } from './identity-provider.client';
 import { LOGIN_EVENT_SOURCE, RequestOrigin } from './login-settings';
 import { SessionStore } from './session.store';
 
@@ -73,6 +73,11 @@ export class PollDeviceLogin {
   }
 
   private async outcomeOf(err: unknown, deviceCodeHash: string, origin: RequestOrigin): Promise<Error> {
+    if (err instanceof IdpConfigurationError) {
+      const refused = new OAuthError('invalid_grant', err.message);
+      await this.finish(deviceCodeHash, 'denied', origin, 'invalid_grant', refused.description);
+      return refused;
+    }
     if (!(err instanceof IdpGrantError)) return err instanceof DependencyUnavailableError ? err : (err as Error);
     switch (err.error) {
       case 'authorization_pending':
@@ -89,7 +94,8 @@ export class PollDeviceLogin {
         return denied;
       }
       default: {
-        const refused = new OAuthError('invalid_grant', `The identity provider refused the device code (${err.error}).`);
+        // the IdP's own reason goes to the person: it is often the fix (Keycloak: "Offline tokens not allowed for the user or client")
+        const refused = new OAuthError('invalid_grant', `The identity provider refused the login (${err.explanation}).${hintFor(err)}`);
         await this.finish(deviceCodeHash, 'denied', origin, 'invalid_grant', refused.description);
         return refused;
       }
@@ -141,9 +147,25 @@ export class PollDeviceLogin {
             origin,
           },
         }),
-        createCloudEvent({ type: 'fedgate.account.seen.v1', source: LOGIN_EVENT_SOURCE, data: { account } }),
+        createCloudEvent({ type: 'fedgate.account.seen.v1', source: LOGIN_EVENT_SOURCE, data: { account, login_names: loginNamesOf(tokens.claims) } }),
       ]);
       return { access_token: tokens.access_token, refresh_token: refreshToken, token_type: 'Bearer' as const, expires_in, account };
     });
   }
+}
+
+/** What to do about a refusal whose cause Fedgate knows. */
+function hintFor(err: IdpGrantError): string {
+  if (/offline/i.test(`${err.error} ${err.description ?? ''}`)) {
+    return ' The login asks for the offline_access scope (a refresh token that outlives the browser session): give the user the IdP\'s offline_access role, or set FEDGATE_OIDC_SCOPE without offline_access.';
+  }
+  return '';
+}
+
+/** preferred_username, and the email only when the IdP says it is verified (anyone may type an address). */
+export function loginNamesOf(claims: Record<string, unknown>): string[] {
+  const names: string[] = [];
+  if (typeof claims.preferred_username === 'string' && claims.preferred_username.length <= 320) names.push(claims.preferred_username);
+  if (typeof claims.email === 'string' && claims.email_verified === true && claims.email.length <= 320) names.push(claims.email);
+  return names.filter((name) => name.length > 0);
 }

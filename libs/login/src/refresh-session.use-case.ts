@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { DependencyUnavailableError, OAuthError, TokenSetResponse, accountFromClaims, createCloudEvent, sha256Hex } from '@fedgate/contracts';
 import type { OutboxStore, PrismaClient } from '@fedgate/database';
-import { IdentityProviderClient, IdpGrantError } from './identity-provider.client';
+import { IdentityProviderClient, IdpConfigurationError, IdpGrantError } from './identity-provider.client';
 import { DEFAULT_SESSION_POLICY, LOGIN_EVENT_SOURCE, RequestOrigin, SessionPolicy } from './login-settings';
 import { SessionStore } from './session.store';
 
@@ -53,7 +53,8 @@ export class RefreshSession {
         await this.prisma.sessionToken.update({ where: { tokenHash: presentedHash }, data: { status: 'active' } });
         throw err;
       }
-      if (err instanceof IdpGrantError) throw new OAuthError('invalid_grant', `The identity provider refused the refresh token (${err.error}).`);
+      if (err instanceof IdpGrantError) throw new OAuthError('invalid_grant', `The identity provider refused the refresh token (${err.explanation}).`);
+      if (err instanceof IdpConfigurationError) throw new OAuthError('invalid_grant', err.message);
       throw err;
     }
 

@@ -77,7 +77,13 @@ export async function startHttpsService(
  * A service's whole main(): validate settings, build the module from them, serve over HTTPS.
  * A failure to start is one JSON line and exit code 1, so the stack script can report it.
  */
-export function runService<C extends ServiceConfig>(serviceName: string, configSchema: z.ZodType<C>, moduleFor: (config: C) => DynamicModule): void {
+export function runService<C extends ServiceConfig>(
+  serviceName: string,
+  configSchema: z.ZodType<C>,
+  moduleFor: (config: C) => DynamicModule,
+  /** Runs in each worker before the module is built (e.g. trusting the IdP's CA); a failure stops the start. */
+  prepare?: (config: C) => Promise<void>,
+): void {
   const fail = (err: Error) => {
     console.error(JSON.stringify({ level: 'fatal', service: serviceName, msg: 'failed to start', reason: err.message }));
     process.exit(1);
@@ -89,6 +95,9 @@ export function runService<C extends ServiceConfig>(serviceName: string, configS
     return fail(err as Error);
   }
   runClustered(serviceName, config.FEDGATE_WORKERS, () => {
-    startHttpsService(moduleFor(config), config).catch(fail);
+    (async () => {
+      await prepare?.(config);
+      await startHttpsService(moduleFor(config), config);
+    })().catch(fail);
   });
 }

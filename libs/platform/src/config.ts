@@ -21,7 +21,8 @@ export class ConfigError extends Error {
  * start with every problem named, instead of failing later on first use.
  */
 export function loadConfig<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv = process.env): z.infer<S> {
-  const parsed = schema.safeParse(env);
+  // an empty setting counts as unset (compose writes `NAME: ${OPTIONAL:-}` as NAME=""): its default applies
+  const parsed = schema.safeParse(Object.fromEntries(Object.entries(env).filter(([, value]) => value !== '')));
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
@@ -40,5 +41,16 @@ export const kafkaConfigSchema = z.object({
   FEDGATE_KAFKA_SASL_MECHANISM: z.literal('scram-sha-512').default('scram-sha-512'),
 });
 export type KafkaConfig = z.infer<typeof kafkaConfigSchema>;
-export const oidcConfigSchema = z.object({ FEDGATE_OIDC_ISSUER: z.string().url() });
+export const oidcConfigSchema = z.object({
+  /** Only https: the IdP's keys and tokens must come over TLS (a private CA goes in FEDGATE_OIDC_CA_FILE). */
+  FEDGATE_OIDC_ISSUER: z.url({
+    protocol: /^https$/,
+    error: (issue) =>
+      typeof issue.input === 'string' && issue.input.startsWith('http://')
+        ? 'must be an https:// URL: Fedgate talks to the identity provider over TLS only (for a private CA, set FEDGATE_OIDC_CA_FILE)'
+        : 'must be the https:// URL of the identity provider (its issuer)',
+  }),
+  /** PEM file of the CA that signed the IdP's TLS certificate, trusted beside the public roots and NODE_EXTRA_CA_CERTS. */
+  FEDGATE_OIDC_CA_FILE: z.string().min(1).optional(),
+});
 export const openfgaConfigSchema = z.object({ FEDGATE_OPENFGA_URL: z.string().url(), FEDGATE_OPENFGA_API_KEY: z.string().min(1) });

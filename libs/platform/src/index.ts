@@ -13,3 +13,4 @@ export * from './role.guard';
 export * from './request-body';
 export * from './fast-json-route';
 export * from './database-failure';
+export * from './oidc-trust';

@@ -95,6 +95,11 @@ describe('loadConfig', () => {
       return true;
     });
   });
+  it('takes an empty setting as unset, so its default applies and an optional one stays absent', () => {
+    const config = loadConfig(serviceConfigSchema, { FEDGATE_PORT: '8443', FEDGATE_TLS_CERT: 'c', FEDGATE_TLS_KEY: 'k', FEDGATE_HOST: '', FEDGATE_LOG_LEVEL: '' });
+    assert.equal(config.FEDGATE_HOST, '127.0.0.1');
+    assert.equal(config.FEDGATE_LOG_LEVEL, 'info');
+  });
   it('applies defaults', () => {
     const config = loadConfig(serviceConfigSchema, { FEDGATE_PORT: '8443', FEDGATE_TLS_CERT: 'c', FEDGATE_TLS_KEY: 'k' });
     assert.equal(config.FEDGATE_PORT, 8443);

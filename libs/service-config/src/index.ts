@@ -45,7 +45,11 @@ export const apiKeysConfigSchema = z.object({ FEDGATE_API_KEYS: ApiKeysSchema })
 export const tokenVerificationConfigSchema = oidcConfigSchema.extend({
   /** The `aud` every access token must carry. */
   FEDGATE_OIDC_AUDIENCE: z.string().min(1),
-  /** Client for RFC 7662 introspection of opaque tokens (secret optional: public client). */
+  /**
+   * RFC 7662 introspection of opaque tokens, only as a confidential client: with both the id and
+   * its secret. The id alone (the login-service's public client) leaves introspection off, since
+   * IdPs refuse public clients there and every malformed token would then cost an IdP call.
+   */
   FEDGATE_OIDC_CLIENT_ID: z.string().min(1).optional(),
   FEDGATE_OIDC_CLIENT_SECRET: z.string().min(1).optional(),
   FEDGATE_OIDC_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
@@ -74,6 +78,11 @@ export const loginServiceConfigSchema = serviceConfigSchema
     /** Set for a confidential client of the IdP (client_secret_basic); public client otherwise. */
     FEDGATE_OIDC_CLIENT_SECRET: z.string().min(1).optional(),
     FEDGATE_OIDC_SCOPE: z.string().min(1).default('openid profile email offline_access'),
+    /**
+     * The `aud` the token-service requires. When set, a login whose JWT access token lacks it is
+     * refused at once (the IdP's client needs an audience mapper) instead of every later verify failing.
+     */
+    FEDGATE_OIDC_AUDIENCE: z.string().min(1).optional(),
     /** JSON object of extra device-authorization parameters some IdPs need, e.g. {"audience":"..."}. */
     FEDGATE_OIDC_EXTRA_PARAMS: z.string().optional(),
     FEDGATE_OIDC_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
@@ -121,6 +130,11 @@ export const authzServiceConfigSchema = serviceConfigSchema
     FEDGATE_SERVICE_NAME: z.string().min(1).max(200),
     /** Made admin of FEDGATE_SERVICE_NAME once, at first start (a system grant event). */
     FEDGATE_ADMIN_FLWR_AID: z.string().min(1).max(200).optional(),
+    /**
+     * The bootstrap admin by username or (verified) email instead, for IdPs whose account ids are
+     * opaque (Keycloak's `sub` is a UUID): the first account that logs in under it becomes admin.
+     */
+    FEDGATE_ADMIN_LOGIN: z.string().min(1).max(320).optional(),
     /** The OpenFGA store found (or created) by name at start; the model is written there and pinned. */
     FEDGATE_OPENFGA_STORE_NAME: z.string().min(1).default('fedgate'),
     /** Deadline of one OpenFGA request; past it the decision is a 503 authz_unavailable. */

@@ -1,6 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { STACK_FILE_PATH, StackFile, StackFileSchema, parseOrThrow } from '@fedgate/contracts';
+import { readCertificateAuthorityFile, trustCertificateAuthorities } from './trust';
+
+export * from './trust';
 
 export class StackNotRunningError extends Error {
   readonly code = 'stack_not_running';
@@ -26,4 +29,22 @@ export function findStackFile(from: string = process.cwd()): string {
 export function readStackFile(file: string = findStackFile()): StackFile {
   if (!existsSync(file)) throw new StackNotRunningError(`${file} does not exist: start the stack with \`npm run stack\``);
   return parseOrThrow(StackFileSchema, JSON.parse(readFileSync(file, 'utf8')));
+}
+
+
+/**
+ * The CLI's TLS trust: the running stack's CA (and its IdP's CA file, when the stack runs
+ * against another IdP), read from the stack file, so no NODE_EXTRA_CA_CERTS is needed.
+ * Without a stack file nothing changes (commands that need one say so themselves).
+ */
+export async function trustStackCertificateAuthorities(from: string = process.cwd()): Promise<void> {
+  let stack: StackFile;
+  try {
+    stack = readStackFile(findStackFile(from));
+  } catch (err) {
+    if (err instanceof StackNotRunningError) return;
+    throw err;
+  }
+  const files = [stack.ca_cert, ...(stack.idp.ca_file ? [stack.idp.ca_file] : [])];
+  await trustCertificateAuthorities(files.map((file) => readCertificateAuthorityFile(file, 'stack file')));
 }

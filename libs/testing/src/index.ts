@@ -163,3 +163,9 @@ export function processAlive(pid: number): boolean {
     return false;
   }
 }
+
+/** The bootstrap admin's account id: the dev-IdP stack names it (`admin_flwr_aid`); a stack against another IdP may not. */
+export function stackAdmin(stack: { admin_flwr_aid?: string }): string {
+  if (!stack.admin_flwr_aid) throw new Error('the stack names no bootstrap admin account (admin_flwr_aid): these tests need the dev-IdP stack');
+  return stack.admin_flwr_aid;
+}

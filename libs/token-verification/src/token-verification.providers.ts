@@ -36,7 +36,9 @@ export function tokenVerificationProviders(config: TokenVerificationConfig, opti
       clockToleranceSeconds: config.FEDGATE_TOKEN_CLOCK_SKEW_SECONDS,
       jwksCooldownMs: config.FEDGATE_JWKS_COOLDOWN_MS,
       requestTimeoutMs: config.FEDGATE_OIDC_TIMEOUT_MS,
-      introspection: config.FEDGATE_OIDC_CLIENT_ID ? { clientId: config.FEDGATE_OIDC_CLIENT_ID, clientSecret: config.FEDGATE_OIDC_CLIENT_SECRET } : undefined,
+      // a confidential client only: see FEDGATE_OIDC_CLIENT_SECRET
+      introspection:
+        config.FEDGATE_OIDC_CLIENT_ID && config.FEDGATE_OIDC_CLIENT_SECRET ? { clientId: config.FEDGATE_OIDC_CLIENT_ID, clientSecret: config.FEDGATE_OIDC_CLIENT_SECRET } : undefined,
     }),
     cache: new VerifiedTokenCache({ maxEntries: config.FEDGATE_TOKEN_CACHE_ENTRIES }),
     revocations: options.revocations,

@@ -24,8 +24,11 @@ import { TokenRejectedError, type UnverifiedTokenFacts, type VerifiedToken } fro
 export interface IntrospectionSettings {
   /** OAuth client that authenticates at the introspection endpoint. */
   readonly clientId: string;
-  /** With a secret: client_secret_basic; without: a public client (`none`). */
-  readonly clientSecret?: string;
+  /**
+   * Its secret (client_secret_basic). Required: IdPs (Keycloak among them) refuse public
+   * clients at the introspection endpoint, which would make every opaque token a failed call.
+   */
+  readonly clientSecret: string;
   /**
    * Accept only answers whose `token_type` is `Bearer` (default true). Some IdPs
    * (oidc-provider among them) answer `active: true` for a REFRESH token sent to the
@@ -102,7 +105,7 @@ export class TokenVerifier implements TokenVerifierLike {
   private readonly jwksCacheMaxAgeMs: number;
   private readonly requestTimeoutMs: number;
   private readonly introspection:
-    | { readonly clientId: string; readonly clientSecret: string | undefined; readonly requireBearerTokenType: boolean }
+    | { readonly clientId: string; readonly clientSecret: string; readonly requireBearerTokenType: boolean }
     | undefined;
   private readonly fetchImpl: typeof fetch;
   private readonly now: () => number;
@@ -132,6 +135,9 @@ export class TokenVerifier implements TokenVerifierLike {
     this.requestTimeoutMs = positiveInteger('requestTimeoutMs', options.requestTimeoutMs, 5_000);
     if (options.introspection !== undefined && !options.introspection.clientId) {
       throw new TypeError('TokenVerifier: introspection.clientId is required');
+    }
+    if (options.introspection !== undefined && !options.introspection.clientSecret) {
+      throw new TypeError('TokenVerifier: introspection needs a confidential client (introspection.clientSecret)');
     }
     this.introspection =
       options.introspection === undefined
@@ -374,7 +380,7 @@ export class TokenVerifier implements TokenVerifierLike {
       throw invalid('The token is not a JWT, and the identity provider offers no introspection endpoint.', facts);
     }
     const client: oauth.Client = { client_id: settings.clientId };
-    const clientAuth = settings.clientSecret === undefined ? oauth.None() : oauth.ClientSecretBasic(settings.clientSecret);
+    const clientAuth = oauth.ClientSecretBasic(settings.clientSecret);
     let response: Response;
     try {
       this.counters.introspectionRequests += 1;
@@ -389,8 +395,19 @@ export class TokenVerifier implements TokenVerifierLike {
     try {
       answer = await oauth.processIntrospectionResponse(server, client, response);
     } catch (error: unknown) {
-      if (error instanceof oauth.ResponseBodyError && error.status === 400 && error.error !== 'invalid_client') {
-        throw invalid(`The identity provider refused to introspect the token (${error.error}).`, facts, error);
+      // The IdP answered, and not with "active": the token is refused (401), never 503, whatever
+      // the reason — a refused client (wrong secret) is a configuration fault the log names
+      const status = error instanceof oauth.ResponseBodyError ? error.status : response.status;
+      if (status >= 400 && status < 500) {
+        const reason = error instanceof oauth.ResponseBodyError ? `${status} ${error.error}` : `HTTP ${status}`;
+        const clientRefused = status === 401 || status === 403 || (error instanceof oauth.ResponseBodyError && error.error === 'invalid_client');
+        throw invalid(
+          clientRefused
+            ? `The token is not a JWT and could not be introspected: the identity provider refused Fedgate's introspection client (${reason}; check FEDGATE_OIDC_CLIENT_ID and FEDGATE_OIDC_CLIENT_SECRET).`
+            : `The identity provider refused to introspect the token (${reason}).`,
+          facts,
+          error,
+        );
       }
       throw idpUnavailable('the identity provider answered the introspection request with an error', error);
     }

@@ -30,9 +30,14 @@ export const StackFileSchema = z.object({
   other_service: z.object({ service_name: ServiceNameSchema, api_key: z.string().min(1) }).optional(),
   idp: z.object({
     issuer: BaseUrlSchema,
-    /** The dev IdP's public client and the API audience of its access tokens. */
+    /** The IdP's public client and the API audience of its access tokens. */
     client_id: z.string().min(1).optional(),
     audience: z.string().min(1).optional(),
+    /** The CA file the services trust for this IdP, beside the stack's own (--idp-ca-file). */
+    ca_file: z.string().min(1).optional(),
+    /** `dev` (the stack's dev IdP) or `external` (npm run stack -- --idp ...). */
+    kind: z.enum(['dev', 'external']).optional(),
+    /** Users whose passwords the stack knows (the dev IdP's, or those keycloak.sh created); empty otherwise. */
     users: z.array(z.object({ username: z.string().min(1), password: z.string() })),
   }),
   kafka: z.object({
@@ -56,7 +61,9 @@ export const StackFileSchema = z.object({
   }),
   /** The SuperLink's `service:<name>` object id. */
   service_name: ServiceNameSchema,
-  /** Bootstrap admin of that service (a dev IdP user). */
-  admin_flwr_aid: FlwrAidSchema,
+  /** Bootstrap admin of that service by account id (the dev IdP's user names are their `sub`). */
+  admin_flwr_aid: FlwrAidSchema.optional(),
+  /** Bootstrap admin by username or verified email, resolved to an account at its first login (another IdP). */
+  admin_login: z.string().min(1).optional(),
 });
 export type StackFile = z.infer<typeof StackFileSchema>;
