@@ -1,7 +1,7 @@
 // Helpers for the authz-service integration tests: REST calls with the stack's keys and the dev
 // users' own tokens, fresh ids.
 import type { StackFile } from '@fedgate/contracts';
-import { accessTokenOf, fetchRetryingClosedSocket, waitFor } from '@fedgate/testing';
+import { accessTokenOf, fetchRetryingClosedSocket, stackAdmin, waitFor } from '@fedgate/testing';
 
 export interface Answer {
   status: number;
@@ -78,11 +78,11 @@ export function authzApi(stack: StackFile) {
  */
 export async function projectorWorks(stack: StackFile, timeoutMs = 180_000): Promise<void> {
   const api = authzApi(stack);
-  const registered = await api.register(freshRunId(), stack.admin_flwr_aid);
+  const registered = await api.register(freshRunId(), stackAdmin(stack));
   if (registered.status !== 201) throw new Error(`register answered ${registered.status} ${JSON.stringify(registered.body)}`);
   await waitFor(
     'the projector to apply a new write',
-    async () => (await api.check(stack.admin_flwr_aid, 'has_access', `service:${stack.service_name}`, registered.body.consistency_token)).status === 200,
+    async () => (await api.check(stackAdmin(stack), 'has_access', `service:${stack.service_name}`, registered.body.consistency_token)).status === 200,
     timeoutMs,
     500,
   );

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { readStackFile } from '@fedgate/stack';
-import { repoRoot, stackAdmin, uniqueSuffix } from '@fedgate/testing';
+import { repoRoot, uniqueSuffix } from '@fedgate/testing';
 import { authzApi, authzCall, freshRunId, projectorWorks, type Answer } from './authz-client.testing';
 
 const stack = readStackFile();

@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { Pool } from 'pg';
 import { sha256Hex, type AuditEvent } from '@fedgate/contracts';
 import { readStackFile } from '@fedgate/stack';
-import { accessTokenOf, deviceLogin, postJson, repoRoot, waitFor } from '@fedgate/testing';
+import { accessTokenOf, deviceLogin, postJson, repoRoot, stackAdmin, waitFor } from '@fedgate/testing';
 import { buildForgedTokenCorpus } from '@fedgate/token-verification';
 import { authzApi, authzCall, freshRunId, projectorWorks } from './authz-client.testing';
 
@@ -18,7 +18,7 @@ const api = authzApi(stack);
 const serviceA = stack.service_name;
 const other = stack.other_service!;
 const serviceB = other.service_name;
-const admin = stack.admin_flwr_aid;
+const admin = stackAdmin(stack);
 const superlinkKey = stack.api_key;
 const operatorKey = stack.admin_api_key;
 const pool = new Pool({ connectionString: stack.postgres.url, max: 2 });
