@@ -59,6 +59,22 @@ describe('trust model: keys for services, tokens for people', { timeout: 300_000
   before(async () => {
     await waitFor('authz-service ready', async () => (await fetch(`${stack.services.authz}/readyz`)).ok, 60_000, 250);
     await projectorWorks(stack);
+    // alice (the bootstrap admin) the only admin, whatever other suites did: the operator's key
+    // (authz-admin, the recovery path) restores that state
+    const members = await api.serviceMembers(serviceA, { key: operatorKey });
+    assert.equal(members.status, 200, JSON.stringify(members.body));
+    let last: string | undefined;
+    for (const { flwr_aid } of members.body.members.filter((m: { role: string; flwr_aid: string }) => m.role === 'admin' && m.flwr_aid !== admin)) {
+      if (!members.body.members.some((m: { role: string; flwr_aid: string }) => m.role === 'admin' && m.flwr_aid === admin)) break;
+      last = (await api.revoke(serviceA, flwr_aid, { key: operatorKey })).body.consistency_token;
+    }
+    if (!members.body.members.some((m: { role: string; flwr_aid: string }) => m.role === 'admin' && m.flwr_aid === admin)) {
+      last = (await api.grant(serviceA, admin, 'admin', { key: operatorKey })).body.consistency_token;
+      for (const { flwr_aid } of members.body.members.filter((m: { role: string; flwr_aid: string }) => m.role === 'admin')) {
+        last = (await api.revoke(serviceA, flwr_aid, { key: operatorKey })).body.consistency_token;
+      }
+    }
+    if (last) await api.check(admin, 'admin', `service:${serviceA}`, last);
   });
   after(() => pool.end());
 
@@ -250,14 +266,6 @@ describe('trust model: keys for services, tokens for people', { timeout: 300_000
   });
 
   it('409 last_admin: the only admin can neither demote nor remove herself, by token or by key', async () => {
-    // alice the only admin (other suites may have made more): the operator's key recovers that state
-    const before = await api.serviceMembers(serviceA, { key: operatorKey });
-    for (const { flwr_aid } of before.body.members.filter((m: { role: string; flwr_aid: string }) => m.role === 'admin' && m.flwr_aid !== admin)) {
-      assert.equal((await api.revoke(serviceA, flwr_aid, { key: operatorKey })).status, 200);
-    }
-    if (!before.body.members.some((m: { role: string; flwr_aid: string }) => m.role === 'admin' && m.flwr_aid === admin)) {
-      assert.equal((await api.grant(serviceA, admin, 'admin', { key: operatorKey })).status, 200);
-    }
     const attempts = [
       await api.grant(serviceA, admin, 'member', admin),
       await api.revoke(serviceA, admin, admin),
