@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { readStackFile } from '@fedgate/stack';
-import { repoRoot, uniqueSuffix } from '@fedgate/testing';
+import { repoRoot, uniqueSuffix, waitFor } from '@fedgate/testing';
 import { authzApi, authzCall, freshRunId, projectorWorks, type Answer } from './authz-client.testing';
 
 const stack = readStackFile();
@@ -81,7 +81,9 @@ describe('rebuild from the ownership topic', { timeout: 600_000 }, () => {
       }
       return { allowed, lists };
     };
-    // in-order projection: once the last write is applied, all earlier ones are
+    // in-order projection: once the last write is applied, all earlier ones are (under load the
+    // projector may need longer than one check's consistency wait: wait for it first)
+    await waitFor('the last write to be applied', async () => (await api.check(stack.admin_flwr_aid, 'has_access', `service:${stack.service_name}`, tokens.at(-1))).status === 200, 120_000, 500);
     const before = await answers(tokens.at(-1));
     assert.ok(before.allowed.some(Boolean) && before.allowed.some((a) => !a), 'a mix of allows and denies');
 
@@ -97,5 +99,7 @@ describe('rebuild from the ownership topic', { timeout: 600_000 }, () => {
     assert.deepEqual(after.lists, before.lists, 'identical run lists');
     // the answers without a token agree too (decision caches were emptied by the rebuild)
     assert.deepEqual((await answers()).allowed, before.allowed);
+    // leave the service as found: the test's accounts hold no role on it any more
+    for (const account of accounts) assert.equal((await api.revoke(stack.service_name, account, operator)).status, 200);
   });
 });

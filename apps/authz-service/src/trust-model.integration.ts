@@ -59,6 +59,22 @@ describe('trust model: keys for services, tokens for people', { timeout: 300_000
   before(async () => {
     await waitFor('authz-service ready', async () => (await fetch(`${stack.services.authz}/readyz`)).ok, 60_000, 250);
     await projectorWorks(stack);
+    // alice (the bootstrap admin) the only admin, whatever other suites did: the operator's key
+    // (authz-admin, the recovery path) restores that state
+    const members = await api.serviceMembers(serviceA, { key: operatorKey });
+    assert.equal(members.status, 200, JSON.stringify(members.body));
+    let last: string | undefined;
+    for (const { flwr_aid } of members.body.members.filter((m: { role: string; flwr_aid: string }) => m.role === 'admin' && m.flwr_aid !== admin)) {
+      if (!members.body.members.some((m: { role: string; flwr_aid: string }) => m.role === 'admin' && m.flwr_aid === admin)) break;
+      last = (await api.revoke(serviceA, flwr_aid, { key: operatorKey })).body.consistency_token;
+    }
+    if (!members.body.members.some((m: { role: string; flwr_aid: string }) => m.role === 'admin' && m.flwr_aid === admin)) {
+      last = (await api.grant(serviceA, admin, 'admin', { key: operatorKey })).body.consistency_token;
+      for (const { flwr_aid } of members.body.members.filter((m: { role: string; flwr_aid: string }) => m.role === 'admin')) {
+        last = (await api.revoke(serviceA, flwr_aid, { key: operatorKey })).body.consistency_token;
+      }
+    }
+    if (last) await api.check(admin, 'admin', `service:${serviceA}`, last);
   });
   after(() => pool.end());
 

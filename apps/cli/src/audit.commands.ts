@@ -29,7 +29,7 @@ interface FilterOptions {
 
 const env = (name: string): string | undefined => process.env[name] || undefined;
 
-/** URL, key and CA: flags, then FEDGATE_AUDIT_URL / FEDGATE_API_KEY / FEDGATE_CA_CERT, then .fedgate/stack.json. */
+/** URL, key and CA: flags, then FEDGATE_AUDIT_URL / FEDGATE_ADMIN_API_KEY / FEDGATE_CA_CERT, then .fedgate/stack.json. */
 function clientFrom(opts: ConnectionOptions): AuditClient {
   const urlOption = opts.url ?? env('FEDGATE_AUDIT_URL');
   let stackFile: string | undefined;
@@ -38,11 +38,11 @@ function clientFrom(opts: ConnectionOptions): AuditClient {
       stackFile = findStackFile();
       return readStackFile(stackFile);
     } catch (err) {
-      throw new AuditCommandError('audit_service_not_configured', `No audit service configured: pass --url and --api-key, set FEDGATE_AUDIT_URL and FEDGATE_API_KEY, or start the local stack. (${(err as Error).message})`);
+      throw new AuditCommandError('audit_service_not_configured', `No audit service configured: pass --url and --api-key, set FEDGATE_AUDIT_URL and FEDGATE_ADMIN_API_KEY, or start the local stack. (${(err as Error).message})`);
     }
   };
   const baseUrl = urlOption ?? stack().services.audit;
-  const apiKey = opts.apiKey ?? env('FEDGATE_API_KEY') ?? stack().admin_api_key;
+  const apiKey = opts.apiKey ?? env('FEDGATE_ADMIN_API_KEY') ?? stack().admin_api_key;
   let caFile = opts.caCert ?? env('FEDGATE_CA_CERT');
   if (caFile === undefined && urlOption === undefined && stackFile !== undefined) caFile = path.resolve(path.dirname(path.dirname(stackFile)), stack().ca_cert);
   let ca: string | undefined;
@@ -69,7 +69,7 @@ function withConnectionAndFilters(command: Command): Command {
     .option('--since <time>', 'events at or after this RFC 3339 time')
     .option('--until <time>', 'events before this RFC 3339 time')
     .option('--url <url>', 'audit-service base URL (default: $FEDGATE_AUDIT_URL, else .fedgate/stack.json)')
-    .option('--api-key <key>', 'an audit-reader key (default: $FEDGATE_API_KEY, else admin_api_key of .fedgate/stack.json)')
+    .option('--api-key <key>', 'an audit-reader key (default: $FEDGATE_ADMIN_API_KEY, else admin_api_key of .fedgate/stack.json)')
     .option('--ca-cert <file>', 'CA certificate to trust (default: $FEDGATE_CA_CERT, else the stack CA)');
 }
 
@@ -182,7 +182,7 @@ export function registerAuditCommands(program: Command): void {
     .option('--public-key <file>', "pin the service's checkpoint key (SPKI PEM) instead of trusting the one it serves")
     .option('--trusted-checkpoint <file|seq:hash>', 'a checkpoint you kept from earlier (a file of `fedgate audit checkpoints --out`, or seq:head_hash): the log must still extend it')
     .option('--url <url>', 'audit-service base URL (default: $FEDGATE_AUDIT_URL, else .fedgate/stack.json)')
-    .option('--api-key <key>', 'an audit-reader key (default: $FEDGATE_API_KEY, else admin_api_key of .fedgate/stack.json)')
+    .option('--api-key <key>', 'an audit-reader key (default: $FEDGATE_ADMIN_API_KEY, else admin_api_key of .fedgate/stack.json)')
     .option('--ca-cert <file>', 'CA certificate to trust (default: $FEDGATE_CA_CERT, else the stack CA)')
     .option('--json', 'print both verdicts as JSON')
     .action(async (opts: ConnectionOptions & { publicKey?: string; trustedCheckpoint?: string; json?: boolean }) => {

@@ -52,12 +52,14 @@ interface AuthzService {
 const env = (name: string) => (process.env[name] ? process.env[name] : undefined);
 
 /**
- * --authz-url / --api-key / --ca-cert, else FEDGATE_AUTHZ_URL / FEDGATE_API_KEY / FEDGATE_CA_CERT,
- * else .fedgate/stack.json, whose operator key (admin_api_key) the operator commands use.
+ * --authz-url / --api-key / --ca-cert, else FEDGATE_AUTHZ_URL / FEDGATE_ADMIN_API_KEY (an operator's
+ * key) / FEDGATE_CA_CERT, else .fedgate/stack.json, whose operator key (admin_api_key) the operator
+ * commands use; a person's own commands send a key only when --api-key names one.
  */
-function resolveService(opts: ConnectionOptions, useStackKey = true): AuthzService {
+function resolveService(opts: ConnectionOptions, operator = true): AuthzService {
   const explicitUrl = opts.authzUrl ?? env('FEDGATE_AUTHZ_URL');
-  const needStack = !explicitUrl || (useStackKey && !(opts.apiKey ?? env('FEDGATE_API_KEY')));
+  const operatorKey = opts.apiKey ?? (operator ? env('FEDGATE_ADMIN_API_KEY') : undefined);
+  const needStack = !explicitUrl || (operator && !operatorKey);
   let stackCa: string | undefined;
   let stackUrl: string | undefined;
   let stackKey: string | undefined;
@@ -82,7 +84,7 @@ function resolveService(opts: ConnectionOptions, useStackKey = true): AuthzServi
       throw new AuthzCommandError('invalid_ca_cert', `Cannot read the CA certificate ${caFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}.`);
     }
   }
-  return { url, apiKey: opts.apiKey ?? env('FEDGATE_API_KEY') ?? (useStackKey ? stackKey : undefined), ca };
+  return { url, apiKey: operatorKey ?? (operator ? stackKey : undefined), ca };
 }
 
 /**
@@ -151,7 +153,7 @@ function call(service: AuthzService, method: string, pathname: string, body?: un
 function withConnection(command: Command): Command {
   return command
     .option('--authz-url <url>', 'authz-service base URL (default: FEDGATE_AUTHZ_URL, else .fedgate/stack.json)')
-    .option('--api-key <key>', "a service key (default: FEDGATE_API_KEY, else the stack's operator key for check and rebuild; none for a person's own calls)")
+    .option('--api-key <key>', "a service key (check, rebuild: default FEDGATE_ADMIN_API_KEY, else the stack's operator key; a person's own calls send none unless given)")
     .option('--ca-cert <file>', 'CA certificate to trust (default: FEDGATE_CA_CERT, else the stack\'s)');
 }
 

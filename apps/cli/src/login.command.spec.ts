@@ -312,6 +312,7 @@ describe('fedgate login (compiled CLI against a fake login service)', { concurre
         services: { login: viaStack.url, token: 'https://127.0.0.1:2', authz: 'https://127.0.0.1:3', audit: 'https://127.0.0.1:4' },
         ca_cert: '.fedgate/tls/ca.pem',
         api_key: API_KEY,
+        admin_api_key: 'operator-key',
         idp: { issuer: 'https://127.0.0.1:5', users: [] },
         kafka: { brokers: ['127.0.0.1:9092'], sasl: { mechanism: 'scram-sha-512', username: 'fedgate-operator', password: 'pw' } },
         openfga: { url: 'http://127.0.0.1:8080', store_id: '01HVMMBCMGZNT3SED4Z17ECXCA' },

@@ -78,7 +78,7 @@ describe('login-service: the OIDC device flow for flwr login', { timeout: 300_00
     const succeeded = ofType('fedgate.login.succeeded.v1', (e) => data(e).device_code_hash === hash)[0]!;
     assert.equal(data(succeeded).pending_polls, 1, 'pending polls are counted on the final event');
     assert.equal(data(succeeded).access_token_hash, sha256Hex(tokens.access_token));
-    assert.equal(data(succeeded).origin.client_id, 'dev');
+    assert.equal(data(succeeded).origin.client_id, stack.service_name, 'the SuperLink key, by its name');
     assert.match(data(succeeded).origin.source_ip, /127\.0\.0\.1/);
     assert.equal(succeeded.subject, `login:${hash}`, "one login's events share a key, so they stay ordered");
     await waitFor('account.seen', () => ofType('fedgate.account.seen.v1', (e) => e.subject === 'flwr_aid:alice').length > 0);

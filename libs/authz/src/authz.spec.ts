@@ -52,21 +52,24 @@ describe('the OpenFGA model file', () => {
 });
 
 describe('ownership events → tuple changes', () => {
-  it('registers the owner and links the run to its service (default service when none is named)', () => {
+  it('registers the owner and links the run, named in its service, to the service (default service when none is named)', () => {
     const change = tupleChangeOf(ownership('fedgate.run.registered.v1', { run_id: '42', owner: 'alice' }), 'superlink');
     assert.deepEqual(change, {
       writes: [
-        { user: 'flwr_aid:alice', relation: 'owner', object: 'run:42' },
-        { user: 'service:superlink', relation: 'service', object: 'run:42' },
+        { user: 'flwr_aid:alice', relation: 'owner', object: 'run:superlink/42' },
+        { user: 'service:superlink', relation: 'service', object: 'run:superlink/42' },
       ],
       deletes: [],
     });
+    // run ids are unique per service: run 42 of another service is another object
+    const other = tupleChangeOf(ownership('fedgate.run.registered.v1', { run_id: '42', owner: 'bob', service: 'superlink-b' }), 'superlink');
+    assert.deepEqual(other.writes.map((t) => t.object), ['run:superlink-b/42', 'run:superlink-b/42']);
   });
 
   it('replaces an earlier run role on share and removes every role on unshare', () => {
-    const share = tupleChangeOf(ownership('fedgate.run.shared.v1', { run_id: '42', flwr_aid: 'bob', role: 'operator', actor: { kind: 'person', flwr_aid: 'alice' } }), 's');
-    assert.deepEqual(share.writes, [{ user: 'flwr_aid:bob', relation: 'operator', object: 'run:42' }]);
-    assert.deepEqual(share.deletes, [{ user: 'flwr_aid:bob', relation: 'viewer', object: 'run:42' }]);
+    const share = tupleChangeOf(ownership('fedgate.run.shared.v1', { run_id: '42', service: 'x', flwr_aid: 'bob', role: 'operator', actor: { kind: 'person', flwr_aid: 'alice' } }), 's');
+    assert.deepEqual(share.writes, [{ user: 'flwr_aid:bob', relation: 'operator', object: 'run:x/42' }]);
+    assert.deepEqual(share.deletes, [{ user: 'flwr_aid:bob', relation: 'viewer', object: 'run:x/42' }]);
     const unshare = tupleChangeOf(ownership('fedgate.run.unshared.v1', { run_id: '42', flwr_aid: 'bob', actor: { kind: 'person', flwr_aid: 'alice' } }), 's');
     assert.deepEqual(unshare.deletes.map((t) => t.relation).sort(), ['operator', 'viewer']);
   });

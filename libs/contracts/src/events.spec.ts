@@ -200,7 +200,7 @@ describe('createCloudEvent', () => {
     const event = createCloudEvent({
       type: 'fedgate.run.registered.v1',
       source,
-      subject: 'run:42',
+      subject: 'run:superlink/42',
       id: 'fixed-id',
       time: new Date('2030-01-02T03:04:05.000Z'),
       data: SAMPLES['fedgate.run.registered.v1'],
@@ -267,7 +267,7 @@ describe('parseEvent', () => {
   it('refuses a subject that does not match the data (wrong Kafka key)', () => {
     const event = valid();
     event.subject = 'run:43';
-    assert.throws(() => parseEvent(event), /subject must be 'run:42'/);
+    assert.throws(() => parseEvent(event), /subject must be 'run:superlink\/42'/);
   });
 
   it('throws a typed error for unknown event types', () => {
