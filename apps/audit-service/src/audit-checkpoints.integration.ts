@@ -18,7 +18,7 @@ import { AUDIT_CHECKPOINT_TOPIC, TOPICS, auditEventHash, createCloudEvent, type 
 import { recordOf, type AuditRow } from '@fedgate/audit';
 import { readStackFile } from '@fedgate/stack';
 import { repoRoot, uniqueSuffix, waitFor } from '@fedgate/testing';
-import { getJson, publishEvents, startIsolatedAuditService, testProducer, type IsolatedAuditService } from './audit-test-support';
+import { fetchGet, getJson, publishEvents, startIsolatedAuditService, testProducer, type IsolatedAuditService } from './audit-test-support';
 
 const stack = readStackFile();
 const CHECKPOINT_INTERVAL_MS = 500;
@@ -61,7 +61,7 @@ describe('audit evidence outside the database', () => {
   const signed = async () => (await getJson<AuditCheckpointListResponse>(stack, '/v1/integrity/checkpoints', stack.api_key, iso.url)).body.checkpoints;
   const rowCount = async () => Number((await db('SELECT count(*) AS n FROM audit_event'))[0].n);
   const refusals = async () => {
-    const text = await (await fetch(`${iso.url}/metrics`)).text();
+    const text = await (await fetchGet(`${iso.url}/metrics`)).text();
     return [...text.matchAll(/^fedgate_audit_checkpoint_refusals_total\{[^}]*\} (\d+)/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
   };
 
@@ -69,18 +69,18 @@ describe('audit evidence outside the database', () => {
   async function round(actor: string, count: number): Promise<AuditCheckpoint> {
     const producer = await testProducer(stack);
     try {
-      const target = (await rowCount()) + count;
-      await publishEvents(
-        producer,
-        Array.from({ length: count }, () =>
-          createCloudEvent({ type: 'fedgate.authz.decision.v1', source: '/fedgate/tests/audit', data: { decision_id: randomUUID(), flwr_aid: actor, relation: 'can_view', object: `run:${run}`, allowed: true, endpoint: 'check', cached: false } }),
-        ),
-      );
-      // a late warm-up event may land too: the checkpoint of the head once these are in
-      return await waitFor(`a checkpoint of the head at seq ${target} or later`, async () => {
-        const head = await rowCount();
-        return head >= target && (await signed()).find((c) => c.seq === head);
-      }, 60_000, 100);
+        const target = (await rowCount()) + count;
+        await publishEvents(
+          producer,
+          Array.from({ length: count }, () =>
+            createCloudEvent({ type: 'fedgate.authz.decision.v1', source: '/fedgate/tests/audit', data: { decision_id: randomUUID(), flwr_aid: actor, relation: 'can_view', object: `run:${run}`, allowed: true, endpoint: 'check', cached: false } }),
+          ),
+        );
+        // a late warm-up event may land too: the checkpoint of the head once these are in
+        return await waitFor(`a checkpoint of the head at seq ${target} or later`, async () => {
+          const head = await rowCount();
+          return head >= target && (await signed()).find((c) => c.seq === head);
+        }, 60_000, 100);
     } finally {
       await producer.disconnect();
     }
@@ -189,8 +189,8 @@ describe('audit evidence outside the database', () => {
     const admin = new Kafka({ clientId: `audit-admin-${run}`, brokers: stack.kafka.brokers, logLevel: logLevel.NOTHING }).admin();
     await admin.connect();
     try {
-      const [config] = (await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: 2, name: AUDIT_CHECKPOINT_TOPIC }] })).resources;
-      assert.equal(config?.configEntries.find((e) => e.configName === 'retention.ms')?.configValue, '-1', 'the checkpoint topic never deletes');
+        const [config] = (await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: 2, name: AUDIT_CHECKPOINT_TOPIC }] })).resources;
+        assert.equal(config?.configEntries.find((e) => e.configName === 'retention.ms')?.configValue, '-1', 'the checkpoint topic never deletes');
     } finally {
       await admin.disconnect();
     }
@@ -227,20 +227,24 @@ describe('audit evidence outside the database', () => {
     const restore = await saveAfter(k.seq);
     // the tail after k cut off, its checkpoints deleted, three forged rows chained on in its place
     const forged = (await rows(k.seq)).slice(0, 3).map((r) => ({ ...r, id: randomUUID(), outcome: 'denied' }));
-    await db('DELETE FROM audit_checkpoint WHERE seq > $1', [k.seq]);
-    await forgeAfter(k.seq, forged);
-    const service = await getJson<IntegrityResponse>(stack, '/v1/integrity?full=true', stack.api_key, iso.url);
-    assert.deepEqual([service.body.ok, service.body.problem, service.body.first_bad_seq, service.body.truncated_at], [false, 'truncated', k.seq + 1, k.seq + 4]);
-    for (const trusted of [path.join(dir, 'trusted.json'), `${last.seq}:${last.head_hash}`]) {
-      const cli = cliVerify(trusted);
-      assert.equal(cli.status, 1);
-      assert.deepEqual([cli.local.ok, cli.local.problem, cli.local.first_bad_seq, cli.local.truncated_at], [false, 'truncated', k.seq + 1, k.seq + 4], JSON.stringify(cli.local));
+    try {
+      await db('DELETE FROM audit_checkpoint WHERE seq > $1', [k.seq]);
+      await forgeAfter(k.seq, forged);
+      const service = await getJson<IntegrityResponse>(stack, '/v1/integrity?full=true', stack.api_key, iso.url);
+      assert.deepEqual([service.body.ok, service.body.problem, service.body.first_bad_seq, service.body.truncated_at], [false, 'truncated', k.seq + 1, k.seq + 4]);
+      for (const trusted of [path.join(dir, 'trusted.json'), `${last.seq}:${last.head_hash}`]) {
+        const cli = cliVerify(trusted);
+        assert.equal(cli.status, 1);
+        assert.deepEqual([cli.local.ok, cli.local.problem, cli.local.first_bad_seq, cli.local.truncated_at], [false, 'truncated', k.seq + 1, k.seq + 4], JSON.stringify(cli.local));
+      }
+      await assertRefusesToSign(last);
+      await assertAlert('truncated', k.seq + 1, last);
+      const plain = await getJson<IntegrityResponse>(stack, '/v1/integrity', stack.api_key, iso.url);
+      assert.equal(plain.body.ok, false, 'a plain call reports the refusal too');
+    } finally {
+      // the genuine log back, whatever failed: the next test starts from it
+      await restore();
     }
-    await assertRefusesToSign(last);
-    await assertAlert('truncated', k.seq + 1, last);
-    const plain = await getJson<IntegrityResponse>(stack, '/v1/integrity', stack.api_key, iso.url);
-    assert.equal(plain.body.ok, false, 'a plain call reports the refusal too');
-    await restore();
     await assertIntactAgain();
   });
 
@@ -251,18 +255,21 @@ describe('audit evidence outside the database', () => {
     assert.equal(fedgate(['audit', 'checkpoints', '--out', path.join(dir, 'trusted.json')]).status, 0);
     const restore = await saveAfter(k.seq);
     // bob's decisions become someone else's; the checkpoints that would betray it are deleted
-    const rewritten = (await rows(k.seq)).map((r) => (r.actorFlwrAid === bob ? { ...r, actorFlwrAid: 'mallory', data: { ...(r.data as object), flwr_aid: 'mallory' } } : r));
-    await db('DELETE FROM audit_checkpoint WHERE seq > $1', [k.seq]);
-    await forgeAfter(k.seq, rewritten);
-    assert.equal((await db('SELECT count(*)::int AS n FROM audit_event WHERE actor_flwr_aid = $1', [bob]))[0].n, 0);
-    const service = await getJson<IntegrityResponse>(stack, '/v1/integrity?full=true', stack.api_key, iso.url);
-    assert.deepEqual([service.body.ok, service.body.problem, service.body.first_bad_seq], [false, 'checkpoint_mismatch', k.seq + 1]);
-    const cli = cliVerify(path.join(dir, 'trusted.json'));
-    assert.equal(cli.status, 1);
-    assert.deepEqual([cli.local.ok, cli.local.problem, cli.local.first_bad_seq], [false, 'checkpoint_mismatch', k.seq + 1], JSON.stringify(cli.local));
-    await assertRefusesToSign(last);
-    await assertAlert('checkpoint_mismatch', k.seq + 1, last);
-    await restore();
+    try {
+      const rewritten = (await rows(k.seq)).map((r) => (r.actorFlwrAid === bob ? { ...r, actorFlwrAid: 'mallory', data: { ...(r.data as object), flwr_aid: 'mallory' } } : r));
+      await db('DELETE FROM audit_checkpoint WHERE seq > $1', [k.seq]);
+      await forgeAfter(k.seq, rewritten);
+      assert.equal((await db('SELECT count(*)::int AS n FROM audit_event WHERE actor_flwr_aid = $1', [bob]))[0].n, 0);
+      const service = await getJson<IntegrityResponse>(stack, '/v1/integrity?full=true', stack.api_key, iso.url);
+      assert.deepEqual([service.body.ok, service.body.problem, service.body.first_bad_seq], [false, 'checkpoint_mismatch', k.seq + 1]);
+      const cli = cliVerify(path.join(dir, 'trusted.json'));
+      assert.equal(cli.status, 1);
+      assert.deepEqual([cli.local.ok, cli.local.problem, cli.local.first_bad_seq], [false, 'checkpoint_mismatch', k.seq + 1], JSON.stringify(cli.local));
+      await assertRefusesToSign(last);
+      await assertAlert('checkpoint_mismatch', k.seq + 1, last);
+    } finally {
+      await restore();
+    }
     await assertIntactAgain();
   });
 
@@ -270,23 +277,26 @@ describe('audit evidence outside the database', () => {
     const k = await round('alice', 10);
     const gone = await round('alice', 10);
     const restore = await saveAfter(k.seq);
-    await db('DELETE FROM audit_checkpoint WHERE seq > $1', [k.seq]);
-    // new events arrive: the head moves past the database's last checkpoint
-    const producer = await testProducer(stack);
-    await publishEvents(producer, [createCloudEvent({ type: 'fedgate.system.test.v1', source: '/fedgate/tests/audit', data: { message: 'after', nonce: run } })]);
-    await producer.disconnect();
-    await waitFor('the new event stored', async () => (await rowCount()) > gone.seq, 30_000, 100);
-    const service = await getJson<IntegrityResponse>(stack, '/v1/integrity?full=true', stack.api_key, iso.url);
-    assert.deepEqual([service.body.ok, service.body.problem, service.body.first_bad_seq], [false, 'checkpoint_missing', gone.seq]);
-    // verify outside: the log still extends the checkpoints kept outside the database (served
-    // from the file), so its own verdict holds; it exits 1 on the service's, which names the seq
-    const cli = cliVerify(path.join(dir, 'trusted.json'));
-    assert.equal(cli.status, 1);
-    assert.equal(cli.local.ok, true);
-    assert.deepEqual([cli.service.problem, cli.service.first_bad_seq], ['checkpoint_missing', gone.seq]);
-    await assertRefusesToSign(gone);
-    await assertAlert('checkpoint_missing', gone.seq, gone);
-    await restore();
+    try {
+      await db('DELETE FROM audit_checkpoint WHERE seq > $1', [k.seq]);
+      // new events arrive: the head moves past the database's last checkpoint
+      const producer = await testProducer(stack);
+      await publishEvents(producer, [createCloudEvent({ type: 'fedgate.system.test.v1', source: '/fedgate/tests/audit', data: { message: 'after', nonce: run } })]);
+      await producer.disconnect();
+      await waitFor('the new event stored', async () => (await rowCount()) > gone.seq, 30_000, 100);
+      const service = await getJson<IntegrityResponse>(stack, '/v1/integrity?full=true', stack.api_key, iso.url);
+      assert.deepEqual([service.body.ok, service.body.problem, service.body.first_bad_seq], [false, 'checkpoint_missing', gone.seq]);
+      // verify outside: the log still extends the checkpoints kept outside the database (served
+      // from the file), so its own verdict holds; it exits 1 on the service's, which names the seq
+      const cli = cliVerify(path.join(dir, 'trusted.json'));
+      assert.equal(cli.status, 1);
+      assert.equal(cli.local.ok, true);
+      assert.deepEqual([cli.service.problem, cli.service.first_bad_seq], ['checkpoint_missing', gone.seq]);
+      await assertRefusesToSign(gone);
+      await assertAlert('checkpoint_missing', gone.seq, gone);
+    } finally {
+      await restore();
+    }
     await assertIntactAgain();
   });
 
@@ -296,13 +306,13 @@ describe('audit evidence outside the database', () => {
     await asAudit.connect();
     await asOwner.connect();
     try {
-      const before = await rowCount();
-      for (const [who, client] of [['fedgate_audit', asAudit], ['the owner', asOwner]] as const) {
-        for (const sql of ['DELETE FROM audit_event', "UPDATE audit_event SET action = 'x'", 'TRUNCATE audit_event', 'DELETE FROM audit_checkpoint', 'UPDATE audit_checkpoint SET signature = $$x$$']) {
-          await assert.rejects(client.query(sql), (err: { code?: string; message: string }) => err.code === '42501', `${who}: ${sql}`);
+        const before = await rowCount();
+        for (const [who, client] of [['fedgate_audit', asAudit], ['the owner', asOwner]] as const) {
+          for (const sql of ['DELETE FROM audit_event', "UPDATE audit_event SET action = 'x'", 'TRUNCATE audit_event', 'DELETE FROM audit_checkpoint', 'UPDATE audit_checkpoint SET signature = $$x$$']) {
+            await assert.rejects(client.query(sql), (err: { code?: string; message: string }) => err.code === '42501', `${who}: ${sql}`);
+          }
         }
-      }
-      assert.equal(await rowCount(), before, 'nothing changed');
+        assert.equal(await rowCount(), before, 'nothing changed');
     } finally {
       await asAudit.end();
       await asOwner.end();

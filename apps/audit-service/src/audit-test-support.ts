@@ -13,12 +13,18 @@ export interface Answer<T = Record<string, any>> {
   body: T;
 }
 
+/**
+ * A GET. A kept-alive connection the server closed while this process was blocked (a spawnSync of
+ * the CLI) fails once on reuse: a GET is safe to send again, on a new connection.
+ */
+export async function fetchGet(url: string, headers: Record<string, string> = {}): Promise<Response> {
+  const get = () => fetch(url, { headers });
+  return get().catch((err: Error & { cause?: { code?: string } }) => (err.cause?.code === 'UND_ERR_SOCKET' ? get() : Promise.reject(err)));
+}
+
 /** GET with the stack's key (`key: null` sends none); answers status and parsed JSON. */
 export async function getJson<T = Record<string, any>>(stack: StackFile, pathAndQuery: string, key: string | null = stack.admin_api_key, base = stack.services.audit): Promise<Answer<T>> {
-  const get = () => fetch(`${base}${pathAndQuery}`, { headers: key === null ? {} : { [API_KEY_HEADER]: key } });
-  // a kept-alive connection the server closed while this process was blocked (a spawnSync of the
-  // CLI) fails once on reuse: a GET is safe to send again, on a new connection
-  const res = await get().catch((err: Error & { cause?: { code?: string } }) => (err.cause?.code === 'UND_ERR_SOCKET' ? get() : Promise.reject(err)));
+  const res = await fetchGet(`${base}${pathAndQuery}`, key === null ? {} : { [API_KEY_HEADER]: key });
   const text = await res.text();
   return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
 }
