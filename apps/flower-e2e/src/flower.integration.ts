@@ -122,8 +122,8 @@ describe('flwr login / run / ls against a SuperLink authorized by Fedgate', () =
 
   for (const version of VERSIONS) describe(`flwr ${version}`, () => scenario(version));
 
-  it('keeps both runs under 8 minutes', () => {
-    assert.ok(Date.now() - started < 480_000, `took ${(Date.now() - started) / 1000} s`);
+  it('keeps both runs under 10 minutes (5 each, as the single run was)', () => {
+    assert.ok(Date.now() - started < 600_000, `took ${(Date.now() - started) / 1000} s`);
   });
 });
 
