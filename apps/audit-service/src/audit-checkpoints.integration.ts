@@ -45,7 +45,7 @@ describe('audit evidence outside the database', () => {
   const bob = `bob-${run}`;
 
   const fedgate = (args: string[]) => {
-    const result = spawnSync(process.execPath, [path.join(repoRoot(), 'apps/cli/bin/fedgate.js'), ...args, '--url', iso.url, '--ca-cert', stack.ca_cert, '--api-key', stack.api_key], {
+    const result = spawnSync(process.execPath, [path.join(repoRoot(), 'apps/cli/bin/fedgate.js'), ...args, '--url', iso.url, '--ca-cert', stack.ca_cert, '--api-key', stack.admin_api_key], {
       cwd: repoRoot(),
       encoding: 'utf8',
       timeout: 120_000,
@@ -58,7 +58,7 @@ describe('audit evidence outside the database', () => {
     return { status: result.status, stderr: result.stderr, ...(JSON.parse(result.stdout || '{}') as Omit<CliVerdict, 'status' | 'stderr'>) };
   }
 
-  const signed = async () => (await getJson<AuditCheckpointListResponse>(stack, '/v1/integrity/checkpoints', stack.api_key, iso.url)).body.checkpoints;
+  const signed = async () => (await getJson<AuditCheckpointListResponse>(stack, '/v1/integrity/checkpoints', stack.admin_api_key, iso.url)).body.checkpoints;
   const rowCount = async () => Number((await db('SELECT count(*) AS n FROM audit_event'))[0].n);
   const refusals = async () => {
     const text = await (await fetchGet(`${iso.url}/metrics`)).text();
@@ -141,7 +141,7 @@ describe('audit evidence outside the database', () => {
   }
 
   async function assertIntactAgain() {
-    await waitFor('the service to sign again', async () => (await getJson<IntegrityResponse>(stack, '/v1/integrity?full=true', stack.api_key, iso.url)).body.ok, 30_000, 200);
+    await waitFor('the service to sign again', async () => (await getJson<IntegrityResponse>(stack, '/v1/integrity?full=true', stack.admin_api_key, iso.url)).body.ok, 30_000, 200);
     const verdict = cliVerify(path.join(dir, 'trusted.json'));
     assert.equal(verdict.status, 0, verdict.stderr);
     assert.equal(verdict.local.ok, true);
@@ -199,7 +199,7 @@ describe('audit evidence outside the database', () => {
     await iso.restart();
     // (a connection kept alive to the old process fails once: retried)
     const recovered = await waitFor('the checkpoints recovered from the topic', async () => {
-      const answer = await getJson<AuditCheckpointListResponse>(stack, '/v1/integrity/checkpoints', stack.api_key, iso.url);
+      const answer = await getJson<AuditCheckpointListResponse>(stack, '/v1/integrity/checkpoints', stack.admin_api_key, iso.url);
       return answer.status === 200 && answer.body.checkpoints;
     }, 60_000, 200);
     assert.deepEqual(recovered.slice(0, before.length), before);
@@ -230,7 +230,7 @@ describe('audit evidence outside the database', () => {
     try {
       await db('DELETE FROM audit_checkpoint WHERE seq > $1', [k.seq]);
       await forgeAfter(k.seq, forged);
-      const service = await getJson<IntegrityResponse>(stack, '/v1/integrity?full=true', stack.api_key, iso.url);
+      const service = await getJson<IntegrityResponse>(stack, '/v1/integrity?full=true', stack.admin_api_key, iso.url);
       assert.deepEqual([service.body.ok, service.body.problem, service.body.first_bad_seq, service.body.truncated_at], [false, 'truncated', k.seq + 1, k.seq + 4]);
       for (const trusted of [path.join(dir, 'trusted.json'), `${last.seq}:${last.head_hash}`]) {
         const cli = cliVerify(trusted);
@@ -239,7 +239,7 @@ describe('audit evidence outside the database', () => {
       }
       await assertRefusesToSign(last);
       await assertAlert('truncated', k.seq + 1, last);
-      const plain = await getJson<IntegrityResponse>(stack, '/v1/integrity', stack.api_key, iso.url);
+      const plain = await getJson<IntegrityResponse>(stack, '/v1/integrity', stack.admin_api_key, iso.url);
       assert.equal(plain.body.ok, false, 'a plain call reports the refusal too');
     } finally {
       // the genuine log back, whatever failed: the next test starts from it
@@ -260,7 +260,7 @@ describe('audit evidence outside the database', () => {
       await db('DELETE FROM audit_checkpoint WHERE seq > $1', [k.seq]);
       await forgeAfter(k.seq, rewritten);
       assert.equal((await db('SELECT count(*)::int AS n FROM audit_event WHERE actor_flwr_aid = $1', [bob]))[0].n, 0);
-      const service = await getJson<IntegrityResponse>(stack, '/v1/integrity?full=true', stack.api_key, iso.url);
+      const service = await getJson<IntegrityResponse>(stack, '/v1/integrity?full=true', stack.admin_api_key, iso.url);
       assert.deepEqual([service.body.ok, service.body.problem, service.body.first_bad_seq], [false, 'checkpoint_mismatch', k.seq + 1]);
       const cli = cliVerify(path.join(dir, 'trusted.json'));
       assert.equal(cli.status, 1);
@@ -284,7 +284,7 @@ describe('audit evidence outside the database', () => {
       await publishEvents(producer, [createCloudEvent({ type: 'fedgate.system.test.v1', source: '/fedgate/tests/audit', data: { message: 'after', nonce: run } })]);
       await producer.disconnect();
       await waitFor('the new event stored', async () => (await rowCount()) > gone.seq, 30_000, 100);
-      const service = await getJson<IntegrityResponse>(stack, '/v1/integrity?full=true', stack.api_key, iso.url);
+      const service = await getJson<IntegrityResponse>(stack, '/v1/integrity?full=true', stack.admin_api_key, iso.url);
       assert.deepEqual([service.body.ok, service.body.problem, service.body.first_bad_seq], [false, 'checkpoint_missing', gone.seq]);
       // verify outside: the log still extends the checkpoints kept outside the database (served
       // from the file), so its own verdict holds; it exits 1 on the service's, which names the seq
