@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { readStackFile } from '@fedgate/stack';
-import { repoRoot, uniqueSuffix, waitFor } from '@fedgate/testing';
+import { repoRoot, stackAdmin, uniqueSuffix, waitFor } from '@fedgate/testing';
 import { authzApi, authzCall, freshRunId, projectorWorks, type Answer } from './authz-client.testing';
 
 const stack = readStackFile();
@@ -83,7 +83,7 @@ describe('rebuild from the ownership topic', { timeout: 600_000 }, () => {
     };
     // in-order projection: once the last write is applied, all earlier ones are (under load the
     // projector may need longer than one check's consistency wait: wait for it first)
-    await waitFor('the last write to be applied', async () => (await api.check(stack.admin_flwr_aid, 'has_access', `service:${stack.service_name}`, tokens.at(-1))).status === 200, 120_000, 500);
+    await waitFor('the last write to be applied', async () => (await api.check(stackAdmin(stack), 'has_access', `service:${stack.service_name}`, tokens.at(-1))).status === 200, 120_000, 500);
     const before = await answers(tokens.at(-1));
     assert.ok(before.allowed.some(Boolean) && before.allowed.some((a) => !a), 'a mix of allows and denies');
 
