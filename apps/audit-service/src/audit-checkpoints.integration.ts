@@ -159,7 +159,7 @@ describe('audit evidence outside the database', () => {
     db = async (sql, params = []) => (await client.query(sql, params)).rows;
     closeDb = () => client.end();
     dir = mkdtempSync(path.join(tmpdir(), 'fedgate-evidence-'));
-    alerts = new Kafka({ clientId: `audit-alerts-${run}`, brokers: stack.kafka.brokers, logLevel: logLevel.NOTHING }).consumer({ groupId: `audit-alerts-${run}` });
+    alerts = new Kafka({ clientId: `audit-alerts-${run}`, brokers: stack.kafka.brokers, sasl: stack.kafka.sasl, logLevel: logLevel.NOTHING }).consumer({ groupId: `audit-alerts-${run}` });
     await alerts.connect();
     await alerts.subscribe({ topic: TOPICS.audit, fromBeginning: true });
     await alerts.run({ eachMessage: async ({ message }) => void alertEvents.push(JSON.parse(message.value!.toString()) as FedgateEvent) });
@@ -186,7 +186,7 @@ describe('audit evidence outside the database', () => {
     const file = readFileSync(iso.checkpointFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as AuditCheckpoint);
     assert.deepEqual(file, before, 'GET /v1/integrity/checkpoints serves the checkpoint file');
     assert.equal(statSync(iso.checkpointFile).mode & 0o777, 0o600);
-    const admin = new Kafka({ clientId: `audit-admin-${run}`, brokers: stack.kafka.brokers, logLevel: logLevel.NOTHING }).admin();
+    const admin = new Kafka({ clientId: `audit-admin-${run}`, brokers: stack.kafka.brokers, sasl: stack.kafka.sasl, logLevel: logLevel.NOTHING }).admin();
     await admin.connect();
     try {
         const [config] = (await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: 2, name: AUDIT_CHECKPOINT_TOPIC }] })).resources;

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { readStackFile } from '@fedgate/stack';
-import { parseEnvFile, repoRoot } from '@fedgate/testing';
+import { parseEnvFile, repoRoot, serviceKafkaEnv } from '@fedgate/testing';
 
 const root = repoRoot();
 const stack = readStackFile();
@@ -32,7 +32,7 @@ function script(file: string, args: string[], state: string) {
 function failedStart(service: 'login' | 'token', overrides: Record<string, string>): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
     const child = spawn('node', [path.join(root, `dist/apps/${service}-service/src/main.js`)], {
-      env: { ...process.env, FEDGATE_PORT: '1', FEDGATE_WORKERS: '1', ...overrides },
+      env: { ...process.env, ...serviceKafkaEnv(`${service}-service`), FEDGATE_PORT: '1', FEDGATE_WORKERS: '1', ...overrides },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';

@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import type { TokenSetResponse } from '@fedgate/contracts';
 import { approveKeycloakDeviceLogin } from '@fedgate/dev-idp';
 import { readStackFile, trustCertificateAuthorities } from '@fedgate/stack';
-import { freePort, parseEnvFile, postJson, repoRoot, runProjectScript, uniqueSuffix, waitFor, withPg } from '@fedgate/testing';
+import { freePort, parseEnvFile, postJson, repoRoot, runProjectScript, serviceKafkaEnv, uniqueSuffix, waitFor, withPg } from '@fedgate/testing';
 
 const stack = readStackFile();
 const root = repoRoot();
@@ -38,7 +38,7 @@ async function startService(name: 'login' | 'token' | 'authz', env: Record<strin
   const output: string[] = [];
   const child = spawn('node', [path.join(root, `dist/apps/${name}-service/src/main.js`)], {
     // no clock skew allowance, so the expiry test waits seconds, not the default 30 s more
-    env: { ...env, FEDGATE_PORT: String(port), FEDGATE_WORKERS: '1', FEDGATE_TOKEN_CLOCK_SKEW_SECONDS: '0' },
+    env: { ...env, ...serviceKafkaEnv(`${name}-service`), FEDGATE_PORT: String(port), FEDGATE_WORKERS: '1', FEDGATE_TOKEN_CLOCK_SKEW_SECONDS: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout!.on('data', (d: Buffer) => output.push(d.toString()));

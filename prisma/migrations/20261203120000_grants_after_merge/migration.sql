@@ -10,6 +10,9 @@ SELECT fedgate_grant('fedgate_authz', 'SELECT, DELETE', 'TABLE session_revocatio
 SELECT fedgate_grant('fedgate_token', 'SELECT', 'TABLE session_token');
 SELECT fedgate_grant('fedgate_authz', 'SELECT', 'TABLE session_token');
 
+-- the login-service drops a session's expired access-token rows as it caps the session's live tokens
+SELECT fedgate_grant('fedgate_login', 'DELETE', 'TABLE session_token');
+
 -- every relay moves what Kafka refuses for good to the dead-letter table
 SELECT fedgate_grant('fedgate_login', 'SELECT, INSERT', 'TABLE outbox_dead_letter');
 SELECT fedgate_grant('fedgate_token', 'SELECT, INSERT', 'TABLE outbox_dead_letter');
