@@ -161,7 +161,7 @@ cmd_acls() {
 # authentication has none, so no client could ever authenticate: the local data must go.
 require_scram_users() {
   [ -f "$LOGDIR/.scram-users" ] ||
-    die "kafka: $LOGDIR was formatted before Kafka authentication (no SCRAM users); run \`npm run stack:down\`, delete $DATA (the local stack's data) and start again"
+    die "kafka: $LOGDIR was formatted before Kafka authentication (no SCRAM users); run \`npm run stack:down\`, delete $DATA (the local stack's data) and $STATE/audit (the audit log's signed checkpoints, which would otherwise prove the new, empty log a truncation) and start again"
 }
 
 format_storage() {
