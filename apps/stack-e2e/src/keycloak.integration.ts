@@ -116,7 +116,12 @@ describe('Fedgate against a real Keycloak 26', { timeout: 900_000 }, () => {
     untrust = await trustCertificateAuthorities([readFileSync(idp.FEDGATE_IDP_CA_FILE!, 'utf8')]);
     admin = new KeycloakAdmin(new URL(idp.FEDGATE_IDP_ISSUER!).origin);
     for (const user of ['alice', 'bob', 'carol']) passwords.set(user, process.env[`FEDGATE_IDP_${user.toUpperCase()}_PASSWORD`] ?? '');
-    [login, token, authz] = await Promise.all([startService('login', env), startService('token', env), startService('authz', { ...env, FEDGATE_SERVICE_NAME: serviceName })]);
+    [login, token, authz] = await Promise.all([startService('login', env), startService('token', env), startService('authz', {
+      ...env,
+      FEDGATE_SERVICE_NAME: serviceName,
+      // here the stack's SuperLink key acts for this run's own service (keys are scoped to their services)
+      FEDGATE_API_KEYS: `${serviceName}:${env.FEDGATE_API_KEY_SHA256}:superlink:${serviceName}`,
+    })]);
   });
 
   after(async () => {
@@ -276,9 +281,10 @@ describe('Fedgate against a real Keycloak 26', { timeout: 900_000 }, () => {
     cpSync(path.dirname(stack.ca_cert), path.join(superlinkState, 'tls'), { recursive: true });
     cpSync(path.join(state, 'secrets.env'), path.join(superlinkState, 'secrets.env'));
     writeFileSync(path.join(superlinkState, 'stack.json'), JSON.stringify({ ...stack, services: { ...stack.services, login: login.url, token: token.url, authz: authz.url }, service_name: serviceName }));
-    const superlinkEnv = { ...process.env, FEDGATE_STATE_DIR: superlinkState, SUPERLINK_ISOLATION: 'process' };
+    // flwr 1.22: its pyproject federation form and gRPC Control API (the stack's default is the newest)
+    const superlinkEnv = { ...process.env, FEDGATE_STATE_DIR: superlinkState, SUPERLINK_ISOLATION: 'process', FEDGATE_FLWR_VERSION: '1.22.0' };
     const superlink = (verb: string) => spawnSync('bash', [path.join(root, 'scripts/infra/superlink.sh'), verb], { cwd: root, encoding: 'utf8', env: superlinkEnv, timeout: 600_000 });
-    const venv = spawnSync('bash', [path.join(root, 'scripts/infra/flwr.sh'), 'ensure'], { encoding: 'utf8', timeout: 900_000 }).stdout.trim();
+    const venv = spawnSync('bash', [path.join(root, 'scripts/infra/flwr.sh'), 'ensure'], { encoding: 'utf8', env: superlinkEnv, timeout: 900_000 }).stdout.trim();
     const up = superlink('start');
     try {
       assert.equal(up.status, 0, up.stderr);
