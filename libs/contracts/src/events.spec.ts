@@ -146,9 +146,9 @@ describe('Kafka ACLs from the topic catalogue', () => {
     assert.equal(allowed('token-service', 'READ', TOPICS.authz), false);
   });
 
-  it('lets the audit-service read every topic and write none', () => {
+  it('lets the audit-service read every topic and write only its own alerts', () => {
     assert.deepEqual(topicsConsumedBy('audit-service'), TOPIC_NAMES);
-    assert.deepEqual(topicsProducedBy('audit-service'), []);
+    assert.deepEqual(topicsProducedBy('audit-service'), [TOPICS.audit]);
   });
 
   it('allows only topic and group operations a service needs, each once', () => {

@@ -51,7 +51,9 @@ describe('database roles', () => {
       await refused(role(service), 'DELETE FROM audit_event');
     }
     await refused(role('LOGIN'), 'SELECT * FROM authz_run LIMIT 1');
-    await refused(role('AUTHZ'), 'SELECT * FROM session_token LIMIT 1');
+    // authz-service reads session_token (a token's session, for revocations) and nothing else of the logins
+    await refused(role('AUTHZ'), 'SELECT * FROM device_login LIMIT 1');
+    await refused(role('AUTHZ'), "UPDATE session_token SET status = 'revoked'");
     // and none may change the schema
     await refused(role('AUTHZ'), 'DROP TABLE audit_event');
     await refused(role('LOGIN'), 'CREATE TABLE evil (x int)');
