@@ -202,7 +202,7 @@ try {
     new Promise((resolve, reject) => {
       const t = performance.now();
       https
-        .get(`${iso.url}${p}`, { agent, headers: { 'x-fedgate-key': stack.api_key } }, (res) => {
+        .get(`${iso.url}${p}`, { agent, headers: { 'x-fedgate-key': stack.admin_api_key } }, (res) => {
           const chunks = [];
           res.on('data', (c) => chunks.push(c));
           res.on('end', () => (res.statusCode === 200 ? resolve({ ms: performance.now() - t, body: JSON.parse(Buffer.concat(chunks).toString()) }) : reject(new Error(`${p}: ${res.statusCode} ${Buffer.concat(chunks)}`))));
