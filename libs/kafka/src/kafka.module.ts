@@ -50,6 +50,9 @@ export class OutboxRelayLifecycle implements OnApplicationBootstrap, OnApplicati
   }
 }
 
+/** The service's own Kafka principal (KafkaModuleOptions.service): whose consumer groups it may use. */
+export const KAFKA_SERVICE = Symbol('KAFKA_SERVICE');
+
 export interface KafkaModuleOptions {
   settings: KafkaSettings;
   /** Whose topics: those it writes (the only ones its relay publishes) and those it reads (TOPIC_CATALOGUE). */
@@ -83,8 +86,8 @@ export class KafkaModule {
       : [];
     return {
       module: KafkaModule,
-      providers: [{ provide: KAFKA_SETTINGS, useValue: settings }, { provide: SERVICE_TOPICS, useValue: topics }, CloudEventPublisher, KafkaReadinessCheck, KafkaTopicsBootstrap, ...relayProviders],
-      exports: [KAFKA_SETTINGS, CloudEventPublisher, KafkaReadinessCheck, ...(options.outboxRelay ? [OutboxRelay] : [])],
+      providers: [{ provide: KAFKA_SETTINGS, useValue: settings }, { provide: KAFKA_SERVICE, useValue: service }, { provide: SERVICE_TOPICS, useValue: topics }, CloudEventPublisher, KafkaReadinessCheck, KafkaTopicsBootstrap, ...relayProviders],
+      exports: [KAFKA_SETTINGS, KAFKA_SERVICE, CloudEventPublisher, KafkaReadinessCheck, ...(options.outboxRelay ? [OutboxRelay] : [])],
     };
   }
 }

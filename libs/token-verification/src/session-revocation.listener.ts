@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { TOPICS, consumerGroupOf, type KafkaServicePrincipal } from '@fedgate/contracts';
-import { CloudEventConsumer, KAFKA_SETTINGS, KafkaSettings, onceInMemory, startConsumerWithRetry } from '@fedgate/kafka';
+import { CloudEventConsumer, KAFKA_SERVICE, KAFKA_SETTINGS, KafkaSettings, onceInMemory, startConsumerWithRetry } from '@fedgate/kafka';
 import { CachingTokenVerifier } from './caching-token-verifier';
 import { SessionRevocations } from './session-revocations';
 
@@ -22,6 +22,7 @@ export class SessionRevocationListener implements OnApplicationBootstrap, OnAppl
 
   constructor(
     @Inject(KAFKA_SETTINGS) private readonly kafka: KafkaSettings,
+    @Inject(KAFKA_SERVICE) private readonly principal: KafkaServicePrincipal,
     @Inject(CachingTokenVerifier) private readonly verifier: CachingTokenVerifier,
     @Inject(SessionRevocations) private readonly revocations: SessionRevocations,
     @Inject(MAX_TOKEN_LIFETIME_SECONDS) private readonly maxLifetimeSeconds: number,
@@ -34,7 +35,7 @@ export class SessionRevocationListener implements OnApplicationBootstrap, OnAppl
 
   private newConsumer(): CloudEventConsumer {
     return new CloudEventConsumer(this.kafka, {
-      groupId: consumerGroupOf(this.kafka.clientId as KafkaServicePrincipal, `revocations-${randomUUID()}`),
+      groupId: consumerGroupOf(this.principal, `revocations-${randomUUID()}`),
       topics: [TOPICS.login],
       // the durable list holds everything revoked before: only what happens from now on is news
       fromBeginning: false,
