@@ -25,6 +25,9 @@ import { ViewerController } from './viewer/viewer.controller';
 
 const CHECKPOINTING = Symbol('CHECKPOINTING');
 
+/** The service's own routes (PlatformModule adds /healthz, /readyz, /metrics, /openapi.json, /docs). */
+export const AUDIT_CONTROLLERS = [AuditController, ViewerController];
+
 /** The audit log: ingest of every topic, signed checkpoints, the query API and the viewer. */
 @Module({})
 export class AuditServiceModule {
@@ -44,7 +47,7 @@ export class AuditServiceModule {
           readiness: { inject: [DatabaseReadinessCheck, KafkaReadinessCheck] },
         }),
       ],
-      controllers: [AuditController, ViewerController],
+      controllers: AUDIT_CONTROLLERS,
       providers: [
         { provide: AuditEventStore, useFactory: (prisma: PrismaService) => new AuditEventStore(prisma.client, prisma.pool), inject: [PrismaService] },
         { provide: CHECKPOINT_PUBLIC_KEY, useValue: signer.publicKey },

@@ -1,7 +1,8 @@
 import { Controller, Get, Inject, Param, Query, Res, UseGuards } from '@nestjs/common';
-import { once } from 'node:events';
-import type { Response } from 'express';
+import { Readable } from 'node:stream';
+import type { FastifyReply } from 'fastify';
 import {
+  API_PATHS,
   AuditEventParamsSchema,
   AuditEventQuerySchema,
   AuditExportQuerySchema,
@@ -9,6 +10,7 @@ import {
   FedgateError,
   InvalidRequestError,
   parseOrThrow,
+  routePattern,
   type AuditCheckpointListResponse,
 } from '@fedgate/contracts';
 import { ExportEvents, ExternalCheckpoints, GetEvent, QueryEvents, VerifyIntegrity, type CheckpointPublicKey } from '@fedgate/audit';
@@ -27,7 +29,7 @@ function onlyKnown(query: Record<string, unknown>, allowed: readonly string[]): 
 }
 
 /** The v1 REST API of ../shared/API.md § audit-service. Every call needs an audit-reader key. */
-@Controller('v1')
+@Controller()
 @UseGuards(ApiKeyGuard, AuditReaderGuard)
 export class AuditController {
   constructor(
@@ -39,42 +41,37 @@ export class AuditController {
     @Inject(CHECKPOINT_PUBLIC_KEY) private readonly publicKey: CheckpointPublicKey,
   ) {}
 
-  @Get('events')
+  @Get(API_PATHS.audit.events)
   list(@Query() query: Record<string, unknown>) {
     return this.queryEvents.execute(parseOrThrow(AuditEventQuerySchema, onlyKnown(query, [...FILTERS, 'limit', 'cursor', 'after_seq'])));
   }
 
   // declared before events/:id, which would otherwise take "export" for an id
   /** Streams NDJSON, oldest first, fetching from the database only as fast as the client reads. */
-  @Get('events/export')
-  async export(@Query() query: Record<string, unknown>, @Res() res: Response): Promise<void> {
+  // Readable.from pulls the next line only when the client has taken the last; a failure after
+  // the status line destroys the stream, and a cut-off stream (no final newline) is how the client learns
+  @Get(API_PATHS.audit.export)
+  export(@Query() query: Record<string, unknown>, @Res() res: FastifyReply): void {
     const filters = parseOrThrow(AuditExportQuerySchema, onlyKnown(query, [...FILTERS, 'format']));
-    res.status(200).setHeader('content-type', 'application/x-ndjson; charset=utf-8');
-    res.setHeader('cache-control', 'no-store');
-    try {
-      for await (const event of this.exportEvents.execute(filters)) {
-        if (res.destroyed) return;
-        if (!res.write(`${JSON.stringify(event)}\n`)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
-      }
-      res.end();
-    } catch {
-      // the status line is gone: a cut-off stream (no final newline) is how the client learns
-      res.destroy();
-    }
+    const events = this.exportEvents.execute(filters);
+    const lines = Readable.from((async function* () {
+      for await (const event of events) yield `${JSON.stringify(event)}\n`;
+    })());
+    void res.status(200).headers({ 'content-type': 'application/x-ndjson; charset=utf-8', 'cache-control': 'no-store' }).send(lines);
   }
 
-  @Get('events/:id')
+  @Get(routePattern(API_PATHS.audit.event))
   one(@Param() params: Record<string, unknown>) {
     return this.getEvent.execute(parseOrThrow(AuditEventParamsSchema, params).id);
   }
 
-  @Get('integrity')
+  @Get(API_PATHS.audit.integrity)
   integrity(@Query() query: Record<string, unknown>) {
     return this.verifyIntegrity.execute({ full: parseOrThrow(IntegrityQuerySchema, onlyKnown(query, ['full'])).full });
   }
 
   /** The checkpoints as kept outside the database (the checkpoint file), not the database's copies. */
-  @Get('integrity/checkpoints')
+  @Get(API_PATHS.audit.checkpoints)
   checkpoints(): AuditCheckpointListResponse {
     if (!this.external.loaded) throw new FedgateError('dependency_unavailable', 'The checkpoint log is not loaded yet (no checkpoint file, and the checkpoint topic cannot be read).');
     return { public_key: this.publicKey.pem, key_id: this.publicKey.keyId, checkpoints: [...this.external.all()] };

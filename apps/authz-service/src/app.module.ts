@@ -31,18 +31,20 @@ import {
 import { DatabaseModule, DatabaseReadinessCheck, OutboxGroupWriter, OutboxStore, PrismaService, ProcessedEventStore } from '@fedgate/database';
 import { KAFKA_SETTINGS, KafkaModule, KafkaReadinessCheck, KafkaSettings, OutboxRelay, kafkaSettingsFromConfig } from '@fedgate/kafka';
 import { OpenFgaHttpClient, openFgaReadinessCheck } from '@fedgate/openfga';
-import { PlatformModule, provideFastJsonRoutes } from '@fedgate/platform';
+import { PlatformModule } from '@fedgate/platform';
 import type { AuthzServiceConfig } from '@fedgate/service-config';
 import { createSessionRevocations, tokenVerificationProviders } from '@fedgate/token-verification';
 import { AuthzController, MembershipController } from './authz.controller';
 import { PersonVerifier } from './person-verifier';
 import { AuthzErrorsInterceptor } from './authz-errors.interceptor';
-import { fastCheckRoutes } from './fast-check.routes';
 import { AUTHZ_CONFIG, AuthzLifecycle, AuthzStartup } from './authz.lifecycle';
 import { AdminController, ApiKeyOrBearerGuard, OpenFgaCheckController } from './openfga-check.controller';
 
 const OWNERSHIP_DEPS = Symbol('OWNERSHIP_DEPS');
 const AUDIT_WRITER = Symbol('AUDIT_WRITER');
+
+/** The service's own routes (PlatformModule adds /healthz, /readyz, /metrics, /openapi.json, /docs). */
+export const AUTHZ_CONTROLLERS = [AuthzController, MembershipController, OpenFgaCheckController, AdminController];
 
 /**
  * OpenFGA decisions, event-sourced run ownership and grants, private by default. Keys are
@@ -78,7 +80,7 @@ export class AuthzServiceModule {
           },
         }),
       ],
-      controllers: [AuthzController, MembershipController, OpenFgaCheckController, AdminController],
+      controllers: AUTHZ_CONTROLLERS,
       providers: [
         // successes are recorded by the decision or change they allow (one event), refusals always
         ...tokenVerificationProviders(config, { auditSuccess: false, revocations }),
@@ -134,7 +136,6 @@ export class AuthzServiceModule {
           (decide: Decide, projection: ProjectionState, scope: QuestionScope, persons: PersonVerifier) => new Authorize(decide, projection, scope, (token, caller) => persons.verify(token, caller)),
           [Decide, ProjectionState, QuestionScope, PersonVerifier],
         ),
-        provideFastJsonRoutes(fastCheckRoutes, [Authorize, CheckAccess, BatchCheck]),
         useCase(OpenFgaCompatibleCheck, (decide: Decide, scope: QuestionScope) => new OpenFgaCompatibleCheck(decide, store, scope), [Decide, QuestionScope]),
         useCase(ListRuns, (prisma: PrismaService, projection: ProjectionState, refusals: Refusals) => new ListRuns(prisma.client, projection, refusals), [PrismaService, ProjectionState, Refusals]),
         command(ListServiceMembers),

@@ -1,6 +1,7 @@
 import { Controller, Delete, Get, HttpCode, Inject, Post, Put, Req, Res, UseGuards } from '@nestjs/common';
-import type { Request, Response } from 'express';
+import type { FastifyReply as Response, FastifyRequest as Request } from 'fastify';
 import {
+  API_PATHS,
   AuthorizeRequestSchema,
   BatchCheckRequestSchema,
   CheckRequestSchema,
@@ -17,6 +18,7 @@ import {
   ServiceMembersQuerySchema,
   ServiceParamsSchema,
   parseOrThrow,
+  routePattern,
 } from '@fedgate/contracts';
 import {
   Authorize,
@@ -42,7 +44,7 @@ function optionalBody<T>(req: Request, parse: (req: Request) => T): T | Record<s
 }
 
 /** The SuperLink's calls (API.md § authz-service): a service key always, scoped to its services. */
-@Controller('v1')
+@Controller()
 @UseGuards(ApiKeyGuard)
 export class AuthzController {
   constructor(
@@ -53,7 +55,7 @@ export class AuthzController {
   ) {}
 
   /** 200 `{allowed, decision_id, account}`; 401 `{allowed:false, error}` for a refused token. */
-  @Post('authorize')
+  @Post(API_PATHS.authz.authorize)
   @HttpCode(200)
   async authorize(@Req() req: Request, @Res({ passthrough: true }) res: Response, @CallingKey() caller: Caller) {
     const answer = await this.authorizeUseCase.execute(validBody(req, 'json', AuthorizeRequestSchema), caller);
@@ -61,20 +63,20 @@ export class AuthzController {
     return answer.body;
   }
 
-  @Post('check')
+  @Post(API_PATHS.authz.check)
   @HttpCode(200)
   check(@Req() req: Request, @CallingKey() caller: Caller) {
     return this.checkAccess.execute(validBody(req, 'json', CheckRequestSchema), caller);
   }
 
-  @Post('check/batch')
+  @Post(API_PATHS.authz.batchCheck)
   @HttpCode(200)
   batch(@Req() req: Request, @CallingKey() caller: Caller) {
     return this.batchCheck.execute(validBody(req, 'json', BatchCheckRequestSchema), caller);
   }
 
   /** 201 when registered now, 200 when the same owner registers it again. */
-  @Post('runs')
+  @Post(API_PATHS.authz.runs)
   async register(@Req() req: Request, @Res({ passthrough: true }) res: Response, @CallingKey() caller: Caller) {
     const { created, ...answer } = await this.registerRun.execute(validBody(req, 'json', RegisterRunRequestSchema), caller);
     res.status(created ? 201 : 200);
@@ -87,7 +89,7 @@ export class AuthzController {
  * the acting person is whoever the bearer token proves; a key sent along must act for the
  * service concerned; an `authz-admin` key alone may manage its services' members.
  */
-@Controller('v1')
+@Controller()
 @UseGuards(OptionalApiKeyGuard)
 export class MembershipController {
   constructor(
@@ -106,27 +108,27 @@ export class MembershipController {
     return token === undefined ? caller : { ...caller, person: await this.persons.verify(token, caller) };
   }
 
-  @Get('runs')
+  @Get(API_PATHS.authz.runs)
   async runs(@Req() req: Request, @CallingKey() caller: Caller) {
     const query = parseOrThrow(ListRunsQuerySchema, req.query);
     return this.listRuns.execute(query, await this.withPerson(req, caller));
   }
 
-  @Get('runs/:run_id/members')
+  @Get(routePattern(API_PATHS.authz.runMembers))
   async listRunMembers(@Req() req: Request, @CallingKey() caller: Caller) {
     const { run_id } = parseOrThrow(RunParamsSchema, req.params);
     const query = parseOrThrow(RunMembersQuerySchema, req.query);
     return this.runMembers.execute({ run_id, ...query }, await this.withPerson(req, caller));
   }
 
-  @Put('runs/:run_id/members/:flwr_aid')
+  @Put(routePattern(API_PATHS.authz.runMember))
   async share(@Req() req: Request, @CallingKey() caller: Caller) {
     const params = parseOrThrow(RunMemberParamsSchema, req.params);
     const body = validBody(req, 'json', PutRunMemberRequestSchema);
     return this.shareRun.execute({ ...params, ...body }, await this.withPerson(req, caller));
   }
 
-  @Delete('runs/:run_id/members/:flwr_aid')
+  @Delete(routePattern(API_PATHS.authz.runMember))
   @HttpCode(200)
   async unshare(@Req() req: Request, @CallingKey() caller: Caller) {
     const params = parseOrThrow(RunMemberParamsSchema, req.params);
@@ -134,21 +136,21 @@ export class MembershipController {
     return this.unshareRun.execute({ ...params, ...body }, await this.withPerson(req, caller));
   }
 
-  @Get('services/:service/members')
+  @Get(routePattern(API_PATHS.authz.serviceMembers))
   async listServiceMembers(@Req() req: Request, @CallingKey() caller: Caller) {
     const { service } = parseOrThrow(ServiceParamsSchema, req.params);
     parseOrThrow(ServiceMembersQuerySchema, req.query);
     return this.serviceMembers.execute({ service }, await this.withPerson(req, caller));
   }
 
-  @Put('services/:service/members/:flwr_aid')
+  @Put(routePattern(API_PATHS.authz.serviceMember))
   async grant(@Req() req: Request, @CallingKey() caller: Caller) {
     const params = parseOrThrow(ServiceMemberParamsSchema, req.params);
     const { role } = validBody(req, 'json', PutServiceMemberRequestSchema);
     return this.grantAccess.execute({ ...params, role }, await this.withPerson(req, caller));
   }
 
-  @Delete('services/:service/members/:flwr_aid')
+  @Delete(routePattern(API_PATHS.authz.serviceMember))
   @HttpCode(200)
   async revoke(@Req() req: Request, @CallingKey() caller: Caller) {
     const params = parseOrThrow(ServiceMemberParamsSchema, req.params);

@@ -9,7 +9,7 @@ import type { AuthenticatedRequest } from '@fedgate/platform';
 export const CallingKey = createParamDecorator((_: unknown, context: ExecutionContext): Caller => {
   const req = context.switchToHttp().getRequest<AuthenticatedRequest>();
   const key = req.apiClient;
-  return { key, origin: { client_id: key?.client_id ?? 'person', source_ip: req.ip ?? req.socket.remoteAddress } };
+  return { key, origin: { client_id: key?.client_id ?? 'person', source_ip: req.ip } };
 });
 
 /** The bearer token of `Authorization: Bearer <access token>`, if the request carries one. */

@@ -11,6 +11,9 @@ import { LoginRateLimitGuard } from './login-rate-limit.guard';
 import { LoginController } from './login.controller';
 import { OAuth2Controller } from './oauth2.controller';
 
+/** The service's own routes (PlatformModule adds /healthz, /readyz, /metrics, /openapi.json, /docs). */
+export const LOGIN_CONTROLLERS = [LoginController, OAuth2Controller];
+
 /** Device flow against the upstream IdP for `flwr login`; refresh; logout. */
 @Module({})
 export class LoginServiceModule {
@@ -31,7 +34,7 @@ export class LoginServiceModule {
           readiness: { inject: [DatabaseReadinessCheck, KafkaReadinessCheck], checks: [oidcDiscoveryReadinessCheck(config.FEDGATE_OIDC_ISSUER)] },
         }),
       ],
-      controllers: [LoginController, OAuth2Controller],
+      controllers: LOGIN_CONTROLLERS,
       providers: [
         {
           provide: IdentityProviderClient,

@@ -1,15 +1,15 @@
 import { ExecutionContext, Injectable } from '@nestjs/common';
 import { ThrottlerGuard, type ThrottlerLimitDetail } from '@nestjs/throttler';
-import type { Request } from 'express';
-import { DEVICE_CODE_GRANT_TYPE, FedgateError } from '@fedgate/contracts';
+import type { FastifyRequest as Request } from 'fastify';
+import { API_PATHS, DEVICE_CODE_GRANT_TYPE, FedgateError } from '@fedgate/contracts';
 import type { AuthenticatedRequest } from '@fedgate/platform';
 
 /** The login operation a request is, whichever form (/v1 JSON or /oauth2 RFC form) it comes in. */
 function operationOf(req: Request): string {
-  const path = req.path;
-  if (path.endsWith('/device/authorize') || path.endsWith('/device_authorization')) return 'device_authorization';
-  if (path.endsWith('/device/token')) return 'device_token';
-  if (path.endsWith('/token/refresh')) return 'refresh';
+  const route = req.routeOptions.url;
+  if (route === API_PATHS.login.deviceAuthorize || route === API_PATHS.login.oauthDeviceAuthorization) return 'device_authorization';
+  if (route === API_PATHS.login.deviceToken) return 'device_token';
+  if (route === API_PATHS.login.refresh) return 'refresh';
   const grant = (req.body as { grant_type?: unknown } | undefined)?.grant_type;
   return grant === DEVICE_CODE_GRANT_TYPE ? 'device_token' : 'refresh';
 }
@@ -28,7 +28,7 @@ export class LoginRateLimitGuard extends ThrottlerGuard {
     const keyClient = (req as AuthenticatedRequest).apiClient?.client_id;
     const formClient = (req.body as { client_id?: unknown } | undefined)?.client_id;
     const client = keyClient !== undefined ? `key:${keyClient}` : typeof formClient === 'string' ? `client:${formClient.slice(0, 128)}` : 'anonymous';
-    return `${client}|${req.ip ?? req.socket.remoteAddress ?? 'unknown'}`;
+    return `${client}|${req.ip}`;
   }
 
   protected override generateKey(context: ExecutionContext, tracker: string, name: string): string {

@@ -1,12 +1,12 @@
 import { Controller, HttpCode, Inject, Post, Req, UseGuards } from '@nestjs/common';
-import type { Request } from 'express';
-import { DeviceAuthorizeRequestSchema, DeviceTokenRequestSchema, LogoutRequestSchema, RefreshRequestSchema } from '@fedgate/contracts';
+import type { FastifyRequest as Request } from 'fastify';
+import { API_PATHS, DeviceAuthorizeRequestSchema, DeviceTokenRequestSchema, LogoutRequestSchema, RefreshRequestSchema } from '@fedgate/contracts';
 import { Logout, PollDeviceLogin, RefreshSession, StartDeviceLogin, type RequestOrigin as Origin } from '@fedgate/login';
 import { ApiKeyGuard, RequestOrigin, validBody } from '@fedgate/platform';
 import { LoginRateLimitGuard } from './login-rate-limit.guard';
 
 /** The v1 REST API of ../shared/API.md § login-service, for SuperLinks and the CLI. */
-@Controller('v1')
+@Controller()
 @UseGuards(ApiKeyGuard)
 export class LoginController {
   constructor(
@@ -16,28 +16,28 @@ export class LoginController {
     @Inject(Logout) private readonly logout: Logout,
   ) {}
 
-  @Post('device/authorize')
+  @Post(API_PATHS.login.deviceAuthorize)
   @UseGuards(LoginRateLimitGuard)
   @HttpCode(200)
   authorize(@Req() req: Request, @RequestOrigin() origin: Origin) {
     return this.start.execute(validBody(req, 'json', DeviceAuthorizeRequestSchema).scope, origin);
   }
 
-  @Post('device/token')
+  @Post(API_PATHS.login.deviceToken)
   @UseGuards(LoginRateLimitGuard)
   @HttpCode(200)
   token(@Req() req: Request, @RequestOrigin() origin: Origin) {
     return this.poll.execute(validBody(req, 'json', DeviceTokenRequestSchema).device_code, origin);
   }
 
-  @Post('token/refresh')
+  @Post(API_PATHS.login.refresh)
   @UseGuards(LoginRateLimitGuard)
   @HttpCode(200)
   refreshTokens(@Req() req: Request, @RequestOrigin() origin: Origin) {
     return this.refresh.execute(validBody(req, 'json', RefreshRequestSchema).refresh_token, origin);
   }
 
-  @Post('logout')
+  @Post(API_PATHS.login.logout)
   @HttpCode(204)
   async logOut(@Req() req: Request, @RequestOrigin() origin: Origin): Promise<void> {
     await this.logout.execute(validBody(req, 'json', LogoutRequestSchema), origin);

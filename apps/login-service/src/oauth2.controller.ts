@@ -1,8 +1,8 @@
 import { Controller, Header, HttpCode, Inject, Post, Req, UseGuards } from '@nestjs/common';
-import type { Request } from 'express';
-import { DEVICE_CODE_GRANT_TYPE, OAuthDeviceAuthorizationFormSchema, OAuthError, OAuthTokenFormSchema } from '@fedgate/contracts';
+import type { FastifyRequest as Request } from 'fastify';
+import { API_PATHS, DEVICE_CODE_GRANT_TYPE, OAuthDeviceAuthorizationFormSchema, OAuthError, OAuthTokenFormSchema } from '@fedgate/contracts';
 import { PollDeviceLogin, RefreshSession, StartDeviceLogin, type RequestOrigin } from '@fedgate/login';
-import { validBody } from '@fedgate/platform';
+import { hasBodyOfType, validBody } from '@fedgate/platform';
 import { LoginRateLimitGuard } from './login-rate-limit.guard';
 
 function originOf(req: Request, clientId: string | undefined): RequestOrigin {
@@ -13,7 +13,7 @@ function originOf(req: Request, clientId: string | undefined): RequestOrigin {
  * RFC 8628 / RFC 6749-shaped facade over the same use-cases, for SuperLinks configured
  * with plain OIDC URLs (authn_url, token_url). Form-encoded in, RFC JSON out.
  */
-@Controller('oauth2')
+@Controller()
 export class OAuth2Controller {
   constructor(
     @Inject(StartDeviceLogin) private readonly start: StartDeviceLogin,
@@ -21,7 +21,7 @@ export class OAuth2Controller {
     @Inject(RefreshSession) private readonly refresh: RefreshSession,
   ) {}
 
-  @Post('device_authorization')
+  @Post(API_PATHS.login.oauthDeviceAuthorization)
   @UseGuards(LoginRateLimitGuard)
   @HttpCode(200)
   @Header('Cache-Control', 'no-store')
@@ -31,13 +31,13 @@ export class OAuth2Controller {
     return { device_code, user_code, verification_uri, verification_uri_complete, expires_in, interval };
   }
 
-  @Post('token')
+  @Post(API_PATHS.login.oauthToken)
   @UseGuards(LoginRateLimitGuard)
   @HttpCode(200)
   @Header('Cache-Control', 'no-store')
   async token(@Req() req: Request) {
     const grantType = (req.body as { grant_type?: unknown } | undefined)?.grant_type;
-    if (req.is('application/x-www-form-urlencoded') && grantType !== DEVICE_CODE_GRANT_TYPE && grantType !== 'refresh_token') {
+    if (hasBodyOfType(req, 'form') && grantType !== DEVICE_CODE_GRANT_TYPE && grantType !== 'refresh_token') {
       // RFC 6749 §5.2 names this case
       throw new OAuthError('unsupported_grant_type', 'grant_type must be urn:ietf:params:oauth:grant-type:device_code or refresh_token.');
     }

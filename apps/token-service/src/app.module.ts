@@ -2,11 +2,13 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { openApiDocument } from '@fedgate/contracts';
 import { DatabaseModule, DatabaseReadinessCheck } from '@fedgate/database';
 import { KafkaModule, KafkaReadinessCheck, kafkaSettingsFromConfig } from '@fedgate/kafka';
-import { PlatformModule, oidcDiscoveryReadinessCheck, provideFastJsonRoutes } from '@fedgate/platform';
-import { fastVerifyRoutes } from './fast-verify.route';
+import { PlatformModule, oidcDiscoveryReadinessCheck } from '@fedgate/platform';
 import type { TokenServiceConfig } from '@fedgate/service-config';
-import { VerifyAccessToken, createSessionRevocations, tokenVerificationProviders } from '@fedgate/token-verification';
+import { createSessionRevocations, tokenVerificationProviders } from '@fedgate/token-verification';
 import { TokenController } from './token.controller';
+
+/** The service's own routes (PlatformModule adds /healthz, /readyz, /metrics, /openapi.json, /docs). */
+export const TOKEN_CONTROLLERS = [TokenController];
 
 /** Verifies the access tokens of every flwr CLI call: fast, revocation-aware, audited. */
 @Module({})
@@ -25,11 +27,8 @@ export class TokenServiceModule {
           readiness: { inject: [DatabaseReadinessCheck, KafkaReadinessCheck], checks: [oidcDiscoveryReadinessCheck(config.FEDGATE_OIDC_ISSUER), revocations.readinessCheck()] },
         }),
       ],
-      controllers: [TokenController],
-      providers: [
-        ...tokenVerificationProviders(config, { auditSuccess: config.FEDGATE_TOKEN_AUDIT_SUCCESS, revocations }),
-        provideFastJsonRoutes(fastVerifyRoutes, [VerifyAccessToken]),
-      ],
+      controllers: TOKEN_CONTROLLERS,
+      providers: tokenVerificationProviders(config, { auditSuccess: config.FEDGATE_TOKEN_AUDIT_SUCCESS, revocations }),
     };
   }
 }

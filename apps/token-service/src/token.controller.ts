@@ -1,29 +1,38 @@
 import { Controller, Get, HttpCode, Inject, Post, Req, Res, UseGuards } from '@nestjs/common';
-import type { Request, Response } from 'express';
-import { IntrospectionFormSchema, TokenVerificationError, VerifyRequestSchema } from '@fedgate/contracts';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { API_PATHS, IntrospectionFormSchema, TokenVerificationError, VerifyRequestSchema } from '@fedgate/contracts';
 import { ApiKeyGuard, RequestOrigin, validBody } from '@fedgate/platform';
-import { TokenRejectedError, VerifyAccessToken, type VerificationOrigin } from '@fedgate/token-verification';
-import { verifyAnswer } from './fast-verify.route';
+import {
+  TokenRejectedError,
+  VerifyAccessToken,
+  toActiveVerifyResult,
+  toInactiveVerifyResult,
+  type VerificationOrigin,
+} from '@fedgate/token-verification';
 
 /** The v1 REST API of ../shared/API.md § token-service. */
-@Controller('v1')
+@Controller()
 export class TokenController {
   constructor(@Inject(VerifyAccessToken) private readonly verifyToken: VerifyAccessToken) {}
 
   /** Valid → 200 {active:true, account, scope, expires_at}; refused → 401 {active:false, error}. */
-  @Post('verify')
+  @Post(API_PATHS.token.verify)
   @HttpCode(200)
   @UseGuards(ApiKeyGuard)
-  async verify(@Req() req: Request, @Res({ passthrough: true }) res: Response, @RequestOrigin() origin: VerificationOrigin) {
+  async verify(@Req() req: FastifyRequest, @Res({ passthrough: true }) res: FastifyReply, @RequestOrigin() origin: VerificationOrigin) {
     const { access_token } = validBody(req, 'json', VerifyRequestSchema);
-    const answer = await verifyAnswer(this.verifyToken, access_token, origin);
-    res.status(answer.status);
-    return answer.body;
+    try {
+      return toActiveVerifyResult(await this.verifyToken.execute(access_token, origin));
+    } catch (err) {
+      if (!(err instanceof TokenRejectedError)) throw err;
+      res.status(401);
+      return toInactiveVerifyResult(err);
+    }
   }
 
   /** OIDC UserInfo for SuperLinks configured with a validate_url: the caller is the bearer. */
-  @Get('userinfo')
-  async userinfo(@Req() req: Request, @Res({ passthrough: true }) res: Response) {
+  @Get(API_PATHS.token.userinfo)
+  async userinfo(@Req() req: FastifyRequest, @Res({ passthrough: true }) res: FastifyReply) {
     const token = /^Bearer ([\x21-\x7e]+)$/.exec(req.headers.authorization ?? '')?.[1];
     const origin = { client_id: 'userinfo', source_ip: req.ip };
     try {
@@ -32,16 +41,16 @@ export class TokenController {
       return { sub: account.flwr_aid, preferred_username: account.account_name };
     } catch (err) {
       // RFC 6750 §3: the challenge names the error
-      if (err instanceof TokenVerificationError) res.setHeader('WWW-Authenticate', `Bearer error="invalid_token", error_description="${err.code}"`);
+      if (err instanceof TokenVerificationError) res.header('WWW-Authenticate', `Bearer error="invalid_token", error_description="${err.code}"`);
       throw err;
     }
   }
 
   /** RFC 7662: {active:false} for anything not currently valid, never a reason. */
-  @Post('introspect')
+  @Post(API_PATHS.token.introspect)
   @HttpCode(200)
   @UseGuards(ApiKeyGuard)
-  async introspect(@Req() req: Request, @RequestOrigin() origin: VerificationOrigin) {
+  async introspect(@Req() req: FastifyRequest, @RequestOrigin() origin: VerificationOrigin) {
     const { token } = validBody(req, 'form', IntrospectionFormSchema);
     try {
       const v = await this.verifyToken.execute(token, origin);

@@ -1,6 +1,6 @@
 import { CanActivate, ExecutionContext, Inject, Injectable, createParamDecorator } from '@nestjs/common';
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import { API_KEY_HEADER, ClientAuthenticationError } from '@fedgate/contracts';
 
 /**
@@ -35,7 +35,7 @@ export function apiKeyHash(key: string): string {
   return createHash('sha256').update(key, 'utf8').digest('hex');
 }
 
-export type AuthenticatedRequest = Request & { apiClient?: ApiClient };
+export type AuthenticatedRequest = FastifyRequest & { apiClient?: ApiClient };
 
 /**
  * The client a presented `x-fedgate-key` belongs to; a missing, malformed or unknown key is
@@ -83,5 +83,5 @@ export class OptionalApiKeyGuard implements CanActivate {
 /** The authenticated client and the caller's address, for audit events. */
 export const RequestOrigin = createParamDecorator((_: unknown, context: ExecutionContext) => {
   const req = context.switchToHttp().getRequest<AuthenticatedRequest>();
-  return { client_id: req.apiClient?.client_id ?? 'anonymous', source_ip: req.ip ?? req.socket.remoteAddress };
+  return { client_id: req.apiClient?.client_id ?? 'anonymous', source_ip: req.ip };
 });

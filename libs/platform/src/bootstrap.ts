@@ -1,59 +1,59 @@
 import { readFileSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
 import type { DynamicModule, INestApplication, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import type { NestExpressApplication } from '@nestjs/platform-express';
-import type { NextFunction, Request, Response } from 'express';
-import { Logger } from 'nestjs-pino';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyInstance } from 'fastify';
+import { Logger, PinoLogger } from 'nestjs-pino';
+import type { Logger as PinoInstance } from 'pino';
 import type { z } from 'zod';
+import bytes from 'bytes';
 import { loadConfig, type ServiceConfig } from './config';
 import { ServiceMetrics } from './metrics';
 import { runClustered } from './cluster';
-import { requestIdFor } from './logging';
-import { NOT_JSON, installFastJsonRoutes } from './fast-json-route';
-import { InvalidRequestError } from '@fedgate/contracts';
-import bytes from 'bytes';
+import { RequestLogLines, requestIdOf, serviceLogger } from './logging';
+import { installBodyParsers } from './request-body';
+import { installLoadShedding } from './load-shedding';
+import { LOG_LEVEL, SERVICE_NAME } from './tokens';
 
 export interface ServiceAppOptions {
   /** TLS key and certificate (PEM). Omitted only by in-process tests that use plain HTTP. */
   tls?: { key: Buffer | string; cert: Buffer | string };
   /** Largest request body accepted, checked before parsing. */
   bodyLimit?: string;
+  /** Requests this process works on at once; more are answered 503 `overloaded` (FEDGATE_MAX_IN_FLIGHT). */
+  maxInFlight?: number;
 }
 
-/** Builds a configured (not yet listening) Nest app: the same pipeline for services and tests. */
+/** Builds a configured (not yet listening) Nest app on Fastify: the same pipeline for services and tests. */
 export async function createServiceApp(appModule: Type<unknown> | DynamicModule, options: ServiceAppOptions = {}): Promise<INestApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(appModule, {
-    httpsOptions: options.tls,
-    bufferLogs: true,
-    bodyParser: false,
+  const bodyLimit = bytes.parse(options.bodyLimit ?? '64kb') ?? 65_536;
+  // one pino logger for Fastify's request logs and Nest's; its service name and level come from PlatformModule
+  const logger = serviceLogger('info');
+  const adapter = new FastifyAdapter({
+    ...(options.tls ? { https: options.tls } : {}),
+    loggerInstance: logger,
+    logController: new RequestLogLines(),
+    genReqId: (req: IncomingMessage) => requestIdOf(req),
+    bodyLimit,
   });
-  app.useLogger(app.get(Logger));
-  app.disable('x-powered-by');
-  // API answers are not cached by clients: computing ETags is work for nothing
-  app.set('etag', false);
-  // the request id comes first, so even a body the parser refuses is answered with one
-  app.use((req: Request & { id?: string }, res: Response, next: NextFunction) => {
-    req.id = requestIdFor(req, res);
-    next();
-  });
-  const limit = options.bodyLimit ?? '64kb';
-  app.useBodyParser('json', { limit });
-  app.useBodyParser('urlencoded', { limit, extended: false });
-  // a body that is not JSON: one stable answer (not JSON.parse's message), as the fast routes give
-  app.use((err: unknown, _req: Request, _res: Response, next: NextFunction) => {
-    next((err as { type?: string })?.type === 'entity.parse.failed' ? new InvalidRequestError(NOT_JSON) : err);
-  });
+  const fastify = adapter.getInstance() as unknown as FastifyInstance;
+  const app = await NestFactory.create<NestFastifyApplication>(appModule, adapter, { bufferLogs: true, bodyParser: false });
+  // Fastify's logger (each request's is its child, made per request) gets the module's name and level
+  const log = fastify.log as unknown as PinoInstance; // a pino child of `logger`
+  log.setBindings({ service: app.get<string>(SERVICE_NAME) });
+  log.level = app.get<string>(LOG_LEVEL);
+  app.useLogger(new Logger(new PinoLogger({ pinoHttp: { logger: log } }), {}));
   const metrics = app.get(ServiceMetrics);
-  app.use((req: Request, res: Response, next: NextFunction) => {
-    const started = performance.now();
-    res.on('finish', () => {
-      const route = (req.route as { path?: string } | undefined)?.path ?? 'unmatched';
-      metrics.recordHttp(req.method, String(route), res.statusCode, (performance.now() - started) / 1000);
-    });
-    next();
+  // the request id first, so every answer (even a refused body, a shed request) carries it
+  fastify.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
   });
-  // the module's hot JSON routes (provideFastJsonRoutes), answered before Express
-  installFastJsonRoutes(app, bytes.parse(limit) ?? 65_536);
+  installLoadShedding(fastify, options.maxInFlight);
+  installBodyParsers(fastify, bodyLimit);
+  fastify.addHook('onResponse', async (request, reply) => {
+    metrics.recordHttp(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
+  });
   app.enableShutdownHooks();
   return app;
 }
@@ -65,11 +65,12 @@ export async function startHttpsService(
   options: Omit<ServiceAppOptions, 'tls'> = {},
 ): Promise<INestApplication> {
   const app = await createServiceApp(appModule, {
+    maxInFlight: config.FEDGATE_MAX_IN_FLIGHT,
     ...options,
     tls: { key: readFileSync(config.FEDGATE_TLS_KEY), cert: readFileSync(config.FEDGATE_TLS_CERT) },
   });
   await app.listen(config.FEDGATE_PORT, config.FEDGATE_HOST);
-  app.get(Logger).log({ port: config.FEDGATE_PORT, host: config.FEDGATE_HOST }, 'listening over HTTPS');
+  (app.getHttpAdapter().getInstance() as FastifyInstance).log.info({ port: config.FEDGATE_PORT, host: config.FEDGATE_HOST }, 'listening over HTTPS');
   return app;
 }
 

@@ -9,6 +9,11 @@ export const serviceConfigSchema = z.object({
   FEDGATE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Worker processes sharing the port (node:cluster); 1 = the service runs in this process. */
   FEDGATE_WORKERS: z.coerce.number().int().min(1).max(64).default(1),
+  /**
+   * Requests one process works on at once; past it, 503 `overloaded` with Retry-After before any
+   * work, so a flood is refused fast instead of every answer waiting behind the backlog.
+   */
+  FEDGATE_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(100_000).default(256),
 });
 export type ServiceConfig = z.infer<typeof serviceConfigSchema>;
 

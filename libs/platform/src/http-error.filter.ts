@@ -1,9 +1,9 @@
-import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
-import type { Response } from 'express';
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorCode, FedgateError, type ErrorBody } from '@fedgate/contracts';
 import { databaseUnavailable, isDatabaseUnreachable } from './database-failure';
 
-/** Maps Nest/Express's own HTTP failures (bad JSON, body too large, unknown route) to stable codes. */
+/** Maps Nest/Fastify's own HTTP failures (bad JSON, body too large, unknown route) to stable codes. */
 function codeForHttpStatus(status: number): ErrorCode {
   switch (status) {
     case 400: return 'invalid_request';
@@ -29,18 +29,18 @@ export interface ErrorAnswer {
 
 /**
  * The one mapping from failures to HTTP answers: `{error, error_description}` with a stable
- * code, never a stack trace. Used by HttpErrorFilter and by the fast JSON routes.
+ * code, never a stack trace.
  */
 export function answerForError(exception: unknown): ErrorAnswer {
   if (exception instanceof FedgateError) return { status: exception.status, body: exception.toBody() };
   // PostgreSQL stopped or restarting: a dependency failure like any other, not a bug
   if (isDatabaseUnreachable(exception)) return { status: 503, body: databaseUnavailable().toBody() };
-  // body-parser errors carry a status and a `type` but are not HttpExceptions
+  // Fastify's own errors (body too large, a broken content length) carry a statusCode but are not HttpExceptions
   const status =
     exception instanceof HttpException
       ? exception.getStatus()
-      : typeof (exception as { status?: unknown })?.status === 'number'
-        ? (exception as { status: number }).status
+      : typeof (exception as { statusCode?: unknown })?.statusCode === 'number'
+        ? (exception as { statusCode: number }).statusCode
         : 500;
   if (status >= 500) {
     return { status: 500, body: INTERNAL_ERROR_BODY, unexpected: describeUnexpected(exception) };
@@ -49,17 +49,20 @@ export function answerForError(exception: unknown): ErrorAnswer {
   return { status, body: { error: code, error_description: publicDescription(exception, code) } };
 }
 
-/** Every failure of a Nest handler becomes answerForError's answer; unexpected ones are logged (without request bodies). */
+/**
+ * Every failure of a request becomes answerForError's answer: a handler's, a guard's, and
+ * Fastify's own (body parsing, unknown route). Unexpected ones are logged on the request's
+ * logger, with its request id (without request bodies).
+ */
 @Catch()
 export class HttpErrorFilter implements ExceptionFilter {
-  private readonly logger = new Logger('HttpErrorFilter');
-
   catch(exception: unknown, host: ArgumentsHost): void {
-    const res = host.switchToHttp().getResponse<Response>();
-    if (res.headersSent) return;
+    const http = host.switchToHttp();
+    const reply = http.getResponse<FastifyReply>();
+    if (reply.sent) return;
     const answer = answerForError(exception);
-    if (answer.unexpected) this.logger.error({ err: answer.unexpected }, 'unexpected error');
-    res.status(answer.status).json(answer.body);
+    if (answer.unexpected) http.getRequest<FastifyRequest>().log.error({ err: answer.unexpected }, 'unexpected error');
+    void reply.status(answer.status).send(answer.body);
   }
 }
 

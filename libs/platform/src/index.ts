@@ -11,6 +11,7 @@ export * from './tokens';
 export * from './api-key.guard';
 export * from './role.guard';
 export * from './request-body';
-export * from './fast-json-route';
+export * from './load-shedding';
 export * from './database-failure';
 export * from './oidc-trust';
+export * from './served-routes';

@@ -1,41 +1,65 @@
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Options } from 'pino-http';
+import type { IncomingMessage } from 'node:http';
+import { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
+import pino, { type Logger } from 'pino';
 
 // An incoming x-request-id is kept only when it is short and plain, so callers cannot
 // inject log content through it.
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
-export function requestIdFor(req: IncomingMessage, res: ServerResponse): string {
+/** The request's id: the caller's x-request-id when it is safe to log, else a new UUID (Fastify's genReqId). */
+export function requestIdOf(req: IncomingMessage): string {
   const incoming = req.headers['x-request-id'];
-  const id = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
-  res.setHeader('x-request-id', id);
-  return id;
+  return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+}
+
+const asIs = (value: unknown) => value;
+
+/** Paths answered often and by machines (probes, scrapes): no request line for them. */
+export const UNLOGGED_PATHS: ReadonlySet<string> = new Set(['/healthz', '/readyz', '/metrics']);
+
+/**
+ * The service's pino logger, which Fastify uses for its request logs and Nest for the rest:
+ * structured JSON lines. Requests are logged without headers, bodies or query strings (see
+ * requestLogLine): those are where tokens and keys travel; the redact paths are a second net.
+ */
+export function serviceLogger(level: string): Logger {
+  return pino({
+    level,
+    // no pid/hostname; the service name is bound once the module says it (createServiceApp)
+    base: {},
+    timestamp: () => `,"time":"${new Date().toISOString()}"`,
+    formatters: { level: (label) => ({ level: label }) },
+    // requestLogLine's req and res are written as they are (Fastify's serializers expect its own objects)
+    serializers: { req: asIs, res: asIs },
+    redact: { paths: ['*.access_token', '*.refresh_token', '*.device_code', '*.password', '*.authorization'], censor: '[redacted]' },
+  });
 }
 
 /**
- * Structured JSON logs, one line per request with its request id. Requests are logged
- * without headers, bodies or query strings: those are where tokens and keys travel.
+ * Fastify's request logging, as the services have always logged: no "incoming request" line,
+ * and one line per answered request with only its id, method, path (no query string: tokens
+ * travel there), caller's address, status and time (request_id comes from the request's logger).
  */
-export function pinoHttpOptions(serviceName: string, level: string): Options {
-  return {
-    level,
-    base: { service: serviceName },
-    timestamp: () => `,"time":"${new Date().toISOString()}"`,
-    formatters: { level: (label) => ({ level: label }) },
-    // set by the first middleware (createServiceApp); computed here only outside it
-    genReqId: (req, res) => (req as IncomingMessage & { id?: string }).id ?? requestIdFor(req, res),
-    customProps: (req) => ({ request_id: (req as IncomingMessage & { id?: string }).id }),
-    serializers: {
-      req: (req: { id?: string; method?: string; url?: string; remoteAddress?: string }) => ({
-        id: req.id,
-        method: req.method,
-        path: typeof req.url === 'string' ? req.url.split('?')[0] : undefined,
-        remote_address: req.remoteAddress,
-      }),
-      res: (res: { statusCode?: number }) => ({ status: res.statusCode }),
-    },
-    redact: { paths: ['*.access_token', '*.refresh_token', '*.device_code', '*.password', '*.authorization'], censor: '[redacted]' },
-    autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics' },
-  };
+export class RequestLogLines extends LogController {
+  constructor() {
+    super({ requestIdLogLabel: 'request_id' });
+  }
+
+  override isLogDisabled(request: FastifyRequest): boolean {
+    return UNLOGGED_PATHS.has(request.url);
+  }
+
+  override incomingRequest(): void {}
+
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    if (this.isLogDisabled(request)) return;
+    const line = {
+      req: { id: request.id, method: request.method, path: request.url.split('?')[0], remote_address: request.socket.remoteAddress },
+      res: { status: reply.statusCode },
+      responseTime: Math.round(reply.elapsedTime),
+    };
+    if (error || reply.statusCode >= 500) request.log.error(line, 'request errored');
+    else request.log.info(line, 'request completed');
+  }
 }

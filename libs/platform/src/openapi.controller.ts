@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { Controller, Get, Inject, Param, Res } from '@nestjs/common';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { API_PATHS, ResourceError } from '@fedgate/contracts';
 
 /** The service's OpenAPI document (PlatformModule.forRoot({ openApi })). */
@@ -100,16 +100,16 @@ export class OpenApiController {
     this.documentJson = JSON.stringify(document);
   }
 
-  @Get(API_PATHS.common.openapi.slice(1))
-  openapi(@Res() res: Response): void {
-    res.type('application/json; charset=utf-8').set('X-Content-Type-Options', 'nosniff').send(this.documentJson);
+  @Get(API_PATHS.common.openapi)
+  openapi(@Res() res: FastifyReply): void {
+    void res.type('application/json; charset=utf-8').header('X-Content-Type-Options', 'nosniff').send(this.documentJson);
   }
 
-  @Get(API_PATHS.common.docs.slice(1))
-  docs(@Res() res: Response): void {
-    res
+  @Get(API_PATHS.common.docs)
+  docs(@Res() res: FastifyReply): void {
+    void res
       .type('text/html; charset=utf-8')
-      .set({
+      .headers({
         'Content-Security-Policy': DOCS_CONTENT_SECURITY_POLICY,
         'X-Content-Type-Options': 'nosniff',
         'Referrer-Policy': 'no-referrer',
@@ -118,14 +118,14 @@ export class OpenApiController {
       .send(DOCS_HTML);
   }
 
-  @Get(`${DOCS_ASSETS_PATH.slice(1)}/:file`)
-  asset(@Param('file') file: string, @Res() res: Response): void {
+  @Get(`${DOCS_ASSETS_PATH}/:file`)
+  asset(@Param('file') file: string, @Res() res: FastifyReply): void {
     // Object.hasOwn: names such as `constructor` or `__proto__` must not reach the prototype
     const asset = Object.hasOwn(ASSETS, file) ? ASSETS[file] : undefined;
     if (!asset) throw new ResourceError('not_found', 'No such documentation asset.');
-    res
+    void res
       .type(asset.contentType)
-      .set({ 'X-Content-Type-Options': 'nosniff', 'Cache-Control': 'public, max-age=3600' })
+      .headers({ 'X-Content-Type-Options': 'nosniff', 'Cache-Control': 'public, max-age=3600' })
       .send(asset.body());
   }
 }

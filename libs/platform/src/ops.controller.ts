@@ -1,5 +1,6 @@
 import { Controller, Get, Header, HttpCode, Inject, Res } from '@nestjs/common';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
+import { API_PATHS } from '@fedgate/contracts';
 import { READINESS_CHECKS, ReadinessCheck, runReadinessChecks } from './readiness';
 import { ServiceMetrics } from './metrics';
 import { metricsText } from './cluster';
@@ -14,19 +15,19 @@ export class OpsController {
     private readonly metrics: ServiceMetrics,
   ) {}
 
-  @Get('healthz')
+  @Get(API_PATHS.common.health)
   @HttpCode(200)
   healthz() {
     return { status: 'ok', service: this.serviceName };
   }
 
-  @Get('readyz')
-  async readyz(@Res() res: Response) {
+  @Get(API_PATHS.common.ready)
+  async readyz(@Res() res: FastifyReply) {
     const report = await runReadinessChecks(this.checks);
     if (report.ready) {
-      res.status(200).json({ status: 'ready', service: this.serviceName, checks: report.checks });
+      void res.status(200).send({ status: 'ready', service: this.serviceName, checks: report.checks });
     } else {
-      res.status(503).json({
+      void res.status(503).send({
         error: 'dependency_unavailable',
         error_description: `not ready: ${Object.entries(report.checks).filter(([, s]) => s === 'down').map(([n]) => n).join(', ')}`,
         checks: report.checks,
@@ -34,7 +35,7 @@ export class OpsController {
     }
   }
 
-  @Get('metrics')
+  @Get(API_PATHS.common.metrics)
   @Header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8')
   async metricsText() {
     return metricsText(this.metrics.registry);

@@ -1,4 +1,5 @@
 import { Controller, Get, Header } from '@nestjs/common';
+import { API_PATHS } from '@fedgate/contracts';
 import { VIEWER_CSS } from './viewer-styles';
 import { VIEWER_HTML } from './viewer-page';
 import { VIEWER_JS } from './viewer-script';
@@ -9,7 +10,7 @@ const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-sr
 /** GET / — the audit viewer for people. Public static files; the data calls carry the reader key. */
 @Controller()
 export class ViewerController {
-  @Get()
+  @Get(API_PATHS.audit.viewer)
   @Header('content-type', 'text/html; charset=utf-8')
   @Header('content-security-policy', CSP)
   @Header('x-content-type-options', 'nosniff')

@@ -136,7 +136,8 @@ const textBody = { inline: { type: 'string' } } as const;
 const BODY_ERRORS: readonly ErrorCode[] = ['invalid_request', 'payload_too_large', 'unsupported_media_type'];
 /** Every /v1 call guarded by ApiKeyGuard. */
 const KEYED: readonly ErrorCode[] = ['invalid_client'];
-const ALWAYS: readonly ErrorCode[] = ['internal_error'];
+/** Any call may be shed (503 `overloaded`, Retry-After) when the service is at its limit of requests in progress. */
+const ALWAYS: readonly ErrorCode[] = ['overloaded', 'internal_error'];
 /** Every call that reads or writes PostgreSQL (each answered call is audited through the outbox). */
 const STORED: readonly ErrorCode[] = ['database_unavailable', ...ALWAYS];
 /** Calls that verify a person's token: also refused while the revoked-session list is not known complete. */
