@@ -52,7 +52,7 @@ export const API_PATHS = {
 
 const PLACEHOLDER = /\{([a-z_]+)\}/g;
 
-/** `/v1/runs/{run_id}` → `/v1/runs/:run_id` (Express / NestJS route syntax). */
+/** `/v1/runs/{run_id}` → `/v1/runs/:run_id` (NestJS / Fastify route syntax). */
 export function routePattern(template: string): string {
   return template.replace(PLACEHOLDER, ':$1');
 }
