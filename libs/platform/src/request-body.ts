@@ -60,9 +60,9 @@ export function installBodyParsers(fastify: FastifyInstance, bodyLimit: number):
   });
   fastify.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
   // a declared length over the limit is refused before routing, on any path (an unknown route too)
-  fastify.addHook('onRequest', async (request) => {
+  fastify.addHook('onRequest', (request, _reply, done) => {
     const length = Number(request.headers['content-length']);
-    if (length > bodyLimit) throw new FedgateError('payload_too_large', 'The request body is too large.');
+    done(length > bodyLimit ? new FedgateError('payload_too_large', 'The request body is too large.') : undefined);
   });
 }
 
