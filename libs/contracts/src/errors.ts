@@ -193,18 +193,6 @@ export class DependencyUnavailableError extends FedgateError {
   }
 }
 
-/** Anything unexpected. The description is deliberately generic: internals stay in logs. */
-export class InternalError extends FedgateError {
-  constructor(cause?: unknown) {
-    super('internal_error', undefined, { cause });
-  }
-}
-
-/** Wraps any thrown value as a FedgateError so a handler can always answer a stable body. */
-export function toFedgateError(value: unknown): FedgateError {
-  return value instanceof FedgateError ? value : new InternalError(value);
-}
-
 /**
  * Rebuilds a FedgateError from an HTTP error answer (for clients of the REST
  * API). Unknown codes become `internal_error` but keep the received status.

@@ -44,7 +44,6 @@ export interface CloudEventConsumerOptions {
 export class CloudEventConsumer {
   private readonly logger: Logger;
   private readonly consumer: Consumer;
-  private skipped = 0;
 
   constructor(private readonly settings: KafkaSettings, private readonly options: CloudEventConsumerOptions) {
     this.logger = new Logger(`CloudEventConsumer:${options.groupId}`);
@@ -56,10 +55,6 @@ export class CloudEventConsumer {
       ...(options.maxBytesPerPartition === undefined ? {} : { maxBytesPerPartition: options.maxBytesPerPartition }),
       ...(options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }),
     });
-  }
-
-  get skippedMessages(): number {
-    return this.skipped;
   }
 
   async start(): Promise<void> {
@@ -75,7 +70,6 @@ export class CloudEventConsumer {
           try {
             events.push({ event: fromKafkaValue(message.value), topic: batch.topic, partition: batch.partition, offset: message.offset });
           } catch (err) {
-            this.skipped += 1;
             this.logger.warn({ topic: batch.topic, partition: batch.partition, offset: message.offset, reason: (err as Error).message }, 'skipping invalid message');
           }
         }

@@ -49,7 +49,8 @@ export const OPENFGA_MAX_TUPLES_PER_WRITE = 100;
 /**
  * OpenFGA's HTTP API over one keep-alive agent, without retries: the hot path (Check) costs
  * one request on a warm socket, and a failure is reported at once so the caller can deny.
- * (@openfga/sdk retries and adds per-call work we do not want on every decision.)
+ * (@openfga/sdk retries and adds per-call work we do not want on every decision, so Fedgate
+ * does not use it: see libs/openfga/README.md.)
  */
 export class OpenFgaHttpClient {
   private readonly base: URL;

@@ -9,14 +9,12 @@ export {
   type IntrospectionSettings,
   type TokenVerifierLike,
   type TokenVerifierOptions,
-  type TokenVerifierStats,
 } from './token-verifier';
 export { VerifiedTokenCache, type CacheSetOptions, type VerifiedTokenCacheOptions } from './verified-token-cache';
 export {
   CachingTokenVerifier,
   type CachedVerification,
   type CachingTokenVerifierOptions,
-  type CachingTokenVerifierStats,
 } from './caching-token-verifier';
 export {
   TokenRejectedError,

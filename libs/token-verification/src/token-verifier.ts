@@ -64,13 +64,6 @@ export interface TokenVerifierOptions {
   readonly now?: () => number;
 }
 
-/** Counters for metrics and tests. */
-export interface TokenVerifierStats {
-  readonly discoveryRequests: number;
-  readonly jwksRequests: number;
-  readonly introspectionRequests: number;
-}
-
 /** A TokenVerifier as CachingTokenVerifier needs it. */
 export interface TokenVerifierLike {
   readonly maxTokenChars: number;
@@ -115,7 +108,6 @@ export class TokenVerifier implements TokenVerifierLike {
   private remoteKeySet: ReturnType<typeof createRemoteJWKSet> | undefined;
   private keyResolver: JWTVerifyGetKey | undefined;
   private publishedKids: ReadonlySet<string> | undefined;
-  private counters = { discoveryRequests: 0, jwksRequests: 0, introspectionRequests: 0 };
 
   constructor(options: TokenVerifierOptions) {
     this.issuer = requireIssuer(options.issuer);
@@ -150,10 +142,6 @@ export class TokenVerifier implements TokenVerifierLike {
     this.fetchImpl = options.fetch ?? ((input, init) => fetch(input, init));
     this.now = options.now ?? Date.now;
     this.shapeRules = { maxTokenChars: this.maxTokenChars, algorithms: this.algorithms };
-  }
-
-  get stats(): TokenVerifierStats {
-    return { ...this.counters };
   }
 
   /**
@@ -313,7 +301,6 @@ export class TokenVerifier implements TokenVerifierLike {
 
   /** jose's JWKS fetch, counted, remembering which kids the IdP publishes. */
   private readonly jwksFetch: FetchImplementation = async (url, init) => {
-    this.counters.jwksRequests += 1;
     const response = await this.fetchImpl(url, init);
     if (response.status !== 200) return response;
     const text = await response.text();
@@ -341,7 +328,6 @@ export class TokenVerifier implements TokenVerifierLike {
       const issuerUrl = new URL(this.issuer);
       let response: Response;
       try {
-        this.counters.discoveryRequests += 1;
         response = await oauth.discoveryRequest(issuerUrl, { algorithm: 'oidc', ...this.oauthRequestOptions() });
       } catch (error: unknown) {
         throw idpUnavailable('the identity provider did not answer its discovery request', error);
@@ -383,7 +369,6 @@ export class TokenVerifier implements TokenVerifierLike {
     const clientAuth = oauth.ClientSecretBasic(settings.clientSecret);
     let response: Response;
     try {
-      this.counters.introspectionRequests += 1;
       response = await oauth.introspectionRequest(server, client, clientAuth, token, {
         additionalParameters: { token_type_hint: 'access_token' },
         ...this.oauthRequestOptions(),
