@@ -1,5 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { TOPIC_NAMES, openApiDocument, type TopicName } from '@fedgate/contracts';
+import { openApiDocument } from '@fedgate/contracts';
 import {
   AuditEventStore,
   ExportEvents,
@@ -66,8 +66,7 @@ export class AuditServiceModule {
           useValue: {
             consumerGroup: config.FEDGATE_AUDIT_CONSUMER_GROUP,
             fromBeginning: config.FEDGATE_AUDIT_CONSUMER_START === 'beginning',
-            // other topics (a benchmark's) are read like Fedgate's: every message must be a catalogued event
-            topics: (config.FEDGATE_AUDIT_TOPICS?.split(',') ?? TOPIC_NAMES) as TopicName[],
+            topics: config.FEDGATE_AUDIT_TOPICS,
             checkpointIntervalMs: config.FEDGATE_AUDIT_CHECKPOINT_INTERVAL_MS,
             checkpointEvents: config.FEDGATE_AUDIT_CHECKPOINT_EVENTS,
             sessionTimeoutMs: config.FEDGATE_AUDIT_SESSION_TIMEOUT_MS,

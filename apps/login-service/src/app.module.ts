@@ -40,7 +40,7 @@ export class LoginServiceModule {
             clientId: config.FEDGATE_OIDC_CLIENT_ID,
             clientSecret: config.FEDGATE_OIDC_CLIENT_SECRET,
             defaultScope: config.FEDGATE_OIDC_SCOPE,
-            extraAuthorizationParameters: config.FEDGATE_OIDC_EXTRA_PARAMS ? (JSON.parse(config.FEDGATE_OIDC_EXTRA_PARAMS) as Record<string, string>) : undefined,
+            extraAuthorizationParameters: config.FEDGATE_OIDC_EXTRA_PARAMS,
             timeoutMs: config.FEDGATE_OIDC_TIMEOUT_MS,
             audience: config.FEDGATE_OIDC_AUDIENCE,
           }),

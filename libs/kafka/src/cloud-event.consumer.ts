@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { Consumer, Kafka, logLevel } from 'kafkajs';
-import type { FedgateEvent, TopicName } from '@fedgate/contracts';
+import type { FedgateEvent } from '@fedgate/contracts';
 import { ensureTopics } from './topics';
 import { fromKafkaValue } from './cloud-event.serializer';
 import { KafkaSettings, kafkaClientConfig, kafkaLogCreator } from './kafka-settings';
@@ -14,7 +14,8 @@ export interface ReceivedEvent {
 
 export interface CloudEventConsumerOptions {
   groupId: string;
-  topics: readonly TopicName[];
+  /** Catalogue topics, or any other (a benchmark's scratch topic) whose messages are catalogued events. */
+  topics: readonly string[];
   /** Start a new group at the beginning of the topics (projections, audit) or at the end. */
   fromBeginning: boolean;
   /**
@@ -59,7 +60,7 @@ export class CloudEventConsumer {
 
   async start(): Promise<void> {
     // subscribing to a topic that does not exist yet races its auto-creation
-    await ensureTopics(this.settings, this.options.topics as TopicName[]);
+    await ensureTopics(this.settings, this.options.topics);
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: [...this.options.topics], fromBeginning: this.options.fromBeginning });
     await this.consumer.run({

@@ -7,7 +7,6 @@ import { CloudEventKafkaSerializer, fromKafkaValue } from './cloud-event.seriali
 import type { CloudEventPublisher } from './cloud-event.publisher';
 import { onceInMemory } from './idempotency';
 import { OutboxRelay } from './outbox.relay';
-import { parseBrokers } from './kafka-settings';
 
 const event = (message: string, nonce = 'n1'): FedgateEvent =>
   createCloudEvent({ type: 'fedgate.system.test.v1', source: '/fedgate/tests', data: { message, nonce } });
@@ -27,10 +26,6 @@ describe('CloudEvents Kafka binding', () => {
     assert.throws(() => fromKafkaValue(null), { code: 'invalid_event' });
     const unknown = { ...event('x'), type: 'fedgate.nope.v1' };
     assert.throws(() => fromKafkaValue(Buffer.from(JSON.stringify(unknown))), { code: 'unknown_event_type' });
-  });
-
-  it('parses broker lists', () => {
-    assert.deepEqual(parseBrokers(' a:1, b:2 ,,'), ['a:1', 'b:2']);
   });
 });
 
