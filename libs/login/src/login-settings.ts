@@ -6,12 +6,6 @@ export interface DeviceFlowPolicy {
 
 export const DEFAULT_DEVICE_FLOW_POLICY: DeviceFlowPolicy = { defaultIntervalSeconds: 5 };
 
-/** Who asked: the authenticated REST client and the caller's address, for the audit log. */
-export interface RequestOrigin {
-  client_id: string;
-  source_ip?: string;
-}
-
 export const LOGIN_EVENT_SOURCE = '/fedgate/login-service';
 
 /** What bounds a session: its live tokens, and how long its revocation is kept. */

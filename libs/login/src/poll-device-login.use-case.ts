@@ -1,7 +1,7 @@
-import { DependencyUnavailableError, OAuthError, TokenSetResponse, accountFromClaims, createCloudEvent, sha256Hex } from '@fedgate/contracts';
+import { DependencyUnavailableError, OAuthError, TokenSetResponse, accountFromClaims, createCloudEvent, sha256Hex, type RequestOrigin } from '@fedgate/contracts';
 import type { OutboxStore, PrismaClient } from '@fedgate/database';
 import { IdentityProviderClient, IdpConfigurationError, IdpGrantError, IdpTokens } from './identity-provider.client';
-import { LOGIN_EVENT_SOURCE, RequestOrigin } from './login-settings';
+import { LOGIN_EVENT_SOURCE } from './login-settings';
 import { SessionStore } from './session.store';
 
 type FinalStatus = 'denied' | 'expired';

@@ -1,8 +1,8 @@
 import { Logger } from '@nestjs/common';
-import { DependencyUnavailableError, OAuthError, TokenSetResponse, accountFromClaims, createCloudEvent, sha256Hex } from '@fedgate/contracts';
+import { DependencyUnavailableError, OAuthError, TokenSetResponse, accountFromClaims, createCloudEvent, sha256Hex, type RequestOrigin } from '@fedgate/contracts';
 import type { OutboxStore, PrismaClient } from '@fedgate/database';
 import { IdentityProviderClient, IdpConfigurationError, IdpGrantError } from './identity-provider.client';
-import { DEFAULT_SESSION_POLICY, LOGIN_EVENT_SOURCE, RequestOrigin, SessionPolicy } from './login-settings';
+import { DEFAULT_SESSION_POLICY, LOGIN_EVENT_SOURCE, SessionPolicy } from './login-settings';
 import { SessionStore } from './session.store';
 
 /**

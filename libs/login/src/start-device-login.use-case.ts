@@ -1,7 +1,7 @@
-import { DeviceAuthorizationResponse, createCloudEvent, sha256Hex } from '@fedgate/contracts';
+import { DeviceAuthorizationResponse, createCloudEvent, sha256Hex, type RequestOrigin } from '@fedgate/contracts';
 import type { OutboxStore, PrismaClient } from '@fedgate/database';
 import { IdentityProviderClient } from './identity-provider.client';
-import { DeviceFlowPolicy, LOGIN_EVENT_SOURCE, RequestOrigin } from './login-settings';
+import { DeviceFlowPolicy, LOGIN_EVENT_SOURCE } from './login-settings';
 
 /**
  * `flwr login` step 1: start a device authorization at the IdP and answer Flower's login
