@@ -1,5 +1,4 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { APP_INTERCEPTOR } from '@nestjs/core';
 import { openApiDocument } from '@fedgate/contracts';
 import {
   AuthorizationStore,
@@ -36,7 +35,6 @@ import type { AuthzServiceConfig } from '@fedgate/service-config';
 import { createSessionRevocations, tokenVerificationProviders } from '@fedgate/token-verification';
 import { AuthzController, MembershipController } from './authz.controller';
 import { PersonVerifier } from './person-verifier';
-import { AuthzErrorsInterceptor } from './authz-errors.interceptor';
 import { fastCheckRoutes } from './fast-check.routes';
 import { AUTHZ_CONFIG, AuthzLifecycle, AuthzStartup } from './authz.lifecycle';
 import { AdminController, ApiKeyOrBearerGuard, OpenFgaCheckController } from './openfga-check.controller';
@@ -151,7 +149,6 @@ export class AuthzServiceModule {
         },
         AuthzLifecycle,
         ApiKeyOrBearerGuard,
-        { provide: APP_INTERCEPTOR, useClass: AuthzErrorsInterceptor },
       ],
     };
   }

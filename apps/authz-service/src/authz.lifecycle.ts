@@ -61,7 +61,7 @@ export class AuthzLifecycle implements OnApplicationBootstrap, OnApplicationShut
     this.stopped = true;
     this.projection.stop();
     await Promise.all([this.projector.stop(), this.invalidations?.stop().catch(() => undefined), this.adminByLogin?.stop().catch(() => undefined)]);
-    this.store.fga.close();
+    this.store.close();
   }
 
   private async startWithRetry(): Promise<void> {

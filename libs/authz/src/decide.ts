@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
-import { DependencyUnavailableError, accountUser, createCloudEvent, isFedgateError, type Account, type FedgateEvent, type RequestOrigin } from '@fedgate/contracts';
+import { DependencyUnavailableError, accountUser, createCloudEvent, type Account, type FedgateEvent, type RequestOrigin } from '@fedgate/contracts';
 import type { OutboxGroupWriter } from '@fedgate/database';
 import type { AuthorizationStore } from './authorization-store';
 import { DecisionCache } from './decision-cache';
@@ -65,9 +65,9 @@ export class Decide {
     try {
       allowed = cached ?? (await this.store.check({ user, relation: question.relation, object: question.object }));
     } catch (err) {
-      const failure = isFedgateError(err) ? err : new DependencyUnavailableError('authz_unavailable', 'openfga', undefined, { cause: err });
+      // the store already mapped OpenFGA's failure (authz_unavailable): record the denial, rethrow it
       await this.record(this.event(question, options, { allowed: false, cached: false, position, error: 'authz_unavailable' })).catch(() => undefined);
-      throw failure;
+      throw err;
     }
     if (cached === undefined && useCache) this.cache.set(key, allowed, epoch);
     const event = this.event(question, options, { allowed, cached: cached !== undefined, position });

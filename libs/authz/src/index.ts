@@ -10,7 +10,6 @@ export * from './ownership-commands';
 export * from './check-access.use-case';
 export * from './list-runs.use-case';
 export * from './rebuild-projections.use-case';
-export * from './authz-errors';
 export * from './caller';
 export * from './object-services';
 export * from './members.use-case';

@@ -51,6 +51,7 @@ export const ERROR_CATALOGUE = {
   idp_unavailable: { status: 503, summary: 'The identity provider cannot answer.' },
   dependency_unavailable: { status: 503, summary: 'A required dependency cannot answer.' },
   database_unavailable: { status: 503, summary: 'The database cannot answer; retry.' },
+  kafka_unavailable: { status: 503, summary: 'Kafka cannot take the events now; they wait in the outbox.' },
   revocation_unavailable: { status: 503, summary: 'The list of revoked sessions is not known complete right now; retry.' },
   internal_error: { status: 500, summary: 'An unexpected error occurred.' },
 } as const satisfies Record<string, { status: number; summary: string }>;
@@ -179,6 +180,7 @@ export type DependencyErrorCode =
   | 'idp_unavailable'
   | 'dependency_unavailable'
   | 'database_unavailable'
+  | 'kafka_unavailable'
   | 'revocation_unavailable'
   | 'consistency_timeout';
 

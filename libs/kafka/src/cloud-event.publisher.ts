@@ -1,12 +1,15 @@
 import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { ClientKafka } from '@nestjs/microservices';
 import { lastValueFrom } from 'rxjs';
-import type { FedgateEvent } from '@fedgate/contracts';
+import { DependencyUnavailableError, type FedgateEvent } from '@fedgate/contracts';
 import { CloudEventKafkaSerializer } from './cloud-event.serializer';
 import { KAFKA_SETTINGS, KafkaSettings, kafkaClientConfig } from './kafka-settings';
 
-export class KafkaPublishError extends Error {
-  readonly code = 'kafka_unavailable';
+/** Kafka did not take the events (the catalogue's 503 kafka_unavailable); the outbox keeps them. */
+export class KafkaPublishError extends DependencyUnavailableError {
+  constructor(description: string, options?: { cause?: unknown }) {
+    super('kafka_unavailable', 'kafka', description, options);
+  }
 }
 
 // Broker answers that refuse the records themselves: sending them again can never succeed.

@@ -18,7 +18,6 @@ export class OpenFgaRequestError extends Error {
   constructor(
     readonly status: number | null,
     message: string,
-    readonly openfgaCode?: string,
   ) {
     super(message);
   }
@@ -179,7 +178,7 @@ export class OpenFgaHttpClient {
             }
             const status = res.statusCode ?? 0;
             if (status >= 200 && status < 300) resolve(json as T);
-            else reject(new OpenFgaRequestError(status, `OpenFGA answered ${status}: ${String(json['message'] ?? '').slice(0, 300)}`, json['code'] as string | undefined));
+            else reject(new OpenFgaRequestError(status, `OpenFGA answered ${status} ${String(json['code'] ?? '')}: ${String(json['message'] ?? '').slice(0, 300)}`));
           });
         },
       );
