@@ -129,8 +129,8 @@ describe('login-service: the OIDC device flow for flwr login', { timeout: 300_00
     assert.equal((await call('/v1/device/token', { device_code: login.device_code })).body.error, 'authorization_pending');
     await prisma.deviceLogin.update({ where: { deviceCodeHash: hash }, data: { expiresAt: new Date(Date.now() - 1000) } });
     const outbox = new OutboxStore(pool);
-    await new ExpireDeviceLogins(prisma, outbox).execute();
-    await new ExpireDeviceLogins(prisma, outbox).execute();
+    await new ExpireDeviceLogins({ prisma, outbox }).execute();
+    await new ExpireDeviceLogins({ prisma, outbox }).execute();
     await waitFor('login.expired for the unpolled login', () => ofType('fedgate.login.expired.v1', (e) => data(e).device_code_hash === hash).length === 1);
     const expired = ofType('fedgate.login.expired.v1', (e) => data(e).device_code_hash === hash)[0]!;
     assert.equal(data(expired).pending_polls, 1);

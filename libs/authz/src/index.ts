@@ -6,6 +6,7 @@ export * from './decide';
 export * from './projection-state';
 export * from './ownership-tuples';
 export * from './ownership-projector';
+export * from './authz-deps';
 export * from './ownership-commands';
 export * from './check-access.use-case';
 export * from './list-runs.use-case';
