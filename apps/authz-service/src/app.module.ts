@@ -37,7 +37,9 @@ import { AuthzController, MembershipController } from './authz.controller';
 import { PersonVerifier } from './person-verifier';
 import { fastCheckRoutes } from './fast-check.routes';
 import { AUTHZ_CONFIG, AuthzLifecycle, AuthzStartup } from './authz.lifecycle';
-import { AdminController, ApiKeyOrBearerGuard, OpenFgaCheckController } from './openfga-check.controller';
+import { AdminController } from './admin.controller';
+import { ApiKeyOrBearerGuard } from './api-key-or-bearer.guard';
+import { OpenFgaCheckController } from './openfga-check.controller';
 
 const AUTHZ_DEPS = Symbol('AUTHZ_DEPS');
 const AUDIT_WRITER = Symbol('AUDIT_WRITER');
