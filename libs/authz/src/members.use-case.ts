@@ -13,9 +13,8 @@ export class ListServiceMembers {
 
   async execute(input: { service: string }, caller: Caller): Promise<ServiceMembersResponse> {
     await authorizeServiceManagement(this.deps, input.service, caller, 'service.members');
-    const rows = await this.deps.prisma.$queryRaw<Array<{ flwr_aid: string; role: ServiceRole }>>`
-      SELECT flwr_aid, role FROM authz_service_role WHERE service = ${input.service} ORDER BY role, flwr_aid`;
-    return { members: rows.map((r) => ({ flwr_aid: r.flwr_aid, role: r.role })) };
+    const rows = await this.deps.prisma.authzServiceRole.findMany({ where: { service: input.service }, orderBy: [{ role: 'asc' }, { flwrAid: 'asc' }], select: { flwrAid: true, role: true } });
+    return { members: rows.map((r) => ({ flwr_aid: r.flwrAid, role: r.role as ServiceRole })) };
   }
 }
 

@@ -11,7 +11,7 @@ import {
   type RunMemberRole,
   type ServiceRole,
 } from '@fedgate/contracts';
-import type { DatabaseTransaction } from '@fedgate/database';
+import { isUniqueViolation, type DatabaseTransaction } from '@fedgate/database';
 import { consistencyTokenFor } from './consistency-token';
 import { keyPrincipal, personPrincipal, requirePerson, serviceForKey, type Caller } from './caller';
 import { AUTHZ_EVENT_SOURCE } from './decide';
@@ -66,7 +66,7 @@ export class RegisterRun {
       return { created: true, run_id: input.run_id, owner, consistency_token: token };
     } catch (err) {
       // lost a race for the claim (unique violation): answer as the winner decides
-      if ((err as { code?: string }).code !== 'P2002') throw err;
+      if (!isUniqueViolation(err)) throw err;
       const winner = await this.deps.prisma.authzRunClaim.findUnique({ where: claimKey });
       if (!winner) throw err;
       return this.repeated(winner, owner);
@@ -217,7 +217,7 @@ export class BootstrapServiceAdmin {
       });
       return true;
     } catch (err) {
-      if ((err as { code?: string }).code === 'P2002') return false; // another instance did it
+      if (isUniqueViolation(err)) return false; // another instance did it
       throw err;
     }
   }
@@ -248,7 +248,7 @@ export class BootstrapServiceAdminByLogin {
     try {
       await this.deps.prisma.authzBootstrapLogin.create({ data: { service, login, flwrAid } });
     } catch (err) {
-      if ((err as { code?: string }).code !== 'P2002') throw err; // another instance resolved it
+      if (!isUniqueViolation(err)) throw err; // another instance resolved it
     }
     return granted;
   }
