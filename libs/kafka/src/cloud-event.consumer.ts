@@ -89,21 +89,38 @@ export class CloudEventConsumer {
 }
 
 /**
- * Starts a consumer made by `make`, retrying in the background until it runs or `stopped()`:
- * a service keeps answering while Kafka is away and starts consuming when it returns.
- * Resolves with the running consumer (null when stopped first).
+ * The one retry loop of a start-up step that needs Kafka (or another dependency): runs `work`
+ * until it succeeds or `stopped()` says to give up (then null); waits 0.5 s longer after each
+ * failure, at most 5 s.
  */
-export async function startConsumerWithRetry(make: () => CloudEventConsumer, stopped: () => boolean, logger: Logger, what: string): Promise<CloudEventConsumer | null> {
+export async function retryUntilStopped<T>(work: () => Promise<T>, stopped: () => boolean, logger: Logger, notYet: string): Promise<T | null> {
   for (let attempt = 1; !stopped(); attempt++) {
-    const consumer = make();
     try {
-      await consumer.start();
-      return consumer;
+      return await work();
     } catch (err) {
-      await consumer.stop().catch(() => undefined);
-      logger.warn({ reason: (err as Error).message, attempt }, `cannot consume ${what} yet; retrying`);
+      logger.warn({ reason: (err as Error).message, attempt }, `${notYet}; retrying`);
       await new Promise((r) => setTimeout(r, Math.min(5000, attempt * 500)));
     }
   }
   return null;
+}
+
+/** Starts a consumer; one that fails to start is stopped again and the failure thrown (to be retried). */
+export async function startOrStop(consumer: CloudEventConsumer): Promise<CloudEventConsumer> {
+  try {
+    await consumer.start();
+  } catch (err) {
+    await consumer.stop().catch(() => undefined);
+    throw err;
+  }
+  return consumer;
+}
+
+/**
+ * Starts a consumer made by `make`, retrying in the background until it runs or `stopped()`:
+ * a service keeps answering while Kafka is away and starts consuming when it returns.
+ * Resolves with the running consumer (null when stopped first).
+ */
+export function startConsumerWithRetry(make: () => CloudEventConsumer, stopped: () => boolean, logger: Logger, what: string): Promise<CloudEventConsumer | null> {
+  return retryUntilStopped(() => startOrStop(make()), stopped, logger, `cannot consume ${what} yet`);
 }
