@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { FedgateEvent, createCloudEvent } from '@fedgate/contracts';
 import type { DeadLetter, OutboxEntry, OutboxPruneOptions, OutboxStore } from '@fedgate/database';
 import { waitFor } from '@fedgate/testing';
-import { CloudEventKafkaSerializer, fromKafkaValue } from './cloud-event.serializer';
+import { cloudEventMessage, fromKafkaValue } from './cloud-event.serializer';
 import type { CloudEventPublisher } from './cloud-event.publisher';
 import { onceInMemory } from './idempotency';
 import { OutboxRelay } from './outbox.relay';
@@ -14,7 +14,7 @@ const event = (message: string, nonce = 'n1'): FedgateEvent =>
 describe('CloudEvents Kafka binding', () => {
   it('keys a message by subject and round-trips the envelope', () => {
     const e = event('hello');
-    const message = new CloudEventKafkaSerializer().serialize(e);
+    const message = cloudEventMessage(e);
     assert.equal(message.key, 'system:n1');
     assert.equal(message.headers?.['ce_id'], e.id);
     assert.match(String(message.headers?.['content-type']), /^application\/cloudevents\+json/);
