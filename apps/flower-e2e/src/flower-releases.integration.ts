@@ -18,11 +18,6 @@ import { auditEventsOf, CONNECTION, ensureFlwr, expectAudited, FlowerUsers, gran
 
 /** The supported releases the full scenario leaves out (FEDGATE_FLOWER_SMOKE_VERSIONS to choose). */
 const VERSIONS = (process.env.FEDGATE_FLOWER_SMOKE_VERSIONS ?? SUPPORTED_RELEASES.filter((v) => !SCENARIO_RELEASES.includes(v)).join(',')).split(',').filter(Boolean);
-/**
- * The budget of the whole smoke without the venvs' installation (a cold cache adds about 10 s per
- * release, and a minute or two per new set of dependencies: flwr.sh ensure).
- */
-const BUDGET_MS = Number(process.env.FEDGATE_FLOWER_SMOKE_BUDGET_MS ?? VERSIONS.length * 75_000);
 const started = Date.now();
 const timings: string[] = [];
 let installingMs = 0;
@@ -36,7 +31,8 @@ describe('every other supported flwr release: login, run, ls, refusal and audit 
 
   after(async () => {
     if (stack) await revokeScenarioAccess(stack);
-    console.log(`# flower releases smoke (${VERSIONS.length} releases): ${((Date.now() - started) / 1000).toFixed(1)} s; ${timings.join('; ')}`);
+    // its cost is reported, not asserted (a timed test fails on a busy machine): CI's budget is watched in bench/README.md
+    console.log(`# flower releases smoke (${VERSIONS.length} releases): ${((Date.now() - started) / 1000).toFixed(1)} s, of which ${(installingMs / 1000).toFixed(1)} s installing venvs; ${timings.join('; ')}`);
   });
 
   it('covers every supported release that the full scenario does not', () => {
@@ -47,11 +43,6 @@ describe('every other supported flwr release: login, run, ls, refusal and audit 
   });
 
   for (const version of VERSIONS) describe(`flwr ${version}`, () => smoke(version));
-
-  it(`stays within its budget (${BUDGET_MS / 1000} s besides installing venvs, FEDGATE_FLOWER_SMOKE_BUDGET_MS)`, () => {
-    const took = Date.now() - started - installingMs;
-    assert.ok(took < BUDGET_MS, `took ${took / 1000} s besides ${installingMs / 1000} s installing venvs`);
-  });
 });
 
 function smoke(version: string): void {
