@@ -1,14 +1,8 @@
 import { Controller, Get, HttpCode, Inject, Post, Req, Res, UseGuards } from '@nestjs/common';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply as Response, FastifyRequest as Request } from 'fastify';
 import { API_PATHS, IntrospectionFormSchema, TokenVerificationError, VerifyRequestSchema } from '@fedgate/contracts';
 import { ApiKeyGuard, RequestOrigin, validBody } from '@fedgate/platform';
-import {
-  TokenRejectedError,
-  VerifyAccessToken,
-  toActiveVerifyResult,
-  toInactiveVerifyResult,
-  type VerificationOrigin,
-} from '@fedgate/token-verification';
+import { TokenRejectedError, VerifyAccessToken, toActiveVerifyResult, toInactiveVerifyResult } from '@fedgate/token-verification';
 
 /** The v1 REST API of ../shared/API.md § token-service. */
 @Controller()
@@ -19,7 +13,7 @@ export class TokenController {
   @Post(API_PATHS.token.verify)
   @HttpCode(200)
   @UseGuards(ApiKeyGuard)
-  async verify(@Req() req: FastifyRequest, @Res({ passthrough: true }) res: FastifyReply, @RequestOrigin() origin: VerificationOrigin) {
+  async verify(@Req() req: Request, @Res({ passthrough: true }) res: Response, @RequestOrigin() origin: RequestOrigin) {
     const { access_token } = validBody(req, 'json', VerifyRequestSchema);
     try {
       return toActiveVerifyResult(await this.verifyToken.execute(access_token, origin));
@@ -32,7 +26,7 @@ export class TokenController {
 
   /** OIDC UserInfo for SuperLinks configured with a validate_url: the caller is the bearer. */
   @Get(API_PATHS.token.userinfo)
-  async userinfo(@Req() req: FastifyRequest, @Res({ passthrough: true }) res: FastifyReply) {
+  async userinfo(@Req() req: Request, @Res({ passthrough: true }) res: Response) {
     const token = /^Bearer ([\x21-\x7e]+)$/.exec(req.headers.authorization ?? '')?.[1];
     const origin = { client_id: 'userinfo', source_ip: req.ip };
     try {
@@ -50,7 +44,7 @@ export class TokenController {
   @Post(API_PATHS.token.introspect)
   @HttpCode(200)
   @UseGuards(ApiKeyGuard)
-  async introspect(@Req() req: FastifyRequest, @RequestOrigin() origin: VerificationOrigin) {
+  async introspect(@Req() req: Request, @RequestOrigin() origin: RequestOrigin) {
     const { token } = validBody(req, 'form', IntrospectionFormSchema);
     try {
       const v = await this.verifyToken.execute(token, origin);

@@ -15,3 +15,4 @@ export * from './load-shedding';
 export * from './database-failure';
 export * from './oidc-trust';
 export * from './served-routes';
+export * from './use-cases';
