@@ -1,4 +1,4 @@
-import { DependencyUnavailableError } from '@fedgate/contracts';
+import { DependencyUnavailableError, isOverloaded } from '@fedgate/contracts';
 import { CheckBatcher, OPENFGA_MAX_TUPLES_PER_WRITE, OpenFgaHttpClient, OpenFgaRequestError, type CheckBatcherOptions, type TupleKey } from '@fedgate/openfga';
 import { modelToJson, relationsByType, sameModel } from './authorization-model';
 import type { TupleChange } from './ownership-tuples';
@@ -65,6 +65,8 @@ export class AuthorizationStore {
       // concurrent checks share BatchCheck requests (see CheckBatcher)
       return await this.checks.check(storeId, modelId, tuple);
     } catch (err) {
+      // a shed check (the batcher's queue is full) keeps its own code
+      if (isOverloaded(err)) throw err;
       throw authzUnavailable(err);
     }
   }

@@ -137,8 +137,11 @@ const BODY_ERRORS: readonly ErrorCode[] = ['invalid_request', 'payload_too_large
 /** Every /v1 call guarded by ApiKeyGuard. */
 const KEYED: readonly ErrorCode[] = ['invalid_client'];
 const ALWAYS: readonly ErrorCode[] = ['internal_error'];
-/** Every call that reads or writes PostgreSQL (each answered call is audited through the outbox). */
-const STORED: readonly ErrorCode[] = ['database_unavailable', ...ALWAYS];
+/**
+ * Every call that reads or writes PostgreSQL (each answered call is audited through the outbox,
+ * whose bounded writer sheds with `overloaded` when full).
+ */
+const STORED: readonly ErrorCode[] = ['database_unavailable', 'overloaded', ...ALWAYS];
 /** Calls that verify a person's token: also refused while the revoked-session list is not known complete. */
 const VERIFYING: readonly ErrorCode[] = ['revocation_unavailable', ...STORED];
 const DEVICE_POLL_ERRORS: readonly ErrorCode[] = ['authorization_pending', 'slow_down', 'expired_token', 'access_denied', 'invalid_grant'];
