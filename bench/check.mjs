@@ -17,11 +17,12 @@
 // requests built before the phase) for Fedgate and OpenFGA alike, so the client takes as
 // little of the shared cores as it can. Exit 0 = all targets pass, 2 = not.
 import { readFileSync } from 'node:fs';
-import http from 'node:http';
-import https from 'node:https';
 import os from 'node:os';
-import { Pool, rawRequest, send, withNullServer } from './http-pool.mjs';
-import { cpuByPart, cpuSplit, describeCpuSplit, settle } from './machine.mjs';
+import { Pool, jsonClient, rawRequest, send, withNullServer } from './http-pool.mjs';
+import { settle } from './machine.mjs';
+import { registerRuns } from './runs.mjs';
+import { idpKeys, signTokens, tokenShape } from './tokens.mjs';
+import { closedLoop, describePhase, ms, openLoop, sumCpu } from './loops.mjs';
 import path from 'node:path';
 
 const STATE = process.env.FEDGATE_STATE_DIR ?? path.join(process.cwd(), '.fedgate');
@@ -40,8 +41,8 @@ main().catch((err) => {
 
 async function main() {
   const started = performance.now();
-  const fedgate = client(stack.services.authz, { 'x-fedgate-key': stack.api_key }, concurrency + 8);
-  const openfga = client(stack.openfga.url, { authorization: `Bearer ${stack.openfga.api_key}` }, concurrency + 8);
+  const fedgate = jsonClient(stack.services.authz, { 'x-fedgate-key': stack.api_key }, concurrency + 8, ca);
+  const openfga = jsonClient(stack.openfga.url, { authorization: `Bearer ${stack.openfga.api_key}` }, concurrency + 8, ca);
   line(`# bench/check — authz-service ${stack.services.authz} vs OpenFGA ${stack.openfga.url}`);
   line(`machine: nproc ${os.availableParallelism()}, node ${process.version}, load avg ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} (a shared machine: other developers' stacks and builds run beside this)`);
 
@@ -50,28 +51,11 @@ async function main() {
   const owner = `bench-owner-${suffix}`;
   const viewer = `bench-viewer-${suffix}`;
   const stranger = `bench-stranger-${suffix}`;
-  const runs = [];
-  let token;
   const t = performance.now();
-  for (let i = 0; i < Number(opts.runs); i++) {
-    const runId = `${Date.now()}${String(i).padStart(5, '0')}`.slice(0, 19);
-    const reg = await fedgate.call('POST', '/v1/runs', { run_id: runId, flwr_aid: owner });
-    if (reg.status !== 201) throw new Error(`register: ${reg.status} ${JSON.stringify(reg.body)}`);
-    token = reg.body.consistency_token;
-    if (i % 5 === 0) {
-      const share = await fedgate.call('PUT', `/v1/runs/${runId}/members/${viewer}`, { role: 'viewer', acting_flwr_aid: owner });
-      if (share.status !== 200) throw new Error(`share: ${share.status} ${JSON.stringify(share.body)}`);
-      token = share.body.consistency_token;
-    }
-    runs.push(runId);
-  }
-  // a large setup can take the projector longer than one check waits (5 s): retry with the same token
-  let applied;
-  for (let attempt = 0; attempt < 60; attempt++) {
-    applied = await fedgate.call('POST', '/v1/check', { flwr_aid: owner, relation: 'can_view', object: `run:${runs.at(-1)}`, consistency_token: token });
-    if (applied.body.error !== 'consistency_timeout') break;
-  }
-  if (applied.status !== 200 || applied.body.allowed !== true) throw new Error(`setup not applied: ${JSON.stringify(applied.body)}`);
+  const { privateJwk, currentKid } = await idpKeys(stack, STATE, ca);
+  const shape = await tokenShape(stack, currentKid, { login: false });
+  const ownerToken = (await signTokens(privateJwk, { header: shape.header, claims: { ...shape.claims, sub: owner, preferred_username: owner } }, 1, 600))[0];
+  const runs = await registerRuns(fedgate, { count: Number(opts.runs), owner, ownerToken, viewer });
   line(`setup: ${runs.length} runs registered (+ ${Math.ceil(runs.length / 5)} shares) through Fedgate in ${((performance.now() - t) / 1000).toFixed(1)} s; projected to OpenFGA`);
 
   // the pinned model: the newest of the store (Fedgate writes it at start)
@@ -120,7 +104,7 @@ async function main() {
   // the phases before leave a backlog (outbox relay, audit ingest of every decision): let the
   // machine digest it, or the open loop measures the backlog
   const settled = await settle();
-  line(`settle    waited ${settled.seconds.toFixed(0)} s for the machine to go quiet after the closed-loop phases (last second ${settled.busy}% busy)`);
+  line(`settle    waited ${settled.seconds.toFixed(0)} s for the machine to go quiet after the closed-loop phases (last second: this stack ${settled.stack}% of a core, the machine ${settled.busy}% busy)`);
   // OpenFGA's rate moves from run to run here: measure it again and hold Fedgate to the higher one
   const baseAgain = await measureBaseline();
   print('baseline  again, after the Fedgate phases', baseAgain);
@@ -178,7 +162,6 @@ async function main() {
 }
 
 const OPENFGA_PARTS = ['openfga', 'postgres (openfga db)'];
-const sumCpu = (split, parts) => [...split].filter(([part]) => !parts || parts.includes(part)).reduce((sum, [, p]) => sum + p, 0);
 
 /**
  * Where the CPU for `needed` req/s would come from, at the per-request costs this run measured:
@@ -208,87 +191,6 @@ function cpuBudget(base, phase, needed) {
   );
 }
 
-/** JSON over node:http(s) with one keep-alive agent: the set-up calls, which are not measured. */
-function client(base, headers, maxSockets) {
-  const url = new URL(base);
-  const transport = url.protocol === 'https:' ? https : http;
-  const agent = new transport.Agent({ keepAlive: true, maxSockets, ca });
-  return {
-    call(method, pathname, body) {
-      const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-      return new Promise((resolve) => {
-        const req = transport.request(new URL(pathname, url), { method, agent, headers: { ...headers, ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}) } }, (res) => {
-          const chunks = [];
-          res.on('data', (c) => chunks.push(c));
-          res.on('end', () => {
-            let parsed;
-            try { parsed = JSON.parse(Buffer.concat(chunks).toString() || '{}'); } catch { parsed = {}; }
-            resolve({ status: res.statusCode, body: parsed });
-          });
-        });
-        req.on('error', (err) => resolve({ status: `ERR ${err.code ?? err.message}`, body: {} }));
-        req.end(payload);
-      });
-    },
-    close: () => agent.destroy(),
-  };
-}
-
-/** `inFlight` loops sending back to back for `seconds`. */
-async function closedLoop(send, seconds, inFlight) {
-  const latencies = [];
-  let errors = 0;
-  let i = 0;
-  const cpu0 = cpuByPart();
-  const t0 = performance.now();
-  const end = t0 + seconds * 1000;
-  await Promise.all(Array.from({ length: inFlight }, async () => {
-    while (performance.now() < end) {
-      const s = performance.now();
-      const { status } = await send(i++);
-      latencies.push(performance.now() - s);
-      if (status !== 200) errors++;
-    }
-  }));
-  const elapsed = (performance.now() - t0) / 1000;
-  return { ...summarize(latencies, elapsed, errors), cpu: cpuSplit(cpu0, cpuByPart(), elapsed) };
-}
-
-/** One request every 1/perSecond s whatever the answers do; latency from the scheduled time. */
-async function openLoop(send, perSecond, seconds) {
-  const count = Math.round(perSecond * seconds);
-  const interval = 1000 / perSecond;
-  const latencies = new Array(count);
-  let errors = 0;
-  let sent = 0;
-  const cpu0 = cpuByPart();
-  const t0 = performance.now() + 5;
-  await new Promise((resolveAll) => {
-    let done = 0;
-    const tick = () => {
-      const now = performance.now();
-      while (sent < count && t0 + sent * interval <= now + 1) {
-        const scheduled = t0 + sent * interval;
-        const index = sent++;
-        send(index).then(({ status }) => {
-          latencies[index] = performance.now() - Math.min(scheduled, performance.now());
-          if (status !== 200) errors++;
-          if (++done === count) resolveAll();
-        });
-      }
-      if (sent < count) setTimeout(tick, Math.max(0, t0 + sent * interval - 1 - performance.now()));
-    };
-    setTimeout(tick, 5);
-  });
-  const elapsed = (performance.now() - t0) / 1000;
-  return { ...summarize(latencies, elapsed, errors), cpu: cpuSplit(cpu0, cpuByPart(), elapsed) };
-}
-
-function summarize(latencies, elapsed, errors) {
-  const sorted = Float64Array.from(latencies).sort();
-  return { requests: sorted.length, elapsed, rate: sorted.length / elapsed, p50: pct(sorted, 0.5), p99: pct(sorted, 0.99), max: sorted[sorted.length - 1], errors };
-}
-
 function splitQuestions(all) {
   const quarter = Math.floor(all.length / 4);
   return [all.slice(0, quarter * 2), all.slice(0, quarter), all.slice(quarter * 2, quarter * 3), all.slice(quarter * 3)];
@@ -302,12 +204,8 @@ function shuffle(list) {
 }
 
 function print(title, x) {
-  line(`${title}: ${x.requests} requests in ${x.elapsed.toFixed(2)} s → ${x.rate.toFixed(0)} req/s, p50 ${ms(x.p50)} p99 ${ms(x.p99)} max ${ms(x.max)}, errors ${x.errors}`);
-  if (x.cpu) line(`          cpu: ${describeCpuSplit(x.cpu)}`);
+  line(describePhase(title, x));
 }
-
-const pct = (sorted, q) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] : NaN);
-const ms = (v) => `${v.toFixed(2)} ms`;
 function line(text) {
   process.stdout.write(`${text}\n`);
 }

@@ -19,12 +19,11 @@ import { createRequire } from 'node:module';
 import { Pool, send, withNullServer } from './http-pool.mjs';
 import { machineTicks, settle } from './machine.mjs';
 import { readFileSync } from 'node:fs';
-import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import { createLocalJWKSet, jwtVerify } from 'jose';
+import { idpKeys, signTokens, tokenShape, verifyOptionsOf } from './tokens.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const STATE = process.env.FEDGATE_STATE_DIR ?? path.join(ROOT, '.fedgate');
@@ -78,13 +77,8 @@ async function main() {
   line(`machine: nproc ${os.availableParallelism()} (${os.cpus()[0]?.model.trim()}), node ${process.version}, jose ${require('jose/package.json').version}, load avg ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 
   // ---- 1. tokens ------------------------------------------------------------------------------
-  const idpJwks = await getJson(new URL('/jwks', stack.idp.issuer));
-  const currentKid = idpJwks.keys[0].kid; // libs/dev-idp: the JWKS lists the current signer first
-  const privateJwk = JSON.parse(readFileSync(path.join(STATE, 'data/dev-idp/jwks.json'), 'utf8')).keys.find((k) => k.kid === currentKid);
-  if (!privateJwk) throw new Error(`no private key with the IdP's current kid ${currentKid} in .fedgate/data/dev-idp/jwks.json`);
-  if (privateJwk.n !== idpJwks.keys[0].n) throw new Error(`the private key ${currentKid} does not match the published one`);
-
-  const shape = await tokenShape(currentKid);
+  const { jwks: idpJwks, currentKid, privateJwk } = await idpKeys(stack, STATE, ca);
+  const shape = await tokenShape(stack, currentKid, { login: args.login === 'true', testing: tryRequire('@fedgate/testing'), note: line });
   line(`token shape: ${shape.source}; header ${JSON.stringify(shape.header)}; claims ${Object.keys(shape.claims).join(',')}`);
 
   const distinctCount = phases.has('distinct') ? int(args['distinct-tokens']) : phases.has('baseline') ? 2000 : 1;
@@ -109,14 +103,7 @@ async function main() {
 
   // ---- 2. baseline: in-process jose jwtVerify, same tokens, key and options ------------------
   const jwks = createLocalJWKSet(idpJwks);
-  const verifyOptions = () => ({
-    issuer: stack.idp.issuer,
-    audience: [stack.idp.audience],
-    algorithms: ALGORITHMS,
-    clockTolerance: CLOCK_TOLERANCE,
-    requiredClaims: ['exp', 'sub'],
-    currentDate: new Date(),
-  });
+  const verifyOptions = () => ({ ...verifyOptionsOf(stack, ALGORITHMS, CLOCK_TOLERANCE), currentDate: new Date() });
   const joseOnce = async (i) => {
     const { payload } = await jwtVerify(distinct[i % distinct.length], jwks, verifyOptions());
     if (payload.sub !== shape.claims.sub) throw new Error('unexpected sub');
@@ -177,7 +164,7 @@ async function main() {
   // measuring the floor or the rate while the machine digests it would measure the backlog.
   if (phases.has('rate')) {
     const settled = await settle();
-    line(`settle    waited ${settled.seconds.toFixed(0)} s for the machine to go quiet after the earlier phases (last second ${settled.busy}% busy)`);
+    line(`settle    waited ${settled.seconds.toFixed(0)} s for the machine to go quiet after the earlier phases (last second: this stack ${settled.stack}% of a core, the machine ${settled.busy}% busy)`);
   }
   let floor;
   if (phases.has('rate') && args.calibrate === 'true') {
@@ -245,49 +232,6 @@ async function main() {
 }
 
 // ---- tokens -------------------------------------------------------------------------------------
-
-/** Header and claims of a real access token of the dev IdP (device login), else the known shape. */
-async function tokenShape(currentKid) {
-  const known = {
-    source: 'built-in copy of the dev IdP access token',
-    header: { alg: 'RS256', typ: 'at+jwt', kid: currentKid },
-    claims: { preferred_username: 'alice', name: 'Alice Example', email: 'alice@example.test', jti: '', sub: 'alice', iat: 0, exp: 0, client_id: stack.idp.client_id, iss: stack.idp.issuer, aud: stack.idp.audience },
-  };
-  if (args.login !== 'true') return known;
-  const testing = tryRequire('@fedgate/testing');
-  if (!testing || !process.env.NODE_EXTRA_CA_CERTS) return known;
-  try {
-    const tokens = await testing.deviceLogin(stack, 'alice');
-    const [h, p] = tokens.access_token.split('.');
-    const header = JSON.parse(Buffer.from(h, 'base64url').toString());
-    const claims = JSON.parse(Buffer.from(p, 'base64url').toString());
-    if (header.kid !== currentKid) throw new Error(`the IdP signs with ${header.kid}, not the first JWKS key ${currentKid}`);
-    return { source: `copied from a real token (device login as alice, ${tokens.access_token.length} chars, lifetime ${claims.exp - claims.iat} s)`, header, claims };
-  } catch (err) {
-    line(`warning: no real token (${err.message}); using the built-in shape`);
-    return known;
-  }
-}
-
-async function signTokens(privateJwk, shape, count, lifetimeSeconds) {
-  const workers = os.availableParallelism();
-  const per = Math.ceil(count / workers);
-  const parts = await Promise.all(
-    Array.from({ length: workers }, (_, w) => {
-      const n = Math.max(0, Math.min(per, count - w * per));
-      return new Promise((resolve, reject) => {
-        const worker = new Worker(new URL('./sign-worker.mjs', import.meta.url), {
-          workerData: { privateJwk, header: shape.header, claims: shape.claims, count: n, lifetimeSeconds },
-        });
-        worker.once('message', resolve);
-        worker.once('error', reject);
-      });
-    }),
-  );
-  const all = parts.flat();
-  if (new Set(all).size !== all.length) throw new Error('duplicate tokens');
-  return all;
-}
 
 // ---- in process ---------------------------------------------------------------------------------
 
@@ -491,17 +435,6 @@ function defaultServerPid() {
 
 // ---- helpers ------------------------------------------------------------------------------------
 
-function getJson(url) {
-  return new Promise((resolve, reject) => {
-    https
-      .get(url, { ca }, (res) => {
-        let text = '';
-        res.on('data', (c) => (text += c));
-        res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(text)) : reject(new Error(`${url}: ${res.statusCode}`))));
-      })
-      .on('error', reject);
-  });
-}
 
 function printRun(title, x, server = 'token-service') {
   line(

@@ -1,0 +1,73 @@
+// The load loops of bench/check and bench/authorize: closed loop (N in flight, back to back) and
+// open loop (a fixed rate, latency from each request's scheduled send time), with the CPU split
+// by part of the stack (machine.mjs) over the phase.
+import { cpuByPart, cpuSplit, describeCpuSplit } from './machine.mjs';
+
+/** `inFlight` loops sending back to back for `seconds`; `send(i)` → { status }. */
+export async function closedLoop(send, seconds, inFlight) {
+  const latencies = [];
+  let errors = 0;
+  let i = 0;
+  const cpu0 = cpuByPart();
+  const t0 = performance.now();
+  const end = t0 + seconds * 1000;
+  await Promise.all(Array.from({ length: inFlight }, async () => {
+    while (performance.now() < end) {
+      const s = performance.now();
+      const { status } = await send(i++);
+      latencies.push(performance.now() - s);
+      if (status !== 200) errors++;
+    }
+  }));
+  const elapsed = (performance.now() - t0) / 1000;
+  return { ...summarize(latencies, elapsed, errors), cpu: cpuSplit(cpu0, cpuByPart(), elapsed) };
+}
+
+/** One request every 1/perSecond s whatever the answers do; latency from the scheduled time. */
+export async function openLoop(send, perSecond, seconds) {
+  const count = Math.round(perSecond * seconds);
+  const interval = 1000 / perSecond;
+  const latencies = new Array(count);
+  let errors = 0;
+  let sent = 0;
+  const cpu0 = cpuByPart();
+  const t0 = performance.now() + 5;
+  await new Promise((resolveAll) => {
+    let done = 0;
+    const tick = () => {
+      const now = performance.now();
+      while (sent < count && t0 + sent * interval <= now + 1) {
+        const scheduled = t0 + sent * interval;
+        const index = sent++;
+        send(index).then(({ status }) => {
+          latencies[index] = performance.now() - Math.min(scheduled, performance.now());
+          if (status !== 200) errors++;
+          if (++done === count) resolveAll();
+        });
+      }
+      if (sent < count) setTimeout(tick, Math.max(0, t0 + sent * interval - 1 - performance.now()));
+    };
+    setTimeout(tick, 5);
+  });
+  const elapsed = (performance.now() - t0) / 1000;
+  return { ...summarize(latencies, elapsed, errors), cpu: cpuSplit(cpu0, cpuByPart(), elapsed) };
+}
+
+export function summarize(latencies, elapsed, errors) {
+  const sorted = Float64Array.from(latencies).sort();
+  return { requests: sorted.length, elapsed, rate: sorted.length / elapsed, p50: pct(sorted, 0.5), p99: pct(sorted, 0.99), max: sorted[sorted.length - 1], errors };
+}
+
+/** "title: N requests in s → r req/s, p50 … p99 … max …, errors" and its cpu: line. */
+export function describePhase(title, x) {
+  const head = `${title}: ${x.requests} requests in ${x.elapsed.toFixed(2)} s → ${x.rate.toFixed(0)} req/s, p50 ${ms(x.p50)} p99 ${ms(x.p99)} max ${ms(x.max)}, errors ${x.errors}`;
+  return x.cpu ? `${head}\n          cpu: ${describeCpuSplit(x.cpu)}` : head;
+}
+
+/** Parts of a CPU split that are not this stack's work: other stacks on the machine, the benches' own limit servers. */
+export const NOT_THE_STACK = ['outside this stack', 'limit server'];
+/** Sum of a cpuSplit over `parts` (all of this stack's, the bench included, when omitted). */
+export const sumCpu = (split, parts) => [...split].filter(([part]) => (parts ? parts.includes(part) : !NOT_THE_STACK.includes(part))).reduce((sum, [, p]) => sum + p, 0);
+
+export const pct = (sorted, q) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] : NaN);
+export const ms = (v) => `${v.toFixed(2)} ms`;
