@@ -27,7 +27,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Pool, jsonClient, rawRequest, send, withBareVerifier, withNullServer } from './http-pool.mjs';
-import { closedLoop, describePhase, ms, openLoop, sumCpu } from './loops.mjs';
+import { OPENFGA_PARTS, closedLoop, costSplit, describeCostSplit, describePhase, ms, openLoop, sumCpu } from './loops.mjs';
+import { parseArgs, shuffle } from './cli.mjs';
 import { settle } from './machine.mjs';
 import { registerRuns } from './runs.mjs';
 import { idpKeys, signTokens, tokenShape, verifyOptionsOf } from './tokens.mjs';
@@ -35,7 +36,7 @@ import { idpKeys, signTokens, tokenShape, verifyOptionsOf } from './tokens.mjs';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const STATE = process.env.FEDGATE_STATE_DIR ?? path.join(ROOT, '.fedgate');
 const TARGETS = { cachedOfCeiling: 0.25, distinctOfBare: 0.5, cpuOfOpenFga: 0.25, cachedP99Ms: 10, uncachedP99OverOpenFgaMs: 10 };
-const opts = parseArgs(process.argv.slice(2), { runs: '750', strangers: '4', concurrency: '32', seconds: '8', 'cached-seconds': '5', rate: '1000', 'rate-seconds': '10' });
+const opts = parseArgs(process.argv.slice(2), { runs: '750', strangers: '4', concurrency: '32', seconds: '8', 'cached-seconds': '5', rate: '1000', 'rate-seconds': '10' }, import.meta.url);
 const stack = JSON.parse(readFileSync(path.join(STATE, 'stack.json'), 'utf8'));
 const ca = readFileSync(stack.ca_cert);
 const concurrency = Number(opts.concurrency);
@@ -43,7 +44,6 @@ const seconds = Number(opts.seconds);
 const rate = Number(opts.rate);
 const rateSeconds = Number(opts['rate-seconds']);
 const PERMISSIONS = ['can_view', 'can_stop', 'can_read_logs', 'can_pull_artifacts'];
-const OPENFGA_PARTS = ['openfga', 'postgres (openfga db)'];
 // the service's verification rules (libs/token-verification), from the built library when present
 const require = createRequire(path.join(ROOT, 'dist/apps/authz-service/src/main.js'));
 const lib = tryRequire('@fedgate/token-verification');
@@ -159,11 +159,8 @@ async function main() {
   print('uncached  Fedgate /v1/authorize, every question once, tokens cached (decision from OpenFGA; audit on)', uncached);
   const uncachedRanOut = u > uncachedQs.length;
   if (uncachedRanOut) line(`          note: questions ran out (${u} asked, ${uncachedQs.length} distinct): some decisions were cached; use more --runs`);
-  const split = costSplit(uncached);
-  line(
-    `          CPU per decision: Fedgate's own ${split.fedgate.toFixed(3)} ms (authz-service ${split.service.toFixed(3)}, the audit pipeline and other services ${split.pipeline.toFixed(3)}: ` +
-      `PostgreSQL, Kafka, outbox relays, audit-service), OpenFGA + its database ${split.openfga.toFixed(3)}, this bench's client ${split.client.toFixed(3)}`,
-  );
+  const split = costSplit(uncached, 'authz-service');
+  line(`          CPU per decision: ${describeCostSplit(split, 'authz-service')}`);
 
   // ---- open loops ---------------------------------------------------------------------------------
   const settled = await settle();
@@ -253,23 +250,7 @@ async function main() {
   }
 }
 
-/** ms of CPU per decision of a phase, by part: Fedgate's own (service + audit pipeline), OpenFGA, the bench's client. */
-function costSplit(phase) {
-  const msPer = (parts) => (sumCpu(phase.cpu, parts) / phase.rate) * 10;
-  const all = msPer();
-  const openfga = msPer(OPENFGA_PARTS);
-  const client = msPer(['bench']);
-  const service = msPer(['authz-service']);
-  const fedgate = all - openfga - client;
-  return { fedgate, service, pipeline: fedgate - service, openfga, client };
-}
 
-function shuffle(list) {
-  for (let i = list.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [list[i], list[j]] = [list[j], list[i]];
-  }
-}
 
 function print(title, x) {
   line(describePhase(title, x));
@@ -283,17 +264,4 @@ function tryRequire(name) {
   } catch {
     return undefined;
   }
-}
-function parseArgs(argv, defaults) {
-  const out = { ...defaults };
-  for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--help' || argv[i] === '-h') {
-      console.log(readFileSync(new URL(import.meta.url), 'utf8').split('\n').slice(1).filter((l, k, all) => all.slice(0, k + 1).every((x) => x.startsWith('//'))).map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
-      process.exit(0);
-    }
-    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(argv[i]);
-    if (!m || !(m[1] in defaults)) throw new Error(`unknown option ${argv[i]} (see --help)`);
-    out[m[1]] = m[2] ?? argv[++i];
-  }
-  return out;
 }

@@ -71,3 +71,25 @@ export const sumCpu = (split, parts) => [...split].filter(([part]) => (parts ? p
 
 export const pct = (sorted, q) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] : NaN);
 export const ms = (v) => `${v.toFixed(2)} ms`;
+
+/** OpenFGA's own processes: the CPU of a Check. */
+export const OPENFGA_PARTS = ['openfga', 'postgres (openfga db)'];
+
+/**
+ * ms of CPU per answer of a phase by part: Fedgate's own (`service`, the service answering, plus
+ * `pipeline`: the audit pipeline and other services — PostgreSQL, Kafka, outbox relays, the
+ * audit-service's ingest), OpenFGA with its database, and the bench's client.
+ */
+export function costSplit(phase, service) {
+  const msPer = (parts) => (sumCpu(phase.cpu, parts) / phase.rate) * 10;
+  const openfga = msPer(OPENFGA_PARTS);
+  const client = msPer(['bench']);
+  const own = msPer([service]);
+  const fedgate = msPer() - openfga - client;
+  return { fedgate, service: own, pipeline: fedgate - own, openfga, client };
+}
+
+/** "Fedgate's own 0.74 ms (service 0.39, the audit pipeline …)" for a costSplit. */
+export const describeCostSplit = (split, service) =>
+  `Fedgate's own ${split.fedgate.toFixed(3)} ms (${service} ${split.service.toFixed(3)}, the audit pipeline and other services ${split.pipeline.toFixed(3)}: ` +
+  `PostgreSQL, Kafka, outbox relays, audit-service), OpenFGA + its database ${split.openfga.toFixed(3)}, this bench's client ${split.client.toFixed(3)}`;

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { promiseState } from '@fedgate/testing';
 import { overloaded, type FedgateEvent } from '@fedgate/contracts';
 import type { AuthorizationStore } from './authorization-store';
 import { Decide } from './decide';
@@ -12,20 +13,13 @@ const projection = { position: { generation: 1, applied: 0n } } as unknown as Pr
 const store = (check: () => Promise<boolean>) => ({ check, isPinned: true, pinned: () => ({ modelId: 'm1' }) }) as unknown as AuthorizationStore;
 const decide = (audit: { append: (e: FedgateEvent) => Promise<void> }, check: () => Promise<boolean> = async () => true) =>
   new Decide(store(check), new DecisionCache({ maxEntries: 10, ttlMs: 60_000 }), audit, projection);
-/** 'pending' | 'resolved' | 'rejected' after the event loop has run everything it can. */
-async function stateOf(p: Promise<unknown>): Promise<string> {
-  let state = 'pending';
-  p.then(() => (state = 'resolved'), () => (state = 'rejected'));
-  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
-  return state;
-}
 
 describe('Decide: no answer before its audit event is durable', () => {
   it('does not answer while the append of its decision event has not resolved, and answers once it has', async () => {
     let durable!: () => void;
     const appended: FedgateEvent[] = [];
     const answer = decide({ append: (e) => new Promise<void>((r) => { appended.push(e); durable = r; }) }).execute(question, options);
-    assert.equal(await stateOf(answer), 'pending', 'no answer while the event is not durable');
+    assert.equal(await promiseState(answer), 'pending', 'no answer while the event is not durable');
     assert.equal(appended.length, 1);
     durable();
     const decision = await answer;
@@ -35,7 +29,7 @@ describe('Decide: no answer before its audit event is durable', () => {
 
   it('an append that never resolves: never an answer', async () => {
     const answer = decide({ append: () => new Promise<void>(() => undefined) }).execute(question, options);
-    assert.equal(await stateOf(answer), 'pending');
+    assert.equal(await promiseState(answer), 'pending');
   });
 
   it('an append that rejects: a 503 error, not an answer (also for a cached decision)', async () => {

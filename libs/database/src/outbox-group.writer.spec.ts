@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { promiseState } from '@fedgate/testing';
 import { createCloudEvent, type FedgateEvent } from '@fedgate/contracts';
 import { OutboxGroupWriter } from './outbox-group.writer';
 
@@ -13,12 +14,6 @@ function heldOutbox() {
     outbox: { appendNow: (events: readonly FedgateEvent[]) => new Promise<void>((done, fail) => writes.push({ events, done, fail })) },
   };
 }
-const settled = async (p: Promise<unknown>) => {
-  let state = 'pending';
-  p.then(() => (state = 'resolved'), () => (state = 'rejected'));
-  await new Promise((r) => setImmediate(r));
-  return state;
-};
 
 describe('OutboxGroupWriter', () => {
   it('resolves an append only once its INSERT has committed, and groups the appends that wait', async () => {
@@ -27,12 +22,12 @@ describe('OutboxGroupWriter', () => {
     const first = writer.append(event(0));
     const others = [1, 2, 3].map((i) => writer.append(event(i)));
     assert.equal(writes.length, 1, 'one INSERT in flight');
-    assert.equal(await settled(first), 'pending', 'not durable yet: not resolved');
+    assert.equal(await promiseState(first), 'pending', 'not durable yet: not resolved');
     writes[0]!.done();
     await first;
     assert.equal(writes.length, 2);
     assert.equal(writes[1]!.events.length, 3, 'the three that waited go in one INSERT');
-    assert.equal(await settled(Promise.all(others)), 'pending');
+    assert.equal(await promiseState(Promise.all(others)), 'pending');
     writes[1]!.done();
     await Promise.all(others);
   });

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { promiseState } from '@fedgate/testing';
 import { sha256Hex, type FedgateEvent } from '@fedgate/contracts';
 import type { CachedVerification, CachingTokenVerifier } from './caching-token-verifier';
 import { TokenRejectedError } from './verified-token';
@@ -10,26 +11,20 @@ const verified: CachedVerification = { account: { flwr_aid: 'alice', account_nam
 const verifier = (verify: () => Promise<CachedVerification>) => ({ verify }) as unknown as CachingTokenVerifier;
 const use = (audit: { append: (e: FedgateEvent) => Promise<void> }, verify: () => Promise<CachedVerification> = async () => verified) =>
   new VerifyAccessToken(verifier(verify), audit, { auditSuccess: true });
-async function stateOf(p: Promise<unknown>): Promise<string> {
-  let state = 'pending';
-  p.then(() => (state = 'resolved'), () => (state = 'rejected'));
-  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
-  return state;
-}
 
 describe('VerifyAccessToken: no answer before its audit event is durable', () => {
   it('does not answer while the append of token.verified has not resolved, and answers once it has', async () => {
     let durable!: () => void;
     const appended: FedgateEvent[] = [];
     const answer = use({ append: (e) => new Promise<void>((r) => { appended.push(e); durable = r; }) }).execute('t', origin);
-    assert.equal(await stateOf(answer), 'pending');
+    assert.equal(await promiseState(answer), 'pending');
     assert.equal(appended[0]?.type, 'fedgate.token.verified.v1');
     durable();
     assert.equal((await answer).account.flwr_aid, 'alice');
   });
 
   it('an append that never resolves: never an answer', async () => {
-    assert.equal(await stateOf(use({ append: () => new Promise<void>(() => undefined) }).execute('t', origin)), 'pending');
+    assert.equal(await promiseState(use({ append: () => new Promise<void>(() => undefined) }).execute('t', origin)), 'pending');
   });
 
   it('an append that rejects: the error, not an answer', async () => {
@@ -41,7 +36,7 @@ describe('VerifyAccessToken: no answer before its audit event is durable', () =>
     let durable!: () => void;
     const appended: FedgateEvent[] = [];
     const refusal = use({ append: (e) => new Promise<void>((r) => { appended.push(e); durable = r; }) }, refuse).execute('t', origin);
-    assert.equal(await stateOf(refusal), 'pending');
+    assert.equal(await promiseState(refusal), 'pending');
     assert.equal(appended[0]?.type, 'fedgate.token.rejected.v1');
     durable();
     await assert.rejects(refusal, { code: 'expired_token' });
