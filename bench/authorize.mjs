@@ -21,17 +21,16 @@
 // Targets: cached ≥ 0.25 × ceiling; distinct ≥ 0.5 × bare verifier; uncached: Fedgate's own CPU
 // per decision ≤ 0.25 × OpenFGA's CPU per Check; at --rate: cached p99 ≤ 10 ms, uncached p99 ≤
 // OpenFGA-alone p99 + 10 ms. Each is printed beside its limit; exit 0 = all pass, 2 = one fails.
-import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Pool, jsonClient, rawRequest, send, withBareVerifier, withNullServer } from './http-pool.mjs';
-import { OPENFGA_PARTS, closedLoop, costSplit, describeCostSplit, describePhase, ms, openLoop, sumCpu } from './loops.mjs';
+import { OPENFGA_PARTS, closedLoop, costSplit, describeCostSplit, describePhase, ms, openLoop, openLoopVerdicts, sumCpu } from './loops.mjs';
 import { parseArgs, shuffle } from './cli.mjs';
 import { settle } from './machine.mjs';
 import { registerRuns } from './runs.mjs';
-import { idpKeys, signTokens, tokenShape, verifyOptionsOf } from './tokens.mjs';
+import { builtLibraries, idpKeys, signTokens, tokenShape, verifyOptionsOf } from './tokens.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const STATE = process.env.FEDGATE_STATE_DIR ?? path.join(ROOT, '.fedgate');
@@ -45,10 +44,7 @@ const rate = Number(opts.rate);
 const rateSeconds = Number(opts['rate-seconds']);
 const PERMISSIONS = ['can_view', 'can_stop', 'can_read_logs', 'can_pull_artifacts'];
 // the service's verification rules (libs/token-verification), from the built library when present
-const require = createRequire(path.join(ROOT, 'dist/apps/authz-service/src/main.js'));
-const lib = tryRequire('@fedgate/token-verification');
-const ALGORITHMS = lib?.DEFAULT_ALGORITHMS ?? ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'EdDSA'];
-const CLOCK_TOLERANCE = Number(process.env.FEDGATE_TOKEN_CLOCK_SKEW_SECONDS ?? 30);
+const { tryRequire, algorithms: ALGORITHMS, clockTolerance: CLOCK_TOLERANCE } = builtLibraries(ROOT, 'authz-service');
 
 main().catch((err) => {
   console.error(`bench/authorize: ${err.stack ?? err}`);
@@ -185,7 +181,6 @@ async function main() {
   const cachedNeed = TARGETS.cachedOfCeiling * ceiling.rate;
   const distinctNeed = TARGETS.distinctOfBare * bare.rate;
   const cpuLimit = TARGETS.cpuOfOpenFga * openfgaPerCheck;
-  const uncachedP99Limit = atRateOpenFga.p99 + TARGETS.uncachedP99OverOpenFgaMs;
   const verdicts = [
     [
       `cached ≥ ${TARGETS.cachedOfCeiling} × ceiling`,
@@ -204,18 +199,7 @@ async function main() {
         `\n        — ${uncached.rate.toFixed(0)} decisions/s used ${(sumCpu(uncached.cpu) - sumCpu(uncached.cpu, ['bench'])).toFixed(0)}% of ${cores}% (this stack, without the bench's client); OpenFGA alone answered ${fga.rate.toFixed(0)} Checks/s`,
       split.fedgate <= cpuLimit && uncached.errors === 0 && !uncachedRanOut,
     ],
-    [
-      `cached p99 ≤ ${TARGETS.cachedP99Ms} ms at ${rate}/s`,
-      `p99 ${ms(atRateCached.p99)} (${atRateCached.rate.toFixed(0)} answered/s, errors ${atRateCached.errors}); limit ${TARGETS.cachedP99Ms} ms; a do-nothing HTTPS server in the same loop: p99 ${ms(atRateNothing.p99)}` +
-        (atRateNothing.p99 > TARGETS.cachedP99Ms ? ' — out of reach here now: the do-nothing server alone misses it' : ''),
-      atRateCached.p99 <= TARGETS.cachedP99Ms && atRateCached.errors === 0,
-    ],
-    [
-      `uncached p99 ≤ OpenFGA p99 + ${TARGETS.uncachedP99OverOpenFgaMs} ms`,
-      `p99 ${ms(atRateUncached.p99)} (${atRateUncached.rate.toFixed(0)} answered/s, errors ${atRateUncached.errors}); limit ${ms(atRateOpenFga.p99)} + ${TARGETS.uncachedP99OverOpenFgaMs} = ${ms(uncachedP99Limit)}` +
-        (atRateOpenFga.rate < 0.98 * rate ? `\n        — OpenFGA alone answered only ${atRateOpenFga.rate.toFixed(0)}/s of ${rate}/s: saturated, so its p99 is its queue` : ''),
-      atRateUncached.p99 <= uncachedP99Limit && atRateUncached.errors === 0,
-    ],
+    ...openLoopVerdicts({ rate, cached: atRateCached, uncached: atRateUncached, openfga: atRateOpenFga, nothing: atRateNothing, cachedP99Ms: TARGETS.cachedP99Ms, overOpenFgaMs: TARGETS.uncachedP99OverOpenFgaMs }),
   ];
   line('');
   line(`targets (nproc ${os.availableParallelism()}):`);
@@ -257,11 +241,4 @@ function print(title, x) {
 }
 function line(text) {
   process.stdout.write(`${text}\n`);
-}
-function tryRequire(name) {
-  try {
-    return require(name);
-  } catch {
-    return undefined;
-  }
 }

@@ -28,7 +28,7 @@ import { parseArgs, shuffle } from './cli.mjs';
 import { settle } from './machine.mjs';
 import { registerRuns } from './runs.mjs';
 import { idpKeys, signTokens, tokenShape } from './tokens.mjs';
-import { OPENFGA_PARTS, closedLoop, costSplit, describeCostSplit, describePhase, ms, openLoop, sumCpu } from './loops.mjs';
+import { OPENFGA_PARTS, closedLoop, costSplit, describeCostSplit, describePhase, ms, openLoop, openLoopVerdicts, sumCpu } from './loops.mjs';
 import path from 'node:path';
 
 const STATE = process.env.FEDGATE_STATE_DIR ?? path.join(process.cwd(), '.fedgate');
@@ -149,7 +149,6 @@ async function main() {
   line(`          CPU per uncached decision: ${describeCostSplit(split, 'authz-service')}; OpenFGA alone ${openfgaPerCheck.toFixed(3)} ms per Check`);
   const repeatedNeed = TARGETS.repeatedOfCeiling * ceiling.rate;
   const cpuLimit = TARGETS.cpuOfOpenFga * openfgaPerCheck;
-  const uncachedP99Limit = atRateOpenFga.p99 + TARGETS.uncachedP99OverOpenFgaMs;
   const verdicts = [
     [
       `uncached CPU ≤ ${TARGETS.cpuOfOpenFga} × OpenFGA's`,
@@ -164,18 +163,7 @@ async function main() {
         ((sumCpu(repeated.cpu) / repeated.rate) * repeatedNeed > cores ? ': out of reach at these costs' : ''),
       repeated.rate >= repeatedNeed && repeated.errors === 0,
     ],
-    [
-      `cached p99 ≤ ${TARGETS.cachedP99Ms} ms at ${rate}/s`,
-      `p99 ${ms(atRateRepeated.p99)} (${atRateRepeated.rate.toFixed(0)} answered/s, errors ${atRateRepeated.errors}); limit ${TARGETS.cachedP99Ms} ms; a do-nothing HTTPS server in the same loop: p99 ${ms(atRateNothing.p99)}` +
-        (atRateNothing.p99 > TARGETS.cachedP99Ms ? ' — out of reach here now: the do-nothing server alone misses it' : ''),
-      atRateRepeated.p99 <= TARGETS.cachedP99Ms && atRateRepeated.errors === 0,
-    ],
-    [
-      `uncached p99 ≤ OpenFGA p99 + ${TARGETS.uncachedP99OverOpenFgaMs} ms`,
-      `p99 ${ms(atRateUncached.p99)} (${atRateUncached.rate.toFixed(0)} answered/s, errors ${atRateUncached.errors}); limit ${ms(atRateOpenFga.p99)} + ${TARGETS.uncachedP99OverOpenFgaMs} = ${ms(uncachedP99Limit)}` +
-        (atRateOpenFga.rate < 0.98 * rate ? `\n        — OpenFGA alone answered only ${atRateOpenFga.rate.toFixed(0)}/s of ${rate}/s: saturated, so its p99 is its queue` : ''),
-      atRateUncached.p99 <= uncachedP99Limit && atRateUncached.errors === 0,
-    ],
+    ...openLoopVerdicts({ rate, cached: atRateRepeated, uncached: atRateUncached, openfga: atRateOpenFga, nothing: atRateNothing, cachedP99Ms: TARGETS.cachedP99Ms, overOpenFgaMs: TARGETS.uncachedP99OverOpenFgaMs }),
   ];
   line('');
   line('targets:');

@@ -93,3 +93,27 @@ export function costSplit(phase, service) {
 export const describeCostSplit = (split, service) =>
   `Fedgate's own ${split.fedgate.toFixed(3)} ms (${service} ${split.service.toFixed(3)}, the audit pipeline and other services ${split.pipeline.toFixed(3)}: ` +
   `PostgreSQL, Kafka, outbox relays, audit-service), OpenFGA + its database ${split.openfga.toFixed(3)}, this bench's client ${split.client.toFixed(3)}`;
+
+/**
+ * The two open-loop targets of bench/check and bench/authorize, as [name, value, pass] verdicts:
+ * cached p99 ≤ `cachedP99Ms` (beside the do-nothing server's p99 in the same loop), uncached p99 ≤
+ * OpenFGA-alone p99 + `overOpenFgaMs` (every uncached decision waits for one OpenFGA Check).
+ */
+export function openLoopVerdicts({ rate, cached, uncached, openfga, nothing, cachedP99Ms, overOpenFgaMs }) {
+  const uncachedLimit = openfga.p99 + overOpenFgaMs;
+  const answered = (x) => `(${x.rate.toFixed(0)} answered/s, errors ${x.errors})`;
+  return [
+    [
+      `cached p99 ≤ ${cachedP99Ms} ms at ${rate}/s`,
+      `p99 ${ms(cached.p99)} ${answered(cached)}; limit ${cachedP99Ms} ms; a do-nothing HTTPS server in the same loop: p99 ${ms(nothing.p99)}` +
+        (nothing.p99 > cachedP99Ms ? ' — out of reach here now: the do-nothing server alone misses it' : ''),
+      cached.p99 <= cachedP99Ms && cached.errors === 0,
+    ],
+    [
+      `uncached p99 ≤ OpenFGA p99 + ${overOpenFgaMs} ms`,
+      `p99 ${ms(uncached.p99)} ${answered(uncached)}; limit ${ms(openfga.p99)} + ${overOpenFgaMs} = ${ms(uncachedLimit)}` +
+        (openfga.rate < 0.98 * rate ? `\n        — OpenFGA alone answered only ${openfga.rate.toFixed(0)}/s of ${rate}/s: saturated, so its p99 is its queue` : ''),
+      uncached.p99 <= uncachedLimit && uncached.errors === 0,
+    ],
+  ];
+}

@@ -5,6 +5,31 @@ import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { createRequire } from 'node:module';
+
+/**
+ * The built Fedgate libraries of the worktree at `root` (as `app`, e.g. 'token-service', resolves
+ * them), when built: `require(name)` or undefined; and the service's verification rules
+ * (libs/token-verification's algorithms, the stack's clock tolerance).
+ */
+export function builtLibraries(root, app) {
+  const require = createRequire(path.join(root, `dist/apps/${app}/src/main.js`));
+  const tryRequire = (name) => {
+    try {
+      return require(name);
+    } catch {
+      return undefined;
+    }
+  };
+  const verification = tryRequire('@fedgate/token-verification');
+  return {
+    require,
+    tryRequire,
+    verification,
+    algorithms: verification?.DEFAULT_ALGORITHMS ?? ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'EdDSA'],
+    clockTolerance: Number(process.env.FEDGATE_TOKEN_CLOCK_SKEW_SECONDS ?? 30),
+  };
+}
 
 /** The IdP's published JWKS and the private JWK of its current signer (the first key). */
 export async function idpKeys(stack, stateDir, ca) {

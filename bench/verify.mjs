@@ -18,7 +18,6 @@
 // the claims of a real token from a device login; --no-calibrate: skip the `ceiling` line (the
 // closed loop against a do-nothing HTTPS server, which bounds the ratio targets) and the `floor`
 // line (the rate phase against it); --phases: run only some phases (for profiling).
-import { createRequire } from 'node:module';
 import { Pool, send, withBareVerifier, withNullServer } from './http-pool.mjs';
 import { machineTicks, settle } from './machine.mjs';
 import { readFileSync } from 'node:fs';
@@ -26,7 +25,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLocalJWKSet, jwtVerify } from 'jose';
-import { idpKeys, signTokens, tokenShape, verifyOptionsOf } from './tokens.mjs';
+import { builtLibraries, idpKeys, signTokens, tokenShape, verifyOptionsOf } from './tokens.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const STATE = process.env.FEDGATE_STATE_DIR ?? path.join(ROOT, '.fedgate');
@@ -64,10 +63,7 @@ const phases = new Set(args.phases.split(','));
 for (const p of phases) if (!['baseline', 'distinct', 'repeated', 'rate'].includes(p)) throw new Error(`unknown phase ${p}`);
 
 // the same rules as the service (libs/token-verification), taken from the built library when present
-const require = createRequire(path.join(ROOT, 'dist/apps/token-service/src/main.js'));
-const lib = tryRequire('@fedgate/token-verification');
-const ALGORITHMS = lib?.DEFAULT_ALGORITHMS ?? ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'EdDSA'];
-const CLOCK_TOLERANCE = Number(process.env.FEDGATE_TOKEN_CLOCK_SKEW_SECONDS ?? 30);
+const { require, tryRequire, verification: lib, algorithms: ALGORITHMS, clockTolerance: CLOCK_TOLERANCE } = builtLibraries(ROOT, 'token-service');
 
 main().catch((err) => {
   console.error(`bench/verify: ${err.stack ?? err}`);
@@ -468,13 +464,6 @@ function split(list, sizes) {
 }
 function line(text) {
   process.stdout.write(`${text}\n`);
-}
-function tryRequire(name) {
-  try {
-    return require(name);
-  } catch {
-    return undefined;
-  }
 }
 function parseArgs(argv, defaults) {
   const out = { ...defaults };
