@@ -246,7 +246,7 @@ describe('openApiDocument details', () => {
     assert.deepEqual(write['required'], ['consistency_token']);
     assert.ok((obj(obj(putMember['responses'])['403'])['x-fedgate-error-codes'] as string[]).includes('forbidden'));
     const check = obj(obj(obj(doc['paths'])['/v1/check'])['post']);
-    assert.deepEqual(obj(obj(check['responses'])['503'])['x-fedgate-error-codes'], ['authz_unavailable', 'database_unavailable']);
+    assert.deepEqual(obj(obj(check['responses'])['503'])['x-fedgate-error-codes'], ['authz_unavailable', 'database_unavailable', 'overloaded']);
   });
 
   it('audit: documents the event filters as query parameters and the export as NDJSON', () => {
