@@ -6,7 +6,8 @@
 #   superlink.sh start | stop | status
 # The flwr release is FLWR_VERSION (infra/stack.env, or FEDGATE_FLWR_VERSION). From 1.37 the
 # SuperLink serves the Control, Fleet and Runtime APIs over HTTP on one port
-# (SUPERLINK_CONTROL_PORT here); 1.22-1.23 keep their three gRPC ports.
+# (SUPERLINK_CONTROL_PORT here); 1.22-1.36 keep gRPC Control and Fleet APIs on their own ports
+# (1.35-1.36 serve the Runtime API over HTTP, on SUPERLINK_SERVERAPPIO_PORT).
 # SUPERLINK_ISOLATION (default subprocess) is passed to --isolation; the end-to-end test
 # uses `process` so that created runs stay pending without SuperNodes.
 set -euo pipefail
@@ -40,13 +41,20 @@ cmd_start() {
   done
   mkdir -p "$DATA/superlink"
   local -a api_args
-  if "$venv/bin/python" -c 'import sys, importlib.metadata as m; sys.exit(0 if tuple(map(int, m.version("flwr").split(".")[:2])) >= (1, 37) else 1)'; then
+  local minor
+  minor=$("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("flwr").split(".")[1])')
+  if [ "$minor" -ge 37 ]; then
     api_args=(--host 127.0.0.1 --port "$SUPERLINK_CONTROL_PORT")
   else
-    api_args=(--serverappio-api-address "127.0.0.1:$SUPERLINK_SERVERAPPIO_PORT"
-      --fleet-api-address "127.0.0.1:$SUPERLINK_FLEET_PORT"
-      --control-api-address "127.0.0.1:$SUPERLINK_CONTROL_PORT"
-      --storage-dir "$DATA/superlink/ffs")
+    api_args=(--fleet-api-address "127.0.0.1:$SUPERLINK_FLEET_PORT" --control-api-address "127.0.0.1:$SUPERLINK_CONTROL_PORT")
+    if [ "$minor" -ge 35 ]; then
+      # 1.35-1.36: the Runtime (ServerAppIo) API is HTTP already, Control and Fleet still gRPC
+      api_args+=(--host 127.0.0.1 --port "$SUPERLINK_SERVERAPPIO_PORT")
+    else
+      api_args+=(--serverappio-api-address "127.0.0.1:$SUPERLINK_SERVERAPPIO_PORT")
+    fi
+    # 1.22-1.23 keep FABs on disk; 1.34+ in the database and have no such flag
+    [ "$minor" -ge 34 ] || api_args+=(--storage-dir "$DATA/superlink/ffs")
   fi
   # the SuperLink's own files: its key, in a file only its owner reads (the launcher refuses
   # anything else), and its own TLS certificate and key with the CA certificate (tls.sh superlink)
