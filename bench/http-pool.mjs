@@ -1,5 +1,7 @@
 // The benches' HTTP client (bench/verify, bench/check): raw HTTP/1.1 over keep-alive sockets.
 import { fork } from 'node:child_process';
+import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
@@ -143,24 +145,23 @@ function tlsServerName(host) {
 }
 
 /**
- * bench/null-server.mjs (an HTTPS server that answers every request 200 and does no work) in a
- * child process on a free port: what the machine and the bench client reach with no service.
+ * A limit server of the benches in a child process on a free port: `script` (next to this file)
+ * gets the port (0) as its first argument and `config` as its first IPC message, and answers
+ * with its `{ port }`.
  */
-function startNullServer() {
+function startServer(script, config) {
   return new Promise((resolve, reject) => {
-    const child = fork(fileURLToPath(new URL('./null-server.mjs', import.meta.url)), ['0'], { stdio: ['ignore', 'ignore', 'ignore', 'ipc'] });
+    const child = fork(fileURLToPath(new URL(script, import.meta.url)), ['0'], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
     child.once('error', reject);
-    child.once('exit', (code) => reject(new Error(`null server exited (${code})`)));
+    child.once('exit', (code) => reject(new Error(`${script} exited (${code})`)));
     child.once('message', ({ port }) => resolve({ url: new URL(`https://127.0.0.1:${port}`), pid: child.pid, stop: () => child.kill('SIGTERM') }));
+    if (config !== undefined) child.send(config);
   });
 }
 
-/**
- * Runs `fn(pool, server)` with a pool of `maxSockets` connections to a fresh null server
- * (`server`: its url and pid), then closes the pool and stops the server.
- */
-export async function withNullServer({ ca, maxSockets }, fn) {
-  const server = await startNullServer();
+/** Runs `fn(pool, server)` with a pool of `maxSockets` connections to a fresh limit server, then stops it. */
+async function withServer(script, config, { ca, maxSockets }, fn) {
+  const server = await startServer(script, config);
   const pool = new Pool(server.url, maxSockets, { ca });
   try {
     return await fn(pool, server);
@@ -168,4 +169,43 @@ export async function withNullServer({ ca, maxSockets }, fn) {
     pool.close();
     server.stop();
   }
+}
+
+/**
+ * bench/null-server.mjs: an HTTPS server that answers every request 200 and does no work, what
+ * the machine and the bench client reach with no service (`server`: its url and pid).
+ */
+export const withNullServer = (options, fn) => withServer('./null-server.mjs', undefined, options, fn);
+
+/**
+ * bench/bare-verifier.mjs: the null server plus jose `jwtVerify` of the body's `access_token`
+ * on every request, with `config` = { jwks, options } (the service's verification options).
+ */
+export const withBareVerifier = (config, options, fn) => withServer('./bare-verifier.mjs', config, options, fn);
+
+/** JSON over node:http(s) with one keep-alive agent: the set-up calls, which are not measured. */
+export function jsonClient(base, headers, maxSockets, ca) {
+  const url = new URL(base);
+  const transport = url.protocol === 'https:' ? https : http;
+  const agent = new transport.Agent({ keepAlive: true, maxSockets, ca });
+  return {
+    /** `replaceHeaders`: this call's headers instead of the client's (e.g. a person's bearer token alone). */
+    call(method, pathname, body, replaceHeaders) {
+      const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+      return new Promise((resolve) => {
+        const req = transport.request(new URL(pathname, url), { method, agent, headers: { ...(replaceHeaders ?? headers), ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}) } }, (res) => {
+          const chunks = [];
+          res.on('data', (c) => chunks.push(c));
+          res.on('end', () => {
+            let parsed;
+            try { parsed = JSON.parse(Buffer.concat(chunks).toString() || '{}'); } catch { parsed = {}; }
+            resolve({ status: res.statusCode, body: parsed });
+          });
+        });
+        req.on('error', (err) => resolve({ status: `ERR ${err.code ?? err.message}`, body: {} }));
+        req.end(payload);
+      });
+    },
+    close: () => agent.destroy(),
+  };
 }

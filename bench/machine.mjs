@@ -1,5 +1,11 @@
 // Whole-machine CPU figures for the benches (Linux /proc/stat), shared by bench/verify and bench/check.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+// The worktree whose stack the benches load: every process of it runs in it (services, PostgreSQL
+// in its data directory, OpenFGA, Kafka). Other stacks on the same machine are not this one.
+const STACK_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Idle, steal and total jiffies of all CPUs so far (undefined where /proc/stat is missing). */
 export function machineTicks() {
@@ -11,24 +17,35 @@ export function machineTicks() {
   }
 }
 
-/** Waits (at most 120 s) until the whole machine is under 20% busy for a second. */
+/**
+ * Waits (at most 120 s) until this stack (its services, PostgreSQL, OpenFGA, Kafka; not other
+ * stacks on the shared machine, nor this bench) uses under 30% of one core (what it takes idle: Kafka clients, the paced chain check) for a second: the
+ * backlog of the phases before (outbox relays, the audit-service's ingest) is digested.
+ * `busy`: the whole machine's % in that last second, for the record.
+ */
 export async function settle() {
   const t0 = performance.now();
   let busy = 100;
+  let stack = 100;
   while (performance.now() - t0 < 120_000) {
     const a = machineTicks();
+    const parts = cpuByPart();
     await new Promise((r) => setTimeout(r, 1000));
     const b = machineTicks();
-    if (!a || !b) break;
+    if (!a || !b || !parts) break;
     busy = Math.round((1 - (b.idle - a.idle) / (b.total - a.total)) * 100);
-    if (busy < 20) break;
+    const split = cpuSplit(parts, cpuByPart(), 1);
+    stack = Math.round([...split].filter(([part]) => !['outside this stack', 'limit server', 'bench'].includes(part)).reduce((sum, [, p]) => sum + p, 0));
+    if (stack < 30) break;
   }
-  return { seconds: (performance.now() - t0) / 1000, busy };
+  return { seconds: (performance.now() - t0) / 1000, busy, stack };
 }
 
 /**
  * CPU jiffies so far of every process, with the part of the stack it belongs to (openfga,
- * postgres by database, kafka, each Fedgate service by its dist path, this bench, other).
+ * postgres by database, kafka, each Fedgate service by its dist path, this bench, the limit
+ * servers it forked, other). A process whose working directory is outside this worktree is
+ * another stack's or another developer's on the shared machine: `outside this stack`.
  */
 export function cpuByPart() {
   const processes = new Map();
@@ -45,12 +62,26 @@ export function cpuByPart() {
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       const ticks = Number(fields[11]) + Number(fields[12]);
       if (ticks === 0) continue;
-      processes.set(pid, { part: partOf(Number(pid), readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ')), ticks });
+      const ppid = Number(fields[1]);
+      processes.set(pid, { part: ownPart(Number(pid), ppid) ?? partOf(Number(pid), readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ')), ticks });
     } catch {
       // the process exited while we read it
     }
   }
   return processes;
+}
+
+/** The bench, its limit servers, or another stack's process; undefined for this stack's own. */
+function ownPart(pid, ppid) {
+  if (pid === process.pid) return 'bench';
+  if (ppid === process.pid) return 'limit server';
+  let cwd;
+  try {
+    cwd = readlinkSync(`/proc/${pid}/cwd`);
+  } catch {
+    return undefined; // not ours to read: counted by its name
+  }
+  return cwd === STACK_ROOT || cwd.startsWith(`${STACK_ROOT}/`) ? undefined : 'outside this stack';
 }
 
 function partOf(pid, cmdline) {

@@ -24,6 +24,14 @@ fi
 log "compiling TypeScript"
 npx tsc -p tsconfig.json --incremental --tsBuildInfoFile dist/.tsbuildinfo
 
+# tsc never deletes: drop compiled files whose source is gone (a deleted spec would still run)
+if [ -d dist/apps ] || [ -d dist/libs ]; then
+  find dist/apps dist/libs -name '*.js' 2>/dev/null | while read -r js; do
+    src=${js#dist/}; src=${src%.js}
+    [ -f "$src.ts" ] || [ -f "$src.js" ] || [ -f "$src.mjs" ] || rm -f "$js" "$js.map" "${js%.js}.d.ts"
+  done
+fi
+
 mkdir -p dist/node_modules/@fedgate
 for lib in libs/*/; do
   name=$(basename "$lib")

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
-import { DependencyUnavailableError, accountUser, createCloudEvent, type Account, type FedgateEvent, type RequestOrigin } from '@fedgate/contracts';
+import { DependencyUnavailableError, accountUser, createCloudEvent, isOverloaded, type Account, type FedgateEvent, type RequestOrigin } from '@fedgate/contracts';
 import type { OutboxGroupWriter } from '@fedgate/database';
 import type { AuthorizationStore } from './authorization-store';
 import { DecisionCache } from './decision-cache';
@@ -41,7 +41,8 @@ export interface DecideOptions {
  * is drawn, and the `fedgate.authz.decision.v1` event is durably in the outbox (group commit)
  * before the answer is returned, so an answered decision is never missing from the audit log.
  * OpenFGA failing is recorded as a fail-closed deny and thrown as 503 authz_unavailable;
- * the audit write failing is also a 503: no decision leaves unaudited.
+ * the audit write failing is also a 503: no decision leaves unaudited. A full queue (OpenFGA's
+ * check batcher, the audit writer) sheds the request with 503 `overloaded` instead.
  */
 export class Decide {
   private readonly logger = new Logger(Decide.name);
@@ -65,6 +66,8 @@ export class Decide {
     try {
       allowed = cached ?? (await this.store.check({ user, relation: question.relation, object: question.object }));
     } catch (err) {
+      // shed before OpenFGA was asked: nothing was decided, so there is nothing to record
+      if (isOverloaded(err)) throw err;
       // the store already mapped OpenFGA's failure (authz_unavailable): record the denial, rethrow it
       await this.record(this.event(question, options, { allowed: false, cached: false, position, error: 'authz_unavailable' })).catch(() => undefined);
       throw err;
@@ -79,6 +82,7 @@ export class Decide {
     try {
       await this.audit.append(event);
     } catch (err) {
+      if (isOverloaded(err)) throw err;
       this.logger.error({ reason: (err as Error).message, decision_id: event.data.decision_id }, 'cannot record a decision; answering 503');
       throw new DependencyUnavailableError('authz_unavailable', 'postgres', 'The decision cannot be recorded in the audit log, so it is not answered.', { cause: err });
     }

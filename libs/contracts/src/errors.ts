@@ -52,8 +52,8 @@ export const ERROR_CATALOGUE = {
   dependency_unavailable: { status: 503, summary: 'A required dependency cannot answer.' },
   database_unavailable: { status: 503, summary: 'The database cannot answer; retry.' },
   kafka_unavailable: { status: 503, summary: 'Kafka cannot take the events now; they wait in the outbox.' },
-  overloaded: { status: 503, summary: 'The service is at its limit of requests in progress; retry after Retry-After seconds.' },
   revocation_unavailable: { status: 503, summary: 'The list of revoked sessions is not known complete right now; retry.' },
+  overloaded: { status: 503, summary: 'The service is at capacity (its limit of requests in progress, or a full internal queue) and sheds this request rather than queue it; retry.' },
   internal_error: { status: 500, summary: 'An unexpected error occurred.' },
 } as const satisfies Record<string, { status: number; summary: string }>;
 
@@ -183,7 +183,8 @@ export type DependencyErrorCode =
   | 'database_unavailable'
   | 'kafka_unavailable'
   | 'revocation_unavailable'
-  | 'consistency_timeout';
+  | 'consistency_timeout'
+  | 'overloaded';
 
 /** A backend (OpenFGA, the IdP, Kafka, PostgreSQL) cannot answer: fail closed with 503. */
 export class DependencyUnavailableError extends FedgateError {
@@ -194,6 +195,20 @@ export class DependencyUnavailableError extends FedgateError {
     super(code, description, options);
     this.dependency = dependency;
   }
+}
+
+/**
+ * A bounded in-process queue (the OpenFGA check batcher, the audit outbox writer) is full: the
+ * request is refused at once with 503 `overloaded` instead of waiting behind the others, so
+ * latency stays bounded under overload and the client can retry elsewhere or later.
+ */
+export function overloaded(queue: string): DependencyUnavailableError {
+  return new DependencyUnavailableError('overloaded', queue, `The service is at capacity (${queue}); retry.`);
+}
+
+/** Whether `err` is a request shed by a full queue (`overloaded`). */
+export function isOverloaded(err: unknown): err is DependencyUnavailableError {
+  return err instanceof DependencyUnavailableError && err.code === 'overloaded';
 }
 
 /**

@@ -82,7 +82,7 @@ describe('Prisma on the real PostgreSQL', () => {
           await outbox.appendNow(events);
         },
       });
-      const writer = new OutboxGroupWriter(counting, 200);
+      const writer = new OutboxGroupWriter(counting, { maxBatch: 200 });
       const nonce = `group-${uniqueSuffix()}`;
       const events = Array.from({ length: 1000 }, (_, i) => createCloudEvent({ type: 'fedgate.system.test.v1', source: '/fedgate/tests', data: { message: String(i), nonce } }));
       await Promise.all(events.map((e) => writer.append(e)));

@@ -91,16 +91,17 @@ export class OutboxStore {
         [OUTBOX_RELAY_LOCK_CLASS, sorted],
       );
       const rows = lock?.locked && sorted.length > 0
-        ? (await client.query<{ id: string; seq: string; topic: string; key: string; event: FedgateEvent }>(
-            'SELECT id, seq, topic, key, event FROM outbox_event WHERE published_at IS NULL AND topic = ANY($2::text[]) ORDER BY seq LIMIT $1',
-            [limit, sorted],
-          )).rows
+        ? (await client.query<{ id: string; seq: string; topic: string; key: string; event: FedgateEvent }>({
+            name: 'fedgate-outbox-relay-take',
+            text: 'SELECT id, seq, topic, key, event FROM outbox_event WHERE published_at IS NULL AND topic = ANY($2::text[]) ORDER BY seq LIMIT $1',
+            values: [limit, sorted],
+          })).rows
         : [];
       if (rows.length > 0) {
         const dead = (await publish(rows.map((r) => ({ id: r.id, seq: BigInt(r.seq), topic: r.topic, key: r.key, event: r.event })))) ?? [];
         if (dead.length > 0) await this.moveToDeadLetters(client, dead);
         // statement_timestamp, not now(): the transaction began before the Kafka send (see pruneCursor)
-        await client.query('UPDATE outbox_event SET published_at = statement_timestamp() WHERE id = ANY($1::uuid[])', [rows.map((r) => r.id)]);
+        await client.query({ name: 'fedgate-outbox-relay-mark', text: 'UPDATE outbox_event SET published_at = statement_timestamp() WHERE id = ANY($1::uuid[])', values: [rows.map((r) => r.id)] });
       }
       await client.query('COMMIT');
       return rows.length;
@@ -180,9 +181,13 @@ export class OutboxStore {
 /** One INSERT for many events, outside the ORM (the hot path). */
 async function insertEvents(db: Pick<Pool, 'query'>, events: readonly FedgateEvent[]): Promise<void> {
   if (events.length === 0) return;
-  await db.query(
-    `INSERT INTO outbox_event (id, topic, key, event)
+  // a named statement: parsed and planned once per connection, not per INSERT. Under a trickle a
+  // group is one or a few events, and the unnamed statement's parse + plan was about half of
+  // the INSERT's CPU (bench/outbox-cost.cjs: 300–420 µs per event alone, 170–195 µs prepared)
+  await db.query({
+    name: 'fedgate-outbox-insert',
+    text: `INSERT INTO outbox_event (id, topic, key, event)
      SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[])`,
-    [events.map((e) => e.id), events.map((e) => topicOf(e.type)), events.map((e) => e.subject), events.map((e) => JSON.stringify(e))],
-  );
+    values: [events.map((e) => e.id), events.map((e) => topicOf(e.type)), events.map((e) => e.subject), events.map((e) => JSON.stringify(e))],
+  });
 }

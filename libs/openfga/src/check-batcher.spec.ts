@@ -81,4 +81,33 @@ describe('CheckBatcher', () => {
     assert.equal(fga.requests[2]!.kind, 'check');
     fga.requests[2]!.release();
   });
+
+  it('is bounded: past maxWaiting a check is refused at once with 503 overloaded, and OpenFGA is not asked', async () => {
+    const fga = fakeOpenFga();
+    const batcher = new CheckBatcher(fga.client, { maxInFlight: 1, maxBatch: 2, maxWaiting: 3 });
+    const accepted = [1, 2, 3, 4].map(() => batcher.check('s', 'm', q('yes'))); // one out, three waiting
+    assert.equal(batcher.waiting, 3);
+    await assert.rejects(batcher.check('s', 'm', q('yes')), { code: 'overloaded', status: 503 });
+    assert.equal(batcher.waiting, 3, 'the refused check did not queue');
+    assert.equal(fga.requests.length, 1);
+    fga.requests[0]!.release();
+    await tick();
+    fga.requests[1]!.release();
+    await tick();
+    fga.requests[2]!.release();
+    assert.deepEqual(await Promise.all(accepted), [true, true, true, true]);
+  });
+
+  it('defaults to a bound of 10 full batches', async () => {
+    const fga = fakeOpenFga();
+    const batcher = new CheckBatcher(fga.client, { maxInFlight: 1, maxBatch: 5 });
+    const accepted = Array.from({ length: 51 }, () => batcher.check('s', 'm', q('yes')));
+    assert.equal(batcher.waiting, 50);
+    await assert.rejects(batcher.check('s', 'm', q('yes')), { code: 'overloaded' });
+    for (let i = 0; i < 11; i++) {
+      fga.requests[i]!.release();
+      await tick();
+    }
+    assert.equal((await Promise.all(accepted)).length, 51);
+  });
 });

@@ -1,3 +1,4 @@
+import { overloaded } from '@fedgate/contracts';
 import { OPENFGA_MAX_CHECKS_PER_BATCH, OpenFgaRequestError, type OpenFgaHttpClient, type TupleKey } from './openfga-http.client';
 
 export interface CheckBatcherOptions {
@@ -5,6 +6,11 @@ export interface CheckBatcherOptions {
   maxInFlight: number;
   /** Checks per BatchCheck request (OpenFGA refuses more than OPENFGA_MAX_CHECKS_PER_BATCH). */
   maxBatch: number;
+  /**
+   * Most checks waiting for a free request. One more is refused at once with 503 `overloaded`:
+   * OpenFGA is not keeping up, and a longer queue would only make every answer later.
+   */
+  maxWaiting: number;
 }
 
 interface Waiting {
@@ -19,7 +25,8 @@ interface Waiting {
  * Check, coalesced: while `maxInFlight` requests are out, new checks queue and go together as
  * one BatchCheck. A lone check leaves at once as a plain Check, so it waits for nothing; under
  * load OpenFGA gets fewer, larger requests, which costs it (and us) less per check than one
- * HTTP exchange each. Every check still gets its own answer or its own failure.
+ * HTTP exchange each. Every check still gets its own answer or its own failure. The queue is
+ * bounded (`maxWaiting`, default 10 full batches): overflow is shed with `overloaded`.
  */
 export class CheckBatcher {
   private readonly queue: Waiting[] = [];
@@ -30,10 +37,12 @@ export class CheckBatcher {
     private readonly fga: Pick<OpenFgaHttpClient, 'check' | 'batchCheck'>,
     options: Partial<CheckBatcherOptions> = {},
   ) {
-    this.options = { maxInFlight: options.maxInFlight ?? 2, maxBatch: Math.min(options.maxBatch ?? OPENFGA_MAX_CHECKS_PER_BATCH, OPENFGA_MAX_CHECKS_PER_BATCH) };
+    const maxBatch = Math.min(options.maxBatch ?? OPENFGA_MAX_CHECKS_PER_BATCH, OPENFGA_MAX_CHECKS_PER_BATCH);
+    this.options = { maxInFlight: options.maxInFlight ?? 2, maxBatch, maxWaiting: options.maxWaiting ?? 10 * maxBatch };
   }
 
   check(storeId: string, modelId: string, tuple: TupleKey): Promise<boolean> {
+    if (this.queue.length >= this.options.maxWaiting) return Promise.reject(overloaded('OpenFGA check queue'));
     return new Promise<boolean>((resolve, reject) => {
       this.queue.push({ storeId, modelId, tuple, resolve, reject });
       this.drain();

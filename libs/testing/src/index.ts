@@ -169,3 +169,14 @@ export function stackAdmin(stack: { admin_flwr_aid?: string }): string {
   if (!stack.admin_flwr_aid) throw new Error('the stack names no bootstrap admin account (admin_flwr_aid): these tests need the dev-IdP stack');
   return stack.admin_flwr_aid;
 }
+
+/**
+ * 'pending' | 'resolved' | 'rejected': where `promise` stands once the event loop has run all it
+ * could (for unit tests that something does NOT happen until a dependency answers).
+ */
+export async function promiseState(promise: Promise<unknown>): Promise<'pending' | 'resolved' | 'rejected'> {
+  let state: 'pending' | 'resolved' | 'rejected' = 'pending';
+  promise.then(() => (state = 'resolved'), () => (state = 'rejected'));
+  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+  return state;
+}

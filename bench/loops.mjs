@@ -1,0 +1,119 @@
+// The load loops of bench/check and bench/authorize: closed loop (N in flight, back to back) and
+// open loop (a fixed rate, latency from each request's scheduled send time), with the CPU split
+// by part of the stack (machine.mjs) over the phase.
+import { cpuByPart, cpuSplit, describeCpuSplit } from './machine.mjs';
+
+/** `inFlight` loops sending back to back for `seconds`; `send(i)` → { status }. */
+export async function closedLoop(send, seconds, inFlight) {
+  const latencies = [];
+  let errors = 0;
+  let i = 0;
+  const cpu0 = cpuByPart();
+  const t0 = performance.now();
+  const end = t0 + seconds * 1000;
+  await Promise.all(Array.from({ length: inFlight }, async () => {
+    while (performance.now() < end) {
+      const s = performance.now();
+      const { status } = await send(i++);
+      latencies.push(performance.now() - s);
+      if (status !== 200) errors++;
+    }
+  }));
+  const elapsed = (performance.now() - t0) / 1000;
+  return { ...summarize(latencies, elapsed, errors), cpu: cpuSplit(cpu0, cpuByPart(), elapsed) };
+}
+
+/** One request every 1/perSecond s whatever the answers do; latency from the scheduled time. */
+export async function openLoop(send, perSecond, seconds) {
+  const count = Math.round(perSecond * seconds);
+  const interval = 1000 / perSecond;
+  const latencies = new Array(count);
+  let errors = 0;
+  let sent = 0;
+  const cpu0 = cpuByPart();
+  const t0 = performance.now() + 5;
+  await new Promise((resolveAll) => {
+    let done = 0;
+    const tick = () => {
+      const now = performance.now();
+      while (sent < count && t0 + sent * interval <= now + 1) {
+        const scheduled = t0 + sent * interval;
+        const index = sent++;
+        send(index).then(({ status }) => {
+          latencies[index] = performance.now() - Math.min(scheduled, performance.now());
+          if (status !== 200) errors++;
+          if (++done === count) resolveAll();
+        });
+      }
+      if (sent < count) setTimeout(tick, Math.max(0, t0 + sent * interval - 1 - performance.now()));
+    };
+    setTimeout(tick, 5);
+  });
+  const elapsed = (performance.now() - t0) / 1000;
+  return { ...summarize(latencies, elapsed, errors), cpu: cpuSplit(cpu0, cpuByPart(), elapsed) };
+}
+
+export function summarize(latencies, elapsed, errors) {
+  const sorted = Float64Array.from(latencies).sort();
+  return { requests: sorted.length, elapsed, rate: sorted.length / elapsed, p50: pct(sorted, 0.5), p99: pct(sorted, 0.99), max: sorted[sorted.length - 1], errors };
+}
+
+/** "title: N requests in s → r req/s, p50 … p99 … max …, errors" and its cpu: line. */
+export function describePhase(title, x) {
+  const head = `${title}: ${x.requests} requests in ${x.elapsed.toFixed(2)} s → ${x.rate.toFixed(0)} req/s, p50 ${ms(x.p50)} p99 ${ms(x.p99)} max ${ms(x.max)}, errors ${x.errors}`;
+  return x.cpu ? `${head}\n          cpu: ${describeCpuSplit(x.cpu)}` : head;
+}
+
+/** Parts of a CPU split that are not this stack's work: other stacks on the machine, the benches' own limit servers. */
+export const NOT_THE_STACK = ['outside this stack', 'limit server'];
+/** Sum of a cpuSplit over `parts` (all of this stack's, the bench included, when omitted). */
+export const sumCpu = (split, parts) => [...split].filter(([part]) => (parts ? parts.includes(part) : !NOT_THE_STACK.includes(part))).reduce((sum, [, p]) => sum + p, 0);
+
+export const pct = (sorted, q) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] : NaN);
+export const ms = (v) => `${v.toFixed(2)} ms`;
+
+/** OpenFGA's own processes: the CPU of a Check. */
+export const OPENFGA_PARTS = ['openfga', 'postgres (openfga db)'];
+
+/**
+ * ms of CPU per answer of a phase by part: Fedgate's own (`service`, the service answering, plus
+ * `pipeline`: the audit pipeline and other services — PostgreSQL, Kafka, outbox relays, the
+ * audit-service's ingest), OpenFGA with its database, and the bench's client.
+ */
+export function costSplit(phase, service) {
+  const msPer = (parts) => (sumCpu(phase.cpu, parts) / phase.rate) * 10;
+  const openfga = msPer(OPENFGA_PARTS);
+  const client = msPer(['bench']);
+  const own = msPer([service]);
+  const fedgate = msPer() - openfga - client;
+  return { fedgate, service: own, pipeline: fedgate - own, openfga, client };
+}
+
+/** "Fedgate's own 0.74 ms (service 0.39, the audit pipeline …)" for a costSplit. */
+export const describeCostSplit = (split, service) =>
+  `Fedgate's own ${split.fedgate.toFixed(3)} ms (${service} ${split.service.toFixed(3)}, the audit pipeline and other services ${split.pipeline.toFixed(3)}: ` +
+  `PostgreSQL, Kafka, outbox relays, audit-service), OpenFGA + its database ${split.openfga.toFixed(3)}, this bench's client ${split.client.toFixed(3)}`;
+
+/**
+ * The two open-loop targets of bench/check and bench/authorize, as [name, value, pass] verdicts:
+ * cached p99 ≤ `cachedP99Ms` (beside the do-nothing server's p99 in the same loop), uncached p99 ≤
+ * OpenFGA-alone p99 + `overOpenFgaMs` (every uncached decision waits for one OpenFGA Check).
+ */
+export function openLoopVerdicts({ rate, cached, uncached, openfga, nothing, cachedP99Ms, overOpenFgaMs }) {
+  const uncachedLimit = openfga.p99 + overOpenFgaMs;
+  const answered = (x) => `(${x.rate.toFixed(0)} answered/s, errors ${x.errors})`;
+  return [
+    [
+      `cached p99 ≤ ${cachedP99Ms} ms at ${rate}/s`,
+      `p99 ${ms(cached.p99)} ${answered(cached)}; limit ${cachedP99Ms} ms; a do-nothing HTTPS server in the same loop: p99 ${ms(nothing.p99)}` +
+        (nothing.p99 > cachedP99Ms ? ' — out of reach here now: the do-nothing server alone misses it' : ''),
+      cached.p99 <= cachedP99Ms && cached.errors === 0,
+    ],
+    [
+      `uncached p99 ≤ OpenFGA p99 + ${overOpenFgaMs} ms`,
+      `p99 ${ms(uncached.p99)} ${answered(uncached)}; limit ${ms(openfga.p99)} + ${overOpenFgaMs} = ${ms(uncachedLimit)}` +
+        (openfga.rate < 0.98 * rate ? `\n        — OpenFGA alone answered only ${openfga.rate.toFixed(0)}/s of ${rate}/s: saturated, so its p99 is its queue` : ''),
+      uncached.p99 <= uncachedLimit && uncached.errors === 0,
+    ],
+  ];
+}

@@ -1,0 +1,33 @@
+// The set-up of bench/check and bench/authorize: real runs and shares through Fedgate's own write
+// path (POST /v1/runs with the owner's token, PUT …/members with the owner's bearer token), then
+// a wait until OpenFGA holds them.
+
+/**
+ * Registers `count` runs owned by the subject of `ownerToken` and shares every fifth with
+ * `viewer`; resolves to the run ids once a check with the last write's consistency token sees them.
+ * `fedgate`: a bench/http-pool.mjs jsonClient with the stack's key.
+ */
+export async function registerRuns(fedgate, { count, owner, ownerToken, viewer }) {
+  const runs = [];
+  let consistency;
+  for (let i = 0; i < count; i++) {
+    const runId = `${Date.now()}${String(i).padStart(5, '0')}`.slice(0, 19);
+    const reg = await fedgate.call('POST', '/v1/runs', { run_id: runId, access_token: ownerToken });
+    if (reg.status !== 201) throw new Error(`register: ${reg.status} ${JSON.stringify(reg.body)}`);
+    consistency = reg.body.consistency_token;
+    if (i % 5 === 0) {
+      const share = await fedgate.call('PUT', `/v1/runs/${runId}/members/${viewer}`, { role: 'viewer' }, { authorization: `Bearer ${ownerToken}` });
+      if (share.status !== 200) throw new Error(`share: ${share.status} ${JSON.stringify(share.body)}`);
+      consistency = share.body.consistency_token;
+    }
+    runs.push(runId);
+  }
+  // a large setup can take the projector longer than one check waits (5 s): retry with the same token
+  let applied;
+  for (let attempt = 0; attempt < 60; attempt++) {
+    applied = await fedgate.call('POST', '/v1/check', { flwr_aid: owner, relation: 'can_view', object: `run:${runs.at(-1)}`, consistency_token: consistency });
+    if (applied.body.error !== 'consistency_timeout') break;
+  }
+  if (applied.status !== 200 || applied.body.allowed !== true) throw new Error(`setup not applied: ${JSON.stringify(applied.body)}`);
+  return runs;
+}
