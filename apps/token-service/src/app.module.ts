@@ -1,11 +1,11 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { openApiDocument } from '@fedgate/contracts';
-import { DatabaseModule, DatabaseReadinessCheck } from '@fedgate/database';
+import { DatabaseModule, DatabaseReadinessCheck, OutboxStore } from '@fedgate/database';
 import { KafkaModule, KafkaReadinessCheck, kafkaSettingsFromConfig } from '@fedgate/kafka';
-import { PlatformModule, oidcDiscoveryReadinessCheck, provideFastJsonRoutes } from '@fedgate/platform';
+import { KEY_REFUSALS, PlatformModule, oidcDiscoveryReadinessCheck, provideFastJsonRoutes, provideKeyRefusals } from '@fedgate/platform';
 import { fastVerifyRoutes } from './fast-verify.route';
 import type { TokenServiceConfig } from '@fedgate/service-config';
-import { VerifyAccessToken, createSessionRevocations, tokenVerificationProviders } from '@fedgate/token-verification';
+import { TOKEN_EVENT_SOURCE, VerifyAccessToken, createSessionRevocations, tokenVerificationProviders } from '@fedgate/token-verification';
 import { TokenController } from './token.controller';
 
 /** Verifies the access tokens of every flwr CLI call: fast, revocation-aware, audited. */
@@ -28,7 +28,9 @@ export class TokenServiceModule {
       controllers: [TokenController],
       providers: [
         ...tokenVerificationProviders(config, { auditSuccess: config.FEDGATE_TOKEN_AUDIT_SUCCESS, revocations }),
-        provideFastJsonRoutes(fastVerifyRoutes, [VerifyAccessToken]),
+        // a key without the superlink role is refused, and the refusal audited through the outbox
+        provideKeyRefusals(TOKEN_EVENT_SOURCE, OutboxStore),
+        provideFastJsonRoutes(fastVerifyRoutes, [VerifyAccessToken, KEY_REFUSALS]),
       ],
     };
   }

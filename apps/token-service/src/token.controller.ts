@@ -1,11 +1,11 @@
 import { Controller, Get, HttpCode, Inject, Post, Req, Res, UseGuards } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { IntrospectionFormSchema, TokenVerificationError, VerifyRequestSchema } from '@fedgate/contracts';
-import { ApiKeyGuard, RequestOrigin, validBody } from '@fedgate/platform';
+import { ApiKeyGuard, RequestOrigin, SuperlinkKeyGuard, validBody } from '@fedgate/platform';
 import { TokenRejectedError, VerifyAccessToken, type VerificationOrigin } from '@fedgate/token-verification';
 import { verifyAnswer } from './fast-verify.route';
 
-/** The v1 REST API of ../shared/API.md § token-service. */
+/** The v1 REST API of ../shared/API.md § token-service: keyed calls for SuperLink keys only (any other key: 403, audited). */
 @Controller('v1')
 export class TokenController {
   constructor(@Inject(VerifyAccessToken) private readonly verifyToken: VerifyAccessToken) {}
@@ -13,7 +13,7 @@ export class TokenController {
   /** Valid → 200 {active:true, account, scope, expires_at}; refused → 401 {active:false, error}. */
   @Post('verify')
   @HttpCode(200)
-  @UseGuards(ApiKeyGuard)
+  @UseGuards(ApiKeyGuard, SuperlinkKeyGuard)
   async verify(@Req() req: Request, @Res({ passthrough: true }) res: Response, @RequestOrigin() origin: VerificationOrigin) {
     const { access_token } = validBody(req, 'json', VerifyRequestSchema);
     const answer = await verifyAnswer(this.verifyToken, access_token, origin);
@@ -40,7 +40,7 @@ export class TokenController {
   /** RFC 7662: {active:false} for anything not currently valid, never a reason. */
   @Post('introspect')
   @HttpCode(200)
-  @UseGuards(ApiKeyGuard)
+  @UseGuards(ApiKeyGuard, SuperlinkKeyGuard)
   async introspect(@Req() req: Request, @RequestOrigin() origin: VerificationOrigin) {
     const { token } = validBody(req, 'form', IntrospectionFormSchema);
     try {
