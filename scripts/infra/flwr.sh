@@ -9,17 +9,29 @@
 #                    (FLWR_FEDERATION_RELEASES in infra/stack.env) from its wheel's source
 # FEDGATE_PYTHON picks the interpreter (default python3; flwr 1.22 needs 3.9.2 to 3.13);
 # FEDGATE_FLWR_VERSION overrides stack.env's FLWR_VERSION (superlink.sh and the e2e test follow).
+# As root the venvs live in /var/cache/fedgate (FEDGATE_FLWR_VENV_DIR), world-readable and
+# root-owned: superlink.sh runs the ServerApp executor from the same venv as an unprivileged
+# user, who cannot enter root's 0700 home where the rest of the cache is. They hold only PyPI's packages.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 PYTHON=${FEDGATE_PYTHON:-python3}
+# as root, an interpreter the ServerApp executor's user can run too: not one under root's 0700
+# home (pyenv, ...), whose venv would point there; the system's when `python3` is such a one
+if [ "$(id -u)" = 0 ] && [ -z "${FEDGATE_PYTHON:-}" ]; then
+  _real=$("$PYTHON" -c 'import os, sys; print(os.path.realpath(sys.executable))' 2>/dev/null || true)
+  case "$_real" in "$HOME"/*|/root/*) [ -x /usr/bin/python3 ] && PYTHON=/usr/bin/python3 ;; esac
+  unset _real
+fi
 # another supported release for a one-off check, e.g. FEDGATE_FLWR_VERSION=1.23.0
 FLWR_VERSION=${FEDGATE_FLWR_VERSION:-$FLWR_VERSION}
+
+VENVS=${FEDGATE_FLWR_VENV_DIR:-$([ "$(id -u)" = 0 ] && echo /var/cache/fedgate || echo "$CACHE")}
 
 venv_dir() {
   local pyver
   pyver=$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])') || die "no usable Python ($PYTHON); set FEDGATE_PYTHON"
-  echo "$CACHE/flwr-$FLWR_VERSION-py$pyver"
+  echo "$VENVS/flwr-$FLWR_VERSION-py$pyver"
 }
 
 cmd_path() {
@@ -34,7 +46,10 @@ cmd_ensure() {
   venv=$(venv_dir)
   # what the venv holds; `wheel` lets the package's own test build it offline
   reqs="flwr==$FLWR_VERSION pytest>=8 wheel"
+  mkdir -p "$VENVS"
   (
+    # readable by every user (the ServerApp executor's too): packages only, no secret
+    umask 022
     # several checkouts may ask at once: one installs, the others wait
     exec 9>"$venv.lock"
     flock 9

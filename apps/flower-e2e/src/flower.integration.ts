@@ -277,12 +277,15 @@ ${line.configToml ? '' : legacyFederation}`,
       venv = ensured.stdout.trim().split('\n').pop()!;
       // one SuperLink at a time on the stack's ports: this release's
       runProjectScript('scripts/infra/superlink.sh', ['stop']);
-      // process isolation: runs stay pending without SuperNodes, which is all this test needs
+      // process isolation and no ServerApp executor: runs stay pending, which is all this test
+      // needs (serverapp-isolation.integration.ts runs one)
       process.env.SUPERLINK_ISOLATION = 'process';
+      process.env.SUPERLINK_EXECUTOR = 'none';
       const start = runProjectScript('scripts/infra/superlink.sh', ['start'], 300_000);
       assert.equal(start.status, 0, `superlink start (flwr ${version}):\n${start.stderr}`);
     } finally {
       delete process.env.SUPERLINK_ISOLATION;
+      delete process.env.SUPERLINK_EXECUTOR;
       delete process.env.FEDGATE_FLWR_VERSION;
     }
     work = mkdtempSync(path.join(os.tmpdir(), `fedgate-flower-e2e-${version}-`));
