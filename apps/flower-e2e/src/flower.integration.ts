@@ -8,7 +8,7 @@
 // a transparent refresh of an expired access token; and the audit log of all of it, by actor.
 // The stack, the IdP users and the service grants are set up once for both runs.
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,6 +19,7 @@ import type { StackFile } from '@fedgate/contracts';
 import { authTypeKeyOf, credentialStoreContent, flwrCredentialsFileContent } from '@fedgate/flwr-config';
 import { readStackFile } from '@fedgate/stack';
 import { parseEnvFile, repoRoot, runProjectScript, waitFor } from '@fedgate/testing';
+import { exec, startSuperlink, type Result } from './superlink.testing';
 
 const root = repoRoot();
 const state = process.env.FEDGATE_STATE_DIR ?? path.join(root, '.fedgate');
@@ -29,20 +30,6 @@ const CONNECTION = 'fedgate';
 const VERSIONS = (process.env.FEDGATE_FLOWER_E2E_VERSIONS ?? `${stackEnv.FLWR_VERSION},1.22.0`).split(',').filter(Boolean);
 const started = Date.now();
 const suiteSince = new Date(started - 1000).toISOString();
-
-interface Result {
-  code: number;
-  out: string;
-}
-
-function exec(file: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<Result> {
-  return new Promise((resolve) => {
-    execFile(file, args, { cwd: options.cwd, env: options.env ?? process.env, timeout: options.timeoutMs ?? 60_000, maxBuffer: 8 << 20 }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
-      resolve({ code, out: `${stdout}${stderr}` });
-    });
-  });
-}
 
 /** Run ids as printed: uint64 values lose digits as JavaScript numbers, so never through JSON.parse. */
 function runIdsIn(jsonText: string): string[] {
@@ -270,24 +257,9 @@ ${line.configToml ? '' : legacyFederation}`,
   }
 
   before(async () => {
-    process.env.FEDGATE_FLWR_VERSION = version;
-    try {
-      const ensured = runProjectScript('scripts/infra/flwr.sh', ['ensure'], 600_000);
-      assert.equal(ensured.status, 0, ensured.stderr);
-      venv = ensured.stdout.trim().split('\n').pop()!;
-      // one SuperLink at a time on the stack's ports: this release's
-      runProjectScript('scripts/infra/superlink.sh', ['stop']);
-      // process isolation and no ServerApp executor: runs stay pending, which is all this test
-      // needs (serverapp-isolation.integration.ts runs one)
-      process.env.SUPERLINK_ISOLATION = 'process';
-      process.env.SUPERLINK_EXECUTOR = 'none';
-      const start = runProjectScript('scripts/infra/superlink.sh', ['start'], 300_000);
-      assert.equal(start.status, 0, `superlink start (flwr ${version}):\n${start.stderr}`);
-    } finally {
-      delete process.env.SUPERLINK_ISOLATION;
-      delete process.env.SUPERLINK_EXECUTOR;
-      delete process.env.FEDGATE_FLWR_VERSION;
-    }
+    // process isolation and no ServerApp executor: runs stay pending, which is all this test
+    // needs (serverapp-isolation.integration.ts runs one)
+    venv = startSuperlink(version, { SUPERLINK_ISOLATION: 'process', SUPERLINK_EXECUTOR: 'none' });
     work = mkdtempSync(path.join(os.tmpdir(), `fedgate-flower-e2e-${version}-`));
     for (const user of ['alice', 'bob', 'carol']) createApp(user);
   });

@@ -8,7 +8,6 @@
 // installed packages' public test material; and it must find the decoys this test plants where
 // it can read them, or the scan proves nothing.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { generateKeyPairSync, randomBytes, createHash } from 'node:crypto';
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -18,6 +17,7 @@ import type { StackFile } from '@fedgate/contracts';
 import { authTypeKeyOf, writeFlwrCredentialStore, writeFlwrCredentials } from '@fedgate/flwr-config';
 import { readStackFile } from '@fedgate/stack';
 import { parseEnvFile, personTokens, repoRoot, runProjectScript, waitFor } from '@fedgate/testing';
+import { exec, startSuperlink } from './superlink.testing';
 
 const root = repoRoot();
 const state = process.env.FEDGATE_STATE_DIR ?? path.join(root, '.fedgate');
@@ -72,14 +72,6 @@ function stackPrivateKeys(dir: string, into = new Map<string, string>()): Map<st
   return into;
 }
 
-function exec(file: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<{ code: number; out: string }> {
-  return new Promise((resolve) => {
-    execFile(file, args, { cwd: options.cwd, env: options.env, timeout: options.timeoutMs ?? 120_000, maxBuffer: 8 << 20 }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, out: `${stdout}${stderr}` });
-    });
-  });
-}
-
 describe('a ServerApp started by flwr run reads none of the SuperLink\'s secrets', { timeout: 1_200_000 }, () => {
   let stack: StackFile;
   before(() => {
@@ -96,18 +88,8 @@ describe('a ServerApp started by flwr run reads none of the SuperLink\'s secrets
 
       before(async () => {
         assert.equal(process.getuid?.(), 0, 'the ServerApp executor runs as its own user only when the stack is started as root (as CI does)');
-        process.env.FEDGATE_FLWR_VERSION = version;
-        try {
-          const ensured = runProjectScript('scripts/infra/flwr.sh', ['ensure'], 600_000);
-          assert.equal(ensured.status, 0, ensured.stderr);
-          venv = ensured.stdout.trim().split('\n').pop()!;
-          runProjectScript('scripts/infra/superlink.sh', ['stop']);
-          // the stack's own default: process isolation, the executor under its own user
-          const start = runProjectScript('scripts/infra/superlink.sh', ['start'], 300_000);
-          assert.equal(start.status, 0, `superlink start (flwr ${version}):\n${start.stderr}`);
-        } finally {
-          delete process.env.FEDGATE_FLWR_VERSION;
-        }
+        // the stack's own default: process isolation, the executor under its own user
+        venv = startSuperlink(version);
         work = mkdtempSync(path.join(os.tmpdir(), 'fedgate-isolation-')); // 0700: the person's tokens
         decoys = mkdtempSync(path.join(os.tmpdir(), 'fedgate-isolation-decoys-'));
         results = mkdtempSync(path.join(os.tmpdir(), 'fedgate-isolation-results-'));
@@ -166,7 +148,7 @@ describe('a ServerApp started by flwr run reads none of the SuperLink\'s secrets
           `result-file="${resultFile}"`,
         ].join(' ');
         const env = { PATH: `${path.join(venv, 'bin')}:/usr/bin:/bin`, HOME: home, FLWR_HOME: home, FLWR_TELEMETRY_ENABLED: '0', NO_COLOR: '1', COLUMNS: '200' };
-        const run = await exec(path.join(venv, 'bin/flwr'), ['run', '.', ...(configToml ? [CONNECTION] : []), '--run-config', runConfig, '--format', 'json'], { cwd: app, env });
+        const run = await exec(path.join(venv, 'bin/flwr'), ['run', '.', ...(configToml ? [CONNECTION] : []), '--run-config', runConfig, '--format', 'json'], { cwd: app, env, timeoutMs: 120_000 });
         assert.equal(run.code, 0, run.out);
         assert.equal((JSON.parse(run.out.slice(run.out.indexOf('{'))) as { success: boolean }).success, true, run.out);
 
