@@ -6,7 +6,8 @@
 #   superlink.sh start | stop | status
 # The flwr release is FLWR_VERSION (infra/stack.env, or FEDGATE_FLWR_VERSION). From 1.37 the
 # SuperLink serves the Control, Fleet and Runtime APIs over HTTP on one port
-# (SUPERLINK_CONTROL_PORT here); 1.22-1.23 keep their three gRPC ports.
+# (SUPERLINK_CONTROL_PORT here); 1.22-1.36 keep gRPC Control and Fleet APIs on their own ports
+# (1.35-1.36 serve the Runtime API over HTTP, on SUPERLINK_SERVERAPPIO_PORT).
 #
 # User code stays away from the SuperLink's secrets, as Flower recommends for production:
 # the SuperLink runs with `--isolation process` and the ServerApp executor (flwr's
@@ -52,10 +53,11 @@ executor_user_ready() {
     die "superlink: cannot create the user $EXECUTOR_USER (set SUPERLINK_EXECUTOR_USER to an existing unprivileged user)"
 }
 
-# start_executor VENV NEW_API — flower-superexec under its own user, fetching the runs the SuperLink
-# holds (Runtime API over TLS on the one port for 1.37+, the plain loopback ServerAppIo API before)
+# start_executor VENV MINOR — flower-superexec under its own user, fetching the runs the SuperLink
+# holds from its Runtime (ServerAppIo) API: over TLS on the one port from 1.37; before, on
+# SUPERLINK_SERVERAPPIO_PORT without TLS (loopback only; flwr 1.22-1.36 serve it so)
 start_executor() {
-  local venv=$1 new_api=$2 home=$EXECUTOR_HOME
+  local venv=$1 minor=$2 home=$EXECUTOR_HOME
   local -a as_user=() addr_args
   if [ "$(id -u)" = 0 ]; then
     executor_user_ready
@@ -69,12 +71,14 @@ start_executor() {
   cp "$SUPERLINK_TLS/ca.pem" "$home/ca.pem"
   if [ "$(id -u)" = 0 ]; then chown -R "$EXECUTOR_USER:$EXECUTOR_USER" "$home"; fi
   chmod 700 "$home"
-  if [ "$new_api" = 1 ]; then
-    addr_args=(--runtime-api-address "127.0.0.1:$SUPERLINK_CONTROL_PORT" --root-certificates "$home/ca.pem")
+  if [ "$minor" -ge 37 ]; then
+    addr_args=(--root-certificates "$home/ca.pem" --runtime-api-address "127.0.0.1:$SUPERLINK_CONTROL_PORT")
   else
-    # flwr 1.22's ServerAppIo API has no TLS (loopback only)
-    addr_args=(--insecure --appio-api-address "127.0.0.1:$SUPERLINK_SERVERAPPIO_PORT" --plugin-type serverapp)
+    # --appio-api-address was renamed in 1.36
+    addr_args=(--insecure "$([ "$minor" -ge 36 ] && echo --runtime-api-address || echo --appio-api-address)" "127.0.0.1:$SUPERLINK_SERVERAPPIO_PORT")
   fi
+  # required until 1.39 (1.40+ choose by the task and ignore it)
+  [ "$minor" -ge 40 ] || addr_args+=(--plugin-type serverapp)
   spawn "$EXEC_PIDFILE" "$RUN/superexec.log" env -i -C "$home" PATH="$venv/bin:/usr/bin:/bin" HOME="$home" FLWR_HOME="$home/.flwr" \
     LANG=C.UTF-8 FLWR_TELEMETRY_ENABLED=0 "${as_user[@]}" "$venv/bin/flower-superexec" "${addr_args[@]}"
   # it has started when it runs as its user (setpriv has exec'd) and is still alive after connecting
@@ -89,7 +93,7 @@ executor_alive() {
 }
 
 cmd_start() {
-  local venv port status=0 new_api=0
+  local venv port status=0
   local isolation=${SUPERLINK_ISOLATION:-process} executor=${SUPERLINK_EXECUTOR:-unprivileged}
   if is_running "$PIDFILE" fedgate_flower; then log "superlink: already running"; return 0; fi
   [ -f "$STATE/stack.json" ] || die "superlink: no $STATE/stack.json (start the stack first)"
@@ -99,14 +103,20 @@ cmd_start() {
   done
   mkdir -p "$DATA/superlink"
   local -a api_args
-  if "$venv/bin/python" -c 'import sys, importlib.metadata as m; sys.exit(0 if tuple(map(int, m.version("flwr").split(".")[:2])) >= (1, 37) else 1)'; then
-    new_api=1
+  local minor
+  minor=$("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("flwr").split(".")[1])')
+  if [ "$minor" -ge 37 ]; then
     api_args=(--host 127.0.0.1 --port "$SUPERLINK_CONTROL_PORT")
   else
-    api_args=(--serverappio-api-address "127.0.0.1:$SUPERLINK_SERVERAPPIO_PORT"
-      --fleet-api-address "127.0.0.1:$SUPERLINK_FLEET_PORT"
-      --control-api-address "127.0.0.1:$SUPERLINK_CONTROL_PORT"
-      --storage-dir "$DATA/superlink/ffs")
+    api_args=(--fleet-api-address "127.0.0.1:$SUPERLINK_FLEET_PORT" --control-api-address "127.0.0.1:$SUPERLINK_CONTROL_PORT")
+    if [ "$minor" -ge 35 ]; then
+      # 1.35-1.36: the Runtime (ServerAppIo) API is HTTP already, Control and Fleet still gRPC
+      api_args+=(--host 127.0.0.1 --port "$SUPERLINK_SERVERAPPIO_PORT")
+    else
+      api_args+=(--serverappio-api-address "127.0.0.1:$SUPERLINK_SERVERAPPIO_PORT")
+    fi
+    # 1.22-1.23 keep FABs on disk; 1.34+ in the database and have no such flag
+    [ "$minor" -ge 34 ] || api_args+=(--storage-dir "$DATA/superlink/ffs")
   fi
   chmod 700 "$DATA/superlink"
   # the SuperLink's own files: its key, in a file only its owner reads (the launcher refuses
@@ -127,7 +137,7 @@ cmd_start() {
   WAIT_PIDFILE=$PIDFILE wait_for health_probe "$venv" 90 || status=$?
   if [ "$status" != 0 ]; then show_log_tail "$RUN/superlink.log"; die "superlink did not start"; fi
   log "superlink: up, Control API at 127.0.0.1:$SUPERLINK_CONTROL_PORT (TLS)"
-  if [ "$isolation" = process ] && [ "$executor" != none ]; then start_executor "$venv" "$new_api"; fi
+  if [ "$isolation" = process ] && [ "$executor" != none ]; then start_executor "$venv" "$minor"; fi
 }
 
 cmd_stop() {

@@ -4,27 +4,15 @@
 // Python package with both bands; and the SuperLink interface of every release of the 1.34+
 // band, read from its wheel (flwr.sh conformance).
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { describe, it } from 'node:test';
-import { parseEnvFile, repoRoot, runProjectScript } from '@fedgate/testing';
-
-const stackEnv = parseEnvFile(readFileSync(path.join(repoRoot(), 'infra/stack.env'), 'utf8'));
-
-function withFlwr<T>(version: string, run: () => T): T {
-  process.env.FEDGATE_FLWR_VERSION = version;
-  try {
-    return run();
-  } finally {
-    delete process.env.FEDGATE_FLWR_VERSION;
-  }
-}
+import { runProjectScript } from '@fedgate/testing';
+import { stackEnv, withFlwrVersion } from './flower-cli';
 
 describe('integrations/flower (pytest)', () => {
   for (const [version, band, atLeast] of [[stackEnv.FLWR_VERSION!, 'federation', 30], ['1.22.0', 'legacy', 28]] as const) {
     it(`passes its pytest suite with flwr ${version} (the ${band} band)`, () => {
       // first run on a fresh machine installs flwr from PyPI (a few minutes)
-      const result = withFlwr(version, () => runProjectScript('scripts/infra/flwr.sh', ['pytest', '-rs'], 600_000));
+      const result = withFlwrVersion(version, () => runProjectScript('scripts/infra/flwr.sh', ['pytest', '-rs'], 600_000));
       const summary = /(\d+) passed(?:, (\d+) \w+)*/.exec(result.stdout);
       assert.equal(result.status, 0, `pytest failed:\n${result.stdout.slice(-4000)}\n${result.stderr.slice(-2000)}`);
       assert.ok(summary && Number(summary[1]) >= atLeast, `expected the whole suite to run, got: ${result.stdout.slice(-500)}`);

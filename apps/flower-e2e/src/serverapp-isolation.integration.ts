@@ -16,15 +16,10 @@ import { after, before, describe, it } from 'node:test';
 import type { StackFile } from '@fedgate/contracts';
 import { authTypeKeyOf, writeFlwrCredentialStore, writeFlwrCredentials } from '@fedgate/flwr-config';
 import { readStackFile } from '@fedgate/stack';
-import { parseEnvFile, personTokens, repoRoot, runProjectScript, waitFor } from '@fedgate/testing';
-import { exec, startSuperlink } from './superlink.testing';
+import { parseEnvFile, personTokens, waitFor } from '@fedgate/testing';
+import { CONNECTION, controlPort, ensureFlwr, exec, root, stackEnv, startSuperlink, state, stopSuperlink } from './flower-cli';
 
-const root = repoRoot();
-const state = process.env.FEDGATE_STATE_DIR ?? path.join(root, '.fedgate');
-const stackEnv = parseEnvFile(readFileSync(path.join(root, 'infra/stack.env'), 'utf8'));
-const controlPort = Number(stackEnv.SUPERLINK_CONTROL_PORT) + Number(process.env.FEDGATE_PORT_OFFSET ?? 0);
 const address = `127.0.0.1:${controlPort}`;
-const CONNECTION = 'fedgate';
 const EXECUTOR_USER = process.env.SUPERLINK_EXECUTOR_USER ?? 'fedgate-serverapp';
 /** The newest release by default; FEDGATE_ISOLATION_VERSIONS=1.42.0,1.22.0 for the old line too. */
 const VERSIONS = (process.env.FEDGATE_ISOLATION_VERSIONS ?? stackEnv.FLWR_VERSION!).split(',').filter(Boolean);
@@ -88,8 +83,9 @@ describe('a ServerApp started by flwr run reads none of the SuperLink\'s secrets
 
       before(async () => {
         assert.equal(process.getuid?.(), 0, 'the ServerApp executor runs as its own user only when the stack is started as root (as CI does)');
+        venv = ensureFlwr(version);
         // the stack's own default: process isolation, the executor under its own user
-        venv = startSuperlink(version);
+        startSuperlink(version, {});
         work = mkdtempSync(path.join(os.tmpdir(), 'fedgate-isolation-')); // 0700: the person's tokens
         decoys = mkdtempSync(path.join(os.tmpdir(), 'fedgate-isolation-decoys-'));
         results = mkdtempSync(path.join(os.tmpdir(), 'fedgate-isolation-results-'));
@@ -98,7 +94,7 @@ describe('a ServerApp started by flwr run reads none of the SuperLink\'s secrets
       });
 
       after(() => {
-        runProjectScript('scripts/infra/superlink.sh', ['stop']);
+        stopSuperlink();
         for (const dir of [work, decoys, results]) if (dir) rmSync(dir, { recursive: true, force: true });
       });
 
