@@ -780,7 +780,7 @@ describe('docker-compose.yml', () => {
     // compose runs the newest release (FLWR_VERSION); superlink.sh also keeps 1.22-1.23's gRPC ports
     const legacyOnly = new Set(['--serverappio-api-address', '--fleet-api-address', '--control-api-address', '--storage-dir', '--appio-api-address']);
     // the ServerApp executor's flags (flower-superexec, the superexec service below)
-    const executorOnly = new Set(['--runtime-api-address', '--root-certificates']);
+    const executorOnly = new Set(['--runtime-api-address', '--root-certificates', '--insecure']);
     const nativeFlags = [...native.matchAll(/(--[a-z][a-z-]+) "/g)].map((m) => m[1]!).filter((f) => !legacyOnly.has(f) && !executorOnly.has(f));
     assert.ok(nativeFlags.length >= 7, 'flags of superlink.sh not found');
     for (const flag of nativeFlags.filter((f) => f !== '--stack-file')) assert.ok(command.includes(flag), `superlink: ${flag} as in superlink.sh`);
