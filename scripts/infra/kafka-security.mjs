@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const require = createRequire(path.join(ROOT, 'dist', 'package.json'));
 const { KAFKA_OPERATOR_PRINCIPAL, KAFKA_SCRAM_USERS, kafkaPasswordVariable } = require('@fedgate/contracts');
-const { applyKafkaAcls, parseBrokers } = require('@fedgate/kafka');
+const { applyKafkaAcls } = require('@fedgate/kafka');
+const { kafkaConfigSchema } = require('@fedgate/platform');
 
 const command = process.argv[2];
 if (command === 'users') {
@@ -20,7 +21,7 @@ if (command === 'users') {
   const required = (name) => process.env[name] || (console.error(`${name} is not set`), process.exit(2));
   const changes = await applyKafkaAcls({
     clientId: 'fedgate-kafka-security',
-    brokers: parseBrokers(required('FEDGATE_KAFKA_BROKERS')),
+    brokers: kafkaConfigSchema.shape.FEDGATE_KAFKA_BROKERS.parse(required('FEDGATE_KAFKA_BROKERS')),
     sasl: { mechanism: 'scram-sha-512', username: KAFKA_OPERATOR_PRINCIPAL, password: required(kafkaPasswordVariable(KAFKA_OPERATOR_PRINCIPAL)) },
   });
   console.error(`[fedgate] kafka: ACLs from the topic catalogue: ${changes.created} created, ${changes.deleted} deleted, ${changes.kept} kept`);

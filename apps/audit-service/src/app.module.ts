@@ -1,5 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { TOPIC_NAMES, openApiDocument, type TopicName } from '@fedgate/contracts';
+import { openApiDocument } from '@fedgate/contracts';
 import {
   AuditEventStore,
   ExportEvents,
@@ -15,7 +15,7 @@ import {
 } from '@fedgate/audit';
 import { DatabaseModule, DatabaseReadinessCheck, PrismaService } from '@fedgate/database';
 import { KAFKA_SETTINGS, KafkaCheckpointTopic, KafkaModule, KafkaReadinessCheck, kafkaSettingsFromConfig, type KafkaSettings } from '@fedgate/kafka';
-import { PlatformModule } from '@fedgate/platform';
+import { PlatformModule, provideUseCases } from '@fedgate/platform';
 import type { AuditServiceConfig } from '@fedgate/service-config';
 import { AUDIT_INGEST_OPTIONS, AuditIngestListener } from './audit-ingest.listener';
 import { AuditController, CHECKPOINT_PUBLIC_KEY } from './audit.controller';
@@ -31,7 +31,6 @@ export class AuditServiceModule {
   static register(config: AuditServiceConfig): DynamicModule {
     // at start, so a missing or unsafe key stops the service with the reason
     const signer = loadOrCreateCheckpointSigner(config.FEDGATE_AUDIT_SIGNING_KEY_FILE);
-    const useCase = <T>(make: (store: AuditEventStore) => T) => ({ useFactory: make, inject: [AuditEventStore] });
     return {
       module: AuditServiceModule,
       imports: [
@@ -48,7 +47,8 @@ export class AuditServiceModule {
       providers: [
         { provide: AuditEventStore, useFactory: (prisma: PrismaService) => new AuditEventStore(prisma.client, prisma.pool), inject: [PrismaService] },
         { provide: CHECKPOINT_PUBLIC_KEY, useValue: signer.publicKey },
-        { provide: IngestEvents, ...useCase((store) => new IngestEvents(store)) },
+        // the audit store is the deps object of its use cases
+        ...provideUseCases<AuditEventStore>(AuditEventStore, [IngestEvents, QueryEvents, GetEvent, ExportEvents]),
         // checkpoints also kept outside the database: the file beside the key, and the checkpoint topic
         {
           provide: CHECKPOINTING,
@@ -58,16 +58,12 @@ export class AuditServiceModule {
         { provide: ExternalCheckpoints, useFactory: (c: Checkpointing) => c.external, inject: [CHECKPOINTING] },
         { provide: SignCheckpoint, useFactory: (c: Checkpointing) => c.sign, inject: [CHECKPOINTING] },
         { provide: VerifyIntegrity, useFactory: (c: Checkpointing) => c.verify, inject: [CHECKPOINTING] },
-        { provide: QueryEvents, ...useCase((store) => new QueryEvents(store)) },
-        { provide: GetEvent, ...useCase((store) => new GetEvent(store)) },
-        { provide: ExportEvents, ...useCase((store) => new ExportEvents(store)) },
         {
           provide: AUDIT_INGEST_OPTIONS,
           useValue: {
             consumerGroup: config.FEDGATE_AUDIT_CONSUMER_GROUP,
             fromBeginning: config.FEDGATE_AUDIT_CONSUMER_START === 'beginning',
-            // other topics (a benchmark's) are read like Fedgate's: every message must be a catalogued event
-            topics: (config.FEDGATE_AUDIT_TOPICS?.split(',') ?? TOPIC_NAMES) as TopicName[],
+            topics: config.FEDGATE_AUDIT_TOPICS,
             checkpointIntervalMs: config.FEDGATE_AUDIT_CHECKPOINT_INTERVAL_MS,
             checkpointEvents: config.FEDGATE_AUDIT_CHECKPOINT_EVENTS,
             sessionTimeoutMs: config.FEDGATE_AUDIT_SESSION_TIMEOUT_MS,

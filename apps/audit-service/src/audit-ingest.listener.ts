@@ -1,6 +1,5 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { Counter, Gauge } from 'prom-client';
-import type { TopicName } from '@fedgate/contracts';
 import { IngestEvents, SignCheckpoint, integrityAlertOf, type ChainBreach } from '@fedgate/audit';
 import { CloudEventConsumer, CloudEventPublisher, KAFKA_SETTINGS, KafkaSettings, startConsumerWithRetry } from '@fedgate/kafka';
 import { topicOf } from '@fedgate/contracts';
@@ -11,7 +10,7 @@ export const AUDIT_INGEST_OPTIONS = Symbol('AUDIT_INGEST_OPTIONS');
 export interface AuditIngestOptions {
   consumerGroup: string;
   fromBeginning: boolean;
-  topics: readonly TopicName[];
+  topics: readonly string[];
   checkpointIntervalMs: number;
   checkpointEvents: number;
   /** How soon the broker gives the partitions of a dead instance to its successor. */

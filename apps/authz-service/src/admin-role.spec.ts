@@ -11,7 +11,7 @@ import type { FedgateEvent } from '@fedgate/contracts';
 import { RebuildProjections, Refusals } from '@fedgate/authz';
 import { PlatformModule, apiKeyHash, createServiceApp } from '@fedgate/platform';
 import { ApiKeysSchema } from '@fedgate/service-config';
-import { AdminController } from './openfga-check.controller';
+import { AdminController } from './admin.controller';
 
 const ADMIN_KEY = 'admin-key-for-the-spec';
 const SUPERLINK_KEY = 'superlink-key-for-the-spec';

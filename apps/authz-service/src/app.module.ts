@@ -1,5 +1,4 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { APP_INTERCEPTOR } from '@nestjs/core';
 import { openApiDocument } from '@fedgate/contracts';
 import {
   AuthorizationStore,
@@ -26,22 +25,23 @@ import {
   ShareRun,
   UnshareRun,
   readModelDsl,
-  type OwnershipCommandDeps,
+  type AuthzDeps,
 } from '@fedgate/authz';
 import { DatabaseModule, DatabaseReadinessCheck, OutboxGroupWriter, OutboxStore, PrismaService, ProcessedEventStore } from '@fedgate/database';
 import { KAFKA_SETTINGS, KafkaModule, KafkaReadinessCheck, KafkaSettings, OutboxRelay, kafkaSettingsFromConfig } from '@fedgate/kafka';
 import { OpenFgaHttpClient, openFgaReadinessCheck } from '@fedgate/openfga';
-import { PlatformModule, provideFastJsonRoutes } from '@fedgate/platform';
+import { PlatformModule, provideFastJsonRoutes, provideUseCases } from '@fedgate/platform';
 import type { AuthzServiceConfig } from '@fedgate/service-config';
 import { createSessionRevocations, tokenVerificationProviders } from '@fedgate/token-verification';
 import { AuthzController, MembershipController } from './authz.controller';
 import { PersonVerifier } from './person-verifier';
-import { AuthzErrorsInterceptor } from './authz-errors.interceptor';
 import { fastCheckRoutes } from './fast-check.routes';
 import { AUTHZ_CONFIG, AuthzLifecycle, AuthzStartup } from './authz.lifecycle';
-import { AdminController, ApiKeyOrBearerGuard, OpenFgaCheckController } from './openfga-check.controller';
+import { AdminController } from './admin.controller';
+import { ApiKeyOrBearerGuard } from './api-key-or-bearer.guard';
+import { OpenFgaCheckController } from './openfga-check.controller';
 
-const OWNERSHIP_DEPS = Symbol('OWNERSHIP_DEPS');
+const AUTHZ_DEPS = Symbol('AUTHZ_DEPS');
 const AUDIT_WRITER = Symbol('AUDIT_WRITER');
 
 /**
@@ -62,7 +62,6 @@ export class AuthzServiceModule {
     // the same durable revoked-session list as token-service: POST /v1/authorize refuses what /v1/verify refuses
     const revocations = createSessionRevocations(config);
     const useCase = <T>(provide: new (...args: never[]) => T, useFactory: (...deps: never[]) => T, inject: unknown[]) => ({ provide, useFactory, inject: inject as never[] });
-    const command = <T>(UseCase: new (deps: OwnershipCommandDeps) => T) => ({ provide: UseCase, useFactory: (deps: OwnershipCommandDeps) => new UseCase(deps), inject: [OWNERSHIP_DEPS] });
     return {
       module: AuthzServiceModule,
       imports: [
@@ -108,41 +107,48 @@ export class AuthzServiceModule {
           inject: [KAFKA_SETTINGS, PrismaService, ProcessedEventStore, ProjectionState],
         },
         {
-          provide: OWNERSHIP_DEPS,
-          useFactory: (prisma: PrismaService, outbox: OutboxStore, relay: OutboxRelay, decide: Decide, refusals: Refusals, persons: PersonVerifier, runs: RunResolver): OwnershipCommandDeps => ({
+          provide: AUTHZ_DEPS,
+          useFactory: (
+            prisma: PrismaService,
+            outbox: OutboxStore,
+            relay: OutboxRelay,
+            decide: Decide,
+            refusals: Refusals,
+            persons: PersonVerifier,
+            runs: RunResolver,
+            scope: QuestionScope,
+            projection: ProjectionState,
+          ): AuthzDeps => ({
             prisma: prisma.client,
             outbox,
             wakeRelay: () => relay.wake(),
             decide,
             refusals,
             runs,
+            scope,
+            projection,
+            store,
             verifyPerson: (token, caller) => persons.verify(token, caller),
           }),
-          inject: [PrismaService, OutboxStore, OutboxRelay, Decide, Refusals, PersonVerifier, RunResolver],
+          inject: [PrismaService, OutboxStore, OutboxRelay, Decide, Refusals, PersonVerifier, RunResolver, QuestionScope, ProjectionState],
         },
-        command(RegisterRun),
-        command(ShareRun),
-        command(UnshareRun),
-        command(GrantServiceAccess),
-        command(RevokeServiceAccess),
-        command(BootstrapServiceAdmin),
-        useCase(BootstrapServiceAdminByLogin, (deps: OwnershipCommandDeps, bootstrap: BootstrapServiceAdmin) => new BootstrapServiceAdminByLogin(deps, bootstrap), [OWNERSHIP_DEPS, BootstrapServiceAdmin]),
-        useCase(CheckAccess, (decide: Decide, projection: ProjectionState, scope: QuestionScope) => new CheckAccess(decide, projection, scope), [Decide, ProjectionState, QuestionScope]),
-        useCase(BatchCheck, (decide: Decide, projection: ProjectionState, scope: QuestionScope) => new BatchCheck(decide, projection, scope), [Decide, ProjectionState, QuestionScope]),
-        useCase(
+        ...provideUseCases<AuthzDeps>(AUTHZ_DEPS, [
+          RegisterRun,
+          ShareRun,
+          UnshareRun,
+          GrantServiceAccess,
+          RevokeServiceAccess,
+          BootstrapServiceAdmin,
+          BootstrapServiceAdminByLogin,
+          CheckAccess,
+          BatchCheck,
           Authorize,
-          (decide: Decide, projection: ProjectionState, scope: QuestionScope, persons: PersonVerifier) => new Authorize(decide, projection, scope, (token, caller) => persons.verify(token, caller)),
-          [Decide, ProjectionState, QuestionScope, PersonVerifier],
-        ),
-        provideFastJsonRoutes(fastCheckRoutes, [Authorize, CheckAccess, BatchCheck]),
-        useCase(OpenFgaCompatibleCheck, (decide: Decide, scope: QuestionScope) => new OpenFgaCompatibleCheck(decide, store, scope), [Decide, QuestionScope]),
-        useCase(ListRuns, (prisma: PrismaService, projection: ProjectionState, refusals: Refusals) => new ListRuns(prisma.client, projection, refusals), [PrismaService, ProjectionState, Refusals]),
-        command(ListServiceMembers),
-        useCase(
+          OpenFgaCompatibleCheck,
+          ListRuns,
+          ListServiceMembers,
           ListRunMembers,
-          (deps: OwnershipCommandDeps, prisma: PrismaService, projection: ProjectionState) => new ListRunMembers(deps, prisma.client, projection),
-          [OWNERSHIP_DEPS, PrismaService, ProjectionState],
-        ),
+        ]),
+        provideFastJsonRoutes(fastCheckRoutes, [Authorize, CheckAccess, BatchCheck]),
         {
           provide: RebuildProjections,
           useFactory: (prisma: PrismaService, kafka: KafkaSettings, projector: OwnershipProjector, projection: ProjectionState) =>
@@ -151,7 +157,6 @@ export class AuthzServiceModule {
         },
         AuthzLifecycle,
         ApiKeyOrBearerGuard,
-        { provide: APP_INTERCEPTOR, useClass: AuthzErrorsInterceptor },
       ],
     };
   }

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { Pool } from 'pg';
 import { TOPICS } from '@fedgate/contracts';
-import { CloudEventConsumer, operatorKafkaSettings } from '@fedgate/kafka';
+import { CloudEventConsumer, ConsumedPositions, operatorKafkaSettings, topicEndOffsets } from '@fedgate/kafka';
 import { readStackFile } from '@fedgate/stack';
 import { runProjectScript, stackAdmin, uniqueSuffix, waitFor } from '@fedgate/testing';
 import { authzApi, freshRunId, projectorWorks } from './authz-client.testing';
@@ -99,6 +99,7 @@ describe('authz-service fails closed', { timeout: 300_000 }, () => {
     }
     const seen = new Map<string, number>();
     const wanted = new Set(ids);
+    const positions = new ConsumedPositions();
     const consumer = new CloudEventConsumer(
       operatorKafkaSettings(stack, 'authz-audit-test'),
       {
@@ -106,8 +107,10 @@ describe('authz-service fails closed', { timeout: 300_000 }, () => {
         topics: [TOPICS.authz],
         fromBeginning: true,
         handle: async (batch) => {
-          for (const { event } of batch) {
+          for (const message of batch) {
+            const { event } = message;
             if (event.type === 'fedgate.authz.decision.v1' && wanted.has(event.data.decision_id)) seen.set(event.data.decision_id, (seen.get(event.data.decision_id) ?? 0) + 1);
+            positions.record(message);
           }
         },
       },
@@ -115,8 +118,19 @@ describe('authz-service fails closed', { timeout: 300_000 }, () => {
     await consumer.start();
     try {
       await waitFor('the 1,000 decision events on Kafka', () => seen.size === 1000, 180_000, 500);
-      // a little longer, so a late duplicate would be counted
-      await new Promise((r) => setTimeout(r, 2000));
+      // a late duplicate could only come from the outbox: once it has published everything, read
+      // the topic to its end, so a duplicate would be counted
+      const pool = new Pool({ connectionString: stack.postgres.url, max: 1 });
+      try {
+        await waitFor('the outbox to have published every decision', async () => {
+          const { rows } = await pool.query(`SELECT count(*)::int AS n FROM outbox_event WHERE topic = $1 AND published_at IS NULL`, [TOPICS.authz]);
+          return rows[0].n === 0;
+        }, 60_000, 200);
+      } finally {
+        await pool.end();
+      }
+      const ends = await topicEndOffsets(operatorKafkaSettings(stack, 'authz-audit-test-offsets'), TOPICS.authz);
+      await waitFor('the consumer at the end of the topic', () => positions.reached(ends), 60_000, 100);
       assert.equal(seen.size, 1000);
       assert.deepEqual([...seen.values()].filter((n) => n !== 1), [], 'no decision event twice');
     } finally {

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdo
 import { randomUUID } from 'node:crypto';
 import { TOPICS, consumerGroupOf, type EventData } from '@fedgate/contracts';
 import { AuthorizationStore, BootstrapServiceAdmin, BootstrapServiceAdminByLogin, DecisionCache, OwnershipProjector, ProjectionState, RebuildProjections, isOwnershipEvent } from '@fedgate/authz';
-import { CloudEventConsumer, KAFKA_SETTINGS, KafkaSettings, onceInMemory } from '@fedgate/kafka';
+import { CloudEventConsumer, KAFKA_SETTINGS, KafkaSettings, onceInMemory, retryUntilStopped, startOrStop } from '@fedgate/kafka';
 import type { ReadinessCheck } from '@fedgate/platform';
 import type { AuthzServiceConfig } from '@fedgate/service-config';
 
@@ -61,31 +61,27 @@ export class AuthzLifecycle implements OnApplicationBootstrap, OnApplicationShut
     this.stopped = true;
     this.projection.stop();
     await Promise.all([this.projector.stop(), this.invalidations?.stop().catch(() => undefined), this.adminByLogin?.stop().catch(() => undefined)]);
-    this.store.fga.close();
+    this.store.close();
   }
 
   private async startWithRetry(): Promise<void> {
-    for (let attempt = 1; !this.stopped; attempt++) {
-      try {
-        await this.projection.ensureRow();
-        if (!this.store.isPinned) {
-          const pinned = await this.store.pin();
-          this.logger.log(pinned, pinned.written ? 'authorization model written and pinned' : 'authorization model unchanged; pinned');
-        }
-        if (this.config.FEDGATE_ADMIN_FLWR_AID && (await this.bootstrapAdmin.execute(this.config.FEDGATE_SERVICE_NAME, this.config.FEDGATE_ADMIN_FLWR_AID))) {
-          this.logger.log({ service: this.config.FEDGATE_SERVICE_NAME, flwr_aid: this.config.FEDGATE_ADMIN_FLWR_AID }, 'bootstrap service admin granted');
-        }
-        if (this.config.FEDGATE_ADMIN_LOGIN) this.adminByLogin ??= await this.startAdminByLogin(this.config.FEDGATE_ADMIN_LOGIN);
-        this.invalidations ??= await this.startInvalidations();
-        if (!this.projector.running) await this.projector.start(this.projection.position.generation);
-        this.projection.start();
-        this.startup.started = true;
-        return;
-      } catch (err) {
-        this.logger.warn({ reason: (err as Error).message, attempt }, 'authorization not started yet; retrying');
-        await new Promise((r) => setTimeout(r, Math.min(5000, attempt * 500)));
-      }
+    await retryUntilStopped(() => this.start(), () => this.stopped, this.logger, 'authorization not started yet');
+  }
+
+  private async start(): Promise<void> {
+    await this.projection.ensureRow();
+    if (!this.store.isPinned) {
+      const pinned = await this.store.pin();
+      this.logger.log(pinned, pinned.written ? 'authorization model written and pinned' : 'authorization model unchanged; pinned');
     }
+    if (this.config.FEDGATE_ADMIN_FLWR_AID && (await this.bootstrapAdmin.execute(this.config.FEDGATE_SERVICE_NAME, this.config.FEDGATE_ADMIN_FLWR_AID))) {
+      this.logger.log({ service: this.config.FEDGATE_SERVICE_NAME, flwr_aid: this.config.FEDGATE_ADMIN_FLWR_AID }, 'bootstrap service admin granted');
+    }
+    if (this.config.FEDGATE_ADMIN_LOGIN) this.adminByLogin ??= await this.startAdminByLogin(this.config.FEDGATE_ADMIN_LOGIN);
+    this.invalidations ??= await this.startInvalidations();
+    if (!this.projector.running) await this.projector.start(this.projection.position.generation);
+    this.projection.start();
+    this.startup.started = true;
   }
 
   /**
@@ -109,7 +105,7 @@ export class AuthzLifecycle implements OnApplicationBootstrap, OnApplicationShut
         }
       },
     });
-    return startedOrStopped(consumer);
+    return startOrStop(consumer);
   }
 
   private async startInvalidations(): Promise<CloudEventConsumer> {
@@ -127,7 +123,7 @@ export class AuthzLifecycle implements OnApplicationBootstrap, OnApplicationShut
           .finally(() => this.cache.release(event.id));
       }),
     });
-    return startedOrStopped(consumer);
+    return startOrStop(consumer);
   }
 
   private async follow(generation: number): Promise<void> {
@@ -135,15 +131,4 @@ export class AuthzLifecycle implements OnApplicationBootstrap, OnApplicationShut
     await this.projector.stop();
     await this.projector.start(generation).catch((err: Error) => this.logger.error({ reason: err.message }, 'projector did not restart'));
   }
-}
-
-/** Starts a consumer; one that fails to start is stopped again (the start is retried later). */
-async function startedOrStopped(consumer: CloudEventConsumer): Promise<CloudEventConsumer> {
-  try {
-    await consumer.start();
-  } catch (err) {
-    await consumer.stop().catch(() => undefined);
-    throw err;
-  }
-  return consumer;
 }

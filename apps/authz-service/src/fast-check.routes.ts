@@ -1,15 +1,6 @@
 import { AuthorizeRequestSchema, BatchCheckRequestSchema, CheckRequestSchema, parseOrThrow } from '@fedgate/contracts';
-import { Authorize, BatchCheck, CheckAccess, toAuthzError, type Caller } from '@fedgate/authz';
+import { Authorize, BatchCheck, CheckAccess, type Caller } from '@fedgate/authz';
 import { FastJsonReply, type FastJsonRoute, type FastRouteContext } from '@fedgate/platform';
-
-/** Runs a handler with the service's error mapping (what AuthzErrorsInterceptor does for controllers). */
-async function mapped<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (err) {
-    throw toAuthzError(err);
-  }
-}
 
 /** The same Caller as the controllers' CallingKey: the authenticated key and the address. */
 const callerOf = ({ client, origin }: FastRouteContext): Caller => ({ key: client, origin });
@@ -23,13 +14,12 @@ export function fastCheckRoutes(authorize: Authorize, checkAccess: CheckAccess, 
   return [
     {
       path: '/v1/authorize',
-      handle: (body, context) =>
-        mapped(async () => {
-          const answer = await authorize.execute(parseOrThrow(AuthorizeRequestSchema, body), callerOf(context));
-          return answer.status === 200 ? answer.body : new FastJsonReply(answer.status, answer.body);
-        }),
+      handle: async (body, context) => {
+        const answer = await authorize.execute(parseOrThrow(AuthorizeRequestSchema, body), callerOf(context));
+        return answer.status === 200 ? answer.body : new FastJsonReply(answer.status, answer.body);
+      },
     },
-    { path: '/v1/check', handle: (body, context) => mapped(() => checkAccess.execute(parseOrThrow(CheckRequestSchema, body), callerOf(context))) },
-    { path: '/v1/check/batch', handle: (body, context) => mapped(() => batchCheck.execute(parseOrThrow(BatchCheckRequestSchema, body), callerOf(context))) },
+    { path: '/v1/check', handle: (body, context) => checkAccess.execute(parseOrThrow(CheckRequestSchema, body), callerOf(context)) },
+    { path: '/v1/check/batch', handle: (body, context) => batchCheck.execute(parseOrThrow(BatchCheckRequestSchema, body), callerOf(context)) },
   ];
 }

@@ -130,6 +130,7 @@ export function registerAuditCommands(program: Command): void {
     .action(async (opts: FilterOptions & ConnectionOptions & { fromSeq?: string; interval: string; json?: boolean }) => {
       const client = clientFrom(opts);
       let after = opts.fromSeq !== undefined ? Number(opts.fromSeq) : ((await client.events({ limit: 1 })).events[0]?.seq ?? 0);
+      console.error(`following events after seq ${after} (Ctrl-C stops)`);
       let header = !opts.json;
       for (;;) {
         const { events } = await client.events({ ...filtersOf(opts), after_seq: after, limit: 1000 });

@@ -70,10 +70,12 @@ describe('npx fedgate audit', () => {
   it('tail: prints events stored after it started', { timeout: 90_000 }, async () => {
     const child = spawn(process.execPath, [launcher, 'audit', 'tail', '--actor', flwrAid, '--json', '--interval', '300'], { cwd: repoRoot() });
     let out = '';
+    let err = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
     try {
-      // tail starts at the head: the earlier three must not show up
-      await new Promise((r) => setTimeout(r, 3000));
+      // tail starts at the head (it says which): the earlier three must not show up
+      await waitFor('tail to have read the head', () => /following events after seq \d+/.test(err), 30_000, 50);
       const [id] = await publishDecisions(flwrAid, object, [false]);
       await waitFor('the new event in the tail', () => out.includes(id!), 30_000, 200);
       const shown = out.trim().split('\n').map((l) => JSON.parse(l) as AuditEvent);

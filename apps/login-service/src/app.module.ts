@@ -3,20 +3,20 @@ import { ThrottlerModule } from '@nestjs/throttler';
 import { openApiDocument } from '@fedgate/contracts';
 import { DatabaseModule, DatabaseReadinessCheck, OutboxStore, PrismaService } from '@fedgate/database';
 import { KafkaModule, KafkaReadinessCheck, kafkaSettingsFromConfig } from '@fedgate/kafka';
-import { DEFAULT_DEVICE_FLOW_POLICY, ExpireDeviceLogins, IdentityProviderClient, Logout, PollDeviceLogin, RefreshSession, SessionPolicy, StartDeviceLogin } from '@fedgate/login';
-import { PlatformModule, oidcDiscoveryReadinessCheck, provideKeyRefusals } from '@fedgate/platform';
-import { LOGIN_EVENT_SOURCE } from '@fedgate/login';
+import { DEFAULT_DEVICE_FLOW_POLICY, ExpireDeviceLogins, IdentityProviderClient, Logout, PollDeviceLogin, RefreshSession, SessionPolicy, StartDeviceLogin, type LoginDeps, LOGIN_EVENT_SOURCE } from '@fedgate/login';
+import { PlatformModule, oidcDiscoveryReadinessCheck, provideKeyRefusals, provideUseCases } from '@fedgate/platform';
 import type { LoginServiceConfig } from '@fedgate/service-config';
 import { DeviceLoginSweeper, SWEEP_INTERVAL_MS } from './device-login.sweeper';
 import { LoginRateLimitGuard } from './login-rate-limit.guard';
 import { LoginController } from './login.controller';
 import { OAuth2Controller } from './oauth2.controller';
 
+const LOGIN_DEPS = Symbol('LOGIN_DEPS');
+
 /** Device flow against the upstream IdP for `flwr login`; refresh; logout. */
 @Module({})
 export class LoginServiceModule {
   static register(config: LoginServiceConfig): DynamicModule {
-    const inject = [PrismaService, OutboxStore, IdentityProviderClient];
     const sessions: SessionPolicy = { maxTokens: config.FEDGATE_SESSION_MAX_TOKENS, revocationRetainSeconds: config.FEDGATE_TOKEN_MAX_LIFETIME_SECONDS };
     return {
       module: LoginServiceModule,
@@ -41,16 +41,17 @@ export class LoginServiceModule {
             clientId: config.FEDGATE_OIDC_CLIENT_ID,
             clientSecret: config.FEDGATE_OIDC_CLIENT_SECRET,
             defaultScope: config.FEDGATE_OIDC_SCOPE,
-            extraAuthorizationParameters: config.FEDGATE_OIDC_EXTRA_PARAMS ? (JSON.parse(config.FEDGATE_OIDC_EXTRA_PARAMS) as Record<string, string>) : undefined,
+            extraAuthorizationParameters: config.FEDGATE_OIDC_EXTRA_PARAMS,
             timeoutMs: config.FEDGATE_OIDC_TIMEOUT_MS,
             audience: config.FEDGATE_OIDC_AUDIENCE,
           }),
         },
-        { provide: StartDeviceLogin, useFactory: (p: PrismaService, o: OutboxStore, i: IdentityProviderClient) => new StartDeviceLogin(p.client, o, i, DEFAULT_DEVICE_FLOW_POLICY), inject },
-        { provide: PollDeviceLogin, useFactory: (p: PrismaService, o: OutboxStore, i: IdentityProviderClient) => new PollDeviceLogin(p.client, o, i), inject },
-        { provide: RefreshSession, useFactory: (p: PrismaService, o: OutboxStore, i: IdentityProviderClient) => new RefreshSession(p.client, o, i, sessions), inject },
-        { provide: Logout, useFactory: (p: PrismaService, o: OutboxStore, i: IdentityProviderClient) => new Logout(p.client, o, i, sessions), inject },
-        { provide: ExpireDeviceLogins, useFactory: (p: PrismaService, o: OutboxStore) => new ExpireDeviceLogins(p.client, o), inject: [PrismaService, OutboxStore] },
+        {
+          provide: LOGIN_DEPS,
+          useFactory: (prisma: PrismaService, outbox: OutboxStore, idp: IdentityProviderClient): LoginDeps => ({ prisma: prisma.client, outbox, idp, deviceFlow: DEFAULT_DEVICE_FLOW_POLICY, sessions }),
+          inject: [PrismaService, OutboxStore, IdentityProviderClient],
+        },
+        ...provideUseCases<LoginDeps>(LOGIN_DEPS, [StartDeviceLogin, PollDeviceLogin, RefreshSession, Logout, ExpireDeviceLogins]),
         { provide: SWEEP_INTERVAL_MS, useValue: config.FEDGATE_LOGIN_SWEEP_MS },
         DeviceLoginSweeper,
         LoginRateLimitGuard,

@@ -1,7 +1,7 @@
 import { Controller, HttpCode, Inject, Post, Req, UseGuards } from '@nestjs/common';
 import type { Request } from 'express';
 import { DeviceAuthorizeRequestSchema, DeviceTokenRequestSchema, LogoutRequestSchema, RefreshRequestSchema } from '@fedgate/contracts';
-import { Logout, PollDeviceLogin, RefreshSession, StartDeviceLogin, type RequestOrigin as Origin } from '@fedgate/login';
+import { Logout, PollDeviceLogin, RefreshSession, StartDeviceLogin } from '@fedgate/login';
 import { ApiKeyGuard, RequestOrigin, SuperlinkKeyGuard, validBody } from '@fedgate/platform';
 import { LoginRateLimitGuard } from './login-rate-limit.guard';
 
@@ -22,27 +22,27 @@ export class LoginController {
   @Post('device/authorize')
   @UseGuards(LoginRateLimitGuard)
   @HttpCode(200)
-  authorize(@Req() req: Request, @RequestOrigin() origin: Origin) {
+  authorize(@Req() req: Request, @RequestOrigin() origin: RequestOrigin) {
     return this.start.execute(validBody(req, 'json', DeviceAuthorizeRequestSchema).scope, origin);
   }
 
   @Post('device/token')
   @UseGuards(LoginRateLimitGuard)
   @HttpCode(200)
-  token(@Req() req: Request, @RequestOrigin() origin: Origin) {
+  token(@Req() req: Request, @RequestOrigin() origin: RequestOrigin) {
     return this.poll.execute(validBody(req, 'json', DeviceTokenRequestSchema).device_code, origin);
   }
 
   @Post('token/refresh')
   @UseGuards(LoginRateLimitGuard)
   @HttpCode(200)
-  refreshTokens(@Req() req: Request, @RequestOrigin() origin: Origin) {
+  refreshTokens(@Req() req: Request, @RequestOrigin() origin: RequestOrigin) {
     return this.refresh.execute(validBody(req, 'json', RefreshRequestSchema).refresh_token, origin);
   }
 
   @Post('logout')
   @HttpCode(204)
-  async logOut(@Req() req: Request, @RequestOrigin() origin: Origin): Promise<void> {
+  async logOut(@Req() req: Request, @RequestOrigin() origin: RequestOrigin): Promise<void> {
     await this.logout.execute(validBody(req, 'json', LogoutRequestSchema), origin);
   }
 }

@@ -8,7 +8,7 @@ import { FedgateEvent, TOPICS, sha256Hex } from '@fedgate/contracts';
 import { Pool } from 'pg';
 import { OutboxStore, createPrismaClient } from '@fedgate/database';
 import { ExpireDeviceLogins } from '@fedgate/login';
-import { CloudEventConsumer, operatorKafkaSettings } from '@fedgate/kafka';
+import { CloudEventConsumer, ConsumedPositions, operatorKafkaSettings, topicEndOffsets } from '@fedgate/kafka';
 import { readStackFile } from '@fedgate/stack';
 import { postJson, repoRoot, runProjectScript, uniqueSuffix, waitFor } from '@fedgate/testing';
 
@@ -17,10 +17,26 @@ const base = stack.services.login;
 const prisma = createPrismaClient(stack.postgres.url, 2);
 const pool = new Pool({ connectionString: stack.postgres.url, max: 2 });
 const events: FedgateEvent[] = [];
-const consumer = new CloudEventConsumer(
-  operatorKafkaSettings(stack, 'login-tests'),
-  { groupId: `login-tests-${uniqueSuffix()}`, topics: [TOPICS.login], fromBeginning: true, handle: async (batch) => void events.push(...batch.map((r) => r.event)) },
-);
+const positions = new ConsumedPositions();
+const consumer = new CloudEventConsumer(operatorKafkaSettings(stack, 'login-tests'), {
+  groupId: `login-tests-${uniqueSuffix()}`,
+  topics: [TOPICS.login],
+  fromBeginning: true,
+  handle: async (batch) => {
+    events.push(...batch.map((r) => r.event));
+    for (const message of batch) positions.record(message);
+  },
+});
+
+/** Every login event written so far is consumed: the outbox has published it all and the consumer has read the topic to its end. */
+async function consumedEverything(): Promise<void> {
+  await waitFor('the outbox to have published every login event', async () => {
+    const { rows } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox_event WHERE topic = $1 AND published_at IS NULL', [TOPICS.login]);
+    return rows[0]!.n === 0;
+  });
+  const ends = await topicEndOffsets(operatorKafkaSettings(stack, 'login-tests-offsets'), TOPICS.login);
+  await waitFor('the consumer at the end of the login topic', () => positions.reached(ends));
+}
 
 const call = (path: string, body: unknown, init: { apiKey?: string | null; contentType?: string } = {}) => postJson(stack, `${base}${path}`, body, init);
 
@@ -129,12 +145,12 @@ describe('login-service: the OIDC device flow for flwr login', { timeout: 300_00
     assert.equal((await call('/v1/device/token', { device_code: login.device_code })).body.error, 'authorization_pending');
     await prisma.deviceLogin.update({ where: { deviceCodeHash: hash }, data: { expiresAt: new Date(Date.now() - 1000) } });
     const outbox = new OutboxStore(pool);
-    await new ExpireDeviceLogins(prisma, outbox).execute();
-    await new ExpireDeviceLogins(prisma, outbox).execute();
+    await new ExpireDeviceLogins({ prisma, outbox }).execute();
+    await new ExpireDeviceLogins({ prisma, outbox }).execute();
     await waitFor('login.expired for the unpolled login', () => ofType('fedgate.login.expired.v1', (e) => data(e).device_code_hash === hash).length === 1);
     const expired = ofType('fedgate.login.expired.v1', (e) => data(e).device_code_hash === hash)[0]!;
     assert.equal(data(expired).pending_polls, 1);
-    await new Promise((r) => setTimeout(r, 500));
+    await consumedEverything(); // a duplicate from the second run would be here by now
     assert.equal(ofType('fedgate.login.expired.v1', (e) => data(e).device_code_hash === hash).length, 1, 'once, however often it runs');
     assert.equal((await call('/v1/device/token', { device_code: login.device_code })).body.error, 'expired_token');
   });

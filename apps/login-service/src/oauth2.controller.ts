@@ -1,7 +1,7 @@
 import { Controller, Header, HttpCode, Inject, Post, Req, UseGuards } from '@nestjs/common';
 import type { Request } from 'express';
-import { DEVICE_CODE_GRANT_TYPE, OAuthDeviceAuthorizationFormSchema, OAuthError, OAuthTokenFormSchema } from '@fedgate/contracts';
-import { PollDeviceLogin, RefreshSession, StartDeviceLogin, type RequestOrigin } from '@fedgate/login';
+import { DEVICE_CODE_GRANT_TYPE, OAuthDeviceAuthorizationFormSchema, OAuthError, OAuthTokenFormSchema, type RequestOrigin } from '@fedgate/contracts';
+import { PollDeviceLogin, RefreshSession, StartDeviceLogin } from '@fedgate/login';
 import { validBody } from '@fedgate/platform';
 import { LoginRateLimitGuard } from './login-rate-limit.guard';
 

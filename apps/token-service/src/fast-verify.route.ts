@@ -1,9 +1,9 @@
-import { VerifyRequestSchema, parseOrThrow } from '@fedgate/contracts';
+import { VerifyRequestSchema, parseOrThrow, type RequestOrigin } from '@fedgate/contracts';
 import { FastJsonReply, requireKeyRole, type FastJsonRoute, type KeyRefusals } from '@fedgate/platform';
-import { TokenRejectedError, VerifyAccessToken, toActiveVerifyResult, toInactiveVerifyResult, type VerificationOrigin } from '@fedgate/token-verification';
+import { TokenRejectedError, VerifyAccessToken, toActiveVerifyResult, toInactiveVerifyResult } from '@fedgate/token-verification';
 
 /** `POST /v1/verify`'s answer: valid → 200 {active:true, account, scope, expires_at}; refused → 401 {active:false, error}. */
-export async function verifyAnswer(verifyToken: VerifyAccessToken, accessToken: string, origin: VerificationOrigin): Promise<FastJsonReply> {
+export async function verifyAnswer(verifyToken: VerifyAccessToken, accessToken: string, origin: RequestOrigin): Promise<FastJsonReply> {
   try {
     return new FastJsonReply(200, toActiveVerifyResult(await verifyToken.execute(accessToken, origin)));
   } catch (err) {

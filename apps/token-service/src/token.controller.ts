@@ -2,7 +2,7 @@ import { Controller, Get, HttpCode, Inject, Post, Req, Res, UseGuards } from '@n
 import type { Request, Response } from 'express';
 import { IntrospectionFormSchema, TokenVerificationError, VerifyRequestSchema } from '@fedgate/contracts';
 import { ApiKeyGuard, RequestOrigin, SuperlinkKeyGuard, validBody } from '@fedgate/platform';
-import { TokenRejectedError, VerifyAccessToken, type VerificationOrigin } from '@fedgate/token-verification';
+import { TokenRejectedError, VerifyAccessToken } from '@fedgate/token-verification';
 import { verifyAnswer } from './fast-verify.route';
 
 /** The v1 REST API of ../shared/API.md § token-service: keyed calls for SuperLink keys only (any other key: 403, audited). */
@@ -14,7 +14,7 @@ export class TokenController {
   @Post('verify')
   @HttpCode(200)
   @UseGuards(ApiKeyGuard, SuperlinkKeyGuard)
-  async verify(@Req() req: Request, @Res({ passthrough: true }) res: Response, @RequestOrigin() origin: VerificationOrigin) {
+  async verify(@Req() req: Request, @Res({ passthrough: true }) res: Response, @RequestOrigin() origin: RequestOrigin) {
     const { access_token } = validBody(req, 'json', VerifyRequestSchema);
     const answer = await verifyAnswer(this.verifyToken, access_token, origin);
     res.status(answer.status);
@@ -41,7 +41,7 @@ export class TokenController {
   @Post('introspect')
   @HttpCode(200)
   @UseGuards(ApiKeyGuard, SuperlinkKeyGuard)
-  async introspect(@Req() req: Request, @RequestOrigin() origin: VerificationOrigin) {
+  async introspect(@Req() req: Request, @RequestOrigin() origin: RequestOrigin) {
     const { token } = validBody(req, 'form', IntrospectionFormSchema);
     try {
       const v = await this.verifyToken.execute(token, origin);

@@ -1,4 +1,4 @@
-import { DependencyUnavailableError } from '@fedgate/contracts';
+import { DependencyUnavailableError, isFedgateError } from '@fedgate/contracts';
 import { CheckBatcher, OPENFGA_MAX_TUPLES_PER_WRITE, OpenFgaHttpClient, OpenFgaRequestError, type CheckBatcherOptions, type TupleKey } from '@fedgate/openfga';
 import { modelToJson, relationsByType, sameModel } from './authorization-model';
 import type { TupleChange } from './ownership-tuples';
@@ -8,15 +8,11 @@ export interface PinnedModel {
   modelId: string;
 }
 
-/** Any OpenFGA failure, as the fail-closed answer: 503 authz_unavailable. */
-export function authzUnavailable(err: unknown): DependencyUnavailableError {
-  const reason = err instanceof OpenFgaRequestError ? err.message : 'OpenFGA failed';
-  return new DependencyUnavailableError('authz_unavailable', 'openfga', `The authorization backend cannot answer (${reason}).`, { cause: err });
-}
-
 /**
  * Fedgate's OpenFGA store: found or created by name, the model written when it changed and
- * its id pinned, so every check and write names the model it means.
+ * its id pinned, so every check and write names the model it means. The adapter maps OpenFGA's
+ * failures, once: every method throws them as 503 authz_unavailable (fail closed), so nothing
+ * above it knows OpenFGA's error type.
  */
 export class AuthorizationStore {
   private pinnedModel: PinnedModel | null = null;
@@ -25,7 +21,7 @@ export class AuthorizationStore {
   readonly relations: Map<string, Set<string>>;
 
   constructor(
-    readonly fga: OpenFgaHttpClient,
+    private readonly fga: OpenFgaHttpClient,
     private readonly options: { storeName: string; modelDsl: string; checkBatching?: Partial<CheckBatcherOptions> },
   ) {
     this.model = modelToJson(options.modelDsl);
@@ -34,13 +30,15 @@ export class AuthorizationStore {
   }
 
   /** Finds the store, writes the model when the newest stored one differs, pins its id. */
-  async pin(): Promise<PinnedModel & { written: boolean }> {
-    const storeId = await this.fga.findOrCreateStore(this.options.storeName);
-    const latest = await this.fga.latestModel(storeId);
-    const written = !latest || !sameModel(latest, this.model);
-    const modelId = written ? await this.fga.writeModel(storeId, this.model) : latest.id;
-    this.pinnedModel = { storeId, modelId };
-    return { storeId, modelId, written };
+  pin(): Promise<PinnedModel & { written: boolean }> {
+    return failClosed(async () => {
+      const storeId = await this.fga.findOrCreateStore(this.options.storeName);
+      const latest = await this.fga.latestModel(storeId);
+      const written = !latest || !sameModel(latest, this.model);
+      const modelId = written ? await this.fga.writeModel(storeId, this.model) : latest.id;
+      this.pinnedModel = { storeId, modelId };
+      return { storeId, modelId, written };
+    });
   }
 
   get isPinned(): boolean {
@@ -59,35 +57,49 @@ export class AuthorizationStore {
     return this.relations.get(type)?.has(relation) ?? false;
   }
 
-  async check(tuple: TupleKey): Promise<boolean> {
+  check(tuple: TupleKey): Promise<boolean> {
     const { storeId, modelId } = this.pinned();
-    try {
-      // concurrent checks share BatchCheck requests (see CheckBatcher)
-      return await this.checks.check(storeId, modelId, tuple);
-    } catch (err) {
-      throw authzUnavailable(err);
-    }
+    // concurrent checks share BatchCheck requests (see CheckBatcher)
+    return failClosed(() => this.checks.check(storeId, modelId, tuple));
   }
 
-  async apply(change: TupleChange): Promise<void> {
+  apply(change: TupleChange): Promise<void> {
     const { storeId, modelId } = this.pinned();
-    await this.fga.write(storeId, modelId, change);
+    return failClosed(() => this.fga.write(storeId, modelId, change));
   }
 
   /** Deletes every tuple of the store (the model stays); answers how many. */
-  async deleteAllTuples(): Promise<number> {
+  deleteAllTuples(): Promise<number> {
     const { storeId, modelId } = this.pinned();
-    let deleted = 0;
-    // read a page, delete it, read again from the start: deleting invalidates continuation tokens
-    for (;;) {
-      const pages = this.fga.readAll(storeId);
-      const first = await pages.next();
-      await pages.return(undefined);
-      if (first.done || first.value.length === 0) return deleted;
-      for (let i = 0; i < first.value.length; i += OPENFGA_MAX_TUPLES_PER_WRITE) {
-        await this.fga.write(storeId, modelId, { deletes: first.value.slice(i, i + OPENFGA_MAX_TUPLES_PER_WRITE) });
+    return failClosed(async () => {
+      let deleted = 0;
+      // read a page, delete it, read again from the start: deleting invalidates continuation tokens
+      for (;;) {
+        const pages = this.fga.readAll(storeId);
+        const first = await pages.next();
+        await pages.return(undefined);
+        if (first.done || first.value.length === 0) return deleted;
+        for (let i = 0; i < first.value.length; i += OPENFGA_MAX_TUPLES_PER_WRITE) {
+          await this.fga.write(storeId, modelId, { deletes: first.value.slice(i, i + OPENFGA_MAX_TUPLES_PER_WRITE) });
+        }
+        deleted += first.value.length;
       }
-      deleted += first.value.length;
-    }
+    });
+  }
+
+  /** Closes the sockets to OpenFGA. */
+  close(): void {
+    this.fga.close();
+  }
+}
+
+/** Any OpenFGA failure of `work`, as the fail-closed answer: 503 authz_unavailable. */
+async function failClosed<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (isFedgateError(err)) throw err;
+    const reason = err instanceof OpenFgaRequestError ? err.message : 'OpenFGA failed';
+    throw new DependencyUnavailableError('authz_unavailable', 'openfga', `The authorization backend cannot answer (${reason}).`, { cause: err });
   }
 }

@@ -3,9 +3,9 @@ import { describe, it } from 'node:test';
 import { RELATIONS_BY_OBJECT_TYPE, RUN_PERMISSION_GRANTS, createCloudEvent, type EventData } from '@fedgate/contracts';
 import { modelToJson, readModelDsl, relationsByType, sameModel } from './authorization-model';
 import { consistencyTokenFor, eventIdOfConsistencyToken } from './consistency-token';
-import { toAuthzError } from './authz-errors';
-import { OpenFgaRequestError } from '@fedgate/openfga';
-import { ResourceError } from '@fedgate/contracts';
+import { AuthorizationStore } from './authorization-store';
+import { OpenFgaHttpClient } from '@fedgate/openfga';
+import { FedgateError } from '@fedgate/contracts';
 import { DecisionCache } from './decision-cache';
 import { tupleChangeOf, type OwnershipEventType } from './ownership-tuples';
 
@@ -130,15 +130,18 @@ describe('DecisionCache', () => {
   });
 });
 
-describe('toAuthzError', () => {
-  it('keeps Fedgate errors, fails closed on OpenFGA and database outages, leaves the unexpected alone', () => {
-    const forbidden = new ResourceError('forbidden');
-    assert.equal(toAuthzError(forbidden), forbidden);
-    assert.equal((toAuthzError(new OpenFgaRequestError(null, 'down')) as { code: string }).code, 'authz_unavailable');
-    assert.equal((toAuthzError(new OpenFgaRequestError(500, 'boom')) as { code: string }).code, 'authz_unavailable');
-    assert.equal((toAuthzError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })) as { code: string }).code, 'dependency_unavailable');
-    assert.equal((toAuthzError(Object.assign(new Error('x'), { name: 'DriverAdapterError' })) as { code: string }).code, 'dependency_unavailable');
-    const bug = new TypeError('undefined is not a function');
-    assert.equal(toAuthzError(bug), bug);
+describe('AuthorizationStore: OpenFGA failures mapped once, in the adapter', () => {
+  const unreachable = () =>
+    new AuthorizationStore(new OpenFgaHttpClient({ url: 'http://127.0.0.1:1', apiKey: 'k', timeoutMs: 500 }), { storeName: 'x', modelDsl: readModelDsl() });
+  const isAuthzUnavailable = (err: unknown) => err instanceof FedgateError && err.code === 'authz_unavailable' && err.status === 503;
+
+  it('answers 503 authz_unavailable when OpenFGA cannot be reached, and before the model is pinned', async () => {
+    const store = unreachable();
+    try {
+      await assert.rejects(store.pin(), isAuthzUnavailable);
+      assert.throws(() => store.check({ user: 'flwr_aid:a', relation: 'r', object: 'o:1' }), isAuthzUnavailable);
+    } finally {
+      store.close();
+    }
   });
 });

@@ -7,9 +7,10 @@ import {
   type Account,
   type ApiKeyRole,
   type Principal,
+  type RequestOrigin,
 } from '@fedgate/contracts';
 import type { OutboxGroupWriter } from '@fedgate/database';
-import { AUTHZ_EVENT_SOURCE, type DecisionOrigin } from './decide';
+import { AUTHZ_EVENT_SOURCE } from './decide';
 
 /** A service key as configured (structurally platform's ApiClient). */
 export interface CallingKey {
@@ -32,7 +33,7 @@ export interface VerifiedPerson {
 export interface Caller {
   key?: CallingKey;
   person?: VerifiedPerson;
-  origin: DecisionOrigin;
+  origin: RequestOrigin;
 }
 
 /** What was attempted, for the refusal's audit event. */

@@ -15,11 +15,9 @@ import {
   type OpenFgaCheckRequest,
   type OpenFgaCheckResponse,
 } from '@fedgate/contracts';
-import type { AuthorizationStore } from './authorization-store';
 import type { Attempt, Caller, Refusals, VerifiedPerson } from './caller';
-import type { Decide } from './decide';
 import type { RunResolver } from './object-services';
-import type { ProjectionState } from './projection-state';
+import type { AuthzDeps } from './authz-deps';
 
 /** The keys that may ask about their services: the SuperLink's, and an operator's. */
 const ASKING_ROLES = ['superlink', 'authz-admin'] as const;
@@ -49,36 +47,28 @@ export class QuestionScope {
 
 /** `POST /v1/check`: one decision; with a consistency token, after that write is applied. */
 export class CheckAccess {
-  constructor(
-    private readonly decide: Decide,
-    private readonly projection: ProjectionState,
-    private readonly scope: QuestionScope,
-  ) {}
+  constructor(private readonly deps: AuthzDeps) {}
 
   async execute(check: CheckRequest, caller: Caller): Promise<CheckResponse> {
-    const [object] = await this.scope.require(caller, [check.object], { action: 'check' });
-    if (check.consistency_token) await this.projection.waitForToken(check.consistency_token);
-    return this.decide.execute({ ...check, object: object! }, { endpoint: 'check', origin: caller.origin, clientId: caller.key?.client_id, consistencyToken: check.consistency_token });
+    const [object] = await this.deps.scope.require(caller, [check.object], { action: 'check' });
+    if (check.consistency_token) await this.deps.projection.waitForToken(check.consistency_token);
+    return this.deps.decide.execute({ ...check, object: object! }, { endpoint: 'check', origin: caller.origin, clientId: caller.key?.client_id, consistencyToken: check.consistency_token });
   }
 }
 
 /** `POST /v1/check/batch`: up to BATCH_CHECK_MAX decisions, answered in request order. */
 export class BatchCheck {
-  constructor(
-    private readonly decide: Decide,
-    private readonly projection: ProjectionState,
-    private readonly scope: QuestionScope,
-  ) {}
+  constructor(private readonly deps: AuthzDeps) {}
 
   async execute(batch: BatchCheckRequest, caller: Caller): Promise<BatchCheckResponse> {
     if (batch.checks.length > BATCH_CHECK_MAX) throw new InvalidRequestError(`at most ${BATCH_CHECK_MAX} checks per batch`);
-    const objects = await this.scope.require(caller, batch.checks.map((c) => c.object), { action: 'check' });
+    const objects = await this.deps.scope.require(caller, batch.checks.map((c) => c.object), { action: 'check' });
     const tokens = [...new Set([batch.consistency_token, ...batch.checks.map((c) => c.consistency_token)].filter((t): t is string => !!t))];
-    for (const token of tokens) await this.projection.waitForToken(token);
+    for (const token of tokens) await this.deps.projection.waitForToken(token);
     // every decision is audited on its own; one that cannot be answered fails the batch (503)
     const results = await Promise.all(
       batch.checks.map((check, i) =>
-        this.decide.execute({ ...check, object: objects[i]! }, { endpoint: 'batch_check', origin: caller.origin, clientId: caller.key?.client_id, consistencyToken: check.consistency_token ?? batch.consistency_token }),
+        this.deps.decide.execute({ ...check, object: objects[i]! }, { endpoint: 'batch_check', origin: caller.origin, clientId: caller.key?.client_id, consistencyToken: check.consistency_token ?? batch.consistency_token }),
       ),
     );
     return { results };
@@ -99,24 +89,19 @@ export type AuthorizeAnswer = { status: 200; body: AuthorizeResponse } | { statu
  * subject is only `claimed_subject`.
  */
 export class Authorize {
-  constructor(
-    private readonly decide: Decide,
-    private readonly projection: ProjectionState,
-    private readonly scope: QuestionScope,
-    private readonly verifyToken: VerifyTokenQuietly,
-  ) {}
+  constructor(private readonly deps: AuthzDeps) {}
 
   async execute(request: AuthorizeRequest, caller: Caller): Promise<AuthorizeAnswer> {
-    const [object] = await this.scope.require(caller, [request.object], { action: 'authorize' }, ['superlink']);
+    const [object] = await this.deps.scope.require(caller, [request.object], { action: 'authorize' }, ['superlink']);
     let person: VerifiedPerson;
     try {
-      person = await this.verifyToken(request.access_token, caller);
+      person = await this.deps.verifyPerson(request.access_token, caller);
     } catch (err) {
       if (!(err instanceof TokenVerificationError) || err.status !== 401) throw err;
       return { status: 401, body: { allowed: false, error: err.code as AuthorizeRejected['error'], error_description: err.description } };
     }
-    if (request.consistency_token) await this.projection.waitForToken(request.consistency_token);
-    const decision = await this.decide.execute(
+    if (request.consistency_token) await this.deps.projection.waitForToken(request.consistency_token);
+    const decision = await this.deps.decide.execute(
       { flwr_aid: person.account.flwr_aid, relation: request.relation, object: object! },
       {
         endpoint: 'authorize',
@@ -137,14 +122,10 @@ export class Authorize {
  * the pinned model (a caller-chosen authorization_model_id is not honoured).
  */
 export class OpenFgaCompatibleCheck {
-  constructor(
-    private readonly decide: Decide,
-    private readonly store: AuthorizationStore,
-    private readonly scope: QuestionScope,
-  ) {}
+  constructor(private readonly deps: AuthzDeps) {}
 
   async execute(storeId: string, request: OpenFgaCheckRequest, caller: Caller): Promise<OpenFgaCheckResponse & { decision_id: string }> {
-    if (storeId !== this.store.pinned().storeId) throw new ResourceError('not_found', `Store ${storeId} is not served here.`);
+    if (storeId !== this.deps.store.pinned().storeId) throw new ResourceError('not_found', `Store ${storeId} is not served here.`);
     const { user, relation, object } = request.tuple_key;
     const flwrAid = user.startsWith('flwr_aid:') ? user.slice('flwr_aid:'.length) : null;
     if (!flwrAid || flwrAid.includes('#') || flwrAid === '*') {
@@ -152,11 +133,11 @@ export class OpenFgaCompatibleCheck {
     }
     const parsed = tryParseObjectRef(object);
     if (!parsed.ok) throw new InvalidRequestError(`tuple_key.object ${parsed.problem}`, [{ field: 'tuple_key.object', message: parsed.problem }]);
-    if (!this.store.hasRelation(parsed.ref.type, relation) || !relationAppliesTo(relation as never, parsed.ref.type)) {
+    if (!this.deps.store.hasRelation(parsed.ref.type, relation) || !relationAppliesTo(relation as never, parsed.ref.type)) {
       throw new InvalidRequestError(`relation '${relation}' does not exist on type '${parsed.ref.type}'`, [{ field: 'tuple_key.relation', message: 'unknown relation' }]);
     }
-    const [stored] = await this.scope.require(caller, [object], { action: 'check' });
-    const decision = await this.decide.execute({ flwr_aid: flwrAid, relation, object: stored! }, { endpoint: 'openfga_check', origin: caller.origin, clientId: caller.key?.client_id });
+    const [stored] = await this.deps.scope.require(caller, [object], { action: 'check' });
+    const decision = await this.deps.decide.execute({ flwr_aid: flwrAid, relation, object: stored! }, { endpoint: 'openfga_check', origin: caller.origin, clientId: caller.key?.client_id });
     return { allowed: decision.allowed, resolution: '', decision_id: decision.decision_id };
   }
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
-import { DependencyUnavailableError, accountUser, createCloudEvent, isFedgateError, type Account, type FedgateEvent } from '@fedgate/contracts';
+import { DependencyUnavailableError, accountUser, createCloudEvent, type Account, type FedgateEvent, type RequestOrigin } from '@fedgate/contracts';
 import type { OutboxGroupWriter } from '@fedgate/database';
 import type { AuthorizationStore } from './authorization-store';
 import { DecisionCache } from './decision-cache';
@@ -10,11 +10,6 @@ export const AUTHZ_EVENT_SOURCE = '/fedgate/authz-service';
 
 /** Which API asked (kept in the decision's audit event). */
 export type DecisionEndpoint = 'check' | 'batch_check' | 'openfga_check' | 'list_runs' | 'admin_action' | 'authorize';
-
-export interface DecisionOrigin {
-  client_id: string;
-  source_ip?: string;
-}
 
 export interface DecisionQuestion {
   flwr_aid: string;
@@ -29,7 +24,7 @@ export interface Decision {
 
 export interface DecideOptions {
   endpoint: DecisionEndpoint;
-  origin: DecisionOrigin;
+  origin: RequestOrigin;
   /** Set when the caller waited for a write: the cache is bypassed, OpenFGA answers. */
   consistencyToken?: string;
   /**
@@ -70,9 +65,9 @@ export class Decide {
     try {
       allowed = cached ?? (await this.store.check({ user, relation: question.relation, object: question.object }));
     } catch (err) {
-      const failure = isFedgateError(err) ? err : new DependencyUnavailableError('authz_unavailable', 'openfga', undefined, { cause: err });
+      // the store already mapped OpenFGA's failure (authz_unavailable): record the denial, rethrow it
       await this.record(this.event(question, options, { allowed: false, cached: false, position, error: 'authz_unavailable' })).catch(() => undefined);
-      throw failure;
+      throw err;
     }
     if (cached === undefined && useCache) this.cache.set(key, allowed, epoch);
     const event = this.event(question, options, { allowed, cached: cached !== undefined, position });

@@ -1,7 +1,6 @@
 import type { ListRunsResponse, ListedRunRole } from '@fedgate/contracts';
-import type { PrismaClient } from '@fedgate/database';
-import type { Caller, Refusals } from './caller';
-import type { ProjectionState } from './projection-state';
+import type { Caller } from './caller';
+import type { AuthzDeps } from './authz-deps';
 
 const ROLE_STRENGTH: Record<ListedRunRole, number> = { owner: 4, operator: 3, viewer: 2, admin: 1 };
 
@@ -12,26 +11,22 @@ const ROLE_STRENGTH: Record<ListedRunRole, number> = { owner: 4, operator: 3, vi
  * key, only the key's services (a `superlink` or `authz-admin` key); with the token alone, all.
  */
 export class ListRuns {
-  constructor(
-    private readonly prisma: PrismaClient,
-    private readonly projection: ProjectionState,
-    private readonly refusals: Refusals,
-  ) {}
+  constructor(private readonly deps: AuthzDeps) {}
 
   async execute(query: { consistency_token?: string }, caller: Caller): Promise<ListRunsResponse> {
     const attempt = { action: 'run.list' };
-    const flwrAid = (await this.refusals.requirePerson(caller, attempt)).account.flwr_aid;
-    const key = caller.key ? await this.refusals.requireKeyRole(caller, ['superlink', 'authz-admin'], null, attempt) : undefined;
+    const flwrAid = (await this.deps.refusals.requirePerson(caller, attempt)).account.flwr_aid;
+    const key = caller.key ? await this.deps.refusals.requireKeyRole(caller, ['superlink', 'authz-admin'], null, attempt) : undefined;
     const inServices = key && key.services !== '*' ? { service: { in: [...key.services] } } : {};
-    if (query.consistency_token) await this.projection.waitForToken(query.consistency_token);
+    if (query.consistency_token) await this.deps.projection.waitForToken(query.consistency_token);
     const runFields = { runId: true, service: true, federation: true } as const;
     const [owned, shared, administered] = await Promise.all([
-      this.prisma.authzRun.findMany({ where: { owner: flwrAid, ...inServices }, select: runFields }),
-      this.prisma.authzRunMember.findMany({ where: { flwrAid, run: inServices }, select: { role: true, run: { select: runFields } } }),
-      this.prisma.authzServiceMember.findMany({ where: { flwrAid, role: 'admin', ...inServices }, select: { service: true } }),
+      this.deps.prisma.authzRun.findMany({ where: { owner: flwrAid, ...inServices }, select: runFields }),
+      this.deps.prisma.authzRunMember.findMany({ where: { flwrAid, run: inServices }, select: { role: true, run: { select: runFields } } }),
+      this.deps.prisma.authzServiceMember.findMany({ where: { flwrAid, role: 'admin', ...inServices }, select: { service: true } }),
     ]);
     const adminRuns = administered.length
-      ? await this.prisma.authzRun.findMany({ where: { service: { in: administered.map((s) => s.service) } }, select: runFields })
+      ? await this.deps.prisma.authzRun.findMany({ where: { service: { in: administered.map((s) => s.service) } }, select: runFields })
       : [];
     type RunFields = { runId: string; service: string; federation: string | null };
     const roles = new Map<string, { run: RunFields; role: ListedRunRole }>();

@@ -1,8 +1,7 @@
 import type { RunMembersResponse, RunRole, ServiceMembersResponse, ServiceRole } from '@fedgate/contracts';
-import type { PrismaClient } from '@fedgate/database';
 import type { Caller } from './caller';
-import { authorizeRunManagement, authorizeServiceManagement, type OwnershipCommandDeps } from './ownership-commands';
-import type { ProjectionState } from './projection-state';
+import type { AuthzDeps } from './authz-deps';
+import { authorizeRunManagement, authorizeServiceManagement } from './ownership-commands';
 
 /**
  * `GET /v1/services/{service}/members`: who holds which role on the service, for its admins
@@ -10,13 +9,12 @@ import type { ProjectionState } from './projection-state';
  * roles, which every grant and revoke updates in its own transaction: always current.
  */
 export class ListServiceMembers {
-  constructor(private readonly deps: OwnershipCommandDeps) {}
+  constructor(private readonly deps: AuthzDeps) {}
 
   async execute(input: { service: string }, caller: Caller): Promise<ServiceMembersResponse> {
     await authorizeServiceManagement(this.deps, input.service, caller, 'service.members');
-    const rows = await this.deps.prisma.$queryRaw<Array<{ flwr_aid: string; role: ServiceRole }>>`
-      SELECT flwr_aid, role FROM authz_service_role WHERE service = ${input.service} ORDER BY role, flwr_aid`;
-    return { members: rows.map((r) => ({ flwr_aid: r.flwr_aid, role: r.role })) };
+    const rows = await this.deps.prisma.authzServiceRole.findMany({ where: { service: input.service }, orderBy: [{ role: 'asc' }, { flwrAid: 'asc' }], select: { flwrAid: true, role: true } });
+    return { members: rows.map((r) => ({ flwr_aid: r.flwrAid, role: r.role as ServiceRole })) };
   }
 }
 
@@ -26,16 +24,12 @@ export class ListServiceMembers {
  * consistency_token to see at least that write.
  */
 export class ListRunMembers {
-  constructor(
-    private readonly deps: OwnershipCommandDeps,
-    private readonly prisma: PrismaClient,
-    private readonly projection: ProjectionState,
-  ) {}
+  constructor(private readonly deps: AuthzDeps) {}
 
   async execute(input: { run_id: string; service?: string; consistency_token?: string }, caller: Caller): Promise<RunMembersResponse> {
     const claim = await authorizeRunManagement(this.deps, input.run_id, caller, 'run.members', input.service);
-    if (input.consistency_token) await this.projection.waitForToken(input.consistency_token);
-    const shared = await this.prisma.authzRunMember.findMany({ where: { service: claim.service, runId: input.run_id }, orderBy: { flwrAid: 'asc' } });
+    if (input.consistency_token) await this.deps.projection.waitForToken(input.consistency_token);
+    const shared = await this.deps.prisma.authzRunMember.findMany({ where: { service: claim.service, runId: input.run_id }, orderBy: { flwrAid: 'asc' } });
     return {
       members: [{ flwr_aid: claim.owner, role: 'owner' as RunRole }, ...shared.map((m) => ({ flwr_aid: m.flwrAid, role: m.role as RunRole }))],
     };

@@ -11,34 +11,19 @@ import {
   type RunMemberRole,
   type ServiceRole,
 } from '@fedgate/contracts';
-import type { DatabaseTransaction, OutboxStore, PrismaClient } from '@fedgate/database';
+import { isUniqueViolation, type DatabaseTransaction } from '@fedgate/database';
 import { consistencyTokenFor } from './consistency-token';
-import { keyPrincipal, personPrincipal, requirePerson, serviceForKey, type Caller, type Refusals } from './caller';
-import { AUTHZ_EVENT_SOURCE, type Decide } from './decide';
-import type { RunClaim, RunResolver } from './object-services';
+import { keyPrincipal, personPrincipal, requirePerson, serviceForKey, type Caller } from './caller';
+import { AUTHZ_EVENT_SOURCE } from './decide';
+import type { RunClaim } from './object-services';
 import type { OwnershipEventType } from './ownership-tuples';
-
-/** What the ownership commands need: the database, the outbox, and a nudge for the relay. */
-export interface OwnershipCommandDeps {
-  prisma: PrismaClient;
-  outbox: OutboxStore;
-  /** Cuts the relay's idle pause short, so the write reaches Kafka (and the projector) at once. */
-  wakeRelay: () => void;
-  decide: Decide;
-  refusals: Refusals;
-  runs: RunResolver;
-  /** Verifies a person's access token (token-verification's use case, audited there). */
-  verifyPerson: VerifyPerson;
-}
-
-/** Verifies an access token as `/v1/verify` does; refused → TokenVerificationError (401), recorded. */
-export type VerifyPerson = (accessToken: string, caller: Caller) => Promise<Caller['person'] & object>;
+import type { AuthzDeps } from './authz-deps';
 
 /**
  * Appends one ownership event through the outbox (in `tx`, with the command's own state) and
  * answers its consistency token. The topic is the truth; nothing else is written here.
  */
-async function appendOwnershipEvent<T extends OwnershipEventType>(deps: Pick<OwnershipCommandDeps, 'prisma' | 'outbox' | 'wakeRelay'>, type: T, data: EventData<T>, guard?: (tx: DatabaseTransaction, event: FedgateEvent<T>) => Promise<void>) {
+async function appendOwnershipEvent<T extends OwnershipEventType>(deps: Pick<AuthzDeps, 'prisma' | 'outbox' | 'wakeRelay'>, type: T, data: EventData<T>, guard?: (tx: DatabaseTransaction, event: FedgateEvent<T>) => Promise<void>) {
   const event = createCloudEvent({ type, source: AUTHZ_EVENT_SOURCE, data });
   await deps.prisma.$transaction(async (tx) => {
     if (guard) await guard(tx, event);
@@ -49,7 +34,7 @@ async function appendOwnershipEvent<T extends OwnershipEventType>(deps: Pick<Own
 }
 
 /** Whether the person is an admin of `service` (an audited OpenFGA decision; fails closed). */
-async function isServiceAdmin(deps: OwnershipCommandDeps, caller: Caller, flwrAid: string, service: string): Promise<boolean> {
+async function isServiceAdmin(deps: AuthzDeps, caller: Caller, flwrAid: string, service: string): Promise<boolean> {
   const decision = await deps.decide.execute({ flwr_aid: flwrAid, relation: 'admin', object: serviceObject(service) }, { endpoint: 'admin_action', origin: caller.origin, clientId: caller.key?.client_id });
   return decision.allowed;
 }
@@ -61,7 +46,7 @@ async function isServiceAdmin(deps: OwnershipCommandDeps, caller: Caller, flwrAi
  * again gets the original token (200), another owner 409 run_exists.
  */
 export class RegisterRun {
-  constructor(private readonly deps: OwnershipCommandDeps) {}
+  constructor(private readonly deps: AuthzDeps) {}
 
   async execute(
     input: { run_id: string; access_token: string; federation?: string; service?: string },
@@ -81,7 +66,7 @@ export class RegisterRun {
       return { created: true, run_id: input.run_id, owner, consistency_token: token };
     } catch (err) {
       // lost a race for the claim (unique violation): answer as the winner decides
-      if ((err as { code?: string }).code !== 'P2002') throw err;
+      if (!isUniqueViolation(err)) throw err;
       const winner = await this.deps.prisma.authzRunClaim.findUnique({ where: claimKey });
       if (!winner) throw err;
       return this.repeated(winner, owner);
@@ -99,7 +84,7 @@ export class RegisterRun {
  * own token) owns it or administers its service, and a key sent along acts for that service.
  * Anything else is refused (403, audited).
  */
-export async function authorizeRunManagement(deps: OwnershipCommandDeps, runId: string, caller: Caller, action: string, service?: string): Promise<RunClaim> {
+export async function authorizeRunManagement(deps: AuthzDeps, runId: string, caller: Caller, action: string, service?: string): Promise<RunClaim> {
   const named = { action, object: service === undefined ? runObject(runId) : serviceRunObject(service, runId) };
   const person = await deps.refusals.requirePerson(caller, named);
   if (service !== undefined) await deps.refusals.requireKeyInScope(caller, service, named);
@@ -116,7 +101,7 @@ export async function authorizeRunManagement(deps: OwnershipCommandDeps, runId: 
 
 /** `PUT /v1/runs/{run_id}/members/{flwr_aid}`: the owner (or a service admin), by their own token, shares the run. */
 export class ShareRun {
-  constructor(private readonly deps: OwnershipCommandDeps) {}
+  constructor(private readonly deps: AuthzDeps) {}
 
   async execute(input: { run_id: string; flwr_aid: string; role: RunMemberRole; service?: string }, caller: Caller): Promise<{ consistency_token: string }> {
     const claim = await authorizeRunManagement(this.deps, input.run_id, caller, 'run.share', input.service);
@@ -130,7 +115,7 @@ export class ShareRun {
 
 /** `DELETE /v1/runs/{run_id}/members/{flwr_aid}`: the share is taken back (idempotent). */
 export class UnshareRun {
-  constructor(private readonly deps: OwnershipCommandDeps) {}
+  constructor(private readonly deps: AuthzDeps) {}
 
   async execute(input: { run_id: string; flwr_aid: string; service?: string }, caller: Caller): Promise<{ consistency_token: string }> {
     const claim = await authorizeRunManagement(this.deps, input.run_id, caller, 'run.unshare', input.service);
@@ -144,7 +129,7 @@ export class UnshareRun {
  * who is an admin of the service, with any key sent along acting for it; or, with no person,
  * an `authz-admin` key for the service (an operator's recovery), audited under the key's name.
  */
-export async function authorizeServiceManagement(deps: OwnershipCommandDeps, service: string, caller: Caller, action: string): Promise<Principal> {
+export async function authorizeServiceManagement(deps: AuthzDeps, service: string, caller: Caller, action: string): Promise<Principal> {
   const attempt = { action, object: serviceObject(service) };
   if (caller.person) {
     await deps.refusals.requireKeyInScope(caller, service, attempt);
@@ -184,7 +169,7 @@ async function setServiceRole(tx: DatabaseTransaction, service: string, flwrAid:
 
 /** `PUT /v1/services/{service}/members/{flwr_aid}`: a service admin grants `member` (has_access) or `admin`. */
 export class GrantServiceAccess {
-  constructor(private readonly deps: OwnershipCommandDeps) {}
+  constructor(private readonly deps: AuthzDeps) {}
 
   async execute(input: { service: string; flwr_aid: string; role: ServiceRole }, caller: Caller): Promise<{ consistency_token: string }> {
     const actor = await authorizeServiceManagement(this.deps, input.service, caller, 'access.grant');
@@ -200,7 +185,7 @@ export class GrantServiceAccess {
 
 /** `DELETE /v1/services/{service}/members/{flwr_aid}`: a service admin removes every role of the account. */
 export class RevokeServiceAccess {
-  constructor(private readonly deps: OwnershipCommandDeps) {}
+  constructor(private readonly deps: AuthzDeps) {}
 
   async execute(input: { service: string; flwr_aid: string }, caller: Caller): Promise<{ consistency_token: string }> {
     const actor = await authorizeServiceManagement(this.deps, input.service, caller, 'access.revoke');
@@ -220,7 +205,7 @@ export class RevokeServiceAccess {
  * later revoked on purpose stays revoked across restarts.
  */
 export class BootstrapServiceAdmin {
-  constructor(private readonly deps: Pick<OwnershipCommandDeps, 'prisma' | 'outbox' | 'wakeRelay'>) {}
+  constructor(private readonly deps: Pick<AuthzDeps, 'prisma' | 'outbox' | 'wakeRelay'>) {}
 
   async execute(service: string, flwrAid: string): Promise<boolean> {
     const done = await this.deps.prisma.authzBootstrapGrant.findUnique({ where: { service_flwrAid: { service, flwrAid } } });
@@ -232,7 +217,7 @@ export class BootstrapServiceAdmin {
       });
       return true;
     } catch (err) {
-      if ((err as { code?: string }).code === 'P2002') return false; // another instance did it
+      if (isUniqueViolation(err)) return false; // another instance did it
       throw err;
     }
   }
@@ -245,10 +230,11 @@ export class BootstrapServiceAdmin {
  * vouched for them (login_names carries verified ones only) and ignoring case.
  */
 export class BootstrapServiceAdminByLogin {
-  constructor(
-    private readonly deps: OwnershipCommandDeps,
-    private readonly bootstrap: BootstrapServiceAdmin,
-  ) {}
+  private readonly bootstrap: BootstrapServiceAdmin;
+
+  constructor(private readonly deps: AuthzDeps) {
+    this.bootstrap = new BootstrapServiceAdmin(deps);
+  }
 
   async execute(service: string, adminLogin: string, seen: EventData<'fedgate.account.seen.v1'>): Promise<boolean> {
     const login = adminLogin.includes('@') ? adminLogin.toLowerCase() : adminLogin;
@@ -262,7 +248,7 @@ export class BootstrapServiceAdminByLogin {
     try {
       await this.deps.prisma.authzBootstrapLogin.create({ data: { service, login, flwrAid } });
     } catch (err) {
-      if ((err as { code?: string }).code !== 'P2002') throw err; // another instance resolved it
+      if (!isUniqueViolation(err)) throw err; // another instance resolved it
     }
     return granted;
   }

@@ -6,7 +6,6 @@ import {
   ERROR_CATALOGUE,
   ERROR_CODES,
   FedgateError,
-  InternalError,
   InvalidRequestError,
   OAuthError,
   ResourceError,
@@ -14,7 +13,6 @@ import {
   fedgateErrorFromResponse,
   isErrorCode,
   statusOfErrorCode,
-  toFedgateError,
   type ErrorCode,
 } from './errors';
 
@@ -77,7 +75,7 @@ describe('FedgateError', () => {
   });
 
   it('serialises to the public body only (no stack trace)', () => {
-    const json = JSON.parse(JSON.stringify(new InternalError(new Error('db password wrong'))));
+    const json = JSON.parse(JSON.stringify(new FedgateError('internal_error', undefined, { cause: new Error('db password wrong') })));
     assert.deepEqual(json, { error: 'internal_error', error_description: ERROR_CATALOGUE.internal_error.summary });
   });
 
@@ -97,14 +95,6 @@ describe('FedgateError', () => {
     const tooLarge = new InvalidRequestError('too big', [], 'payload_too_large');
     assert.equal(tooLarge.status, 413);
     assert.ok(tooLarge instanceof FedgateError);
-  });
-
-  it('wraps unknown throwables as internal_error and keeps FedgateErrors', () => {
-    const original = new ResourceError('forbidden');
-    assert.equal(toFedgateError(original), original);
-    const wrapped = toFedgateError('boom');
-    assert.equal(wrapped.code, 'internal_error');
-    assert.equal(wrapped.status, 500);
   });
 
   it('rebuilds errors from HTTP answers', () => {

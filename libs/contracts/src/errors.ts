@@ -51,6 +51,7 @@ export const ERROR_CATALOGUE = {
   idp_unavailable: { status: 503, summary: 'The identity provider cannot answer.' },
   dependency_unavailable: { status: 503, summary: 'A required dependency cannot answer.' },
   database_unavailable: { status: 503, summary: 'The database cannot answer; retry.' },
+  kafka_unavailable: { status: 503, summary: 'Kafka cannot take the events now; they wait in the outbox.' },
   revocation_unavailable: { status: 503, summary: 'The list of revoked sessions is not known complete right now; retry.' },
   internal_error: { status: 500, summary: 'An unexpected error occurred.' },
 } as const satisfies Record<string, { status: number; summary: string }>;
@@ -179,6 +180,7 @@ export type DependencyErrorCode =
   | 'idp_unavailable'
   | 'dependency_unavailable'
   | 'database_unavailable'
+  | 'kafka_unavailable'
   | 'revocation_unavailable'
   | 'consistency_timeout';
 
@@ -191,18 +193,6 @@ export class DependencyUnavailableError extends FedgateError {
     super(code, description, options);
     this.dependency = dependency;
   }
-}
-
-/** Anything unexpected. The description is deliberately generic: internals stay in logs. */
-export class InternalError extends FedgateError {
-  constructor(cause?: unknown) {
-    super('internal_error', undefined, { cause });
-  }
-}
-
-/** Wraps any thrown value as a FedgateError so a handler can always answer a stable body. */
-export function toFedgateError(value: unknown): FedgateError {
-  return value instanceof FedgateError ? value : new InternalError(value);
 }
 
 /**

@@ -33,6 +33,8 @@ export const RequestOriginSchema = z.object({
   client_id: z.string().min(1).max(128),
   source_ip: z.string().max(64).optional(),
 });
+/** Who asked, as every use case that records an event receives it. */
+export type RequestOrigin = z.infer<typeof RequestOriginSchema>;
 const origin = RequestOriginSchema.optional();
 /** Polls answered `authorization_pending` before the final outcome (counted, not emitted). */
 const pendingPolls = z.number().int().nonnegative().optional();

@@ -5,3 +5,4 @@ export * from './database.module';
 export { PrismaClient, Prisma } from './generated/prisma/client';
 export * from './outbox-group.writer';
 export * from './session-revocation.store';
+export * from './unique-violation';

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { Consumer, Kafka, logLevel } from 'kafkajs';
-import type { FedgateEvent, TopicName } from '@fedgate/contracts';
+import type { FedgateEvent } from '@fedgate/contracts';
 import { ensureTopics } from './topics';
 import { fromKafkaValue } from './cloud-event.serializer';
 import { KafkaSettings, kafkaClientConfig, kafkaLogCreator } from './kafka-settings';
@@ -14,7 +14,8 @@ export interface ReceivedEvent {
 
 export interface CloudEventConsumerOptions {
   groupId: string;
-  topics: readonly TopicName[];
+  /** Catalogue topics, or any other (a benchmark's scratch topic) whose messages are catalogued events. */
+  topics: readonly string[];
   /** Start a new group at the beginning of the topics (projections, audit) or at the end. */
   fromBeginning: boolean;
   /**
@@ -44,7 +45,6 @@ export interface CloudEventConsumerOptions {
 export class CloudEventConsumer {
   private readonly logger: Logger;
   private readonly consumer: Consumer;
-  private skipped = 0;
 
   constructor(private readonly settings: KafkaSettings, private readonly options: CloudEventConsumerOptions) {
     this.logger = new Logger(`CloudEventConsumer:${options.groupId}`);
@@ -58,13 +58,9 @@ export class CloudEventConsumer {
     });
   }
 
-  get skippedMessages(): number {
-    return this.skipped;
-  }
-
   async start(): Promise<void> {
     // subscribing to a topic that does not exist yet races its auto-creation
-    await ensureTopics(this.settings, this.options.topics as TopicName[]);
+    await ensureTopics(this.settings, this.options.topics);
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: [...this.options.topics], fromBeginning: this.options.fromBeginning });
     await this.consumer.run({
@@ -75,7 +71,6 @@ export class CloudEventConsumer {
           try {
             events.push({ event: fromKafkaValue(message.value), topic: batch.topic, partition: batch.partition, offset: message.offset });
           } catch (err) {
-            this.skipped += 1;
             this.logger.warn({ topic: batch.topic, partition: batch.partition, offset: message.offset, reason: (err as Error).message }, 'skipping invalid message');
           }
         }
@@ -94,21 +89,38 @@ export class CloudEventConsumer {
 }
 
 /**
- * Starts a consumer made by `make`, retrying in the background until it runs or `stopped()`:
- * a service keeps answering while Kafka is away and starts consuming when it returns.
- * Resolves with the running consumer (null when stopped first).
+ * The one retry loop of a start-up step that needs Kafka (or another dependency): runs `work`
+ * until it succeeds or `stopped()` says to give up (then null); waits 0.5 s longer after each
+ * failure, at most 5 s.
  */
-export async function startConsumerWithRetry(make: () => CloudEventConsumer, stopped: () => boolean, logger: Logger, what: string): Promise<CloudEventConsumer | null> {
+export async function retryUntilStopped<T>(work: () => Promise<T>, stopped: () => boolean, logger: Logger, notYet: string): Promise<T | null> {
   for (let attempt = 1; !stopped(); attempt++) {
-    const consumer = make();
     try {
-      await consumer.start();
-      return consumer;
+      return await work();
     } catch (err) {
-      await consumer.stop().catch(() => undefined);
-      logger.warn({ reason: (err as Error).message, attempt }, `cannot consume ${what} yet; retrying`);
+      logger.warn({ reason: (err as Error).message, attempt }, `${notYet}; retrying`);
       await new Promise((r) => setTimeout(r, Math.min(5000, attempt * 500)));
     }
   }
   return null;
+}
+
+/** Starts a consumer; one that fails to start is stopped again and the failure thrown (to be retried). */
+export async function startOrStop(consumer: CloudEventConsumer): Promise<CloudEventConsumer> {
+  try {
+    await consumer.start();
+  } catch (err) {
+    await consumer.stop().catch(() => undefined);
+    throw err;
+  }
+  return consumer;
+}
+
+/**
+ * Starts a consumer made by `make`, retrying in the background until it runs or `stopped()`:
+ * a service keeps answering while Kafka is away and starts consuming when it returns.
+ * Resolves with the running consumer (null when stopped first).
+ */
+export function startConsumerWithRetry(make: () => CloudEventConsumer, stopped: () => boolean, logger: Logger, what: string): Promise<CloudEventConsumer | null> {
+  return retryUntilStopped(() => startOrStop(make()), stopped, logger, `cannot consume ${what} yet`);
 }

@@ -1,12 +1,14 @@
 import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
-import { ClientKafka } from '@nestjs/microservices';
-import { lastValueFrom } from 'rxjs';
-import type { FedgateEvent } from '@fedgate/contracts';
-import { CloudEventKafkaSerializer } from './cloud-event.serializer';
-import { KAFKA_SETTINGS, KafkaSettings, kafkaClientConfig } from './kafka-settings';
+import { Kafka, Partitioners, logLevel, type Producer } from 'kafkajs';
+import { DependencyUnavailableError, type FedgateEvent } from '@fedgate/contracts';
+import { cloudEventMessage } from './cloud-event.serializer';
+import { KAFKA_SETTINGS, KafkaSettings, kafkaClientConfig, kafkaLogCreator } from './kafka-settings';
 
-export class KafkaPublishError extends Error {
-  readonly code = 'kafka_unavailable';
+/** Kafka did not take the events (the catalogue's 503 kafka_unavailable); the outbox keeps them. */
+export class KafkaPublishError extends DependencyUnavailableError {
+  constructor(description: string, options?: { cause?: unknown }) {
+    super('kafka_unavailable', 'kafka', description, options);
+  }
 }
 
 // Broker answers that refuse the records themselves: sending them again can never succeed.
@@ -26,25 +28,26 @@ export function permanentRefusalOf(error: unknown): string | undefined {
 }
 
 /**
- * Publishes CloudEvents through Nest's ClientKafka with an idempotent producer (acks=all,
- * one request in flight), so a retried send neither duplicates nor reorders a message.
+ * Publishes CloudEvents with a kafkajs idempotent producer (acks=all, one request in flight),
+ * so a retried send neither duplicates nor reorders a message. The same kafkajs client as the
+ * consumers (CloudEventConsumer): one Kafka stack, one set of settings and logs.
  */
 @Injectable()
 export class CloudEventPublisher implements OnModuleDestroy {
   private readonly logger = new Logger(CloudEventPublisher.name);
-  private client: ClientKafka | null = null;
-  private connecting: Promise<ClientKafka> | null = null;
+  private producer: Producer | null = null;
+  private connecting: Promise<Producer> | null = null;
 
   constructor(@Inject(KAFKA_SETTINGS) private readonly settings: KafkaSettings) {}
 
   /** Resolves once every event is acknowledged by all in-sync replicas. */
   async publish(topic: string, events: readonly FedgateEvent[]): Promise<void> {
     if (events.length === 0) return;
-    const client = await this.connected();
+    const producer = await this.connected();
     try {
-      await lastValueFrom(client.emitBatch(topic, { messages: [...events] }), { defaultValue: undefined });
+      await producer.send({ topic, acks: -1, timeout: 10000, messages: events.map(cloudEventMessage) });
     } catch (err) {
-      // a failed producer may be wedged (Nest caches the connection): start afresh next time
+      // an idempotent producer that failed may hold a stale sequence: start afresh next time
       await this.reset();
       throw new KafkaPublishError(`publish to ${topic} failed: ${(err as Error).message}`, { cause: err });
     }
@@ -54,22 +57,22 @@ export class CloudEventPublisher implements OnModuleDestroy {
     await this.reset();
   }
 
-  private async connected(): Promise<ClientKafka> {
-    if (this.client) return this.client;
+  private async connected(): Promise<Producer> {
+    if (this.producer) return this.producer;
     this.connecting ??= (async () => {
-      const client = new ClientKafka({
-        client: kafkaClientConfig(this.settings),
-        producerOnlyMode: true,
-        producer: { idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: true },
-        send: { acks: -1, timeout: 10000 },
-        serializer: new CloudEventKafkaSerializer(),
+      const producer = new Kafka({ ...kafkaClientConfig(this.settings), logLevel: logLevel.WARN, logCreator: kafkaLogCreator }).producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        allowAutoTopicCreation: true,
+        // kafkajs's default (murmur2, as Java clients): a subject keeps its partition
+        createPartitioner: Partitioners.DefaultPartitioner,
       });
       try {
-        await client.connect();
-        this.client = client;
-        return client;
+        await producer.connect();
+        this.producer = producer;
+        return producer;
       } catch (err) {
-        await client.close().catch(() => undefined);
+        await producer.disconnect().catch(() => undefined);
         throw new KafkaPublishError(`cannot connect to Kafka: ${(err as Error).message}`);
       } finally {
         this.connecting = null;
@@ -79,8 +82,8 @@ export class CloudEventPublisher implements OnModuleDestroy {
   }
 
   private async reset(): Promise<void> {
-    const client = this.client;
-    this.client = null;
-    if (client) await client.close().catch((err: Error) => this.logger.warn({ err: err.message }, 'closing Kafka producer failed'));
+    const producer = this.producer;
+    this.producer = null;
+    if (producer) await producer.disconnect().catch((err: Error) => this.logger.warn({ err: err.message }, 'closing Kafka producer failed'));
   }
 }

@@ -1,17 +1,14 @@
-import type { Serializer } from '@nestjs/microservices';
 import type { Message } from 'kafkajs';
 import { FedgateEvent, parseEventJson, toKafkaMessage } from '@fedgate/contracts';
 
 /**
- * Nest serializer for ClientKafka: every outgoing packet is a Fedgate CloudEvent in
- * structured mode (value = the JSON envelope, key = its subject so one entity's events
- * stay in one partition, in order). `ce_id`/`ce_type` headers let tools filter without parsing.
+ * A Fedgate CloudEvent as the Kafka message it is published as, in structured mode (value =
+ * the JSON envelope, key = its subject so one entity's events stay in one partition, in
+ * order). `ce_id`/`ce_type` headers let tools filter without parsing.
  */
-export class CloudEventKafkaSerializer implements Serializer<FedgateEvent, Message> {
-  serialize(event: FedgateEvent): Message {
-    const { key, value, headers } = toKafkaMessage(event);
-    return { key, value, headers: { ...headers, ce_id: event.id, ce_type: event.type } };
-  }
+export function cloudEventMessage(event: FedgateEvent): Message {
+  const { key, value, headers } = toKafkaMessage(event);
+  return { key, value, headers: { ...headers, ce_id: event.id, ce_type: event.type } };
 }
 
 /** Parses and validates one Kafka message value as a known, versioned CloudEvent. */

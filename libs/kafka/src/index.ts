@@ -8,3 +8,4 @@ export * from './kafka.module';
 export * from './topics';
 export * from './kafka-acls';
 export * from './checkpoint-topic';
+export * from './end-offsets';

@@ -31,7 +31,7 @@ export function kafkaClientConfig(settings: KafkaSettings): KafkaConfig {
 export function kafkaSettingsFromConfig(clientId: string, config: KafkaEnvironment): KafkaSettings {
   return {
     clientId,
-    brokers: parseBrokers(config.FEDGATE_KAFKA_BROKERS),
+    brokers: config.FEDGATE_KAFKA_BROKERS,
     sasl: { mechanism: config.FEDGATE_KAFKA_SASL_MECHANISM, username: config.FEDGATE_KAFKA_USERNAME, password: config.FEDGATE_KAFKA_PASSWORD },
   };
 }
@@ -39,10 +39,6 @@ export function kafkaSettingsFromConfig(clientId: string, config: KafkaEnvironme
 /** The local stack's Kafka as its operator principal (stack.json `kafka`): tools and tests. */
 export function operatorKafkaSettings(stack: StackFile, clientId: string): KafkaSettings {
   return { clientId, brokers: stack.kafka.brokers, sasl: stack.kafka.sasl };
-}
-
-export function parseBrokers(list: string): string[] {
-  return list.split(',').map((b) => b.trim()).filter(Boolean);
 }
 
 /** kafkajs log lines through Nest's logger (JSON in services) instead of its own format. */

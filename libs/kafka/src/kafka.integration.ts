@@ -6,6 +6,7 @@ import { Pool } from 'pg';
 import { OutboxStore, PrismaClient, ProcessedEventStore, createPrismaClient } from '@fedgate/database';
 import { repoRoot, runProjectScript, uniqueSuffix, waitFor } from '@fedgate/testing';
 import { CloudEventConsumer, ReceivedEvent } from './cloud-event.consumer';
+import { ConsumedPositions, topicEndOffsets } from './end-offsets';
 import { CloudEventPublisher } from './cloud-event.publisher';
 import { onceInDatabase } from './idempotency';
 import { readStackFile } from '@fedgate/stack';
@@ -37,10 +38,12 @@ async function startCollector(nonce: string, handle?: (events: ReceivedEvent[]) 
       const mine = events.filter((e) => e.event.subject === `system:${nonce}`);
       received.push(...mine);
       if (handle && mine.length > 0) await handle(mine);
+      for (const message of events) positions.record(message);
     },
   });
+  const positions = new ConsumedPositions();
   await consumer.start();
-  return { consumer, received };
+  return { consumer, received, positions };
 }
 
 describe('Kafka: CloudEvents through the real broker', () => {
@@ -106,10 +109,11 @@ describe('Outbox: events survive Kafka being down', () => {
       /business rule failed/,
     );
 
+    // while the broker is down a relay attempt fails and marks nothing published (an attempt
+    // may also find the outbox's relay lock held by a service's relay: then it tries again)
+    await waitFor('a relay attempt that fails while the broker is down', () => relay.relayOnce().then(() => false, () => true), 60_000, 50);
     relay.start();
     try {
-      // the relay keeps trying while the broker is down; nothing is marked published
-      await new Promise((r) => setTimeout(r, 3000));
       const stillPending = await prisma.outboxEvent.count({ where: { id: { in: committed.map((e) => e.id) }, publishedAt: null } });
       assert.equal(stillPending, 50);
 
@@ -118,7 +122,7 @@ describe('Outbox: events survive Kafka being down', () => {
 
       // downstream effect: one row per applied event, through the idempotent consumer
       const applied: string[] = [];
-      const { consumer, received } = await startCollector(
+      const { consumer, received, positions } = await startCollector(
         nonce,
         onceInDatabase(processed, `outbox-test-${nonce}`, async (_tx, event) => {
           applied.push(event.id);
@@ -131,8 +135,10 @@ describe('Outbox: events survive Kafka being down', () => {
         // at-least-once delivery: a relay crash between publish and commit republishes.
         // Simulate that redelivery; the consumer must not apply anything twice.
         await publisher.publish(TOPICS.system, committed.slice(0, 10));
-        await waitFor('redelivered copies received', () => received.length >= 60, 30_000);
-        await new Promise((r) => setTimeout(r, 500));
+        // the copies are on the broker (publish waited for acks): once the consumer has handled
+        // the topic to its end, a second application would be in `applied`
+        const ends = await topicEndOffsets(settings, TOPICS.system);
+        await waitFor('redelivered copies handled', () => received.length >= 60 && positions.reached(ends), 30_000);
 
         assert.deepEqual([...applied].sort(), committed.map((e) => e.id).sort(), 'every committed event applied exactly once');
         assert.deepEqual(applied, committed.map((e) => e.id), 'applied in outbox order');

@@ -3,11 +3,10 @@ import { describe, it } from 'node:test';
 import { FedgateEvent, createCloudEvent } from '@fedgate/contracts';
 import type { DeadLetter, OutboxEntry, OutboxPruneOptions, OutboxStore } from '@fedgate/database';
 import { waitFor } from '@fedgate/testing';
-import { CloudEventKafkaSerializer, fromKafkaValue } from './cloud-event.serializer';
+import { cloudEventMessage, fromKafkaValue } from './cloud-event.serializer';
 import type { CloudEventPublisher } from './cloud-event.publisher';
 import { onceInMemory } from './idempotency';
 import { OutboxRelay } from './outbox.relay';
-import { parseBrokers } from './kafka-settings';
 
 const event = (message: string, nonce = 'n1'): FedgateEvent =>
   createCloudEvent({ type: 'fedgate.system.test.v1', source: '/fedgate/tests', data: { message, nonce } });
@@ -15,7 +14,7 @@ const event = (message: string, nonce = 'n1'): FedgateEvent =>
 describe('CloudEvents Kafka binding', () => {
   it('keys a message by subject and round-trips the envelope', () => {
     const e = event('hello');
-    const message = new CloudEventKafkaSerializer().serialize(e);
+    const message = cloudEventMessage(e);
     assert.equal(message.key, 'system:n1');
     assert.equal(message.headers?.['ce_id'], e.id);
     assert.match(String(message.headers?.['content-type']), /^application\/cloudevents\+json/);
@@ -27,10 +26,6 @@ describe('CloudEvents Kafka binding', () => {
     assert.throws(() => fromKafkaValue(null), { code: 'invalid_event' });
     const unknown = { ...event('x'), type: 'fedgate.nope.v1' };
     assert.throws(() => fromKafkaValue(Buffer.from(JSON.stringify(unknown))), { code: 'unknown_event_type' });
-  });
-
-  it('parses broker lists', () => {
-    assert.deepEqual(parseBrokers(' a:1, b:2 ,,'), ['a:1', 'b:2']);
   });
 });
 

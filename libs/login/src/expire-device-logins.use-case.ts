@@ -1,21 +1,17 @@
 import { createCloudEvent } from '@fedgate/contracts';
-import type { OutboxStore, PrismaClient } from '@fedgate/database';
-import { LOGIN_EVENT_SOURCE } from './login-settings';
+import { LOGIN_EVENT_SOURCE, type LoginDeps } from './login-settings';
 
 /**
  * Ends device logins whose code expired while nobody polled any more, so every started
  * login has a final event in the audit log (the poll path ends the others).
  */
 export class ExpireDeviceLogins {
-  constructor(
-    private readonly prisma: PrismaClient,
-    private readonly outbox: OutboxStore,
-  ) {}
+  constructor(private readonly deps: Pick<LoginDeps, 'prisma' | 'outbox'>) {}
 
   async execute(now: Date = new Date()): Promise<number> {
-    return this.prisma.$transaction(async (tx) => {
+    return this.deps.prisma.$transaction(async (tx) => {
       const expired = await tx.deviceLogin.updateManyAndReturn({ where: { status: 'pending', expiresAt: { lte: now } }, data: { status: 'expired' } });
-      await this.outbox.append(
+      await this.deps.outbox.append(
         tx,
         expired.map((login) =>
           createCloudEvent({

@@ -1,3 +1,6 @@
+import type { OutboxStore, PrismaClient } from '@fedgate/database';
+import type { IdentityProviderClient } from './identity-provider.client';
+
 /** How long device logins live and how fast callers may poll (RFC 8628). */
 export interface DeviceFlowPolicy {
   /** Used when the IdP names no interval (RFC 8628 §3.2 default). */
@@ -5,12 +8,6 @@ export interface DeviceFlowPolicy {
 }
 
 export const DEFAULT_DEVICE_FLOW_POLICY: DeviceFlowPolicy = { defaultIntervalSeconds: 5 };
-
-/** Who asked: the authenticated REST client and the caller's address, for the audit log. */
-export interface RequestOrigin {
-  client_id: string;
-  source_ip?: string;
-}
 
 export const LOGIN_EVENT_SOURCE = '/fedgate/login-service';
 
@@ -23,3 +20,15 @@ export interface SessionPolicy {
 }
 
 export const DEFAULT_SESSION_POLICY: SessionPolicy = { maxTokens: 100, revocationRetainSeconds: 86_400 };
+
+/**
+ * Everything login-service's use cases are built from, provided once by the app: each use
+ * case takes this one object (`new PollDeviceLogin(deps)`).
+ */
+export interface LoginDeps {
+  prisma: PrismaClient;
+  outbox: OutboxStore;
+  idp: IdentityProviderClient;
+  deviceFlow: DeviceFlowPolicy;
+  sessions: SessionPolicy;
+}

@@ -1,8 +1,6 @@
-import { createCloudEvent, sha256Hex } from '@fedgate/contracts';
-import type { OutboxStore, PrismaClient } from '@fedgate/database';
+import { createCloudEvent, sha256Hex, type RequestOrigin } from '@fedgate/contracts';
 import { Logger } from '@nestjs/common';
-import { IdentityProviderClient } from './identity-provider.client';
-import { DEFAULT_SESSION_POLICY, LOGIN_EVENT_SOURCE, RequestOrigin, SessionPolicy } from './login-settings';
+import { LOGIN_EVENT_SOURCE, type LoginDeps } from './login-settings';
 import { SessionStore } from './session.store';
 
 /**
@@ -13,21 +11,16 @@ import { SessionStore } from './session.store';
 export class Logout {
   private readonly logger = new Logger(Logout.name);
 
-  constructor(
-    private readonly prisma: PrismaClient,
-    private readonly outbox: OutboxStore,
-    private readonly idp: IdentityProviderClient,
-    private readonly policy: SessionPolicy = DEFAULT_SESSION_POLICY,
-  ) {}
+  constructor(private readonly deps: LoginDeps) {}
 
   async execute(tokens: { refresh_token?: string; access_token?: string }, origin: RequestOrigin): Promise<void> {
     const hashes = [tokens.refresh_token, tokens.access_token].filter((t): t is string => !!t).map(sha256Hex);
-    const known = await this.prisma.sessionToken.findFirst({ where: { tokenHash: { in: hashes } }, include: { session: true } });
+    const known = await this.deps.prisma.sessionToken.findFirst({ where: { tokenHash: { in: hashes } }, include: { session: true } });
 
     if (known && !known.session.revokedAt) {
-      await this.prisma.$transaction(async (tx) => {
-        const token_hashes = await SessionStore.revoke(tx, known.session, 'logout', this.policy);
-        await this.outbox.append(tx, [
+      await this.deps.prisma.$transaction(async (tx) => {
+        const token_hashes = await SessionStore.revoke(tx, known.session, 'logout', this.deps.sessions);
+        await this.deps.outbox.append(tx, [
           createCloudEvent({
             type: 'fedgate.session.revoked.v1',
             source: LOGIN_EVENT_SOURCE,
@@ -48,7 +41,7 @@ export class Logout {
     // cannot revoke still leaves the session revoked in Fedgate
     for (const [token, hint] of [[tokens.refresh_token, 'refresh_token'], [tokens.access_token, 'access_token']] as const) {
       if (!token) continue;
-      await this.idp.revoke(token, hint).catch((err: Error) => this.logger.warn({ reason: err.message, hint }, 'revocation at the identity provider failed'));
+      await this.deps.idp.revoke(token, hint).catch((err: Error) => this.logger.warn({ reason: err.message, hint }, 'revocation at the identity provider failed'));
     }
   }
 }

@@ -1,7 +1,6 @@
-import { DependencyUnavailableError, OAuthError, TokenSetResponse, accountFromClaims, createCloudEvent, sha256Hex } from '@fedgate/contracts';
-import type { OutboxStore, PrismaClient } from '@fedgate/database';
-import { IdentityProviderClient, IdpConfigurationError, IdpGrantError, IdpTokens } from './identity-provider.client';
-import { LOGIN_EVENT_SOURCE, RequestOrigin } from './login-settings';
+import { DependencyUnavailableError, OAuthError, TokenSetResponse, accountFromClaims, createCloudEvent, sha256Hex, type RequestOrigin } from '@fedgate/contracts';
+import { IdpConfigurationError, IdpGrantError, IdpTokens } from './identity-provider.client';
+import { LOGIN_EVENT_SOURCE, type LoginDeps } from './login-settings';
 import { SessionStore } from './session.store';
 
 type FinalStatus = 'denied' | 'expired';
@@ -26,15 +25,11 @@ const MAX_INTERVAL_SECONDS = 60;
  * code is redeemed once. Pending polls are counted and reported on the final event.
  */
 export class PollDeviceLogin {
-  constructor(
-    private readonly prisma: PrismaClient,
-    private readonly outbox: OutboxStore,
-    private readonly idp: IdentityProviderClient,
-  ) {}
+  constructor(private readonly deps: LoginDeps) {}
 
   async execute(deviceCode: string, origin: RequestOrigin): Promise<TokenSetResponse> {
     const deviceCodeHash = sha256Hex(deviceCode);
-    const login = await this.prisma.deviceLogin.findUnique({ where: { deviceCodeHash } });
+    const login = await this.deps.prisma.deviceLogin.findUnique({ where: { deviceCodeHash } });
     if (!login) throw new OAuthError('invalid_grant', 'Unknown device_code.');
     if (login.status === 'succeeded') throw answers.redeemed();
     if (login.status === 'denied') throw answers.denied();
@@ -49,7 +44,7 @@ export class PollDeviceLogin {
 
     let tokens: IdpTokens;
     try {
-      tokens = await this.idp.pollDeviceCode(deviceCode);
+      tokens = await this.deps.idp.pollDeviceCode(deviceCode);
     } catch (err) {
       throw await this.outcomeOf(err, deviceCodeHash, origin);
     }
@@ -58,7 +53,7 @@ export class PollDeviceLogin {
 
   /** Atomically takes the right to poll the IdP now; false when the caller is too fast. */
   private async claimPollSlot(deviceCodeHash: string): Promise<boolean> {
-    const claimed = await this.prisma.$executeRaw`
+    const claimed = await this.deps.prisma.$executeRaw`
       UPDATE device_login SET last_poll_at = now()
       WHERE device_code_hash = ${deviceCodeHash} AND status = 'pending'
         AND (last_poll_at IS NULL OR last_poll_at <= now() - make_interval(secs => interval - ${POLL_GRACE_MS / 1000}::float8))`;
@@ -66,7 +61,7 @@ export class PollDeviceLogin {
   }
 
   private async slowDown(deviceCodeHash: string): Promise<number> {
-    const [row] = await this.prisma.$queryRaw<{ interval: number }[]>`
+    const [row] = await this.deps.prisma.$queryRaw<{ interval: number }[]>`
       UPDATE device_login SET interval = LEAST(interval + 5, ${MAX_INTERVAL_SECONDS})
       WHERE device_code_hash = ${deviceCodeHash} RETURNING interval`;
     return row?.interval ?? MAX_INTERVAL_SECONDS;
@@ -81,7 +76,7 @@ export class PollDeviceLogin {
     if (!(err instanceof IdpGrantError)) return err instanceof DependencyUnavailableError ? err : (err as Error);
     switch (err.error) {
       case 'authorization_pending':
-        await this.prisma.deviceLogin.update({ where: { deviceCodeHash }, data: { pendingPolls: { increment: 1 } } });
+        await this.deps.prisma.deviceLogin.update({ where: { deviceCodeHash }, data: { pendingPolls: { increment: 1 } } });
         return new OAuthError('authorization_pending', 'The user has not completed the sign-in yet.');
       case 'slow_down':
         return answers.slowDown(await this.slowDown(deviceCodeHash));
@@ -104,7 +99,7 @@ export class PollDeviceLogin {
 
   /** Ends a pending login once: the final event carries how many polls were pending. */
   private async finish(deviceCodeHash: string, status: FinalStatus, origin: RequestOrigin, error?: 'access_denied' | 'invalid_grant', description?: string): Promise<void> {
-    await this.prisma.$transaction(async (tx) => {
+    await this.deps.prisma.$transaction(async (tx) => {
       const ended = await tx.deviceLogin.updateManyAndReturn({ where: { deviceCodeHash, status: 'pending' }, data: { status } });
       if (ended.length === 0) return;
       const pending_polls = ended[0].pendingPolls;
@@ -116,7 +111,7 @@ export class PollDeviceLogin {
               source: LOGIN_EVENT_SOURCE,
               data: { device_code_hash: deviceCodeHash, error: error ?? 'access_denied', error_description: description ?? '', pending_polls, origin },
             });
-      await this.outbox.append(tx, [event]);
+      await this.deps.outbox.append(tx, [event]);
     });
   }
 
@@ -126,13 +121,13 @@ export class PollDeviceLogin {
       throw new OAuthError('invalid_scope', 'The identity provider issued no refresh token: the login needs the offline_access scope.');
     }
     const refreshToken = tokens.refresh_token;
-    return this.prisma.$transaction(async (tx) => {
+    return this.deps.prisma.$transaction(async (tx) => {
       const redeemed = await tx.deviceLogin.updateManyAndReturn({ where: { deviceCodeHash, status: 'pending' }, data: { status: 'succeeded' } });
       if (redeemed.length === 0) throw answers.redeemed();
       const { sessionId, hashes } = await SessionStore.open(tx, account, origin.client_id, tokens);
       await tx.deviceLogin.update({ where: { deviceCodeHash }, data: { sessionId } });
       const expires_in = tokens.expires_in ?? 300;
-      await this.outbox.append(tx, [
+      await this.deps.outbox.append(tx, [
         createCloudEvent({
           type: 'fedgate.login.succeeded.v1',
           source: LOGIN_EVENT_SOURCE,

@@ -1,8 +1,7 @@
 import { Logger } from '@nestjs/common';
-import { DependencyUnavailableError, OAuthError, TokenSetResponse, accountFromClaims, createCloudEvent, sha256Hex } from '@fedgate/contracts';
-import type { OutboxStore, PrismaClient } from '@fedgate/database';
-import { IdentityProviderClient, IdpConfigurationError, IdpGrantError } from './identity-provider.client';
-import { DEFAULT_SESSION_POLICY, LOGIN_EVENT_SOURCE, RequestOrigin, SessionPolicy } from './login-settings';
+import { DependencyUnavailableError, OAuthError, TokenSetResponse, accountFromClaims, createCloudEvent, sha256Hex, type RequestOrigin } from '@fedgate/contracts';
+import { IdpConfigurationError, IdpGrantError } from './identity-provider.client';
+import { LOGIN_EVENT_SOURCE, type LoginDeps } from './login-settings';
 import { SessionStore } from './session.store';
 
 /**
@@ -15,42 +14,37 @@ import { SessionStore } from './session.store';
 export class RefreshSession {
   private readonly logger = new Logger(RefreshSession.name);
 
-  constructor(
-    private readonly prisma: PrismaClient,
-    private readonly outbox: OutboxStore,
-    private readonly idp: IdentityProviderClient,
-    private readonly policy: SessionPolicy = DEFAULT_SESSION_POLICY,
-  ) {}
+  constructor(private readonly deps: LoginDeps) {}
 
   async execute(refreshToken: string, origin: RequestOrigin): Promise<TokenSetResponse> {
     const presentedHash = sha256Hex(refreshToken);
-    const known = await this.prisma.sessionToken.findUnique({ where: { tokenHash: presentedHash }, include: { session: true } });
+    const known = await this.deps.prisma.sessionToken.findUnique({ where: { tokenHash: presentedHash }, include: { session: true } });
     if (!known || known.kind !== 'refresh') throw new OAuthError('invalid_grant', 'Unknown refresh token.');
     if (known.session.revokedAt) throw new OAuthError('invalid_grant', 'The session has been revoked; log in again.');
 
     // bounded: a session holds at most maxTokens unexpired access tokens (checked before an
     // active token is taken, so a refusal leaves it usable once one of them expires; a rotated
     // one goes on to reuse detection)
-    if (known.status === 'active' && !(await SessionStore.hasRoomForToken(this.prisma, known.sessionId, this.policy))) {
-      throw new OAuthError('invalid_grant', `The session already holds ${this.policy.maxTokens} unexpired access tokens; use one until it expires, or log in again.`);
+    if (known.status === 'active' && !(await SessionStore.hasRoomForToken(this.deps.prisma, known.sessionId, this.deps.sessions))) {
+      throw new OAuthError('invalid_grant', `The session already holds ${this.deps.sessions.maxTokens} unexpired access tokens; use one until it expires, or log in again.`);
     }
     // take the token out of circulation first: of two concurrent uses, exactly one proceeds
-    const taken = await this.prisma.sessionToken.updateMany({ where: { tokenHash: presentedHash, status: 'active' }, data: { status: 'rotated' } });
+    const taken = await this.deps.prisma.sessionToken.updateMany({ where: { tokenHash: presentedHash, status: 'active' }, data: { status: 'rotated' } });
     if (taken.count === 0) {
       await this.revokeForReuse(known.session, presentedHash, origin);
       // at the IdP too: revoking the presented token ends its grant there (the IdP's own reuse rule)
-      await this.idp.revoke(refreshToken, 'refresh_token').catch((err: Error) => this.logger.warn({ reason: err.message }, 'revocation at the identity provider failed'));
+      await this.deps.idp.revoke(refreshToken, 'refresh_token').catch((err: Error) => this.logger.warn({ reason: err.message }, 'revocation at the identity provider failed'));
       throw new OAuthError('invalid_grant', 'This refresh token was already used; the session has been revoked. Log in again.');
     }
 
 
     let tokens;
     try {
-      tokens = await this.idp.refresh(refreshToken);
+      tokens = await this.deps.idp.refresh(refreshToken);
     } catch (err) {
       if (err instanceof DependencyUnavailableError) {
         // the IdP never saw it: the token stays usable for a retry
-        await this.prisma.sessionToken.update({ where: { tokenHash: presentedHash }, data: { status: 'active' } });
+        await this.deps.prisma.sessionToken.update({ where: { tokenHash: presentedHash }, data: { status: 'active' } });
         throw err;
       }
       if (err instanceof IdpGrantError) throw new OAuthError('invalid_grant', `The identity provider refused the refresh token (${err.explanation}).`);
@@ -60,11 +54,11 @@ export class RefreshSession {
 
     const account = accountFromClaims(tokens.claims);
     const nextRefresh = tokens.refresh_token ?? refreshToken;
-    return this.prisma.$transaction(async (tx) => {
+    return this.deps.prisma.$transaction(async (tx) => {
       const hashes = { access: sha256Hex(tokens.access_token), refresh: sha256Hex(nextRefresh) };
       await SessionStore.addTokens(tx, known.sessionId, tokens, hashes);
       const expires_in = tokens.expires_in ?? 300;
-      await this.outbox.append(tx, [
+      await this.deps.outbox.append(tx, [
         createCloudEvent({
           type: 'fedgate.token.refreshed.v1',
           source: LOGIN_EVENT_SOURCE,
@@ -84,10 +78,10 @@ export class RefreshSession {
   }
 
   private async revokeForReuse(session: { id: string; flwrAid: string; idpSid: string | null }, presentedHash: string, origin: RequestOrigin): Promise<void> {
-    await this.prisma.$transaction(async (tx) => {
-      const token_hashes = await SessionStore.revoke(tx, session, 'refresh_reuse', this.policy);
+    await this.deps.prisma.$transaction(async (tx) => {
+      const token_hashes = await SessionStore.revoke(tx, session, 'refresh_reuse', this.deps.sessions);
       const ids = { flwr_aid: session.flwrAid, session_id: session.id };
-      await this.outbox.append(tx, [
+      await this.deps.outbox.append(tx, [
         createCloudEvent({ type: 'fedgate.token.refresh_reuse_detected.v1', source: LOGIN_EVENT_SOURCE, data: { ...ids, refresh_token_hash: presentedHash, origin } }),
         createCloudEvent({ type: 'fedgate.session.revoked.v1', source: LOGIN_EVENT_SOURCE, data: { ...ids, idp_sid: session.idpSid ?? undefined, reason: 'refresh_reuse', token_hashes, origin } }),
       ]);

@@ -1,25 +1,18 @@
-import { DeviceAuthorizationResponse, createCloudEvent, sha256Hex } from '@fedgate/contracts';
-import type { OutboxStore, PrismaClient } from '@fedgate/database';
-import { IdentityProviderClient } from './identity-provider.client';
-import { DeviceFlowPolicy, LOGIN_EVENT_SOURCE, RequestOrigin } from './login-settings';
+import { DeviceAuthorizationResponse, createCloudEvent, sha256Hex, type RequestOrigin } from '@fedgate/contracts';
+import { LOGIN_EVENT_SOURCE, type LoginDeps } from './login-settings';
 
 /**
  * `flwr login` step 1: start a device authorization at the IdP and answer Flower's login
  * details. Only a hash of the device code is stored; the caller keeps the code.
  */
 export class StartDeviceLogin {
-  constructor(
-    private readonly prisma: PrismaClient,
-    private readonly outbox: OutboxStore,
-    private readonly idp: IdentityProviderClient,
-    private readonly policy: DeviceFlowPolicy,
-  ) {}
+  constructor(private readonly deps: LoginDeps) {}
 
   async execute(scope: string | undefined, origin: RequestOrigin): Promise<DeviceAuthorizationResponse> {
-    const started = await this.idp.startDeviceAuthorization(scope);
-    const interval = started.interval ?? this.policy.defaultIntervalSeconds;
+    const started = await this.deps.idp.startDeviceAuthorization(scope);
+    const interval = started.interval ?? this.deps.deviceFlow.defaultIntervalSeconds;
     const deviceCodeHash = sha256Hex(started.device_code);
-    await this.prisma.$transaction(async (tx) => {
+    await this.deps.prisma.$transaction(async (tx) => {
       await tx.deviceLogin.create({
         data: {
           deviceCodeHash,
@@ -30,11 +23,11 @@ export class StartDeviceLogin {
           sourceIp: origin.source_ip,
         },
       });
-      await this.outbox.append(tx, [
+      await this.deps.outbox.append(tx, [
         createCloudEvent({
           type: 'fedgate.login.started.v1',
           source: LOGIN_EVENT_SOURCE,
-          data: { device_code_hash: deviceCodeHash, scope: started.scope, expires_in: started.expires_in, interval, idp_issuer: this.idp.issuer, origin },
+          data: { device_code_hash: deviceCodeHash, scope: started.scope, expires_in: started.expires_in, interval, idp_issuer: this.deps.idp.issuer, origin },
         }),
       ]);
     });

@@ -1,3 +1,3 @@
-export * from './openfga-client';
 export * from './openfga-http.client';
 export * from './check-batcher';
+export * from './readiness';

@@ -18,7 +18,6 @@ export class OpenFgaRequestError extends Error {
   constructor(
     readonly status: number | null,
     message: string,
-    readonly openfgaCode?: string,
   ) {
     super(message);
   }
@@ -49,7 +48,8 @@ export const OPENFGA_MAX_TUPLES_PER_WRITE = 100;
 /**
  * OpenFGA's HTTP API over one keep-alive agent, without retries: the hot path (Check) costs
  * one request on a warm socket, and a failure is reported at once so the caller can deny.
- * (@openfga/sdk retries and adds per-call work we do not want on every decision.)
+ * (@openfga/sdk retries and adds per-call work we do not want on every decision, so Fedgate
+ * does not use it: see libs/openfga/README.md.)
  */
 export class OpenFgaHttpClient {
   private readonly base: URL;
@@ -178,7 +178,7 @@ export class OpenFgaHttpClient {
             }
             const status = res.statusCode ?? 0;
             if (status >= 200 && status < 300) resolve(json as T);
-            else reject(new OpenFgaRequestError(status, `OpenFGA answered ${status}: ${String(json['message'] ?? '').slice(0, 300)}`, json['code'] as string | undefined));
+            else reject(new OpenFgaRequestError(status, `OpenFGA answered ${status} ${String(json['code'] ?? '')}: ${String(json['message'] ?? '').slice(0, 300)}`));
           });
         },
       );

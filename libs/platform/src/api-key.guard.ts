@@ -1,7 +1,7 @@
 import { CanActivate, ExecutionContext, Inject, Injectable, createParamDecorator } from '@nestjs/common';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Request } from 'express';
-import { API_KEY_HEADER, ClientAuthenticationError } from '@fedgate/contracts';
+import { API_KEY_HEADER, ClientAuthenticationError, type RequestOrigin as Origin } from '@fedgate/contracts';
 
 /**
  * A program calling Fedgate (a SuperLink, an operator's tooling), as its key is configured: its
@@ -80,8 +80,9 @@ export class OptionalApiKeyGuard implements CanActivate {
   }
 }
 
-/** The authenticated client and the caller's address, for audit events. */
-export const RequestOrigin = createParamDecorator((_: unknown, context: ExecutionContext) => {
+/** The authenticated client and the caller's address, for audit events: `@RequestOrigin() origin: RequestOrigin`. */
+export const RequestOrigin = createParamDecorator((_: unknown, context: ExecutionContext): RequestOrigin => {
   const req = context.switchToHttp().getRequest<AuthenticatedRequest>();
   return { client_id: req.apiClient?.client_id ?? 'anonymous', source_ip: req.ip ?? req.socket.remoteAddress };
 });
+export type RequestOrigin = Origin;

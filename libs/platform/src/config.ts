@@ -34,7 +34,11 @@ export function loadConfig<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEn
 export const databaseConfigSchema = z.object({ FEDGATE_DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgresql:// URL') });
 /** Kafka: every client authenticates (SASL/SCRAM) as the service's own principal; its ACLs say what it may do. */
 export const kafkaConfigSchema = z.object({
-  FEDGATE_KAFKA_BROKERS: z.string().min(1),
+  /** Comma-separated host:port list; parsed here, once. */
+  FEDGATE_KAFKA_BROKERS: z
+    .string()
+    .transform((list) => list.split(',').map((b) => b.trim()).filter(Boolean))
+    .pipe(z.array(z.string()).min(1, 'name at least one broker host:port')),
   FEDGATE_KAFKA_USERNAME: z.string().min(1),
   FEDGATE_KAFKA_PASSWORD: z.string().min(1),
   // the only mechanism the broker enables (infra/kafka/server.properties)

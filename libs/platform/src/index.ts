@@ -14,3 +14,4 @@ export * from './request-body';
 export * from './fast-json-route';
 export * from './database-failure';
 export * from './oidc-trust';
+export * from './use-cases';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { API_KEY_ROLES, ApiKeyNameSchema, ServiceNameSchema } from '@fedgate/contracts';
+import { API_KEY_ROLES, ApiKeyNameSchema, ServiceNameSchema, TOPIC_NAMES } from '@fedgate/contracts';
 import { databaseConfigSchema, kafkaConfigSchema, oidcConfigSchema, openfgaConfigSchema, serviceConfigSchema, type ConfiguredKey } from '@fedgate/platform';
 
 /**
@@ -84,7 +84,18 @@ export const loginServiceConfigSchema = serviceConfigSchema
      */
     FEDGATE_OIDC_AUDIENCE: z.string().min(1).optional(),
     /** JSON object of extra device-authorization parameters some IdPs need, e.g. {"audience":"..."}. */
-    FEDGATE_OIDC_EXTRA_PARAMS: z.string().optional(),
+    FEDGATE_OIDC_EXTRA_PARAMS: z
+      .string()
+      .transform((text, context) => {
+        try {
+          return JSON.parse(text) as unknown;
+        } catch {
+          context.addIssue({ code: 'custom', message: 'must be a JSON object, e.g. {"audience":"..."}' });
+          return z.NEVER;
+        }
+      })
+      .pipe(z.record(z.string(), z.string(), { error: 'must be a JSON object of string values' }))
+      .optional(),
     FEDGATE_OIDC_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
     /** How often device logins that expired unpolled are closed (with their final audit event). */
     FEDGATE_LOGIN_SWEEP_MS: z.coerce.number().int().min(1000).default(30_000),
@@ -163,11 +174,15 @@ export const auditServiceConfigSchema = serviceConfigSchema
      * published: the audit log's normal setting) or `end` (only events from now on: a scratch log).
      */
     FEDGATE_AUDIT_CONSUMER_START: z.enum(['beginning', 'end']).default('beginning'),
-    /** Comma-separated topics to record; unset = every Fedgate topic (the audit log's normal setting). */
+    /**
+     * Comma-separated topics to record; unset = every Fedgate topic (the audit log's normal setting).
+     * Any topic name is accepted (a benchmark's scratch topic): its messages must still be catalogued events.
+     */
     FEDGATE_AUDIT_TOPICS: z
       .string()
       .regex(/^[A-Za-z0-9._-]+(,[A-Za-z0-9._-]+)*$/, 'must be comma-separated Kafka topic names')
-      .optional(),
+      .optional()
+      .transform((list): readonly string[] => list?.split(',') ?? TOPIC_NAMES),
     /**
      * Kafka consumer session timeout: after an unclean death of an instance, its successor
      * gets the partitions (and the log catches up) once this has passed since the dead

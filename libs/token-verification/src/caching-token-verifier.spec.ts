@@ -91,8 +91,7 @@ describe('CachingTokenVerifier', () => {
     for (let i = 0; i < count; i += 1) await caching.verify(token);
     const seconds = (performance.now() - started) / 1000;
     t.diagnostic(`cached verify: ${count} in ${(seconds * 1000).toFixed(1)} ms → ${Math.round(count / seconds)}/s`);
-    assert.equal(calls(), 1);
-    assert.deepEqual(caching.stats, { hits: count + 1, misses: 1, revoked: 0 });
+    assert.equal(calls(), 1, 'every later verification is a cache hit');
   });
 
   it('shares one verification between concurrent requests for the same token', async () => {

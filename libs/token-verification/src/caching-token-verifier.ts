@@ -23,16 +23,6 @@ export interface CachingTokenVerifierOptions {
   readonly revocations?: SessionRevocations;
 }
 
-/** Counters for metrics. */
-export interface CachingTokenVerifierStats {
-  /** Answered from the cache. */
-  readonly hits: number;
-  /** Passed to the verifier (including joins of an in-flight verification). */
-  readonly misses: number;
-  /** Answered revoked_token. */
-  readonly revoked: number;
-}
-
 /** A verification answer, saying whether it came from the cache. */
 export interface CachedVerification extends VerifiedToken {
   readonly cached: boolean;
@@ -56,17 +46,12 @@ export class CachingTokenVerifier {
   private readonly introspectionCacheSeconds: number;
   private readonly revocations: SessionRevocations | undefined;
   private readonly inFlight = new Map<string, Promise<SessionVerifiedToken>>();
-  private readonly counters = { hits: 0, misses: 0, revoked: 0 };
 
   constructor(options: CachingTokenVerifierOptions) {
     this.verifier = options.verifier;
     this.cache = options.cache ?? new VerifiedTokenCache();
     this.introspectionCacheSeconds = options.introspectionCacheSeconds ?? 60;
     this.revocations = options.revocations;
-  }
-
-  get stats(): CachingTokenVerifierStats {
-    return { ...this.counters };
   }
 
   /**
@@ -87,13 +72,11 @@ export class CachingTokenVerifier {
       const keyGone = cached.method === 'jwt' && cached.kid !== undefined && this.verifier.isKeyPublished?.(cached.kid) === false;
       if (!keyGone) {
         if (this.revocations?.isRevoked(cached)) throw this.revoked(token);
-        this.counters.hits += 1;
         return { ...cached, cached: true, token_hash: tokenHash };
       }
       this.cache.delete(tokenHash);
     }
 
-    this.counters.misses += 1;
     let pending = this.inFlight.get(tokenHash);
     if (pending === undefined) {
       pending = this.verifyWithSession(token, tokenHash);
@@ -123,7 +106,6 @@ export class CachingTokenVerifier {
   }
 
   private revoked(token: string): TokenRejectedError {
-    this.counters.revoked += 1;
     return new TokenRejectedError(
       'revoked_token',
       'The token has been revoked (its session was ended).',

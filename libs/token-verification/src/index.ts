@@ -9,14 +9,12 @@ export {
   type IntrospectionSettings,
   type TokenVerifierLike,
   type TokenVerifierOptions,
-  type TokenVerifierStats,
 } from './token-verifier';
 export { VerifiedTokenCache, type CacheSetOptions, type VerifiedTokenCacheOptions } from './verified-token-cache';
 export {
   CachingTokenVerifier,
   type CachedVerification,
   type CachingTokenVerifierOptions,
-  type CachingTokenVerifierStats,
 } from './caching-token-verifier';
 export {
   TokenRejectedError,
@@ -41,7 +39,7 @@ export {
   type ForgedTokenCorpusInput,
   type ForgedTokenExpectedError,
 } from './testing/forged-tokens';
-export { VerifyAccessToken, TOKEN_EVENT_SOURCE, type VerificationOrigin } from './verify-access-token.use-case';
+export { VerifyAccessToken, TOKEN_EVENT_SOURCE } from './verify-access-token.use-case';
 export { SessionRevocationListener, MAX_TOKEN_LIFETIME_SECONDS } from './session-revocation.listener';
 export { createSessionRevocations, tokenVerificationProviders } from './token-verification.providers';
 export {

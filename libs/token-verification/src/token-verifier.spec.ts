@@ -61,7 +61,8 @@ after(async () => {
 
 describe('TokenVerifier: JWT access tokens of the dev IdP', () => {
   it('verifies a real access token: account, scope, expiry, kid', async () => {
-    const verifier = verifierFor(fixture);
+    const requests = countingFetch();
+    const verifier = verifierFor(fixture, { fetch: requests.fetch });
     await verifier.warmUp();
     assert.equal(verifier.isKeyPublished(fixture.idp.signingKeyIds()[0] ?? ''), true);
     const result = await verifier.verify(aliceToken);
@@ -74,12 +75,13 @@ describe('TokenVerifier: JWT access tokens of the dev IdP', () => {
     assert.equal(result.client_id, 'fedgate');
     const nowSeconds = Math.floor(Date.now() / 1000);
     assert.ok(result.expires_at > nowSeconds && result.expires_at <= nowSeconds + 300, `expires_at ${result.expires_at}`);
-    assert.deepEqual(verifier.stats, { discoveryRequests: 1, jwksRequests: 1, introspectionRequests: 0 });
+    assert.equal(requests.count('/jwks'), 1);
+    assert.equal(requests.total(), 2, 'one discovery, one JWKS, no introspection');
 
     const bob = await verifier.verify((await fixture.signIn({ username: 'bob', scope: 'openid api:read api:write' })).access_token);
     assert.deepEqual(bob.account, { flwr_aid: 'bob', account_name: 'bob' });
     assert.equal(bob.scope, 'api:read api:write');
-    assert.equal(verifier.stats.jwksRequests, 1, 'the JWKS is fetched once, not per token');
+    assert.equal(requests.count('/jwks'), 1, 'the JWKS is fetched once, not per token');
   });
 
   it('refuses 100% of the forged-token corpus, each with its expected code', async (t) => {
@@ -400,7 +402,8 @@ describe('TokenVerifier: opaque tokens via RFC 7662 introspection', () => {
 describe('TokenVerifier: speed', () => {
   it('measures jose verification of one real token (2000 verifies, no cache)', async (t) => {
     const token = (await fixture.signIn()).access_token;
-    const verifier = verifierFor(fixture, { jwksCooldownMs: 60_000 });
+    const requests = countingFetch();
+    const verifier = verifierFor(fixture, { fetch: requests.fetch, jwksCooldownMs: 60_000 });
     await verifier.verify(token); // discovery + JWKS
     const count = 2_000;
     const started = performance.now();
@@ -409,6 +412,6 @@ describe('TokenVerifier: speed', () => {
     const rate = Math.round(count / seconds);
     t.diagnostic(`jose RS256 verify: ${count} in ${seconds.toFixed(2)} s → ${rate}/s (${((seconds * 1e6) / count).toFixed(0)} µs each)`);
     assert.ok(rate > 200, `verify rate ${rate}/s`);
-    assert.equal(verifier.stats.jwksRequests, 1);
+    assert.equal(requests.count('/jwks'), 1);
   });
 });

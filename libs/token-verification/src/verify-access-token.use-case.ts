@@ -1,14 +1,9 @@
-import { createCloudEvent, sha256Hex, type FedgateEvent } from '@fedgate/contracts';
+import { createCloudEvent, sha256Hex, type FedgateEvent, type RequestOrigin } from '@fedgate/contracts';
 import type { OutboxGroupWriter } from '@fedgate/database';
 import type { CachedVerification, CachingTokenVerifier } from './caching-token-verifier';
 import { TokenRejectedError } from './verified-token';
 
 export const TOKEN_EVENT_SOURCE = '/fedgate/token-service';
-
-export interface VerificationOrigin {
-  client_id: string;
-  source_ip?: string;
-}
 
 /**
  * `POST /v1/verify` and its twins: verify a bearer token and record the outcome. The audit
@@ -26,7 +21,7 @@ export class VerifyAccessToken {
    * `recordSuccess: false` when the caller records the verification itself, in one event with
    * what it decided (`POST /v1/authorize`); a refusal is always recorded here.
    */
-  async execute(token: string, origin: VerificationOrigin, options: { recordSuccess?: boolean } = {}): Promise<CachedVerification> {
+  async execute(token: string, origin: RequestOrigin, options: { recordSuccess?: boolean } = {}): Promise<CachedVerification> {
     let verified: CachedVerification;
     try {
       verified = await this.verifier.verify(token);
@@ -56,7 +51,7 @@ export class VerifyAccessToken {
 }
 
 /** The one event of a refused token (also what `POST /v1/authorize` records for one). */
-export function rejectionEvent(err: TokenRejectedError, token: string, origin: VerificationOrigin): FedgateEvent {
+export function rejectionEvent(err: TokenRejectedError, token: string, origin: RequestOrigin): FedgateEvent {
   return createCloudEvent({
     type: 'fedgate.token.rejected.v1',
     source: TOKEN_EVENT_SOURCE,
