@@ -28,6 +28,7 @@ while [ $# -gt 0 ]; do
 done
 
 ensure_secrets
+secure_state
 # the IdP settings are checked before anything is built or started
 bash "$ROOT/scripts/infra/idp.sh" configure "${IDP_ARGS[@]}"
 bash "$ROOT/scripts/build.sh"

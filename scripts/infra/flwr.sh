@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Flower (PyPI `flwr`, FLWR_VERSION in infra/stack.env) in a cached Python venv outside the
-# repository ($CACHE/flwr/<version>-py<x.y>), shared by every checkout: the SuperLink
+# repository ($VENVS/<version>-py<x.y>, below), shared by every checkout: the SuperLink
 # (superlink.sh), the real `flwr` CLI of the end-to-end tests and the integration's pytest run from it.
 #   flwr.sh ensure   create/complete the venv (flwr==$FLWR_VERSION; its dependencies, pytest and
 #                    wheel from a venv shared by the releases that declare the same ones); prints its path
@@ -10,16 +10,28 @@
 #                    (FLWR_FEDERATION_RELEASES in infra/stack.env) from its wheel's source
 # FEDGATE_PYTHON picks the interpreter (default python3; flwr 1.22 needs 3.9.2 to 3.13);
 # FEDGATE_FLWR_VERSION overrides stack.env's FLWR_VERSION (superlink.sh and the e2e test follow).
+# As root the venvs live in /var/cache/fedgate/flwr (FEDGATE_FLWR_VENV_DIR), world-readable and
+# root-owned: superlink.sh runs the ServerApp executor from the same venv as an unprivileged
+# user, who cannot enter root's 0700 home where the rest of the cache is. They hold only PyPI's packages.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 PYTHON=${FEDGATE_PYTHON:-python3}
+# as root, an interpreter the ServerApp executor's user can run too: not one under root's 0700
+# home (pyenv, ...), whose venv would point there; the system's when `python3` is such a one
+if [ "$(id -u)" = 0 ] && [ -z "${FEDGATE_PYTHON:-}" ]; then
+  _real=$("$PYTHON" -c 'import os, sys; print(os.path.realpath(sys.executable))' 2>/dev/null || true)
+  case "$_real" in "$HOME"/*|/root/*) [ -x /usr/bin/python3 ] && PYTHON=/usr/bin/python3 ;; esac
+  unset _real
+fi
 # another supported release for a one-off check, e.g. FEDGATE_FLWR_VERSION=1.23.0
 FLWR_VERSION=${FEDGATE_FLWR_VERSION:-$FLWR_VERSION}
 
 pyver() { "$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])' || die "no usable Python ($PYTHON); set FEDGATE_PYTHON"; }
 
-venv_dir() { echo "$CACHE/flwr/$FLWR_VERSION-py$(pyver)"; }
+VENVS=${FEDGATE_FLWR_VENV_DIR:-$([ "$(id -u)" = 0 ] && echo /var/cache/fedgate/flwr || echo "$CACHE/flwr")}
+
+venv_dir() { echo "$VENVS/$FLWR_VERSION-py$(pyver)"; }
 
 cmd_path() {
   local venv
@@ -57,7 +69,7 @@ PY
 
 # A venv per release, holding only flwr itself (installed --no-deps, with its console scripts);
 # its dependencies, with pytest and wheel, live in one shared venv per distinct requirement list
-# ($CACHE/flwr-deps-<hash>-py<x.y>), reached through a .pth file. Releases that declare the same
+# ($VENVS/deps-<hash>-py<x.y>), reached through a .pth file. Releases that declare the same
 # requirements (1.34-1.39, 1.40-1.41, 1.22-1.23) install them once: a new release of such a
 # group costs a wheel download, not a full install.
 cmd_ensure() {
@@ -65,6 +77,8 @@ cmd_ensure() {
   venv=$(venv_dir)
   mkdir -p "${venv%/*}"
   (
+    # readable by every user (the ServerApp executor's too): packages only, no secret
+    umask 022
     # several checkouts may ask at once: one installs, the others wait
     exec 9>"$venv.lock"
     flock 9
@@ -73,7 +87,7 @@ cmd_ensure() {
     # what the shared venv holds; `wheel` lets the package's own test build it offline
     requirements=$(wheel_requirements "$wheel" && printf '%s\n' 'pytest>=8' 'wheel')
     hash=$(printf '%s' "$requirements" | sha256sum | cut -c1-12)
-    deps=$CACHE/flwr/deps-$hash-py$(pyver)
+    deps=$VENVS/deps-$hash-py$(pyver)
     (
       exec 7>"$deps.lock"
       flock 7

@@ -44,6 +44,12 @@ if [ -n "${FEDGATE_PORT_OFFSET:-}" ] && [ "$FEDGATE_PORT_OFFSET" != 0 ]; then
   unset _port_var
 fi
 
+# secure_state — the state dir is its owner's only (0700): it holds the stack's secrets (secrets.env,
+# stack.json with the keys, the TLS, IdP and audit signing keys, the SuperLink's key file), and
+# the ServerApps the SuperLink runs (other users' code, as another uid: superlink.sh) must read
+# none of it. PostgreSQL, which runs as its own OS user, keeps its cluster outside (postgres.sh).
+secure_state() { chmod 700 "$STATE"; }
+
 # Random hex without depending on openssl being installed.
 rand_hex() {
   local bytes=${1:-24}

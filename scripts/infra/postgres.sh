@@ -44,6 +44,17 @@ resolve_paths() {
     PGDATA_DIR=$(readlink "$link")
     PG_BASE=$(dirname "$PGDATA_DIR")
     PG_SOCK=$PG_BASE/socket
+  elif [ -d "$link" ] && ! can_reach "$link"; then
+    # a cluster made before the state dir became 0700 (lib.sh secure_state): moved out once,
+    # to where postgres reaches it, the symlink recording it (the server is stopped here)
+    base=/var/lib/postgresql/fedgate-$(printf '%s' "$STATE" | sha256sum | cut -c1-12)
+    [ ! -f "$link/postmaster.pid" ] || die "postgres: the cluster in $link is running but its state dir is now private; stop it (chmod 755 $STATE; npm run stack:down) and start again"
+    log "postgres: moving the cluster out of the private state dir to $base/data"
+    mkdir -p "$base" && chown_pg "$base" && chmod 700 "$base"
+    mv "$link" "$base/data" && ln -s "$base/data" "$link"
+    PGDATA_DIR=$base/data
+    PG_BASE=$(dirname "$PGDATA_DIR")
+    PG_SOCK=$PG_BASE/socket
   elif [ -d "$link" ] || can_reach "$DATA"; then
     PGDATA_DIR=$link
     PG_BASE=""

@@ -7,13 +7,13 @@ import { AUDIT_READER_ROLE, AuditReaderGuard } from './audit-reader.guard';
 const contextWith = (apiClient: unknown) => ({ switchToHttp: () => ({ getRequest: () => ({ apiClient }) }) }) as unknown as ExecutionContext;
 
 describe('AuditReaderGuard', () => {
-  it('lets a key with the audit-reader role read', () => {
-    assert.equal(new AuditReaderGuard().canActivate(contextWith({ client_id: 'dev', roles: [AUDIT_READER_ROLE] })), true);
+  it('lets a key with the audit-reader role read', async () => {
+    assert.equal(await new AuditReaderGuard().canActivate(contextWith({ client_id: 'dev', roles: [AUDIT_READER_ROLE] })), true);
   });
 
-  it('answers 403 forbidden to an authenticated client without the role', () => {
+  it('answers 403 forbidden to an authenticated client without the role', async () => {
     for (const client of [{ client_id: 'superlink', roles: [] }, { client_id: 'other', roles: ['admin'] }, undefined]) {
-      assert.throws(
+      await assert.rejects(
         () => new AuditReaderGuard().canActivate(contextWith(client)),
         (err: unknown) => err instanceof FedgateError && err.code === 'forbidden' && err.status === 403,
       );

@@ -146,6 +146,32 @@ describe('trust model: keys for services, tokens for people', { timeout: 300_000
     await refusalOf('key:operator', 'access.grant', `service:${serviceB}`);
   });
 
+  it("login-service and token-service answer SuperLink keys only: the operator's key gets 403 at every keyed call, audited; nothing is issued", async () => {
+    const token = await accessTokenOf(stack, admin);
+    const { login, token: tokenService } = stack.services;
+    const since = new Date();
+    const refused = {
+      // the fast path (plain JSON) and Express (any other body) of /v1/verify alike
+      verify: await postJson(stack, `${tokenService}/v1/verify`, { access_token: token }, { apiKey: operatorKey }),
+      verifyExpress: await postJson(stack, `${tokenService}/v1/verify`, token, { apiKey: operatorKey, contentType: 'text/plain' }),
+      introspect: await postJson(stack, `${tokenService}/v1/introspect`, new URLSearchParams({ token }).toString(), { apiKey: operatorKey, contentType: 'application/x-www-form-urlencoded' }),
+      deviceAuthorize: await postJson(stack, `${login}/v1/device/authorize`, {}, { apiKey: operatorKey }),
+      deviceToken: await postJson(stack, `${login}/v1/device/token`, { device_code: 'x' }, { apiKey: operatorKey }),
+      refresh: await postJson(stack, `${login}/v1/token/refresh`, { refresh_token: 'x' }, { apiKey: operatorKey }),
+      logout: await postJson(stack, `${login}/v1/logout`, { access_token: token }, { apiKey: operatorKey }),
+    };
+    for (const [what, res] of Object.entries(refused)) assert.deepEqual([res.status, res.body?.error], [403, 'forbidden'], `${what}: ${JSON.stringify(res.body)}`);
+    // nothing happened: no device login was started, no token verified, the session not revoked
+    const { rows } = await pool.query(`SELECT event->>'type' AS type FROM outbox_event WHERE created_at >= $1 AND event->>'type' <> 'fedgate.request.refused.v1' AND (event->'data'->'origin'->>'client_id' = 'operator' OR event->'data'->>'access_token_hash' = $2)`, [since, sha256Hex(token)]);
+    assert.deepEqual(rows, [], 'the refused calls changed nothing');
+    assert.equal((await postJson(stack, `${tokenService}/v1/verify`, { access_token: token })).body.active, true, 'the session is still valid');
+    for (const action of ['POST /v1/verify', 'POST /v1/introspect', 'POST /v1/device/authorize', 'POST /v1/device/token', 'POST /v1/token/refresh', 'POST /v1/logout']) {
+      await refusalOf('key:operator', action);
+    }
+    // every SuperLink's key verifies (no service is named here: a token is a person, whichever SuperLink asks)
+    for (const key of [superlinkKey, other.api_key]) assert.equal((await postJson(stack, `${tokenService}/v1/verify`, { access_token: token }, { apiKey: key })).status, 200);
+  });
+
   it("bob's own token cannot grant, alice's (an admin's) can; mallory never becomes admin", async () => {
     const service = `service:${serviceA}`;
     const byBob = await api.grant(serviceA, 'mallory', 'admin', 'bob');

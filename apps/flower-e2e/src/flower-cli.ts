@@ -139,15 +139,20 @@ export function ensureFlwr(version: string): string {
   return ensured.stdout.trim().split('\n').pop()!;
 }
 
-/** The stack's SuperLink at this release (one at a time on the stack's ports), process isolation: runs stay pending without SuperNodes. */
-export function startSuperlink(version: string): void {
+/**
+ * The stack's SuperLink at this release (one at a time on the stack's ports), with `settings` in
+ * superlink.sh's environment. By default process isolation and no ServerApp executor: runs stay
+ * pending without SuperNodes, which is all the scenarios need; `{}` is the stack's own default
+ * (the executor under its own user, serverapp-isolation.integration.ts).
+ */
+export function startSuperlink(version: string, settings: Record<string, string> = { SUPERLINK_ISOLATION: 'process', SUPERLINK_EXECUTOR: 'none' }): void {
   runProjectScript('scripts/infra/superlink.sh', ['stop']);
-  process.env.SUPERLINK_ISOLATION = 'process';
+  Object.assign(process.env, settings);
   try {
     const start = withFlwrVersion(version, () => runProjectScript('scripts/infra/superlink.sh', ['start'], 300_000));
     assert.equal(start.status, 0, `superlink start (flwr ${version}):\n${start.stderr}`);
   } finally {
-    delete process.env.SUPERLINK_ISOLATION;
+    for (const name of Object.keys(settings)) delete process.env[name];
   }
 }
 

@@ -3,8 +3,8 @@ import { ThrottlerModule } from '@nestjs/throttler';
 import { openApiDocument } from '@fedgate/contracts';
 import { DatabaseModule, DatabaseReadinessCheck, OutboxStore, PrismaService } from '@fedgate/database';
 import { KafkaModule, KafkaReadinessCheck, kafkaSettingsFromConfig } from '@fedgate/kafka';
-import { DEFAULT_DEVICE_FLOW_POLICY, ExpireDeviceLogins, IdentityProviderClient, Logout, PollDeviceLogin, RefreshSession, SessionPolicy, StartDeviceLogin, type LoginDeps } from '@fedgate/login';
-import { PlatformModule, oidcDiscoveryReadinessCheck, provideUseCases } from '@fedgate/platform';
+import { DEFAULT_DEVICE_FLOW_POLICY, ExpireDeviceLogins, IdentityProviderClient, Logout, PollDeviceLogin, RefreshSession, SessionPolicy, StartDeviceLogin, type LoginDeps, LOGIN_EVENT_SOURCE } from '@fedgate/login';
+import { PlatformModule, oidcDiscoveryReadinessCheck, provideKeyRefusals, provideUseCases } from '@fedgate/platform';
 import type { LoginServiceConfig } from '@fedgate/service-config';
 import { DeviceLoginSweeper, SWEEP_INTERVAL_MS } from './device-login.sweeper';
 import { LoginRateLimitGuard } from './login-rate-limit.guard';
@@ -58,6 +58,8 @@ export class LoginServiceModule {
         { provide: SWEEP_INTERVAL_MS, useValue: config.FEDGATE_LOGIN_SWEEP_MS },
         DeviceLoginSweeper,
         LoginRateLimitGuard,
+        // a key without the superlink role is refused, and the refusal audited through the outbox
+        provideKeyRefusals(LOGIN_EVENT_SOURCE, OutboxStore),
       ],
     };
   }

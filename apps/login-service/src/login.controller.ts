@@ -2,12 +2,15 @@ import { Controller, HttpCode, Inject, Post, Req, UseGuards } from '@nestjs/comm
 import type { FastifyRequest as Request } from 'fastify';
 import { API_PATHS, DeviceAuthorizeRequestSchema, DeviceTokenRequestSchema, LogoutRequestSchema, RefreshRequestSchema } from '@fedgate/contracts';
 import { Logout, PollDeviceLogin, RefreshSession, StartDeviceLogin } from '@fedgate/login';
-import { ApiKeyGuard, RequestOrigin, validBody } from '@fedgate/platform';
+import { ApiKeyGuard, RequestOrigin, SuperlinkKeyGuard, validBody } from '@fedgate/platform';
 import { LoginRateLimitGuard } from './login-rate-limit.guard';
 
-/** The v1 REST API of ../shared/API.md § login-service, for SuperLinks and the CLI. */
+/**
+ * The v1 REST API of ../shared/API.md § login-service, for SuperLinks and the CLI (which logs in
+ * with a SuperLink's key): a key without the superlink role is refused, 403 and audited.
+ */
 @Controller()
-@UseGuards(ApiKeyGuard)
+@UseGuards(ApiKeyGuard, SuperlinkKeyGuard)
 export class LoginController {
   constructor(
     @Inject(StartDeviceLogin) private readonly start: StartDeviceLogin,

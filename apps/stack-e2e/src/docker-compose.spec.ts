@@ -778,8 +778,10 @@ describe('docker-compose.yml', () => {
     const command = commandOf(svc);
     const native = read('scripts/infra/superlink.sh');
     // compose runs the newest release (FLWR_VERSION); superlink.sh also keeps 1.22-1.23's gRPC ports
-    const legacyOnly = new Set(['--serverappio-api-address', '--fleet-api-address', '--control-api-address', '--storage-dir']);
-    const nativeFlags = [...native.matchAll(/(--[a-z][a-z-]+) "/g)].map((m) => m[1]!).filter((f) => !legacyOnly.has(f));
+    const legacyOnly = new Set(['--serverappio-api-address', '--fleet-api-address', '--control-api-address', '--storage-dir', '--appio-api-address']);
+    // the ServerApp executor's flags (flower-superexec, the superexec service below)
+    const executorOnly = new Set(['--runtime-api-address', '--root-certificates', '--insecure']);
+    const nativeFlags = [...native.matchAll(/(--[a-z][a-z-]+) "/g)].map((m) => m[1]!).filter((f) => !legacyOnly.has(f) && !executorOnly.has(f));
     assert.ok(nativeFlags.length >= 7, 'flags of superlink.sh not found');
     for (const flag of nativeFlags.filter((f) => f !== '--stack-file')) assert.ok(command.includes(flag), `superlink: ${flag} as in superlink.sh`);
     assert.equal(option(command, '--login-url'), `https://login-service:${stackEnv.LOGIN_PORT}`);
@@ -808,6 +810,32 @@ describe('docker-compose.yml', () => {
     assert.match(script, /scripts\/infra\/tls\.sh superlink \/superlink-secrets 1000:1000/);
     assert.match(script, /umask 077 .*>\/superlink-secrets\/fedgate-api-key/);
     assert.equal(environmentOf(init).SUPERLINK_KEY, vars.FEDGATE_API_KEY, "the SuperLink's key, for its file only");
+    assert.match(script, /install -m 0644 \/superlink-secrets\/ca\.pem \/superlink-ca\/ca\.pem/, 'the CA certificate, alone, for the executor');
+    // the users' code runs elsewhere: process isolation, like superlink.sh
+    assert.equal(option(command, '--isolation'), 'process');
+  });
+
+  it('runs the ServerApps (user code) in a superexec container of their own: another user, the CA certificate only, no secret', () => {
+    const { stackEnv, vars } = load();
+    const svc = service('superexec') as ComposeService & { entrypoint?: string[]; tmpfs?: string[] };
+    assert.deepEqual((svc as { profiles?: string[] }).profiles, ['superlink'], 'with the SuperLink');
+    assert.equal(svc.image, service('superlink').image, "the SuperLink's image (flwr at FLWR_VERSION)");
+    assert.deepEqual(svc.entrypoint, ['flower-superexec']);
+    assert.equal(svc.user, '65534:65534', 'nobody: not the SuperLink\'s user (1000), not root');
+    const command = commandOf(svc);
+    const option = (name: string) => command[command.indexOf(name) + 1];
+    assert.equal(option('--runtime-api-address'), `superlink:${stackEnv.SUPERLINK_CONTROL_PORT}`);
+    assert.equal(option('--root-certificates'), '/superlink-ca/ca.pem');
+    assert.ok(!command.includes('--insecure'), 'TLS to the Runtime API');
+    // nothing of the stack but the CA certificate's volume, read-only; no secret in its environment
+    assert.deepEqual(mountsOf(svc).map((m) => [m.source, m.target, m.readOnly]), [['superlink-ca', '/superlink-ca', true]]);
+    const env = environmentOf(svc);
+    for (const [name, value] of Object.entries(vars)) {
+      if (/KEY|PASSWORD|SECRET/.test(name)) assert.ok(!Object.values(env).includes(value), `${name} is not in its environment`);
+    }
+    assert.deepEqual(Object.keys(env).sort(), ['FLWR_HOME', 'FLWR_TELEMETRY_ENABLED', 'HOME']);
+    assert.deepEqual(svc.tmpfs, ['/serverapp:mode=1777'], 'its home in memory');
+    assert.equal(dependsOf(svc).superlink, 'service_healthy');
   });
 
   it('is accepted by `docker compose config` and interpolates the same way', { skip }, () => {

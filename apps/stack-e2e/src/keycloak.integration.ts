@@ -282,7 +282,7 @@ describe('Fedgate against a real Keycloak 26', { timeout: 900_000 }, () => {
     cpSync(path.join(state, 'secrets.env'), path.join(superlinkState, 'secrets.env'));
     writeFileSync(path.join(superlinkState, 'stack.json'), JSON.stringify({ ...stack, services: { ...stack.services, login: login.url, token: token.url, authz: authz.url }, service_name: serviceName }));
     // flwr 1.22: its pyproject federation form and gRPC Control API (the stack's default is the newest)
-    const superlinkEnv = { ...process.env, FEDGATE_STATE_DIR: superlinkState, SUPERLINK_ISOLATION: 'process', FEDGATE_FLWR_VERSION: '1.22.0' };
+    const superlinkEnv = { ...process.env, FEDGATE_STATE_DIR: superlinkState, SUPERLINK_ISOLATION: 'process', SUPERLINK_EXECUTOR: 'none', FEDGATE_FLWR_VERSION: '1.22.0' };
     const superlink = (verb: string) => spawnSync('bash', [path.join(root, 'scripts/infra/superlink.sh'), verb], { cwd: root, encoding: 'utf8', env: superlinkEnv, timeout: 600_000 });
     const venv = spawnSync('bash', [path.join(root, 'scripts/infra/flwr.sh'), 'ensure'], { encoding: 'utf8', env: superlinkEnv, timeout: 900_000 }).stdout.trim();
     const up = superlink('start');

@@ -1,10 +1,10 @@
 import { Controller, Get, HttpCode, Inject, Post, Req, Res, UseGuards } from '@nestjs/common';
 import type { FastifyReply as Response, FastifyRequest as Request } from 'fastify';
 import { API_PATHS, IntrospectionFormSchema, TokenVerificationError, VerifyRequestSchema } from '@fedgate/contracts';
-import { ApiKeyGuard, RequestOrigin, validBody } from '@fedgate/platform';
+import { ApiKeyGuard, RequestOrigin, SuperlinkKeyGuard, validBody } from '@fedgate/platform';
 import { TokenRejectedError, VerifyAccessToken, toActiveVerifyResult, toInactiveVerifyResult } from '@fedgate/token-verification';
 
-/** The v1 REST API of ../shared/API.md § token-service. */
+/** The v1 REST API of ../shared/API.md § token-service: keyed calls for SuperLink keys only (any other key: 403, audited). */
 @Controller()
 export class TokenController {
   constructor(@Inject(VerifyAccessToken) private readonly verifyToken: VerifyAccessToken) {}
@@ -12,7 +12,7 @@ export class TokenController {
   /** Valid → 200 {active:true, account, scope, expires_at}; refused → 401 {active:false, error}. */
   @Post(API_PATHS.token.verify)
   @HttpCode(200)
-  @UseGuards(ApiKeyGuard)
+  @UseGuards(ApiKeyGuard, SuperlinkKeyGuard)
   async verify(@Req() req: Request, @Res({ passthrough: true }) res: Response, @RequestOrigin() origin: RequestOrigin) {
     const { access_token } = validBody(req, 'json', VerifyRequestSchema);
     try {
@@ -43,7 +43,7 @@ export class TokenController {
   /** RFC 7662: {active:false} for anything not currently valid, never a reason. */
   @Post(API_PATHS.token.introspect)
   @HttpCode(200)
-  @UseGuards(ApiKeyGuard)
+  @UseGuards(ApiKeyGuard, SuperlinkKeyGuard)
   async introspect(@Req() req: Request, @RequestOrigin() origin: RequestOrigin) {
     const { token } = validBody(req, 'form', IntrospectionFormSchema);
     try {

@@ -89,8 +89,11 @@ export const TOPIC_CATALOGUE = {
   },
   /** Token verification outcomes: token.verified, token.rejected (high volume). */
   token: { name: 'fedgate.token.v1', producers: ['token-service'], consumers: ['audit-service'] },
-  /** Authorization decisions and refused requests: authz.decision, request.refused. */
-  authz: { name: 'fedgate.authz.v1', producers: ['authz-service'], consumers: ['audit-service'] },
+  /**
+   * Authorization decisions and refused requests: authz.decision, request.refused (login- and
+   * token-service refuse keys without the superlink role too).
+   */
+  authz: { name: 'fedgate.authz.v1', producers: ['authz-service', 'login-service', 'token-service'], consumers: ['audit-service'] },
   /**
    * Run ownership and grants: run.registered / shared / unshared, access.granted / revoked.
    * Event-sourced truth: OpenFGA tuples and database tables are projections rebuilt by replay,

@@ -137,6 +137,8 @@ const BODY_ERRORS: readonly ErrorCode[] = ['invalid_request', 'payload_too_large
 /** Every /v1 call guarded by ApiKeyGuard. */
 const KEYED: readonly ErrorCode[] = ['invalid_client'];
 /** Any call may be shed (503 `overloaded`, Retry-After) when the service is at its limit of requests in progress. */
+/** A key used outside its roles or services (403 forbidden, audited): login and token calls need the superlink role. */
+const SCOPED: readonly ErrorCode[] = [...KEYED, 'forbidden'];
 const ALWAYS: readonly ErrorCode[] = ['overloaded', 'internal_error'];
 /** Every call that reads or writes PostgreSQL (each answered call is audited through the outbox). */
 const STORED: readonly ErrorCode[] = ['database_unavailable', ...ALWAYS];
@@ -212,7 +214,7 @@ const LOGIN_OPERATIONS: readonly OpenApiOperation[] = [
     security: 'apiKey',
     requestBody: { mediaType: MEDIA_JSON, schema: named('DeviceAuthorizeRequest', DeviceAuthorizeRequestSchema), description: '`{}` or `{"scope": "..."}`.' },
     responses: [json(200, 'A device authorization for the CLI to show.', named('DeviceAuthorizationResponse', DeviceAuthorizationResponseSchema))],
-    errors: [...KEYED, ...BODY_ERRORS, 'invalid_scope', 'idp_unavailable', ...STORED],
+    errors: [...SCOPED, ...BODY_ERRORS, 'invalid_scope', 'idp_unavailable', ...STORED],
   },
   {
     operationId: 'deviceToken',
@@ -223,7 +225,7 @@ const LOGIN_OPERATIONS: readonly OpenApiOperation[] = [
     security: 'apiKey',
     requestBody: { mediaType: MEDIA_JSON, schema: named('DeviceTokenRequest', DeviceTokenRequestSchema) },
     responses: [json(200, 'The sign-in completed: tokens and their account.', named('TokenSetResponse', TokenSetResponseSchema))],
-    errors: [...KEYED, ...BODY_ERRORS, ...DEVICE_POLL_ERRORS, 'idp_unavailable', ...STORED],
+    errors: [...SCOPED, ...BODY_ERRORS, ...DEVICE_POLL_ERRORS, 'idp_unavailable', ...STORED],
   },
   {
     operationId: 'refreshTokens',
@@ -234,7 +236,7 @@ const LOGIN_OPERATIONS: readonly OpenApiOperation[] = [
     security: 'apiKey',
     requestBody: { mediaType: MEDIA_JSON, schema: named('RefreshRequest', RefreshRequestSchema) },
     responses: [json(200, 'New tokens and their account.', named('TokenSetResponse', TokenSetResponseSchema))],
-    errors: [...KEYED, ...BODY_ERRORS, 'invalid_grant', 'idp_unavailable', ...STORED],
+    errors: [...SCOPED, ...BODY_ERRORS, 'invalid_grant', 'idp_unavailable', ...STORED],
   },
   {
     operationId: 'logout',
@@ -247,7 +249,7 @@ const LOGIN_OPERATIONS: readonly OpenApiOperation[] = [
     security: 'apiKey',
     requestBody: { mediaType: MEDIA_JSON, schema: named('LogoutRequest', LogoutRequestSchema) },
     responses: [{ status: 204, description: 'The session is revoked.' }],
-    errors: [...KEYED, ...BODY_ERRORS, 'idp_unavailable', ...STORED],
+    errors: [...SCOPED, ...BODY_ERRORS, 'idp_unavailable', ...STORED],
   },
   {
     operationId: 'oauthDeviceAuthorization',
@@ -284,7 +286,7 @@ const TOKEN_OPERATIONS: readonly OpenApiOperation[] = [
     security: 'apiKey',
     requestBody: { mediaType: MEDIA_JSON, schema: named('VerifyRequest', VerifyRequestSchema) },
     responses: [json(200, 'The token is active.', named('ActiveVerifyResult', ActiveVerifyResultSchema))],
-    errors: [...KEYED, ...BODY_ERRORS, ...BEARER_REJECTIONS, 'idp_unavailable', ...VERIFYING],
+    errors: [...SCOPED, ...BODY_ERRORS, ...BEARER_REJECTIONS, 'idp_unavailable', ...VERIFYING],
     errorStatus: { expired_token: 401 },
     // a refused token answers `{active:false, error, error_description}`; a refused key the plain body
     errorBodies: { 401: named('InactiveVerifyResult', InactiveVerifyResultSchema) },
@@ -310,13 +312,11 @@ const TOKEN_OPERATIONS: readonly OpenApiOperation[] = [
     security: 'apiKey',
     requestBody: { mediaType: MEDIA_FORM, schema: named('IntrospectionForm', IntrospectionFormSchema) },
     responses: [json(200, 'RFC 7662 §2.2 introspection response.', named('IntrospectionResponse', IntrospectionResponseSchema))],
-    errors: [...KEYED, ...BODY_ERRORS, 'idp_unavailable', ...VERIFYING],
+    errors: [...SCOPED, ...BODY_ERRORS, 'idp_unavailable', ...VERIFYING],
   },
 ];
 
 const WriteResponse = named('WriteResponse', WriteResponseSchema);
-/** A key used outside its roles or services (403 forbidden, audited). */
-const SCOPED: readonly ErrorCode[] = [...KEYED, 'forbidden'];
 /** Calls a person makes with their own token (key optional). */
 const PERSONAL: readonly ErrorCode[] = ['invalid_client', ...BEARER_REJECTIONS, 'forbidden', 'idp_unavailable'];
 const MEMBER_WRITE_ERRORS: readonly ErrorCode[] = [...PERSONAL, ...BODY_ERRORS, 'authz_unavailable', ...VERIFYING];

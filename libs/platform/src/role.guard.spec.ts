@@ -1,0 +1,41 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { ExecutionContext } from '@nestjs/common';
+import { FedgateError, type FedgateEvent } from '@fedgate/contracts';
+import { keyRefusalsTo, requireRole } from './role.guard';
+
+const request = (apiClient: unknown) => ({ apiClient, method: 'POST', baseUrl: '', path: '/v1/verify', ip: '127.0.0.1' });
+const contextWith = (apiClient: unknown) => ({ switchToHttp: () => ({ getRequest: () => request(apiClient) }) }) as unknown as ExecutionContext;
+const SuperlinkGuard = requireRole('superlink');
+
+describe('requireRole', () => {
+  it('lets a key with the role through and records nothing', async () => {
+    const events: FedgateEvent[] = [];
+    const guard = new SuperlinkGuard(keyRefusalsTo(async (e) => void events.push(e), '/fedgate/token-service'));
+    assert.equal(await guard.canActivate(contextWith({ client_id: 'superlink-a', roles: ['superlink'], services: ['superlink-a'] })), true);
+    assert.equal(events.length, 0);
+  });
+
+  it('refuses a key without the role with 403 forbidden, after recording the refusal under the key', async () => {
+    const events: FedgateEvent[] = [];
+    const guard = new SuperlinkGuard(keyRefusalsTo(async (e) => void events.push(e), '/fedgate/token-service'));
+    await assert.rejects(
+      () => guard.canActivate(contextWith({ client_id: 'operator', roles: ['authz-admin', 'audit-reader'], services: '*' })),
+      (err: unknown) => err instanceof FedgateError && err.code === 'forbidden' && err.status === 403,
+    );
+    assert.equal(events.length, 1);
+    assert.equal(events[0]!.type, 'fedgate.request.refused.v1');
+    assert.equal(events[0]!.source, '/fedgate/token-service');
+    assert.deepEqual(events[0]!.data, {
+      actor: { kind: 'key', name: 'operator' },
+      action: 'POST /v1/verify',
+      reason: "This client's key does not have the superlink role.",
+      origin: { client_id: 'operator', source_ip: '127.0.0.1' },
+    });
+  });
+
+  it('never answers 403 for a refusal it could not record (the failure reaches the edge: 503)', async () => {
+    const guard = new SuperlinkGuard(keyRefusalsTo(() => Promise.reject(new Error('outbox down')), '/fedgate/login-service'));
+    await assert.rejects(() => guard.canActivate(contextWith({ client_id: 'operator', roles: [], services: '*' })), /outbox down/);
+  });
+});
