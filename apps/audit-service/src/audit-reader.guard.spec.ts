@@ -4,7 +4,7 @@ import type { ExecutionContext } from '@nestjs/common';
 import { FedgateError } from '@fedgate/contracts';
 import { AUDIT_READER_ROLE, AuditReaderGuard } from './audit-reader.guard';
 
-const contextWith = (apiClient: unknown) => ({ switchToHttp: () => ({ getRequest: () => ({ apiClient }) }) }) as unknown as ExecutionContext;
+const contextWith = (apiClient: unknown) => ({ switchToHttp: () => ({ getRequest: () => ({ apiClient, method: 'GET', url: '/v1/audit/events', routeOptions: { url: '/v1/audit/events' } }) }) }) as unknown as ExecutionContext;
 
 describe('AuditReaderGuard', () => {
   it('lets a key with the audit-reader role read', async () => {

@@ -4,7 +4,7 @@ import type { ExecutionContext } from '@nestjs/common';
 import { FedgateError, type FedgateEvent } from '@fedgate/contracts';
 import { keyRefusalsTo, requireRole } from './role.guard';
 
-const request = (apiClient: unknown) => ({ apiClient, method: 'POST', baseUrl: '', path: '/v1/verify', ip: '127.0.0.1' });
+const request = (apiClient: unknown) => ({ apiClient, method: 'POST', url: '/v1/verify?x=1', routeOptions: { url: '/v1/verify' }, ip: '127.0.0.1' });
 const contextWith = (apiClient: unknown) => ({ switchToHttp: () => ({ getRequest: () => request(apiClient) }) }) as unknown as ExecutionContext;
 const SuperlinkGuard = requireRole('superlink');
 
