@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { Counter, Gauge } from 'prom-client';
 import { IngestEvents, SignCheckpoint, integrityAlertOf, type ChainBreach } from '@fedgate/audit';
-import { CloudEventConsumer, CloudEventPublisher, KAFKA_SETTINGS, KafkaSettings, startConsumerWithRetry } from '@fedgate/kafka';
+import { CONSUMERS, CloudEventConsumer, CloudEventPublisher, KAFKA_SETTINGS, KafkaSettings, consumerOf, startConsumerWithRetry } from '@fedgate/kafka';
 import { topicOf } from '@fedgate/contracts';
 import { ServiceMetrics } from '@fedgate/platform';
 
@@ -77,8 +77,9 @@ export class AuditIngestListener implements OnApplicationBootstrap, OnApplicatio
   }
 
   private newConsumer(): CloudEventConsumer {
-    return new CloudEventConsumer(this.kafka, {
+    return consumerOf(CONSUMERS.auditIngest, this.kafka, {
       groupId: this.options.consumerGroup,
+      // every topic from the beginning, unless a scratch log's settings narrow it
       topics: this.options.topics,
       fromBeginning: this.options.fromBeginning,
       // after a crash the restarted instance waits for the dead one's session to expire before

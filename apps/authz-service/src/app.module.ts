@@ -32,7 +32,7 @@ import { KAFKA_SETTINGS, KafkaModule, KafkaReadinessCheck, KafkaSettings, Outbox
 import { OpenFgaHttpClient, openFgaReadinessCheck } from '@fedgate/openfga';
 import { PlatformModule, provideUseCases } from '@fedgate/platform';
 import type { AuthzServiceConfig } from '@fedgate/service-config';
-import { createSessionRevocations, tokenVerificationProviders } from '@fedgate/token-verification';
+import { TOKEN_VERIFICATION_DEPS, VerifyAccessToken, createSessionRevocations, tokenVerificationProviders, type TokenVerificationDeps } from '@fedgate/token-verification';
 import { AuthzController, MembershipController } from './authz.controller';
 import { PersonVerifier } from './person-verifier';
 import { AUTHZ_CONFIG, AuthzLifecycle, AuthzStartup } from './authz.lifecycle';
@@ -83,6 +83,7 @@ export class AuthzServiceModule {
       providers: [
         // successes are recorded by the decision or change they allow (one event), refusals always
         ...tokenVerificationProviders(config, { auditSuccess: false, revocations }),
+        ...provideUseCases<TokenVerificationDeps>(TOKEN_VERIFICATION_DEPS, [VerifyAccessToken]),
         PersonVerifier,
         { provide: AUDIT_WRITER, useFactory: (outbox: OutboxStore) => new OutboxGroupWriter(outbox), inject: [OutboxStore] },
         useCase(Refusals, (audit: OutboxGroupWriter) => new Refusals(audit), [AUDIT_WRITER]),

@@ -1,8 +1,8 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { TOPICS, consumerGroupOf, type EventData } from '@fedgate/contracts';
+import { consumerGroupOf, type EventData } from '@fedgate/contracts';
 import { AuthorizationStore, BootstrapServiceAdmin, BootstrapServiceAdminByLogin, DecisionCache, OwnershipProjector, ProjectionState, RebuildProjections, isOwnershipEvent } from '@fedgate/authz';
-import { CloudEventConsumer, KAFKA_SETTINGS, KafkaSettings, onceInMemory, retryUntilStopped, startOrStop } from '@fedgate/kafka';
+import { CONSUMERS, CloudEventConsumer, KAFKA_SETTINGS, KafkaSettings, consumerOf, onceInMemory, retryUntilStopped, startOrStop } from '@fedgate/kafka';
 import type { ReadinessCheck } from '@fedgate/platform';
 import type { AuthzServiceConfig } from '@fedgate/service-config';
 
@@ -91,10 +91,8 @@ export class AuthzLifecycle implements OnApplicationBootstrap, OnApplicationShut
    */
   private async startAdminByLogin(adminLogin: string): Promise<CloudEventConsumer> {
     const service = this.config.FEDGATE_SERVICE_NAME;
-    const consumer = new CloudEventConsumer(this.kafka, {
+    const consumer = consumerOf(CONSUMERS.adminByLogin, this.kafka, {
       groupId: consumerGroupOf('authz-service', `admin-by-login-${service}`),
-      topics: [TOPICS.login],
-      fromBeginning: false,
       handle: async (batch) => {
         for (const { event } of batch) {
           if (event.type !== 'fedgate.account.seen.v1') continue;
@@ -109,10 +107,8 @@ export class AuthzLifecycle implements OnApplicationBootstrap, OnApplicationShut
   }
 
   private async startInvalidations(): Promise<CloudEventConsumer> {
-    const consumer = new CloudEventConsumer(this.kafka, {
+    const consumer = consumerOf(CONSUMERS.decisionCacheInvalidations, this.kafka, {
       groupId: consumerGroupOf('authz-service', `cache-${randomUUID()}`),
-      topics: [TOPICS.ownership],
-      fromBeginning: false,
       sessionTimeoutMs: 10_000,
       handle: onceInMemory((event) => {
         if (!isOwnershipEvent(event)) return;

@@ -2,9 +2,9 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { openApiDocument } from '@fedgate/contracts';
 import { DatabaseModule, DatabaseReadinessCheck, OutboxStore } from '@fedgate/database';
 import { KafkaModule, KafkaReadinessCheck, kafkaSettingsFromConfig } from '@fedgate/kafka';
-import { PlatformModule, oidcDiscoveryReadinessCheck, provideKeyRefusals } from '@fedgate/platform';
+import { PlatformModule, oidcDiscoveryReadinessCheck, provideKeyRefusals, provideUseCases } from '@fedgate/platform';
 import type { TokenServiceConfig } from '@fedgate/service-config';
-import { TOKEN_EVENT_SOURCE, createSessionRevocations, tokenVerificationProviders } from '@fedgate/token-verification';
+import { TOKEN_EVENT_SOURCE, TOKEN_VERIFICATION_DEPS, VerifyAccessToken, createSessionRevocations, tokenVerificationProviders, type TokenVerificationDeps } from '@fedgate/token-verification';
 import { TokenController } from './token.controller';
 
 /** The service's own routes (PlatformModule adds /healthz, /readyz, /metrics, /openapi.json, /docs). */
@@ -30,6 +30,7 @@ export class TokenServiceModule {
       controllers: TOKEN_CONTROLLERS,
       providers: [
         ...tokenVerificationProviders(config, { auditSuccess: config.FEDGATE_TOKEN_AUDIT_SUCCESS, revocations }),
+        ...provideUseCases<TokenVerificationDeps>(TOKEN_VERIFICATION_DEPS, [VerifyAccessToken]),
         // a key without the superlink role is refused, and the refusal audited through the outbox
         provideKeyRefusals(TOKEN_EVENT_SOURCE, OutboxStore),
       ],

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
-import { TOPICS, consumerGroupOf } from '@fedgate/contracts';
+import { consumerGroupOf } from '@fedgate/contracts';
 import type { DatabaseTransaction, PrismaClient, ProcessedEventStore } from '@fedgate/database';
-import { CloudEventConsumer, type KafkaSettings, type ReceivedEvent } from '@fedgate/kafka';
+import { CONSUMERS, consumerOf, type CloudEventConsumer, type KafkaSettings, type ReceivedEvent } from '@fedgate/kafka';
 import type { AuthorizationStore } from './authorization-store';
 import { isOwnershipEvent, tupleChangeOf, type OwnershipEvent } from './ownership-tuples';
 import { PROJECTOR_CONSUMER, type ProjectionState } from './projection-state';
@@ -46,10 +46,8 @@ export class OwnershipProjector {
   async start(generation: number): Promise<void> {
     this.generationValue = generation;
     this.handled.clear();
-    const consumer = new CloudEventConsumer(this.kafka, {
+    const consumer = consumerOf(CONSUMERS.ownershipProjector, this.kafka, {
       groupId: consumerGroupOf('authz-service', `projector-g${generation}`),
-      topics: [TOPICS.ownership],
-      fromBeginning: true,
       // a projector that stops (restart, broker restart) is replaced quickly: writes wait on it
       sessionTimeoutMs: 10_000,
       handle: (events) => this.handleBatch(events),

@@ -9,3 +9,4 @@ export * from './topics';
 export * from './kafka-acls';
 export * from './checkpoint-topic';
 export * from './end-offsets';
+export * from './consumers';

@@ -40,6 +40,7 @@ export {
   type ForgedTokenExpectedError,
 } from './testing/forged-tokens';
 export { VerifyAccessToken, TOKEN_EVENT_SOURCE } from './verify-access-token.use-case';
+export { TOKEN_VERIFICATION_DEPS, type TokenVerificationDeps } from './token-verification-deps';
 export { SessionRevocationListener, MAX_TOKEN_LIFETIME_SECONDS } from './session-revocation.listener';
 export { createSessionRevocations, tokenVerificationProviders } from './token-verification.providers';
 export {

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { TOPICS, consumerGroupOf, type KafkaServicePrincipal } from '@fedgate/contracts';
-import { CloudEventConsumer, KAFKA_SERVICE, KAFKA_SETTINGS, KafkaSettings, onceInMemory, startConsumerWithRetry } from '@fedgate/kafka';
+import { consumerGroupOf, type KafkaServicePrincipal } from '@fedgate/contracts';
+import { CONSUMERS, CloudEventConsumer, KAFKA_SERVICE, KAFKA_SETTINGS, KafkaSettings, consumerOf, onceInMemory, startConsumerWithRetry } from '@fedgate/kafka';
 import { CachingTokenVerifier } from './caching-token-verifier';
 import { SessionRevocations } from './session-revocations';
 
@@ -34,11 +34,9 @@ export class SessionRevocationListener implements OnApplicationBootstrap, OnAppl
   }
 
   private newConsumer(): CloudEventConsumer {
-    return new CloudEventConsumer(this.kafka, {
+    // from the end (fromBeginning: false): the durable list holds everything revoked before
+    return consumerOf(CONSUMERS.sessionRevocations, this.kafka, {
       groupId: consumerGroupOf(this.principal, `revocations-${randomUUID()}`),
-      topics: [TOPICS.login],
-      // the durable list holds everything revoked before: only what happens from now on is news
-      fromBeginning: false,
       handle: onceInMemory((event) => {
         if (event.type !== 'fedgate.session.revoked.v1') return;
         // refused until the longest a token of that session can live, counted from the revocation

@@ -6,7 +6,7 @@ import { MAX_TOKEN_LIFETIME_SECONDS, SessionRevocationListener } from './session
 import { SessionRevocations } from './session-revocations';
 import { TokenVerifier } from './token-verifier';
 import { VerifiedTokenCache } from './verified-token-cache';
-import { VerifyAccessToken } from './verify-access-token.use-case';
+import { TOKEN_VERIFICATION_DEPS, type TokenVerificationDeps } from './token-verification-deps';
 
 /**
  * The durable revoked-session list of a service, read through a small pool of its own (the hot
@@ -24,8 +24,9 @@ export function createSessionRevocations(config: Pick<TokenVerificationConfig, '
 /**
  * The token verification of a Nest service, wired one way wherever a person's token is
  * checked (token-service's /v1/verify, authz-service's /v1/authorize and membership calls):
- * the same verifier and cache, the same durable session revocations, the same audited use
- * case, the same session-revocation consumer.
+ * the same verifier and cache, the same durable session revocations, the same deps of the audited
+ * use case, the same session-revocation consumer. The app names the use case itself:
+ * `provideUseCases<TokenVerificationDeps>(TOKEN_VERIFICATION_DEPS, [VerifyAccessToken])`.
  * Needs DatabaseModule (the outbox) and KafkaModule (KAFKA_SETTINGS) in the service.
  */
 export function tokenVerificationProviders(config: TokenVerificationConfig, options: { auditSuccess: boolean; revocations: SessionRevocations }): Provider[] {
@@ -48,8 +49,8 @@ export function tokenVerificationProviders(config: TokenVerificationConfig, opti
     { provide: CachingTokenVerifier, useValue: verifier },
     { provide: MAX_TOKEN_LIFETIME_SECONDS, useValue: config.FEDGATE_TOKEN_MAX_LIFETIME_SECONDS },
     {
-      provide: VerifyAccessToken,
-      useFactory: (outbox: OutboxStore) => new VerifyAccessToken(verifier, new OutboxGroupWriter(outbox), { auditSuccess: options.auditSuccess }),
+      provide: TOKEN_VERIFICATION_DEPS,
+      useFactory: (outbox: OutboxStore): TokenVerificationDeps => ({ verifier, audit: new OutboxGroupWriter(outbox), auditSuccess: options.auditSuccess }),
       inject: [OutboxStore],
     },
     SessionRevocationListener,

@@ -10,7 +10,7 @@ const origin = { client_id: 'superlink' };
 const verified: CachedVerification = { account: { flwr_aid: 'alice', account_name: 'alice' }, scope: '', expires_at: 2_000_000_000, method: 'jwt', cached: false, token_hash: sha256Hex('t') };
 const verifier = (verify: () => Promise<CachedVerification>) => ({ verify }) as unknown as CachingTokenVerifier;
 const use = (audit: { append: (e: FedgateEvent) => Promise<void> }, verify: () => Promise<CachedVerification> = async () => verified) =>
-  new VerifyAccessToken(verifier(verify), audit, { auditSuccess: true });
+  new VerifyAccessToken({ verifier: verifier(verify), audit, auditSuccess: true });
 
 describe('VerifyAccessToken: no answer before its audit event is durable', () => {
   it('does not answer while the append of token.verified has not resolved, and answers once it has', async () => {

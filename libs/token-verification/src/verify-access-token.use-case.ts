@@ -1,6 +1,6 @@
 import { createCloudEvent, sha256Hex, type FedgateEvent, type RequestOrigin } from '@fedgate/contracts';
-import type { OutboxGroupWriter } from '@fedgate/database';
-import type { CachedVerification, CachingTokenVerifier } from './caching-token-verifier';
+import type { CachedVerification } from './caching-token-verifier';
+import type { TokenVerificationDeps } from './token-verification-deps';
 import { TokenRejectedError } from './verified-token';
 
 export const TOKEN_EVENT_SOURCE = '/fedgate/token-service';
@@ -11,11 +11,7 @@ export const TOKEN_EVENT_SOURCE = '/fedgate/token-service';
  * verification is never missing from the audit log. Successes can be left out by setting.
  */
 export class VerifyAccessToken {
-  constructor(
-    private readonly verifier: CachingTokenVerifier,
-    private readonly audit: Pick<OutboxGroupWriter, 'append'>,
-    private readonly options: { auditSuccess: boolean },
-  ) {}
+  constructor(private readonly deps: TokenVerificationDeps) {}
 
   /**
    * `recordSuccess: false` when the caller records the verification itself, in one event with
@@ -24,13 +20,13 @@ export class VerifyAccessToken {
   async execute(token: string, origin: RequestOrigin, options: { recordSuccess?: boolean } = {}): Promise<CachedVerification> {
     let verified: CachedVerification;
     try {
-      verified = await this.verifier.verify(token);
+      verified = await this.deps.verifier.verify(token);
     } catch (err) {
-      if (err instanceof TokenRejectedError) await this.audit.append(rejectionEvent(err, token, origin));
+      if (err instanceof TokenRejectedError) await this.deps.audit.append(rejectionEvent(err, token, origin));
       throw err;
     }
-    if (options.recordSuccess ?? this.options.auditSuccess) {
-      await this.audit.append(
+    if (options.recordSuccess ?? this.deps.auditSuccess) {
+      await this.deps.audit.append(
         createCloudEvent({
           type: 'fedgate.token.verified.v1',
           source: TOKEN_EVENT_SOURCE,
