@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { AclOperationTypes, AclPermissionTypes, AclResourceTypes, Kafka, ResourcePatternTypes, logLevel, type Admin, type KafkaConfig } from 'kafkajs';
-import { TOPICS, createCloudEvent, toKafkaMessage, type FedgateEvent, type KafkaServicePrincipal, type StackFile, type TopicName } from '@fedgate/contracts';
+import { TOPICS, createCloudEvent, topicsConsumedBy, topicsProducedBy, toKafkaMessage, type FedgateEvent, type KafkaServicePrincipal, type StackFile, type TopicName } from '@fedgate/contracts';
 import { readStackFile } from '@fedgate/stack';
 import { repoRoot, runProjectScript, serviceKafkaEnv, uniqueSuffix, waitFor } from '@fedgate/testing';
 import { CloudEventPublisher, KafkaPublishError } from './cloud-event.publisher';
@@ -186,15 +186,17 @@ describe('Kafka security: SASL/SCRAM and ACLs on the real broker', () => {
         await admin.disconnect();
       }
     };
-    // a principal does not even see the topics it has no ACL on
-    // the login-service's topics: its own, and the system topic of its relay's dead-letter alerts
-    assert.deepEqual((await connects(old)).sort(), [TOPICS.login, TOPICS.system].sort());
+    // a principal does not even see the topics it has no ACL on: the login-service sees exactly the
+    // catalogue's (its own, the system topic of dead-letter alerts, the authz topic of key refusals)
+    const granted = [...new Set([...topicsProducedBy('login-service'), ...topicsConsumedBy('login-service')])].sort();
+    assert.equal(granted.includes(TOPICS.ownership), false, 'the login-service has no business with run ownership');
+    assert.deepEqual((await connects(old)).sort(), granted);
     writeFileSync(secretsFile, original.replace(/^FEDGATE_KAFKA_LOGIN_SERVICE_PASSWORD=.*$/m, `FEDGATE_KAFKA_LOGIN_SERVICE_PASSWORD=${rotated.password}`), { mode: 0o600 });
     try {
       const users = runProjectScript('scripts/infra/kafka.sh', ['users']);
       assert.equal(users.status, 0, users.stderr);
       assert.match(users.stderr, /SCRAM credentials set for login-service$/m, 'only the changed credential is set');
-      assert.deepEqual((await connects(rotated)).sort(), [TOPICS.login, TOPICS.system].sort());
+      assert.deepEqual((await connects(rotated)).sort(), granted);
       await assert.rejects(connects(old), (err: Error) => err.name === 'KafkaJSSASLAuthenticationError');
     } finally {
       // put the stack's password back (the running login-service reconnects with it)
