@@ -81,8 +81,10 @@ export class OptionalApiKeyGuard implements CanActivate {
 }
 
 /** The authenticated client and the caller's address, for audit events: `@RequestOrigin() origin: RequestOrigin`. */
-export const RequestOrigin = createParamDecorator((_: unknown, context: ExecutionContext): RequestOrigin => {
-  const req = context.switchToHttp().getRequest<AuthenticatedRequest>();
+export const RequestOrigin = createParamDecorator((_: unknown, context: ExecutionContext): RequestOrigin => requestOriginOf(context.switchToHttp().getRequest<AuthenticatedRequest>()));
+
+/** Who sent a request, as the audit records it (the @RequestOrigin() decorator and the role guards). */
+export function requestOriginOf(req: AuthenticatedRequest): RequestOrigin {
   return { client_id: req.apiClient?.client_id ?? 'anonymous', source_ip: req.ip };
-});
+}
 export type RequestOrigin = Origin;

@@ -1,6 +1,6 @@
 import { CanActivate, ExecutionContext, Inject, Injectable, Optional, type InjectionToken, type Provider, type Type } from '@nestjs/common';
 import { FedgateError, createCloudEvent, type ApiKeyRole, type FedgateEvent } from '@fedgate/contracts';
-import type { ApiClient, AuthenticatedRequest } from './api-key.guard';
+import { requestOriginOf, type ApiClient, type AuthenticatedRequest, type RequestOrigin } from './api-key.guard';
 
 /**
  * Where a service records the refusal of a key used outside its roles (API.md "Who is
@@ -8,7 +8,7 @@ import type { ApiClient, AuthenticatedRequest } from './api-key.guard';
  * their outbox: `keyRefusalsTo`) audit every refusal; without it the refusal is only a 403.
  */
 export interface KeyRefusals {
-  record(client: ApiClient, action: string, reason: string, origin: { client_id: string; source_ip?: string | undefined }): Promise<void>;
+  record(client: ApiClient, action: string, reason: string, origin: RequestOrigin): Promise<void>;
 }
 export const KEY_REFUSALS = Symbol('KEY_REFUSALS');
 
@@ -51,7 +51,7 @@ export async function requireKeyRole(
   client: ApiClient | undefined,
   role: ApiKeyRole,
   action: string,
-  origin: { client_id: string; source_ip?: string | undefined },
+  origin: RequestOrigin,
   refusals?: KeyRefusals,
 ): Promise<void> {
   if (client?.roles.includes(role)) return;
@@ -79,7 +79,7 @@ export function requireRole(role: ApiKeyRole): Type<RoleGuard> {
     async canActivate(context: ExecutionContext): Promise<boolean> {
       const req = context.switchToHttp().getRequest<AuthenticatedRequest>();
       const client = req.apiClient;
-      await requireKeyRole(client, role, `${req.method} ${req.routeOptions.url ?? req.url.split('?')[0]}`, { client_id: client?.client_id ?? 'anonymous', source_ip: req.ip }, this.refusals);
+      await requireKeyRole(client, role, `${req.method} ${req.routeOptions.url ?? req.url.split('?')[0]}`, requestOriginOf(req), this.refusals);
       return true;
     }
   }
