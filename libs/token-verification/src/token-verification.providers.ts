@@ -1,5 +1,6 @@
 import { Logger, type Provider } from '@nestjs/common';
-import { OutboxGroupWriter, OutboxStore, SessionRevocationStore, createResilientPool } from '@fedgate/database';
+import { OutboxGroupWriter, SessionRevocationStore, createResilientPool } from '@fedgate/database';
+import { ANSWER_EVENTS, type AnswerEvents } from '@fedgate/kafka';
 import type { TokenVerificationConfig } from '@fedgate/service-config';
 import { CachingTokenVerifier } from './caching-token-verifier';
 import { MAX_TOKEN_LIFETIME_SECONDS, SessionRevocationListener } from './session-revocation.listener';
@@ -27,7 +28,7 @@ export function createSessionRevocations(config: Pick<TokenVerificationConfig, '
  * the same verifier and cache, the same durable session revocations, the same deps of the audited
  * use case, the same session-revocation consumer. The app names the use case itself:
  * `provideUseCases<TokenVerificationDeps>(TOKEN_VERIFICATION_DEPS, [VerifyAccessToken])`.
- * Needs DatabaseModule (the outbox) and KafkaModule (KAFKA_SETTINGS) in the service.
+ * Needs DatabaseModule and KafkaModule (KAFKA_SETTINGS, and ANSWER_EVENTS: its `answerEvents`) in the service.
  */
 export function tokenVerificationProviders(config: TokenVerificationConfig, options: { auditSuccess: boolean; revocations: SessionRevocations }): Provider[] {
   const verifier = new CachingTokenVerifier({
@@ -50,8 +51,8 @@ export function tokenVerificationProviders(config: TokenVerificationConfig, opti
     { provide: MAX_TOKEN_LIFETIME_SECONDS, useValue: config.FEDGATE_TOKEN_MAX_LIFETIME_SECONDS },
     {
       provide: TOKEN_VERIFICATION_DEPS,
-      useFactory: (outbox: OutboxStore): TokenVerificationDeps => ({ verifier, audit: new OutboxGroupWriter(outbox), auditSuccess: options.auditSuccess }),
-      inject: [OutboxStore],
+      useFactory: (events: AnswerEvents): TokenVerificationDeps => ({ verifier, audit: new OutboxGroupWriter(events), auditSuccess: options.auditSuccess }),
+      inject: [ANSWER_EVENTS],
     },
     SessionRevocationListener,
   ];
