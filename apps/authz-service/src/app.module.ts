@@ -28,7 +28,7 @@ import {
   type AuthzDeps,
 } from '@fedgate/authz';
 import { DatabaseModule, DatabaseReadinessCheck, OutboxGroupWriter, OutboxStore, PrismaService, ProcessedEventStore } from '@fedgate/database';
-import { ANSWER_EVENTS, KAFKA_SETTINGS, KafkaModule, KafkaReadinessCheck, KafkaSettings, OutboxRelay, answerEventsFromConfig, kafkaSettingsFromConfig, type AnswerEvents } from '@fedgate/kafka';
+import { KAFKA_SETTINGS, KafkaModule, KafkaReadinessCheck, KafkaSettings, OutboxRelay, kafkaSettingsFromConfig } from '@fedgate/kafka';
 import { OpenFgaHttpClient, openFgaReadinessCheck } from '@fedgate/openfga';
 import { PlatformModule, provideUseCases } from '@fedgate/platform';
 import type { AuthzServiceConfig } from '@fedgate/service-config';
@@ -68,7 +68,7 @@ export class AuthzServiceModule {
       module: AuthzServiceModule,
       imports: [
         DatabaseModule.forRoot({ databaseUrl: config.FEDGATE_DATABASE_URL }),
-        KafkaModule.forRoot({ settings: kafkaSettingsFromConfig('authz-service', config), service: 'authz-service', outboxRelay: true, answerEvents: answerEventsFromConfig(config) }),
+        KafkaModule.forRoot({ settings: kafkaSettingsFromConfig('authz-service', config), service: 'authz-service', outboxRelay: true }),
         PlatformModule.forRoot({
           serviceName: 'authz-service',
           apiKeys: config.FEDGATE_API_KEYS,
@@ -85,7 +85,7 @@ export class AuthzServiceModule {
         ...tokenVerificationProviders(config, { auditSuccess: false, revocations }),
         ...provideUseCases<TokenVerificationDeps>(TOKEN_VERIFICATION_DEPS, [VerifyAccessToken]),
         PersonVerifier,
-        { provide: AUDIT_WRITER, useFactory: (events: AnswerEvents) => new OutboxGroupWriter(events), inject: [ANSWER_EVENTS] },
+        { provide: AUDIT_WRITER, useFactory: (outbox: OutboxStore) => new OutboxGroupWriter(outbox), inject: [OutboxStore] },
         useCase(Refusals, (audit: OutboxGroupWriter) => new Refusals(audit), [AUDIT_WRITER]),
         useCase(RunResolver, (prisma: PrismaService) => new RunResolver(prisma.client), [PrismaService]),
         useCase(QuestionScope, (runs: RunResolver, refusals: Refusals) => new QuestionScope(runs, refusals), [RunResolver, Refusals]),

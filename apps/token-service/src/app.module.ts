@@ -1,7 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { openApiDocument } from '@fedgate/contracts';
 import { DatabaseModule, DatabaseReadinessCheck, OutboxStore } from '@fedgate/database';
-import { KafkaModule, KafkaReadinessCheck, answerEventsFromConfig, kafkaSettingsFromConfig } from '@fedgate/kafka';
+import { KafkaModule, KafkaReadinessCheck, kafkaSettingsFromConfig } from '@fedgate/kafka';
 import { PlatformModule, oidcDiscoveryReadinessCheck, provideKeyRefusals, provideUseCases } from '@fedgate/platform';
 import type { TokenServiceConfig } from '@fedgate/service-config';
 import { TOKEN_EVENT_SOURCE, TOKEN_VERIFICATION_DEPS, VerifyAccessToken, createSessionRevocations, tokenVerificationProviders, type TokenVerificationDeps } from '@fedgate/token-verification';
@@ -19,7 +19,7 @@ export class TokenServiceModule {
       module: TokenServiceModule,
       imports: [
         DatabaseModule.forRoot({ databaseUrl: config.FEDGATE_DATABASE_URL }),
-        KafkaModule.forRoot({ settings: kafkaSettingsFromConfig('token-service', config), service: 'token-service', outboxRelay: true, answerEvents: answerEventsFromConfig(config) }),
+        KafkaModule.forRoot({ settings: kafkaSettingsFromConfig('token-service', config), service: 'token-service', outboxRelay: true }),
         PlatformModule.forRoot({
           serviceName: 'token-service',
           apiKeys: config.FEDGATE_API_KEYS,

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { Kafka, Partitioners, logLevel, type Producer } from 'kafkajs';
-import { DependencyUnavailableError, topicOf, type FedgateEvent } from '@fedgate/contracts';
+import { DependencyUnavailableError, type FedgateEvent } from '@fedgate/contracts';
 import { cloudEventMessage } from './cloud-event.serializer';
 import { KAFKA_SETTINGS, KafkaSettings, kafkaClientConfig, kafkaLogCreator } from './kafka-settings';
 
@@ -50,25 +50,6 @@ export class CloudEventPublisher implements OnModuleDestroy {
       // an idempotent producer that failed may hold a stale sequence: start afresh next time
       await this.reset();
       throw new KafkaPublishError(`publish to ${topic} failed: ${(err as Error).message}`, { cause: err });
-    }
-  }
-
-  /** Like `publish`, for events of any topics: one request for all of them. */
-  async publishAll(events: readonly FedgateEvent[]): Promise<void> {
-    if (events.length === 0) return;
-    const byTopic = new Map<string, FedgateEvent[]>();
-    for (const event of events) {
-      const topic = topicOf(event.type);
-      const list = byTopic.get(topic);
-      if (list) list.push(event);
-      else byTopic.set(topic, [event]);
-    }
-    const producer = await this.connected();
-    try {
-      await producer.sendBatch({ acks: -1, timeout: 10000, topicMessages: [...byTopic].map(([topic, list]) => ({ topic, messages: list.map(cloudEventMessage) })) });
-    } catch (err) {
-      await this.reset();
-      throw new KafkaPublishError(`publish to ${[...byTopic.keys()].join(', ')} failed: ${(err as Error).message}`, { cause: err });
     }
   }
 

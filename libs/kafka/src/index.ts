@@ -10,4 +10,3 @@ export * from './kafka-acls';
 export * from './checkpoint-topic';
 export * from './end-offsets';
 export * from './consumers';
-export * from './answer-events';

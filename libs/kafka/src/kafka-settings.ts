@@ -36,11 +36,6 @@ export function kafkaSettingsFromConfig(clientId: string, config: KafkaEnvironme
   };
 }
 
-/** Where the service's answers' audit events go (FEDGATE_ANSWER_EVENTS*), for KafkaModule's `answerEvents`. */
-export function answerEventsFromConfig(config: KafkaEnvironment): { route: 'kafka' | 'outbox'; timeoutMs: number } {
-  return { route: config.FEDGATE_ANSWER_EVENTS, timeoutMs: config.FEDGATE_ANSWER_EVENTS_TIMEOUT_MS };
-}
-
 /** The local stack's Kafka as its operator principal (stack.json `kafka`): tools and tests. */
 export function operatorKafkaSettings(stack: StackFile, clientId: string): KafkaSettings {
   return { clientId, brokers: stack.kafka.brokers, sasl: stack.kafka.sasl };

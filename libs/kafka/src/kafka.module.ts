@@ -3,7 +3,6 @@ import { Kafka } from 'kafkajs';
 import { topicsConsumedBy, topicsProducedBy, type KafkaServicePrincipal, type TopicName } from '@fedgate/contracts';
 import { ServiceMetrics, type ReadinessCheck } from '@fedgate/platform';
 import { OutboxStore } from '@fedgate/database';
-import { ANSWER_EVENTS, KafkaFirstAnswerEvents, OutboxAnswerEvents, type AnswerEventRoute } from './answer-events';
 import { CloudEventPublisher } from './cloud-event.publisher';
 import { KAFKA_SETTINGS, KafkaSettings, kafkaClientConfig, kafkaLogCreator } from './kafka-settings';
 import { OutboxRelay } from './outbox.relay';
@@ -60,12 +59,7 @@ export interface KafkaModuleOptions {
   service: KafkaServicePrincipal;
   /** Run the outbox relay in this service (needs DatabaseModule). */
   outboxRelay?: boolean;
-  /** Provide ANSWER_EVENTS, where this service's answers' audit events go (needs DatabaseModule). */
-  answerEvents?: { route: AnswerEventRoute; timeoutMs: number };
 }
-
-// after a failed send, answers' events go to the outbox this long before Kafka is tried again
-const ANSWER_EVENTS_RETRY_AFTER_MS = 5000;
 
 /**
  * One Nest module owning Kafka for every service: settings, the idempotent CloudEvent
@@ -90,35 +84,10 @@ export class KafkaModule {
           OutboxRelayLifecycle,
         ]
       : [];
-    const answerEvents = options.answerEvents;
-    const answerEventProviders = answerEvents
-      ? [
-          {
-            provide: ANSWER_EVENTS,
-            useFactory: (store: OutboxStore, metrics: ServiceMetrics) => {
-              const onDurable = (route: AnswerEventRoute, count: number) => metrics.answerEvents.inc({ route }, count);
-              return answerEvents.route === 'kafka'
-                ? // a producer of its own: the relay's may be retrying a backlog while answers go on
-                  new KafkaFirstAnswerEvents(new CloudEventPublisher(settings), store, { timeoutMs: answerEvents.timeoutMs, retryAfterMs: ANSWER_EVENTS_RETRY_AFTER_MS, onDurable })
-                : new OutboxAnswerEvents(store, onDurable);
-            },
-            inject: [OutboxStore, ServiceMetrics],
-          },
-        ]
-      : [];
     return {
       module: KafkaModule,
-      providers: [
-        { provide: KAFKA_SETTINGS, useValue: settings },
-        { provide: KAFKA_SERVICE, useValue: service },
-        { provide: SERVICE_TOPICS, useValue: topics },
-        CloudEventPublisher,
-        KafkaReadinessCheck,
-        KafkaTopicsBootstrap,
-        ...relayProviders,
-        ...answerEventProviders,
-      ],
-      exports: [KAFKA_SETTINGS, KAFKA_SERVICE, CloudEventPublisher, KafkaReadinessCheck, ...(options.outboxRelay ? [OutboxRelay] : []), ...(answerEvents ? [ANSWER_EVENTS] : [])],
+      providers: [{ provide: KAFKA_SETTINGS, useValue: settings }, { provide: KAFKA_SERVICE, useValue: service }, { provide: SERVICE_TOPICS, useValue: topics }, CloudEventPublisher, KafkaReadinessCheck, KafkaTopicsBootstrap, ...relayProviders],
+      exports: [KAFKA_SETTINGS, KAFKA_SERVICE, CloudEventPublisher, KafkaReadinessCheck, ...(options.outboxRelay ? [OutboxRelay] : [])],
     };
   }
 }

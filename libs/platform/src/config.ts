@@ -48,13 +48,6 @@ export const kafkaConfigSchema = z.object({
   FEDGATE_KAFKA_PASSWORD: z.string().min(1),
   // the only mechanism the broker enables (infra/kafka/server.properties)
   FEDGATE_KAFKA_SASL_MECHANISM: z.literal('scram-sha-512').default('scram-sha-512'),
-  /**
-   * Where answers' audit events (verifications, decisions, refusals) are made durable before the
-   * answer: `kafka` (acks=all; the outbox when Kafka fails) or `outbox` (PostgreSQL, relayed later).
-   */
-  FEDGATE_ANSWER_EVENTS: z.enum(['kafka', 'outbox']).default('kafka'),
-  /** Longest wait for Kafka's acknowledgement of answers' events before they go to the outbox instead. */
-  FEDGATE_ANSWER_EVENTS_TIMEOUT_MS: z.coerce.number().int().min(50).max(30_000).default(1000),
 });
 export type KafkaConfig = z.infer<typeof kafkaConfigSchema>;
 export const oidcConfigSchema = z.object({

@@ -8,8 +8,6 @@ export class ServiceMetrics {
   readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
   /** Events Kafka refused for good, moved by the outbox relay to the dead-letter table (alert on any). */
   readonly outboxDeadLetters: Counter<'topic'>;
-  /** Audit events of answers made durable, by where: `kafka` directly, or `outbox` (the fallback, or the setting). */
-  readonly answerEvents: Counter<'route'>;
 
   constructor(serviceName: string) {
     this.registry.setDefaultLabels({ service: serviceName });
@@ -31,12 +29,6 @@ export class ServiceMetrics {
       name: 'fedgate_outbox_dead_letters_total',
       help: 'Events Kafka refused for good (too large, invalid), moved to the outbox_dead_letter table',
       labelNames: ['topic'],
-      registers: [this.registry],
-    });
-    this.answerEvents = new Counter({
-      name: 'fedgate_answer_events_total',
-      help: 'Audit events of answers (verifications, decisions, refusals) made durable before the answer, by route: kafka (acknowledged by the brokers) or outbox (PostgreSQL)',
-      labelNames: ['route'],
       registers: [this.registry],
     });
     shareRegistryWithPrimary(this.registry);

@@ -1,6 +1,5 @@
 import { Logger, type Provider } from '@nestjs/common';
-import { OutboxGroupWriter, SessionRevocationStore, createResilientPool } from '@fedgate/database';
-import { ANSWER_EVENTS, type AnswerEvents } from '@fedgate/kafka';
+import { OutboxGroupWriter, OutboxStore, SessionRevocationStore, createResilientPool } from '@fedgate/database';
 import type { TokenVerificationConfig } from '@fedgate/service-config';
 import { CachingTokenVerifier } from './caching-token-verifier';
 import { MAX_TOKEN_LIFETIME_SECONDS, SessionRevocationListener } from './session-revocation.listener';
@@ -28,7 +27,7 @@ export function createSessionRevocations(config: Pick<TokenVerificationConfig, '
  * the same verifier and cache, the same durable session revocations, the same deps of the audited
  * use case, the same session-revocation consumer. The app names the use case itself:
  * `provideUseCases<TokenVerificationDeps>(TOKEN_VERIFICATION_DEPS, [VerifyAccessToken])`.
- * Needs DatabaseModule and KafkaModule (KAFKA_SETTINGS, and ANSWER_EVENTS: its `answerEvents`) in the service.
+ * Needs DatabaseModule (the outbox) and KafkaModule (KAFKA_SETTINGS) in the service.
  */
 export function tokenVerificationProviders(config: TokenVerificationConfig, options: { auditSuccess: boolean; revocations: SessionRevocations }): Provider[] {
   const verifier = new CachingTokenVerifier({
@@ -51,8 +50,8 @@ export function tokenVerificationProviders(config: TokenVerificationConfig, opti
     { provide: MAX_TOKEN_LIFETIME_SECONDS, useValue: config.FEDGATE_TOKEN_MAX_LIFETIME_SECONDS },
     {
       provide: TOKEN_VERIFICATION_DEPS,
-      useFactory: (events: AnswerEvents): TokenVerificationDeps => ({ verifier, audit: new OutboxGroupWriter(events), auditSuccess: options.auditSuccess }),
-      inject: [ANSWER_EVENTS],
+      useFactory: (outbox: OutboxStore): TokenVerificationDeps => ({ verifier, audit: new OutboxGroupWriter(outbox), auditSuccess: options.auditSuccess }),
+      inject: [OutboxStore],
     },
     SessionRevocationListener,
   ];
