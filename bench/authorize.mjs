@@ -5,6 +5,10 @@
 //
 //   bench/authorize [--runs 750] [--strangers 4] [--concurrency 32] [--seconds 8]
 //                   [--cached-seconds 5] [--rate 1000] [--rate-seconds 10]
+//                   [--url https://127.0.0.1:PORT] [--phases limits,cached,distinct,uncached,rate]
+//
+// --url: another authz-service instance (bench/instance.sh start authz PORT --cpu-prof …) instead
+// of the stack's; --phases: run only some phases (for profiling; targets of skipped phases FAIL).
 //
 // Setup: registers --runs runs through Fedgate (owner: a fresh bench account; every fifth shared
 // with a viewer), signs distinct access tokens of the dev IdP's shape (its current key) for the
@@ -35,7 +39,14 @@ import { builtLibraries, idpKeys, signTokens, tokenShape, verifyOptionsOf } from
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const STATE = process.env.FEDGATE_STATE_DIR ?? path.join(ROOT, '.fedgate');
 const TARGETS = { cachedOfCeiling: 0.25, distinctOfBare: 0.5, cpuOfOpenFga: 0.25, cachedP99Ms: 10, uncachedP99OverOpenFgaMs: 10 };
-const opts = parseArgs(process.argv.slice(2), { runs: '750', strangers: '4', concurrency: '32', seconds: '8', 'cached-seconds': '5', rate: '1000', 'rate-seconds': '10' }, import.meta.url);
+const opts = parseArgs(
+  process.argv.slice(2),
+  { runs: '750', strangers: '4', concurrency: '32', seconds: '8', 'cached-seconds': '5', rate: '1000', 'rate-seconds': '10', url: '', phases: 'limits,cached,distinct,uncached,rate' },
+  import.meta.url,
+);
+const PHASES = ['limits', 'cached', 'distinct', 'uncached', 'rate'];
+const phases = new Set(opts.phases.split(','));
+for (const p of phases) if (!PHASES.includes(p)) throw new Error(`unknown phase ${p} (${PHASES.join(', ')})`);
 const stack = JSON.parse(readFileSync(path.join(STATE, 'stack.json'), 'utf8'));
 const ca = readFileSync(stack.ca_cert);
 const concurrency = Number(opts.concurrency);
@@ -87,7 +98,7 @@ async function main() {
   const models = await openfga.call('GET', `/stores/${stack.openfga.store_id}/authorization-models?page_size=1`);
   const modelId = models.body.authorization_models[0].id;
 
-  const fedgateUrl = new URL(stack.services.authz);
+  const fedgateUrl = new URL(opts.url || stack.services.authz);
   const openfgaUrl = new URL(stack.openfga.url);
   const authorize = (token, q) => rawRequest(fedgateUrl, 'POST', '/v1/authorize', { 'x-fedgate-key': stack.api_key }, { access_token: token, relation: q.relation, object: q.object });
   const asked = (q) => authorize(accountToken.get(q.flwr_aid), q);
@@ -117,63 +128,73 @@ async function main() {
   line(`check: ${JSON.stringify(first.body)}`);
   line('');
 
+  // a phase left out by --phases: NaN figures, no CPU, never a PASS
+  const skipped = { rate: NaN, p50: NaN, p99: NaN, max: NaN, errors: 0, cpu: new Map(), skipped: true };
+  const phase = (name, run) => (phases.has(name) ? run() : skipped);
+  const print = (title, x) => x.skipped || line(describePhase(title, x));
+
   // ---- limits, same client and concurrency --------------------------------------------------------
-  const ceiling = await withNullServer({ ca, maxSockets: concurrency + 8 }, async (nothing) => {
+  const ceiling = await phase('limits', () => withNullServer({ ca, maxSockets: concurrency + 8 }, async (nothing) => {
     await nothing.prewarm(concurrency);
     await closedLoop(() => send(nothing, cachedRequest), 1, concurrency);
     return closedLoop(() => send(nothing, cachedRequest), Number(opts['cached-seconds']), concurrency);
-  });
+  }));
   print(`ceiling   a do-nothing HTTPS server (bench/null-server.mjs), same client, ${concurrency} in flight`, ceiling);
   const verifyOptions = verifyOptionsOf(stack, ALGORITHMS, CLOCK_TOLERANCE);
-  const bare = await withBareVerifier({ jwks, options: verifyOptions }, { ca, maxSockets: concurrency + 8 }, async (verifier) => {
+  const bare = await phase('limits', () => withBareVerifier({ jwks, options: verifyOptions }, { ca, maxSockets: concurrency + 8 }, async (verifier) => {
     await verifier.prewarm(concurrency);
     const sample = await send(verifier, distinctRequests[0], true);
     if (sample.status !== 200) throw new Error(`the bare verifier refuses a bench token: ${JSON.stringify(sample.body)}`);
     await closedLoop((i) => send(verifier, warmTokenRequests[i % warmTokenRequests.length]), 1, concurrency);
     let k = 0;
     return closedLoop(() => send(verifier, distinctRequests[k++ % distinctRequests.length]), seconds, concurrency);
-  });
+  }));
   print(`bare      a do-nothing HTTPS server + jose jwtVerify (same options as the service) per request, distinct tokens`, bare);
-  await closedLoop((i) => send(openfgaPool, toOpenFga[i % toOpenFga.length]), 1, concurrency);
   let b = 0;
-  const fga = await closedLoop(() => send(openfgaPool, toOpenFga[b++ % toOpenFga.length]), seconds, concurrency);
+  const fga = await phase('limits', async () => {
+    await closedLoop((i) => send(openfgaPool, toOpenFga[i % toOpenFga.length]), 1, concurrency);
+    return closedLoop(() => send(openfgaPool, toOpenFga[b++ % toOpenFga.length]), seconds, concurrency);
+  });
   print('openfga   OpenFGA HTTP Check directly (plain HTTP on loopback), distinct questions', fga);
   const openfgaPerCheck = (sumCpu(fga.cpu, OPENFGA_PARTS) / fga.rate) * 10;
-  line(`          OpenFGA + its database: ${openfgaPerCheck.toFixed(3)} ms CPU per Check`);
+  if (!fga.skipped) line(`          OpenFGA + its database: ${openfgaPerCheck.toFixed(3)} ms CPU per Check`);
 
   // ---- Fedgate ------------------------------------------------------------------------------------
   await closedLoop((i) => send(pool, warmToFedgate[i % warmToFedgate.length]), 2, concurrency);
-  const cached = await closedLoop(() => send(pool, cachedRequest), Number(opts['cached-seconds']), concurrency);
+  const cached = await phase('cached', () => closedLoop(() => send(pool, cachedRequest), Number(opts['cached-seconds']), concurrency));
   print('cached    Fedgate /v1/authorize, one token, one question (token and decision cached; audit on)', cached);
   let d = 0;
-  const distinct = await closedLoop(() => send(pool, distinctRequests[d++]), seconds, concurrency);
+  const distinct = await phase('distinct', () => closedLoop(() => send(pool, distinctRequests[d++]), seconds, concurrency));
   print('distinct  Fedgate /v1/authorize, every token once, one question (decision cached; audit on)', distinct);
   const distinctRanOut = d > distinctRequests.length;
   if (distinctRanOut) line(`          note: tokens ran out (${d} sent, ${distinctRequests.length} signed): some were cached`);
   let u = 0;
-  const uncached = await closedLoop(() => send(pool, uncachedToFedgate[u++ % uncachedToFedgate.length]), seconds, concurrency);
+  const uncached = await phase('uncached', () => closedLoop(() => send(pool, uncachedToFedgate[u++ % uncachedToFedgate.length]), seconds, concurrency));
   print('uncached  Fedgate /v1/authorize, every question once, tokens cached (decision from OpenFGA; audit on)', uncached);
   const uncachedRanOut = u > uncachedQs.length;
   if (uncachedRanOut) line(`          note: questions ran out (${u} asked, ${uncachedQs.length} distinct): some decisions were cached; use more --runs`);
   const split = costSplit(uncached, 'authz-service');
-  line(`          CPU per decision: ${describeCostSplit(split, 'authz-service')}`);
+  if (!uncached.skipped) line(`          CPU per decision: ${describeCostSplit(split, 'authz-service')}`);
 
   // ---- open loops ---------------------------------------------------------------------------------
-  const settled = await settle();
-  line(`settle    waited ${settled.seconds.toFixed(0)} s for the machine to go quiet (last second: this stack ${settled.stack}% of a core, the machine ${settled.busy}% busy)`);
+  const rated = phases.has('rate');
+  if (rated) {
+    const settled = await settle();
+    line(`settle    waited ${settled.seconds.toFixed(0)} s for the machine to go quiet (last second: this stack ${settled.stack}% of a core, the machine ${settled.busy}% busy)`);
+  }
   let o = 0;
-  const atRateOpenFga = await openLoop(() => send(openfgaPool, toOpenFga[o++ % toOpenFga.length]), rate, rateSeconds);
+  const atRateOpenFga = await phase('rate', () => openLoop(() => send(openfgaPool, toOpenFga[o++ % toOpenFga.length]), rate, rateSeconds));
   print(`rate      open loop at ${rate} req/s for ${rateSeconds} s, OpenFGA Check directly, distinct questions`, atRateOpenFga);
-  const atRateNothing = await withNullServer({ ca, maxSockets: concurrency + 8 }, async (nothing) => {
+  const atRateNothing = await phase('rate', () => withNullServer({ ca, maxSockets: concurrency + 8 }, async (nothing) => {
     await nothing.prewarm(concurrency);
     return openLoop(() => send(nothing, cachedRequest), rate, rateSeconds);
-  });
+  }));
   print(`rate      open loop at ${rate} req/s for ${rateSeconds} s, a do-nothing HTTPS server`, atRateNothing);
-  const atRateCached = await openLoop(() => send(pool, cachedRequest), rate, rateSeconds);
+  const atRateCached = await phase('rate', () => openLoop(() => send(pool, cachedRequest), rate, rateSeconds));
   print(`rate      open loop at ${rate} req/s for ${rateSeconds} s, Fedgate cached (one token, one question)`, atRateCached);
-  await settle();
+  if (rated) await settle();
   let r = 0;
-  const atRateUncached = await openLoop(() => send(pool, rateToFedgate[r++ % rateToFedgate.length]), rate, rateSeconds);
+  const atRateUncached = await phase('rate', () => openLoop(() => send(pool, rateToFedgate[r++ % rateToFedgate.length]), rate, rateSeconds));
   print(`rate      open loop at ${rate} req/s for ${rateSeconds} s, Fedgate uncached (every question once, tokens cached)`, atRateUncached);
 
   // ---- targets, each beside its limit ------------------------------------------------------------
@@ -235,10 +256,6 @@ async function main() {
 }
 
 
-
-function print(title, x) {
-  line(describePhase(title, x));
-}
 function line(text) {
   process.stdout.write(`${text}\n`);
 }

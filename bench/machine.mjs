@@ -1,11 +1,20 @@
 // Whole-machine CPU figures for the benches (Linux /proc/stat), shared by bench/verify and bench/check.
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 // The worktree whose stack the benches load: every process of it runs in it (services, PostgreSQL
 // in its data directory, OpenFGA, Kafka). Other stacks on the same machine are not this one.
 const STACK_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+// ...except PostgreSQL when the state dir is private to root: scripts/infra/postgres.sh then keeps
+// the cluster under /var/lib/postgresql and links it from the state dir. Its processes are ours.
+const STACK_PG_DATA = (() => {
+  try {
+    return realpathSync(path.join(process.env.FEDGATE_STATE_DIR ?? path.join(STACK_ROOT, '.fedgate'), 'data', 'postgres'));
+  } catch {
+    return undefined;
+  }
+})();
 
 /** Idle, steal and total jiffies of all CPUs so far (undefined where /proc/stat is missing). */
 export function machineTicks() {
@@ -81,7 +90,8 @@ function ownPart(pid, ppid) {
   } catch {
     return undefined; // not ours to read: counted by its name
   }
-  return cwd === STACK_ROOT || cwd.startsWith(`${STACK_ROOT}/`) ? undefined : 'outside this stack';
+  const inside = (root) => root !== undefined && (cwd === root || cwd.startsWith(`${root}/`));
+  return inside(STACK_ROOT) || inside(STACK_PG_DATA) ? undefined : 'outside this stack';
 }
 
 function partOf(pid, cmdline) {
