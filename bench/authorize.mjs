@@ -6,6 +6,7 @@
 //   bench/authorize [--runs 750] [--strangers 4] [--concurrency 32] [--seconds 8]
 //                   [--cached-seconds 5] [--rate 1000] [--rate-seconds 10]
 //                   [--url https://127.0.0.1:PORT] [--phases limits,cached,distinct,uncached,rate]
+//                   (rate = rate-limits,rate-cached,rate-uncached)
 //
 // --url: another authz-service instance (bench/instance.sh start authz PORT --cpu-prof …) instead
 // of the stack's; --phases: run only some phases (for profiling; targets of skipped phases FAIL).
@@ -44,9 +45,10 @@ const opts = parseArgs(
   { runs: '750', strangers: '4', concurrency: '32', seconds: '8', 'cached-seconds': '5', rate: '1000', 'rate-seconds': '10', url: '', phases: 'limits,cached,distinct,uncached,rate' },
   import.meta.url,
 );
-const PHASES = ['limits', 'cached', 'distinct', 'uncached', 'rate'];
-const phases = new Set(opts.phases.split(','));
-for (const p of phases) if (!PHASES.includes(p)) throw new Error(`unknown phase ${p} (${PHASES.join(', ')})`);
+// `rate` is its three open loops: the limits' (OpenFGA alone, the do-nothing server), Fedgate cached, Fedgate uncached
+const PHASES = ['limits', 'cached', 'distinct', 'uncached', 'rate-limits', 'rate-cached', 'rate-uncached'];
+const phases = new Set(opts.phases.split(',').flatMap((p) => (p === 'rate' ? ['rate-limits', 'rate-cached', 'rate-uncached'] : [p])));
+for (const p of phases) if (!PHASES.includes(p)) throw new Error(`unknown phase ${p} (${PHASES.join(', ')}, rate)`);
 const stack = JSON.parse(readFileSync(path.join(STATE, 'stack.json'), 'utf8'));
 const ca = readFileSync(stack.ca_cert);
 const concurrency = Number(opts.concurrency);
@@ -177,24 +179,24 @@ async function main() {
   if (!uncached.skipped) line(`          CPU per decision: ${describeCostSplit(split, 'authz-service')}`);
 
   // ---- open loops ---------------------------------------------------------------------------------
-  const rated = phases.has('rate');
+  const rated = ['rate-limits', 'rate-cached', 'rate-uncached'].some((p) => phases.has(p));
   if (rated) {
     const settled = await settle();
     line(`settle    waited ${settled.seconds.toFixed(0)} s for the machine to go quiet (last second: this stack ${settled.stack}% of a core, the machine ${settled.busy}% busy)`);
   }
   let o = 0;
-  const atRateOpenFga = await phase('rate', () => openLoop(() => send(openfgaPool, toOpenFga[o++ % toOpenFga.length]), rate, rateSeconds));
+  const atRateOpenFga = await phase('rate-limits', () => openLoop(() => send(openfgaPool, toOpenFga[o++ % toOpenFga.length]), rate, rateSeconds));
   print(`rate      open loop at ${rate} req/s for ${rateSeconds} s, OpenFGA Check directly, distinct questions`, atRateOpenFga);
-  const atRateNothing = await phase('rate', () => withNullServer({ ca, maxSockets: concurrency + 8 }, async (nothing) => {
+  const atRateNothing = await phase('rate-limits', () => withNullServer({ ca, maxSockets: concurrency + 8 }, async (nothing) => {
     await nothing.prewarm(concurrency);
     return openLoop(() => send(nothing, cachedRequest), rate, rateSeconds);
   }));
   print(`rate      open loop at ${rate} req/s for ${rateSeconds} s, a do-nothing HTTPS server`, atRateNothing);
-  const atRateCached = await phase('rate', () => openLoop(() => send(pool, cachedRequest), rate, rateSeconds));
+  const atRateCached = await phase('rate-cached', () => openLoop(() => send(pool, cachedRequest), rate, rateSeconds));
   print(`rate      open loop at ${rate} req/s for ${rateSeconds} s, Fedgate cached (one token, one question)`, atRateCached);
-  if (rated) await settle();
+  if (phases.has('rate-uncached')) await settle();
   let r = 0;
-  const atRateUncached = await phase('rate', () => openLoop(() => send(pool, rateToFedgate[r++ % rateToFedgate.length]), rate, rateSeconds));
+  const atRateUncached = await phase('rate-uncached', () => openLoop(() => send(pool, rateToFedgate[r++ % rateToFedgate.length]), rate, rateSeconds));
   print(`rate      open loop at ${rate} req/s for ${rateSeconds} s, Fedgate uncached (every question once, tokens cached)`, atRateUncached);
 
   // ---- targets, each beside its limit ------------------------------------------------------------

@@ -6,8 +6,10 @@ const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE'
 const ADAPTER_KINDS = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'SocketTimeout', 'TooManyConnections']);
 // Prisma's own codes for an unreachable server or a full pool.
 const PRISMA_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024']);
-// pg's messages for a connection that ended or never came (they carry no code).
-const PG_MESSAGES = /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended unexpectedly|Client was closed and is not queryable/i;
+// pg's messages for a connection that ended or never came (they carry no code), and pg-pool's
+// for a pool already ended: a request still in flight while the service stops (Nest destroys
+// the modules before the HTTP server has drained) gets a 503 to retry elsewhere, not a 500.
+const PG_MESSAGES = /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended unexpectedly|Client was closed and is not queryable|Cannot use a pool after calling end on the pool/i;
 
 /**
  * Whether a failure means PostgreSQL could not be reached (stopped, restarting, connection
