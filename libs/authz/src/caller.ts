@@ -2,8 +2,8 @@ import {
   InvalidRequestError,
   ResourceError,
   TokenVerificationError,
-  createCloudEvent,
   describePrincipal,
+  requestRefusedEvent,
   type Account,
   type ApiKeyRole,
   type Principal,
@@ -84,17 +84,13 @@ export class Refusals {
 
   async refuse(caller: Caller, actor: Principal, attempt: Attempt, reason: string): Promise<never> {
     await this.audit.append(
-      createCloudEvent({
-        type: 'fedgate.request.refused.v1',
-        source: AUTHZ_EVENT_SOURCE,
-        data: {
-          actor,
-          client_id: actor.kind === 'person' ? caller.key?.client_id : undefined,
-          action: attempt.action,
-          object: attempt.object,
-          reason: reason.slice(0, 500),
-          origin: caller.origin,
-        },
+      requestRefusedEvent(AUTHZ_EVENT_SOURCE, {
+        actor,
+        client_id: actor.kind === 'person' ? caller.key?.client_id : undefined,
+        action: attempt.action,
+        object: attempt.object,
+        reason,
+        origin: caller.origin,
       }),
     );
     throw new ResourceError('forbidden', reason);

@@ -220,18 +220,23 @@ export const AccessRevokedDataSchema = z.object({
   actor,
 });
 
+/** The longest action and reason a refusal may record: requestRefusedEvent cuts to these. */
+export const REQUEST_REFUSED_MAX_ACTION_CHARS = 64;
+export const REQUEST_REFUSED_MAX_REASON_CHARS = 500;
+
 /**
  * A service key was used outside its roles or services (403 forbidden, nothing changed), or
  * a person's token did not allow what was asked. The actor is the key, or the verified person.
+ * Built by requestRefusedEvent only.
  */
 export const RequestRefusedDataSchema = z.object({
   actor: PrincipalSchema,
   /** The key that carried the request, when a person acted through one. */
   client_id: ApiKeyNameSchema.optional(),
   /** What was attempted, e.g. `access.grant`, `run.register`, `check`. */
-  action: z.string().min(1).max(64),
+  action: z.string().min(1).max(REQUEST_REFUSED_MAX_ACTION_CHARS),
   object: z.string().min(1).max(OPENFGA_MAX_OBJECT_CHARS).optional(),
-  reason: z.string().min(1).max(500),
+  reason: z.string().min(1).max(REQUEST_REFUSED_MAX_REASON_CHARS),
   origin,
 });
 

@@ -18,6 +18,7 @@ import {
   kafkaAclBindings,
   parseEvent,
   parseEventJson,
+  requestRefusedEvent,
   toKafkaMessage,
   topicOf,
   topicsConsumedBy,
@@ -25,6 +26,7 @@ import {
   type EventData,
   type EventType,
 } from './events';
+import { REQUEST_REFUSED_MAX_ACTION_CHARS, REQUEST_REFUSED_MAX_REASON_CHARS, RequestRefusedDataSchema } from './event-data';
 import { sha256Hex } from './tokens';
 
 const alice = { flwr_aid: 'alice', account_name: 'Alice' };
@@ -341,5 +343,42 @@ describe('audit facts', () => {
 
   it('has a description for every catalogue entry', () => {
     for (const type of EVENT_TYPES) assert.ok(EVENT_CATALOGUE[type].description.length > 10, type);
+  });
+});
+
+describe('requestRefusedEvent', () => {
+  const key = { kind: 'key', name: 'superlink-a' } as const;
+  const origin = { client_id: 'superlink-a', source_ip: '127.0.0.1' };
+  /** Valid as any consumer reads it: through JSON, then parseEvent. */
+  const reparsed = (event: unknown) => parseEvent(JSON.parse(JSON.stringify(event)));
+
+  it('cuts at the very limits the schema accepts', () => {
+    assert.equal(RequestRefusedDataSchema.shape.action.maxLength, REQUEST_REFUSED_MAX_ACTION_CHARS);
+    assert.equal(RequestRefusedDataSchema.shape.reason.maxLength, REQUEST_REFUSED_MAX_REASON_CHARS);
+  });
+
+  it('cuts an over-long action and reason to the limits, and the event stays valid', () => {
+    const event = requestRefusedEvent(source, { actor: key, action: `POST /v1/${'a'.repeat(200)}`, reason: 'r'.repeat(5000), origin });
+    assert.equal(event.data.action, `POST /v1/${'a'.repeat(REQUEST_REFUSED_MAX_ACTION_CHARS - 9)}`);
+    assert.equal(event.data.reason, 'r'.repeat(REQUEST_REFUSED_MAX_REASON_CHARS));
+    assert.deepEqual(reparsed(event).data, event.data);
+  });
+
+  it('never leaves half a surrogate pair at the cut', () => {
+    const reason = `${'r'.repeat(REQUEST_REFUSED_MAX_REASON_CHARS - 1)}😀 and more`;
+    const event = requestRefusedEvent(source, { actor: key, action: 'check', reason, origin });
+    assert.equal(event.data.reason, 'r'.repeat(REQUEST_REFUSED_MAX_REASON_CHARS - 1));
+    assert.deepEqual(reparsed(event).data, event.data);
+  });
+
+  it('keeps what fits as it is, and leaves absent optional fields out (not undefined)', () => {
+    const bare = requestRefusedEvent(source, { actor: key, action: 'rebuild', object: undefined, client_id: undefined, reason: 'no role', origin });
+    assert.deepEqual(bare.data, { actor: key, action: 'rebuild', reason: 'no role', origin });
+    assert.deepEqual(Object.keys(bare.data), ['actor', 'action', 'reason', 'origin']);
+    const person = { kind: 'person', flwr_aid: 'alice', account_name: 'Alice' } as const;
+    const full = requestRefusedEvent(source, { actor: person, client_id: 'superlink-a', action: 'run.share', object: 'run:42', reason: 'not the owner', origin });
+    assert.deepEqual(full.data, { actor: person, client_id: 'superlink-a', action: 'run.share', object: 'run:42', reason: 'not the owner', origin });
+    assert.equal(full.subject, 'flwr_aid:alice');
+    assert.deepEqual(auditFactsOf(full), { actor: alice, object: 'run:42', action: 'run.share', outcome: 'denied' });
   });
 });

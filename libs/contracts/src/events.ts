@@ -32,6 +32,9 @@ import {
   TokenRejectedDataSchema,
   TokenVerifiedDataSchema,
   OutboxDeadLetteredDataSchema,
+  REQUEST_REFUSED_MAX_ACTION_CHARS,
+  REQUEST_REFUSED_MAX_REASON_CHARS,
+  type RequestOrigin,
 } from './event-data';
 import { describeFieldIssues, fieldIssuesOf } from './validation';
 
@@ -596,4 +599,48 @@ export function toKafkaMessage(event: FedgateEvent): EventKafkaMessage {
 /** What the audit log records about this event (actor, object, action, outcome). */
 export function auditFactsOf(event: FedgateEvent): AuditFacts {
   return definitionOf(event.type).audit(event.data);
+}
+
+// Refusals ---------------------------------------------------------------------------
+
+/** What a refused request records (the data of `fedgate.request.refused.v1`). */
+export interface RequestRefusal {
+  actor: Principal;
+  /** The key that carried the request, when a person acted through one. */
+  client_id?: string | undefined;
+  /** What was attempted, e.g. `run.register`, `POST /v1/verify`; cut to the schema's limit. */
+  action: string;
+  object?: string | undefined;
+  /** Cut to the schema's limit. */
+  reason: string;
+  origin: RequestOrigin;
+}
+
+/**
+ * The only builder of `fedgate.request.refused.v1` (login-, token- and authz-service alike,
+ * so every refusal has the same fields). Action and reason are cut to what the schema accepts:
+ * a long reason must not turn an audited 403 into a 500. The object is never cut, since a cut
+ * reference would name another object; absent optional fields are left out, not undefined.
+ */
+export function requestRefusedEvent(source: string, refusal: RequestRefusal): FedgateEvent<'fedgate.request.refused.v1'> {
+  const { actor, client_id, action, object, reason, origin } = refusal;
+  return createCloudEvent({
+    type: 'fedgate.request.refused.v1',
+    source,
+    data: {
+      actor,
+      ...(client_id === undefined ? {} : { client_id }),
+      action: cutText(action, REQUEST_REFUSED_MAX_ACTION_CHARS),
+      ...(object === undefined ? {} : { object }),
+      reason: cutText(reason, REQUEST_REFUSED_MAX_REASON_CHARS),
+      origin,
+    },
+  });
+}
+
+/** At most `max` UTF-16 units (what zod's max counts), never ending on half a surrogate pair. */
+function cutText(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const last = text.charCodeAt(max - 1);
+  return text.slice(0, last >= 0xd800 && last <= 0xdbff ? max - 1 : max);
 }

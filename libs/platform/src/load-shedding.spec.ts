@@ -64,8 +64,12 @@ describe('load shedding (FEDGATE_MAX_IN_FLIGHT)', () => {
     }
     assert.equal(arrivals, MAX_IN_FLIGHT, 'no shed request reached a handler');
 
-    // liveness is never shed: a busy service is not a dead one
+    // liveness and scrapes are never shed: a busy service is not a dead one. They are known by
+    // their path, whatever query follows; any other path with a query is shed as before
     assert.equal((await fetch(`${base}/healthz`)).status, 200);
+    assert.equal((await fetch(`${base}/healthz?`)).status, 200);
+    assert.equal((await fetch(`${base}/metrics?x=1`)).status, 200);
+    assert.equal((await fetch(`${base}/fast?x=/metrics`)).status, 503);
 
     held.splice(0).forEach((release) => release());
     assert.deepEqual((await Promise.all(busy)).map((res) => res.status), Array(MAX_IN_FLIGHT).fill(201));
@@ -74,7 +78,7 @@ describe('load shedding (FEDGATE_MAX_IN_FLIGHT)', () => {
     const after = await Promise.all(Array.from({ length: MAX_IN_FLIGHT }, () => fetch(`${base}/fast`)));
     assert.deepEqual(after.map((res) => res.status), Array(MAX_IN_FLIGHT).fill(200));
     const metrics = await (await fetch(`${base}/metrics`)).text();
-    assert.match(metrics, /fedgate_http_requests_total\{method="GET",route="\/fast",status="503",service="shed-test"\} 25/);
+    assert.match(metrics, /fedgate_http_requests_total\{method="GET",route="\/fast",status="503",service="shed-test"\} 26/);
     assert.doesNotMatch(metrics, /status="500"/);
   });
 });

@@ -9,6 +9,12 @@ const OVERLOADED: ErrorBody = { error: 'overloaded', error_description: ERROR_CA
 // Liveness and scrapes cost next to nothing and must not fail because the service is busy.
 const NEVER_SHED: ReadonlySet<string> = new Set([API_PATHS.common.health, API_PATHS.common.metrics]);
 
+/** By path: request.url keeps the query, and `/metrics?x=1` is still a scrape. Only runs when over the bound. */
+function neverShed(url: string): boolean {
+  const query = url.indexOf('?');
+  return NEVER_SHED.has(query === -1 ? url : url.slice(0, query));
+}
+
 /**
  * Bounds the requests this process works on at once: past `maxInFlight`, a request is
  * answered 503 `overloaded` with Retry-After as soon as it arrives, before its body is read
@@ -19,7 +25,7 @@ export function installLoadShedding(fastify: FastifyInstance, maxInFlight: numbe
   if (maxInFlight === undefined) return;
   let inFlight = 0;
   fastify.addHook('onRequest', (request, reply, done) => {
-    if (inFlight >= maxInFlight && !NEVER_SHED.has(request.url)) {
+    if (inFlight >= maxInFlight && !neverShed(request.url)) {
       reply.code(503).header('retry-after', String(OVERLOAD_RETRY_AFTER_SECONDS)).send(OVERLOADED);
       return;
     }

@@ -1,5 +1,5 @@
 import { CanActivate, ExecutionContext, Inject, Injectable, Optional, type InjectionToken, type Provider, type Type } from '@nestjs/common';
-import { FedgateError, createCloudEvent, type ApiKeyRole, type FedgateEvent } from '@fedgate/contracts';
+import { FedgateError, requestRefusedEvent, type ApiKeyRole, type FedgateEvent } from '@fedgate/contracts';
 import { requestOriginOf, type ApiClient, type AuthenticatedRequest, type RequestOrigin } from './api-key.guard';
 
 /**
@@ -19,14 +19,7 @@ export const KEY_REFUSALS = Symbol('KEY_REFUSALS');
  */
 export function keyRefusalsTo(append: (event: FedgateEvent) => Promise<void>, source: string): KeyRefusals {
   return {
-    record: (client, action, reason, origin) =>
-      append(
-        createCloudEvent({
-          type: 'fedgate.request.refused.v1',
-          source,
-          data: { actor: { kind: 'key', name: client.client_id }, action, reason, origin },
-        }),
-      ),
+    record: (client, action, reason, origin) => append(requestRefusedEvent(source, { actor: { kind: 'key', name: client.client_id }, action, reason, origin })),
   };
 }
 
@@ -56,7 +49,7 @@ export async function requireKeyRole(
 ): Promise<void> {
   if (client?.roles.includes(role)) return;
   const reason = `This client's key does not have the ${role} role.`;
-  if (client && refusals) await refusals.record(client, action.slice(0, 64), reason, origin);
+  if (client && refusals) await refusals.record(client, action, reason, origin);
   throw new FedgateError('forbidden', reason);
 }
 
