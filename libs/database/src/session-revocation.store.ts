@@ -55,7 +55,9 @@ export class SessionRevocationStore {
 
   /** The login session a token was issued in, for tokens that went through the login-service. */
   async sessionOfToken(tokenHash: string): Promise<string | undefined> {
-    const { rows } = await this.pool.query<{ session_id: string }>('SELECT session_id FROM session_token WHERE token_hash = $1', [tokenHash]);
+    // once per token not yet cached, on every verifying service's hot path: a named statement is
+    // parsed and planned once per connection, not on each call
+    const { rows } = await this.pool.query<{ session_id: string }>({ name: 'fedgate-session-of-token', text: 'SELECT session_id FROM session_token WHERE token_hash = $1', values: [tokenHash] });
     return rows[0]?.session_id;
   }
 
