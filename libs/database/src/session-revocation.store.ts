@@ -53,12 +53,44 @@ export class SessionRevocationStore {
     return { sessions, asOf: clock!.as_of };
   }
 
-  /** The login session a token was issued in, for tokens that went through the login-service. */
-  async sessionOfToken(tokenHash: string): Promise<string | undefined> {
-    // once per token not yet cached, on every verifying service's hot path: a named statement is
-    // parsed and planned once per connection, not on each call
-    const { rows } = await this.pool.query<{ session_id: string }>({ name: 'fedgate-session-of-token', text: 'SELECT session_id FROM session_token WHERE token_hash = $1', values: [tokenHash] });
-    return rows[0]?.session_id;
+  /**
+   * The login session a token was issued in, for tokens that went through the login-service.
+   * Asked once per token not yet cached, on every verification's hot path: the lookups that
+   * arrive while one query is in flight go together in the next (`token_hash = ANY`), so under
+   * load one round trip serves a group of them, and an idle one is not delayed. A failed query
+   * fails every lookup of its group (each caller answers 503).
+   */
+  sessionOfToken(tokenHash: string): Promise<string | undefined> {
+    return new Promise((resolve, reject) => {
+      const waiters = this.lookups.get(tokenHash);
+      if (waiters) waiters.push({ resolve, reject });
+      else this.lookups.set(tokenHash, [{ resolve, reject }]);
+      if (!this.lookingUp) void this.lookUpWaiting();
+    });
+  }
+
+  private lookups = new Map<string, Array<{ resolve: (session: string | undefined) => void; reject: (err: unknown) => void }>>();
+  private lookingUp = false;
+
+  private async lookUpWaiting(): Promise<void> {
+    this.lookingUp = true;
+    while (this.lookups.size > 0) {
+      const group = this.lookups;
+      this.lookups = new Map();
+      try {
+        // a named statement: parsed and planned once per connection
+        const { rows } = await this.pool.query<{ token_hash: string; session_id: string }>({
+          name: 'fedgate-sessions-of-tokens',
+          text: 'SELECT token_hash, session_id FROM session_token WHERE token_hash = ANY($1::text[])',
+          values: [[...group.keys()]],
+        });
+        const sessions = new Map(rows.map((r) => [r.token_hash, r.session_id]));
+        for (const [hash, waiters] of group) for (const w of waiters) w.resolve(sessions.get(hash));
+      } catch (err) {
+        for (const waiters of group.values()) for (const w of waiters) w.reject(err);
+      }
+    }
+    this.lookingUp = false;
   }
 
   /** Deletes the rows past their forget_after; answers how many. */
