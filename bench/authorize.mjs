@@ -3,7 +3,7 @@
 // call per CLI request: the person's token and the question, verified and decided in one step,
 // one audit event), against limits measured in the same run with the same client.
 //
-//   bench/authorize [--runs 750] [--strangers 4] [--concurrency 32] [--seconds 8]
+//   bench/authorize [--runs 1000] [--strangers 4] [--concurrency 32] [--seconds 8]
 //                   [--cached-seconds 5] [--rate 1000] [--rate-seconds 10]
 //                   [--url https://127.0.0.1:PORT] [--phases limits,cached,distinct,uncached,rate]
 //                   (rate = rate-limits,rate-cached,rate-uncached)
@@ -42,7 +42,7 @@ const STATE = process.env.FEDGATE_STATE_DIR ?? path.join(ROOT, '.fedgate');
 const TARGETS = { cachedOfCeiling: 0.25, distinctOfBare: 0.5, cpuOfOpenFga: 0.25, cachedP99Ms: 10, uncachedP99OverOpenFgaMs: 10 };
 const opts = parseArgs(
   process.argv.slice(2),
-  { runs: '750', strangers: '4', concurrency: '32', seconds: '8', 'cached-seconds': '5', rate: '1000', 'rate-seconds': '10', url: '', phases: 'limits,cached,distinct,uncached,rate' },
+  { runs: '1000', strangers: '4', concurrency: '32', seconds: '8', 'cached-seconds': '5', rate: '1000', 'rate-seconds': '10', url: '', phases: 'limits,cached,distinct,uncached,rate' },
   import.meta.url,
 );
 // `rate` is its three open loops: the limits' (OpenFGA alone, the do-nothing server), Fedgate cached, Fedgate uncached
