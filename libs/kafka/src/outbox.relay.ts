@@ -35,9 +35,14 @@ export interface OutboxRelayOptions {
 
 // Pruning settings are code defaults, not configuration: an hour of published events is
 // plenty to look at (Kafka holds the history) and a minute keeps each prune small.
+// Batch and pause: every send, fetch and ingest costs the broker and the audit-service about the
+// same whatever its size, so larger, rarer batches cost less per event (bench/README.md: 2,000
+// and 500 ms took 12% less of the machine per answer at 1,000 answers/s than 500 and 200 ms).
+// The price is up to half a second before an idle relay publishes; writes whose readers wait
+// for them (ownership changes, consistency tokens) wake it at once.
 const defaults: OutboxRelayOptions = {
-  batchSize: 500,
-  idleMs: 200,
+  batchSize: 2000,
+  idleMs: 500,
   maxBackoffMs: 5000,
   retentionMs: 3_600_000,
   pruneIntervalMs: 60_000,
