@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { API_PATHS, ERROR_CATALOGUE, type ErrorBody } from '@fedgate/contracts';
+import { pathOf } from './request-path';
 
 /** Seconds a shed caller is told to wait: about the time the requests in progress take to drain. */
 export const OVERLOAD_RETRY_AFTER_SECONDS = 1;
@@ -7,13 +8,8 @@ export const OVERLOAD_RETRY_AFTER_SECONDS = 1;
 const OVERLOADED: ErrorBody = { error: 'overloaded', error_description: ERROR_CATALOGUE.overloaded.summary };
 
 // Liveness and scrapes cost next to nothing and must not fail because the service is busy.
+// Known by path (request.url keeps the query: `/metrics?x=1` is still a scrape).
 const NEVER_SHED: ReadonlySet<string> = new Set([API_PATHS.common.health, API_PATHS.common.metrics]);
-
-/** By path: request.url keeps the query, and `/metrics?x=1` is still a scrape. Only runs when over the bound. */
-function neverShed(url: string): boolean {
-  const query = url.indexOf('?');
-  return NEVER_SHED.has(query === -1 ? url : url.slice(0, query));
-}
 
 /**
  * Bounds the requests this process works on at once: past `maxInFlight`, a request is
@@ -25,7 +21,7 @@ export function installLoadShedding(fastify: FastifyInstance, maxInFlight: numbe
   if (maxInFlight === undefined) return;
   let inFlight = 0;
   fastify.addHook('onRequest', (request, reply, done) => {
-    if (inFlight >= maxInFlight && !neverShed(request.url)) {
+    if (inFlight >= maxInFlight && !NEVER_SHED.has(pathOf(request.url))) {
       reply.code(503).header('retry-after', String(OVERLOAD_RETRY_AFTER_SECONDS)).send(OVERLOADED);
       return;
     }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
 import pino, { type Logger } from 'pino';
+import { pathOf } from './request-path';
 
 // An incoming x-request-id is kept only when it is short and plain, so callers cannot
 // inject log content through it.
@@ -55,7 +56,7 @@ export class RequestLogLines extends LogController {
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
     if (this.isLogDisabled(request)) return;
     const line = {
-      req: { id: request.id, method: request.method, path: request.url.split('?')[0], remote_address: request.socket.remoteAddress },
+      req: { id: request.id, method: request.method, path: pathOf(request.url), remote_address: request.socket.remoteAddress },
       res: { status: reply.statusCode },
       responseTime: Math.round(reply.elapsedTime),
     };

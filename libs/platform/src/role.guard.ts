@@ -1,6 +1,7 @@
 import { CanActivate, ExecutionContext, Inject, Injectable, Optional, type InjectionToken, type Provider, type Type } from '@nestjs/common';
 import { FedgateError, requestRefusedEvent, type ApiKeyRole, type FedgateEvent } from '@fedgate/contracts';
 import { requestOriginOf, type ApiClient, type AuthenticatedRequest, type RequestOrigin } from './api-key.guard';
+import { pathOf } from './request-path';
 
 /**
  * Where a service records the refusal of a key used outside its roles (API.md "Who is
@@ -72,7 +73,7 @@ export function requireRole(role: ApiKeyRole): Type<RoleGuard> {
     async canActivate(context: ExecutionContext): Promise<boolean> {
       const req = context.switchToHttp().getRequest<AuthenticatedRequest>();
       const client = req.apiClient;
-      await requireKeyRole(client, role, `${req.method} ${req.routeOptions.url ?? req.url.split('?')[0]}`, requestOriginOf(req), this.refusals);
+      await requireKeyRole(client, role, `${req.method} ${req.routeOptions.url ?? pathOf(req.url)}`, requestOriginOf(req), this.refusals);
       return true;
     }
   }
