@@ -29,6 +29,10 @@ const READ_OVERLAP = '60 seconds';
  * through `session_token`.
  */
 export class SessionRevocationStore {
+  // sessionOfToken's lookups waiting for the next query, by token hash; and whether one is in flight
+  private lookups = new Map<string, Array<{ resolve: (session: string | undefined) => void; reject: (err: unknown) => void }>>();
+  private lookingUp = false;
+
   constructor(private readonly pool: Pool) {}
 
   /** Records a revocation in the caller's transaction; a session revoked twice keeps its first row. */
@@ -68,9 +72,6 @@ export class SessionRevocationStore {
       if (!this.lookingUp) void this.lookUpWaiting();
     });
   }
-
-  private lookups = new Map<string, Array<{ resolve: (session: string | undefined) => void; reject: (err: unknown) => void }>>();
-  private lookingUp = false;
 
   private async lookUpWaiting(): Promise<void> {
     this.lookingUp = true;
