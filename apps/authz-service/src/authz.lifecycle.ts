@@ -30,6 +30,8 @@ export class AuthzStartup implements ReadinessCheck {
 export class AuthzLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(AuthzLifecycle.name);
   private stopped = false;
+  // follows of new generations, one after the other
+  private following: Promise<void> = Promise.resolve();
   private invalidations: CloudEventConsumer | null = null;
   private adminByLogin: CloudEventConsumer | null = null;
 
@@ -51,7 +53,7 @@ export class AuthzLifecycle implements OnApplicationBootstrap, OnApplicationShut
       this.cache.invalidateAll();
       // another instance rebuilt: follow it onto the new generation
       if (this.startup.started && next.generation !== previous.generation && !this.rebuild.rebuilding && this.projector.generation !== next.generation) {
-        void this.follow(next.generation);
+        this.following = this.following.then(() => this.follow(next.generation));
       }
     });
     void this.startWithRetry();
@@ -125,6 +127,9 @@ export class AuthzLifecycle implements OnApplicationBootstrap, OnApplicationShut
   private async follow(generation: number): Promise<void> {
     this.logger.log({ generation }, 'projections were rebuilt elsewhere; following the new generation');
     await this.projector.stop();
+    await retryUntilStopped(() => this.rebuild.wipeDone(), () => this.stopped, this.logger, 'cannot tell whether the rebuild elsewhere finished its wipe');
+    // stopping, rebuilding here now, or a newer generation came meanwhile (its own follow comes next)
+    if (this.stopped || this.rebuild.rebuilding || this.projection.position.generation !== generation) return;
     await this.projector.start(generation).catch((err: Error) => this.logger.error({ reason: err.message }, 'projector did not restart'));
   }
 }
