@@ -53,6 +53,7 @@ status=${PIPESTATUS[0]}
 # a skip nobody expects is a failure (scripts/expected-skips.txt): it may hide a broken test
 node scripts/check-skips.mjs "$tap"
 skips=$?
+[ "$status" = 0 ] || node scripts/failure-digest.mjs "$tap" "$RUN"
 set -e
 # the plain closing line: counts from node's own summary
 passed=$(sed -n 's/^ℹ pass \([0-9]*\)$/\1/p' "$output" | tail -1)
