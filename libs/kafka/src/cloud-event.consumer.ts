@@ -38,24 +38,65 @@ export interface CloudEventConsumerOptions {
   maxBytes?: number;
 }
 
+// Pauses before starting a consumer again that kafkajs gave up on: doubling, at most the last.
+const RESTART_DELAYS_MS = [500, 1000, 2000, 5000];
+
 /**
  * A kafkajs consumer of Fedgate CloudEvents. Messages that are not valid CloudEvents are
  * logged and skipped (they can never become valid by retrying); handler failures retry.
+ *
+ * kafkajs restarts a crashed consumer only after a retriable error. After any other (e.g.
+ * "Failed to find group coordinator" while a restarted broker loads its groups, or a handler
+ * error marked non-retriable) it leaves it stopped for good, silently: the audit log and the
+ * projections would stop following until a restart. So a crash kafkajs does not restart is
+ * restarted here, with a fresh kafkajs consumer, until it runs again or `stop()` is called.
  */
 export class CloudEventConsumer {
   private readonly logger: Logger;
-  private readonly consumer: Consumer;
+  private readonly kafka: Kafka;
+  private consumer: Consumer;
+  private stopped = false;
+  private restarting: Promise<void> | null = null;
 
   constructor(private readonly settings: KafkaSettings, private readonly options: CloudEventConsumerOptions) {
     this.logger = new Logger(`CloudEventConsumer:${options.groupId}`);
-    const kafka = new Kafka({ ...kafkaClientConfig(settings), logLevel: logLevel.WARN, logCreator: kafkaLogCreator });
-    this.consumer = kafka.consumer({
+    this.kafka = new Kafka({ ...kafkaClientConfig(settings), logLevel: logLevel.WARN, logCreator: kafkaLogCreator });
+    this.consumer = this.newConsumer();
+  }
+
+  private newConsumer(): Consumer {
+    const { options } = this;
+    const consumer = this.kafka.consumer({
       groupId: options.groupId,
       allowAutoTopicCreation: true,
       ...(options.sessionTimeoutMs ? { sessionTimeout: options.sessionTimeoutMs, heartbeatInterval: Math.floor(options.sessionTimeoutMs / 3) } : {}),
       ...(options.maxBytesPerPartition === undefined ? {} : { maxBytesPerPartition: options.maxBytesPerPartition }),
       ...(options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }),
     });
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (payload.restart || this.stopped || consumer !== this.consumer) return;
+      this.logger.warn({ reason: payload.error.message }, 'the Kafka consumer stopped on an error the client does not retry; starting it again');
+      this.restarting ??= this.restartUntilRunning().finally(() => (this.restarting = null));
+    });
+    return consumer;
+  }
+
+  private async restartUntilRunning(): Promise<void> {
+    for (let attempt = 0; !this.stopped; attempt++) {
+      await new Promise((r) => setTimeout(r, RESTART_DELAYS_MS[Math.min(attempt, RESTART_DELAYS_MS.length - 1)]));
+      if (this.stopped) return;
+      await this.consumer.disconnect().catch(() => undefined);
+      this.consumer = this.newConsumer();
+      try {
+        await this.start();
+        // stop() came while it started: it may have disconnected the consumer before it ran
+        if (this.stopped) await this.consumer.disconnect().catch(() => undefined);
+        else this.logger.log({ attempts: attempt + 1 }, 'the Kafka consumer runs again');
+        return;
+      } catch (err) {
+        this.logger.warn({ reason: (err as Error).message, attempt: attempt + 1 }, 'the Kafka consumer did not start again; retrying');
+      }
+    }
   }
 
   async start(): Promise<void> {
@@ -84,6 +125,7 @@ export class CloudEventConsumer {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     await this.consumer.disconnect();
   }
 }

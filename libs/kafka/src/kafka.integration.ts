@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { FedgateEvent, TOPICS, createCloudEvent } from '@fedgate/contracts';
 import { Pool } from 'pg';
+import { KafkaJSNonRetriableError } from 'kafkajs';
 import { OutboxStore, PrismaClient, ProcessedEventStore, createPrismaClient } from '@fedgate/database';
 import { repoRoot, runProjectScript, uniqueSuffix, waitFor } from '@fedgate/testing';
 import { CloudEventConsumer, ReceivedEvent } from './cloud-event.consumer';
@@ -60,6 +61,35 @@ describe('Kafka: CloudEvents through the real broker', () => {
       assert.deepEqual(received.map((r) => r.event.id), events.map((e) => e.id));
       assert.deepEqual(received[0].event, events[0]);
       assert.ok(received.every((r) => r.topic === TOPICS.system));
+    } finally {
+      await consumer.stop();
+    }
+  });
+});
+
+describe('Kafka: a consumer that kafkajs gives up on', () => {
+  const publisher = new CloudEventPublisher(settings);
+  after(() => publisher.onModuleDestroy());
+
+  it('runs again after a crash kafkajs does not restart (a non-retriable error), and delivers what came meanwhile', { timeout: 60_000 }, async () => {
+    const nonce = uniqueSuffix();
+    let failed = false;
+    const { consumer, received } = await startCollector(nonce, async () => {
+      // as "Failed to find group coordinator" after a broker restart: kafkajs's crash handler
+      // restarts a consumer only for retriable errors, and this one is not
+      if (!failed) {
+        failed = true;
+        throw new KafkaJSNonRetriableError('a non-retriable failure');
+      }
+    });
+    try {
+      const first = systemEvents(nonce, 1);
+      await publisher.publish(TOPICS.system, first);
+      await waitFor('the handler to fail once', () => failed, 30_000);
+      const later = systemEvents(nonce, 3);
+      await publisher.publish(TOPICS.system, later);
+      // the failed batch is redelivered (its offset was never committed), then the rest
+      await waitFor('every event handled after the crash', () => [...first, ...later].every((e) => received.filter((r) => r.event.id === e.id).length >= (e === first[0] ? 2 : 1)), 30_000);
     } finally {
       await consumer.stop();
     }
