@@ -38,9 +38,6 @@ export interface CloudEventConsumerOptions {
   maxBytes?: number;
 }
 
-// Pauses before starting a consumer again that kafkajs gave up on: doubling, at most the last.
-const RESTART_DELAYS_MS = [500, 1000, 2000, 5000];
-
 /**
  * A kafkajs consumer of Fedgate CloudEvents. Messages that are not valid CloudEvents are
  * logged and skipped (they can never become valid by retrying); handler failures retry.
@@ -82,21 +79,19 @@ export class CloudEventConsumer {
   }
 
   private async restartUntilRunning(): Promise<void> {
-    for (let attempt = 0; !this.stopped; attempt++) {
-      await new Promise((r) => setTimeout(r, RESTART_DELAYS_MS[Math.min(attempt, RESTART_DELAYS_MS.length - 1)]));
-      if (this.stopped) return;
-      await this.consumer.disconnect().catch(() => undefined);
-      this.consumer = this.newConsumer();
-      try {
+    await retryUntilStopped(
+      async () => {
+        await this.consumer.disconnect().catch(() => undefined);
+        this.consumer = this.newConsumer();
         await this.start();
-        // stop() came while it started: it may have disconnected the consumer before it ran
-        if (this.stopped) await this.consumer.disconnect().catch(() => undefined);
-        else this.logger.log({ attempts: attempt + 1 }, 'the Kafka consumer runs again');
-        return;
-      } catch (err) {
-        this.logger.warn({ reason: (err as Error).message, attempt: attempt + 1 }, 'the Kafka consumer did not start again; retrying');
-      }
-    }
+      },
+      () => this.stopped,
+      this.logger,
+      'the Kafka consumer did not start again',
+    );
+    // stop() came while it started: it may have disconnected the consumer before it ran
+    if (this.stopped) await this.consumer.disconnect().catch(() => undefined);
+    else this.logger.log('the Kafka consumer runs again');
   }
 
   async start(): Promise<void> {
