@@ -3,7 +3,8 @@ import type { StackFile, TokenSetResponse } from '@fedgate/contracts';
 
 /**
  * fetch, sent again once when it failed on a kept-alive socket that the server had just closed
- * while idle (Node's 5 s keep-alive timeout races the client's reuse): such a request never
+ * while idle (Node's 5 s keep-alive timeout races the client's reuse; the failure shows as a
+ * socket error, a reset, or EPIPE when the write came after the close): such a request never
  * reached the server, so repeating it is safe. Any other failure is thrown as it is.
  */
 export async function fetchRetryingClosedSocket(url: string, init: RequestInit): Promise<Response> {
@@ -11,7 +12,7 @@ export async function fetchRetryingClosedSocket(url: string, init: RequestInit):
     return await fetch(url, init);
   } catch (err) {
     const code = ((err as Error).cause as { code?: string } | undefined)?.code;
-    if (code !== 'UND_ERR_SOCKET' && code !== 'ECONNRESET') throw err;
+    if (code !== 'UND_ERR_SOCKET' && code !== 'ECONNRESET' && code !== 'EPIPE') throw err;
     return fetch(url, init);
   }
 }
