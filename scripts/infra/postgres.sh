@@ -37,7 +37,10 @@ can_reach() {
 # the postgres user cannot traverse (e.g. /root/x, mode 700) we do not loosen the user's
 # home permissions; the cluster goes to /var/lib/postgresql/fedgate-<hash of STATE>
 # (postgres' own home: persistent, unlike /var/tmp which tmpfiles may clean) and
-# $DATA/postgres becomes a symlink recording that choice.
+# $DATA/postgres becomes a symlink recording that choice. A cluster found there without that
+# symlink belongs to a state dir that was deleted (a fresh checkout at the same path, as CI's):
+# ORPHAN=1, and start replaces it (cmd_start).
+ORPHAN=0
 resolve_paths() {
   local link=$DATA/postgres base
   if [ -L "$link" ]; then
@@ -64,6 +67,7 @@ resolve_paths() {
     PGDATA_DIR=$base/data
     PG_BASE=$base
     PG_SOCK=$base/socket
+    if [ -e "$PGDATA_DIR" ]; then ORPHAN=1; fi
   fi
   # unix socket paths are limited to ~107 bytes; fall back to a short private dir.
   if [ $((${#PG_SOCK} + 20)) -gt 100 ]; then
@@ -169,9 +173,24 @@ ensure_role_and_dbs() {
   } | psql_admin
 }
 
+# The cluster of a deleted state dir is not reused: its audit checkpoints are signed with a key
+# that went with the state, and its records of what was already granted and projected (the
+# bootstrap admin's grant, processed events) describe a Kafka log and an OpenFGA store that went
+# too: the new stack reported a broken audit chain, and its new store never got the bootstrap
+# admin (CI's failure when it reused the cluster of its previous run). Its data is as disposable as the rest of the state.
+remove_orphan() {
+  log "postgres: removing $PGDATA_DIR, the cluster of a deleted state dir (its keys and Kafka log are gone)"
+  if is_up; then
+    as_pg "$(pg_bin)/pg_ctl" -D "$PGDATA_DIR" -m immediate -w -t 60 stop >/dev/null 2>&1 || die "postgres: cannot stop the leftover cluster in $PGDATA_DIR"
+  fi
+  rm -rf "${PGDATA_DIR:?}"
+  ORPHAN=0
+}
+
 cmd_start() {
   local bin t0=$SECONDS
   ensure_secrets
+  [ "$ORPHAN" = 0 ] || remove_orphan
   if is_up; then
     log "postgres: already running on 127.0.0.1:$PG_PORT ($PGDATA_DIR)"
     ensure_role_and_dbs
@@ -180,7 +199,6 @@ cmd_start() {
   compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || cmd_install
   require_free_port postgres "$PG_PORT"
   [ -f "$PGDATA_DIR/PG_VERSION" ] || init_cluster
-  # Re-record an out-of-tree cluster if .fedgate was wiped but the cluster survived.
   if [ -n "$PG_BASE" ] && [ ! -e "$DATA/postgres" ]; then ln -sfn "$PGDATA_DIR" "$DATA/postgres"; fi
   bin=$(pg_bin)
   mkdir -p "$PG_SOCK"
