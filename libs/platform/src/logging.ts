@@ -48,7 +48,7 @@ export class RequestLogLines extends LogController {
   }
 
   override isLogDisabled(request: FastifyRequest): boolean {
-    return UNLOGGED_PATHS.has(request.url);
+    return UNLOGGED_PATHS.has(pathOf(request.url));
   }
 
   override incomingRequest(): void {}
