@@ -1,7 +1,9 @@
 // Kill -9 of the audit service in the middle of ingesting 10,000 events, then a restart by the
 // stack's own script: every event is stored exactly once, the chain stays valid, and the log
-// has caught up at most 5 s after the restarted service is ready (the consumer group's short
-// session lets the new instance take the dead one's partitions at once).
+// has caught up at most 5 s after the dead instance's consumer session expired. That expiry,
+// not the restart, is when the new instance gets the partitions (kafkajs has no static
+// membership): 6 s after the kill (FEDGATE_AUDIT_SESSION_TIMEOUT_MS's default), however fast
+// the restart was.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -18,6 +20,8 @@ const TOTAL = 10_000;
 const CHUNK = 500;
 // the audit service's consumer group (FEDGATE_AUDIT_CONSUMER_GROUP's default)
 const AUDIT_GROUP = 'audit-service';
+// FEDGATE_AUDIT_SESSION_TIMEOUT_MS's default, which the stack runs with
+const SESSION_TIMEOUT_MS = 6000;
 
 /** Whether the audit consumer group has committed every offset of the system topic: nothing is left to redeliver. */
 async function committedToTheEnd(): Promise<boolean> {
@@ -45,7 +49,7 @@ describe('audit-service killed during ingest', () => {
     assert.equal(start.status, 0, start.stderr);
   });
 
-  it('stores exactly 10,000 rows after kill -9 and restart, chain valid, caught up within 5 s of the restart', { timeout: 240_000 }, async (t) => {
+  it("stores exactly 10,000 rows after kill -9 and restart, chain valid, caught up within 5 s of the dead instance's session expiring", { timeout: 240_000 }, async (t) => {
     const nonce = `crash-${uniqueSuffix()}`;
     const subject = `system:${nonce}`;
     const events = systemTestEvents(nonce, TOTAL);
@@ -63,6 +67,7 @@ describe('audit-service killed during ingest', () => {
       await waitFor('ingest to be under way', async () => (await stored(subject)).rows >= 1000, 60_000, 20);
       const pid = Number(readFileSync(pidFile, 'utf8').trim());
       process.kill(pid, 'SIGKILL');
+      const killedAt = Date.now();
       killed = true;
       await waitFor('the audit service to be dead', () => !processAlive(pid), 10_000, 20);
       const atKill = await stored(subject);
@@ -74,9 +79,9 @@ describe('audit-service killed during ingest', () => {
       assert.equal(start.status, 0, start.stderr);
       const readyAt = Date.now();
       await waitFor('all 10,000 events stored', async () => (await stored(subject)).rows >= TOTAL, 120_000, 50);
-      const caughtUpMs = Date.now() - readyAt;
-      t.diagnostic(`caught up ${caughtUpMs} ms after the restarted audit service was ready`);
-      assert.ok(caughtUpMs <= 5000, `caught up ${caughtUpMs} ms after the restart`);
+      const caughtUpAt = Date.now();
+      t.diagnostic(`caught up ${caughtUpAt - killedAt} ms after the kill, ${caughtUpAt - readyAt} ms after the restarted audit service was ready (${readyAt - killedAt} ms after the kill)`);
+      assert.ok(caughtUpAt - killedAt <= SESSION_TIMEOUT_MS + 5000, `caught up ${caughtUpAt - killedAt} ms after the kill: more than 5 s after the dead instance's session expired`);
       // redeliveries after the restart must not add anything: wait until none is left to come
       await waitFor('every offset committed', committedToTheEnd, 60_000, 250);
       assert.deepEqual(await stored(subject), { rows: TOTAL, ids: TOTAL });
