@@ -174,10 +174,11 @@ ensure_role_and_dbs() {
 }
 
 # The cluster of a deleted state dir is not reused: its audit checkpoints are signed with a key
-# that went with the state, and its records of what was already granted and projected (the
-# bootstrap admin's grant, processed events) describe a Kafka log and an OpenFGA store that went
-# too: the new stack reported a broken audit chain, and its new store never got the bootstrap
-# admin (CI's failure when it reused the cluster of its previous run). Its data is as disposable as the rest of the state.
+# that went with the state, and it records the bootstrap admin's grant as made, so the new Kafka
+# log (the ownership truth) never gets it and the first rebuild, which replays that log, drops
+# the admin. CI's failure when it reused the cluster of its previous run: a broken audit chain
+# from the start, alice refused from the rebuild test on. Its data is as disposable as the rest
+# of the state.
 remove_orphan() {
   log "postgres: removing $PGDATA_DIR, the cluster of a deleted state dir (its keys and Kafka log are gone)"
   if is_up; then

@@ -1,8 +1,9 @@
 // The PostgreSQL cluster belongs to its state dir. A fresh state dir at the path of a deleted one
 // (a fresh checkout where the last one stood, as CI's every run) gets a fresh cluster: the old
-// one's audit checkpoints are signed with a key that is gone, and it records the bootstrap admin as
-// granted while the new OpenFGA store never got that grant: reusing it showed the new stack a
-// broken audit chain and left alice, the bootstrap admin, without access. A state dir that is kept keeps its data across restarts.
+// one's audit checkpoints are signed with a key that is gone, and it records the bootstrap admin's
+// grant as made, so the new Kafka log never got it and a rebuild (a replay of that log) dropped
+// alice: reusing it showed the new stack a broken audit chain and refused alice from the rebuild
+// test on. A state dir that is kept keeps its data across restarts.
 // The scripts run on a scratch state dir and port, so the running stack is left alone.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
