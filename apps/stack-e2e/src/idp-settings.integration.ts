@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { readStackFile } from '@fedgate/stack';
-import { parseEnvFile, repoRoot, serviceKafkaEnv } from '@fedgate/testing';
+import { parseEnvFile, repoRoot, runProjectScript, serviceKafkaEnv } from '@fedgate/testing';
 
 const root = repoRoot();
 const stack = readStackFile();
@@ -24,7 +24,7 @@ function scratchState(name: string): string {
 
 function script(file: string, args: string[], state: string) {
   const started = Date.now();
-  const result = spawnSync('bash', [path.join(root, file), ...args], { cwd: root, encoding: 'utf8', timeout: 120_000, env: { ...process.env, FEDGATE_STATE_DIR: state } });
+  const result = runProjectScript(file, args, 120_000, { FEDGATE_STATE_DIR: state });
   return { status: result.status, stderr: result.stderr, ms: Date.now() - started };
 }
 

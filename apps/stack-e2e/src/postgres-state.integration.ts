@@ -6,13 +6,12 @@
 // test on. A state dir that is kept keeps its data across restarts.
 // The scripts run on a scratch state dir and port, so the running stack is left alone.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { parseEnvFile, repoRoot, withPg } from '@fedgate/testing';
+import { parseEnvFile, repoRoot, runProjectScript, withPg } from '@fedgate/testing';
 
 const root = repoRoot();
 const stackEnv = parseEnvFile(readFileSync(path.join(root, 'infra/stack.env'), 'utf8'));
@@ -37,13 +36,11 @@ async function freeOffset(): Promise<number> {
 }
 
 let offset = 0;
+/** postgres.sh on the scratch state dir and port. */
+const scratchPostgres = (action: 'start' | 'stop') => runProjectScript('scripts/infra/postgres.sh', [action], 180_000, { FEDGATE_STATE_DIR: state, FEDGATE_PORT_OFFSET: String(offset) });
+
 function postgres(action: 'start' | 'stop') {
-  const result = spawnSync('bash', [path.join(root, 'scripts/infra/postgres.sh'), action], {
-    cwd: root,
-    encoding: 'utf8',
-    timeout: 180_000,
-    env: { ...process.env, FEDGATE_STATE_DIR: state, FEDGATE_PORT_OFFSET: String(offset) },
-  });
+  const result = scratchPostgres(action);
   assert.equal(result.status, 0, `postgres.sh ${action}: ${result.stderr}`);
   return result.stderr;
 }
@@ -62,7 +59,7 @@ describe('the PostgreSQL cluster follows its state dir', { timeout: 600_000 }, (
   let cluster = '';
   after(() => {
     // the scratch cluster is stopped and removed, wherever it lives
-    if (existsSync(state)) spawnSync('bash', [path.join(root, 'scripts/infra/postgres.sh'), 'stop'], { cwd: root, env: { ...process.env, FEDGATE_STATE_DIR: state, FEDGATE_PORT_OFFSET: String(offset) } });
+    if (existsSync(state)) scratchPostgres('stop');
     if (cluster) rmSync(path.dirname(cluster), { recursive: true, force: true });
     rmSync(scratch, { recursive: true, force: true });
   });

@@ -22,9 +22,12 @@ export interface ScriptResult {
   stderr: string;
 }
 
-/** Runs one of the project's own scripts (e.g. `scripts/infra/kafka.sh stop`), as the README would. */
-export function runProjectScript(script: string, args: string[] = [], timeoutMs = 300_000): ScriptResult {
-  const result = spawnSync('bash', [path.join(repoRoot(), script), ...args], { encoding: 'utf8', timeout: timeoutMs, env: process.env });
+/**
+ * Runs one of the project's own scripts (e.g. `scripts/infra/kafka.sh stop`) from the repository
+ * root, as the README would; `env` adds to the test's environment (e.g. a scratch FEDGATE_STATE_DIR).
+ */
+export function runProjectScript(script: string, args: string[] = [], timeoutMs = 300_000, env: Record<string, string> = {}): ScriptResult {
+  const result = spawnSync('bash', [path.join(repoRoot(), script), ...args], { cwd: repoRoot(), encoding: 'utf8', timeout: timeoutMs, env: { ...process.env, ...env } });
   return { status: result.status ?? -1, stdout: result.stdout ?? '', stderr: result.stderr ?? '' };
 }
 
