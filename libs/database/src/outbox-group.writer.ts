@@ -1,11 +1,6 @@
-import { overloaded, type FedgateEvent } from '@fedgate/contracts';
+import type { FedgateEvent } from '@fedgate/contracts';
+import { GroupedCalls } from '@fedgate/platform';
 import type { OutboxStore } from './outbox.store';
-
-interface Waiting {
-  event: FedgateEvent;
-  resolve: () => void;
-  reject: (err: unknown) => void;
-}
 
 export interface OutboxGroupWriterOptions {
   /** Events per INSERT. */
@@ -21,42 +16,29 @@ export interface OutboxGroupWriterOptions {
  * Group commit for events that describe no other state (verification outcomes, decisions):
  * `append` resolves once the event is durably in the outbox, so a caller can answer only
  * after its audit event is safe. Appends that arrive while a write is in flight go
- * together in the next one: one INSERT per batch under load, no added delay when idle.
- * The queue is bounded (`maxWaiting`): overflow rejects with `overloaded`, never unbounded waits.
+ * together in the next one (`GroupedCalls`, one INSERT in flight): one INSERT per batch under
+ * load, no added delay when idle. The queue is bounded (`maxWaiting`): overflow rejects with
+ * `overloaded`, never unbounded waits.
  */
 export class OutboxGroupWriter {
-  private waiting: Waiting[] = [];
-  private writing = false;
-  private readonly options: OutboxGroupWriterOptions;
+  private readonly calls: GroupedCalls<FedgateEvent, void>;
 
-  constructor(private readonly outbox: Pick<OutboxStore, 'appendNow'>, options: Partial<OutboxGroupWriterOptions> = {}) {
-    this.options = { maxBatch: options.maxBatch ?? 1000, maxWaiting: options.maxWaiting ?? 2000 };
+  constructor(outbox: Pick<OutboxStore, 'appendNow'>, options: Partial<OutboxGroupWriterOptions> = {}) {
+    this.calls = new GroupedCalls<FedgateEvent, void>(
+      async (events) => {
+        await outbox.appendNow(events);
+        return events.map(() => undefined);
+      },
+      { maxInFlight: 1, maxBatch: options.maxBatch ?? 1000, maxWaiting: options.maxWaiting ?? 2000, name: 'audit outbox writer' },
+    );
   }
 
   /** Events waiting for the next INSERT (for metrics and tests). */
   get queued(): number {
-    return this.waiting.length;
+    return this.calls.waiting;
   }
 
   append(event: FedgateEvent): Promise<void> {
-    if (this.waiting.length >= this.options.maxWaiting) return Promise.reject(overloaded('audit outbox writer'));
-    return new Promise<void>((resolve, reject) => {
-      this.waiting.push({ event, resolve, reject });
-      if (!this.writing) void this.writeNext();
-    });
-  }
-
-  private async writeNext(): Promise<void> {
-    this.writing = true;
-    while (this.waiting.length > 0) {
-      const batch = this.waiting.splice(0, this.options.maxBatch);
-      try {
-        await this.outbox.appendNow(batch.map((w) => w.event));
-        for (const w of batch) w.resolve();
-      } catch (err) {
-        for (const w of batch) w.reject(err);
-      }
-    }
-    this.writing = false;
+    return this.calls.call(event);
   }
 }

@@ -39,13 +39,24 @@ describe('SessionRevocationStore.sessionOfToken', () => {
   it('fails every lookup of a failed query, and the next lookups query again', async () => {
     const down = heldPool({}, new Error('Connection terminated unexpectedly'));
     const store = new SessionRevocationStore(down.pool);
-    const group = [store.sessionOfToken('x'), store.sessionOfToken('y')];
+    const group = [store.sessionOfToken('x'), store.sessionOfToken('y')].map((lookup) => assert.rejects(lookup, /Connection terminated/));
     await down.release();
     await down.release();
-    for (const lookup of group) await assert.rejects(lookup, /Connection terminated/);
+    await Promise.all(group);
     const later = store.sessionOfToken('x');
     await down.release();
     await assert.rejects(later, /Connection terminated/);
     assert.deepEqual(down.asked, [['x'], ['y'], ['x']]);
+  });
+
+  it('is bounded: past 2,000 waiting, a lookup is refused at once with 503 overloaded and never asked for', async () => {
+    const { pool, asked, release } = heldPool({});
+    const store = new SessionRevocationStore(pool);
+    const accepted = Array.from({ length: 2001 }, (_, i) => store.sessionOfToken(`h${i}`)); // one in flight, 2,000 waiting
+    await assert.rejects(store.sessionOfToken('one-too-many'), { code: 'overloaded', status: 503 });
+    for (let i = 0; i < 3; i++) await release();
+    assert.deepEqual(await Promise.all(accepted), Array(2001).fill(undefined));
+    assert.equal(asked.flat().includes('one-too-many'), false);
+    assert.deepEqual(asked.map((a) => a.length), [1, 1000, 1000], 'the waiting ones went in batches of at most 1,000');
   });
 });

@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { GroupedCalls } from '@fedgate/platform';
 import type { DatabaseTransaction } from './prisma.service';
 
 /** A revoked login session as the verifiers hold it. */
@@ -29,11 +30,12 @@ const READ_OVERLAP = '60 seconds';
  * through `session_token`.
  */
 export class SessionRevocationStore {
-  // sessionOfToken's lookups waiting for the next query, by token hash; and whether one is in flight
-  private lookups = new Map<string, Array<{ resolve: (session: string | undefined) => void; reject: (err: unknown) => void }>>();
-  private lookingUp = false;
+  // sessionOfToken's lookups: one query in flight, the lookups that arrive meanwhile go in the next
+  private readonly lookups: GroupedCalls<string, string | undefined>;
 
-  constructor(private readonly pool: Pool) {}
+  constructor(private readonly pool: Pool) {
+    this.lookups = new GroupedCalls((hashes) => this.sessionsOf(hashes), { maxInFlight: 1, maxBatch: 1000, maxWaiting: 2000, name: 'session lookups' });
+  }
 
   /** Records a revocation in the caller's transaction; a session revoked twice keeps its first row. */
   static async record(tx: DatabaseTransaction, row: { sessionId: string; idpSid?: string | null; flwrAid: string; reason: string; retainSeconds: number }): Promise<void> {
@@ -62,36 +64,22 @@ export class SessionRevocationStore {
    * Asked once per token not yet cached, on every verification's hot path: the lookups that
    * arrive while one query is in flight go together in the next (`token_hash = ANY`), so under
    * load one round trip serves a group of them, and an idle one is not delayed. A failed query
-   * fails every lookup of its group (each caller answers 503).
+   * fails every lookup of its group (each caller answers 503); past 2,000 waiting, a lookup is
+   * refused at once with 503 `overloaded`.
    */
   sessionOfToken(tokenHash: string): Promise<string | undefined> {
-    return new Promise((resolve, reject) => {
-      const waiters = this.lookups.get(tokenHash);
-      if (waiters) waiters.push({ resolve, reject });
-      else this.lookups.set(tokenHash, [{ resolve, reject }]);
-      if (!this.lookingUp) void this.lookUpWaiting();
-    });
+    return this.lookups.call(tokenHash);
   }
 
-  private async lookUpWaiting(): Promise<void> {
-    this.lookingUp = true;
-    while (this.lookups.size > 0) {
-      const group = this.lookups;
-      this.lookups = new Map();
-      try {
-        // a named statement: parsed and planned once per connection
-        const { rows } = await this.pool.query<{ token_hash: string; session_id: string }>({
-          name: 'fedgate-sessions-of-tokens',
-          text: 'SELECT token_hash, session_id FROM session_token WHERE token_hash = ANY($1::text[])',
-          values: [[...group.keys()]],
-        });
-        const sessions = new Map(rows.map((r) => [r.token_hash, r.session_id]));
-        for (const [hash, waiters] of group) for (const w of waiters) w.resolve(sessions.get(hash));
-      } catch (err) {
-        for (const waiters of group.values()) for (const w of waiters) w.reject(err);
-      }
-    }
-    this.lookingUp = false;
+  private async sessionsOf(hashes: string[]): Promise<Array<string | undefined>> {
+    // a named statement: parsed and planned once per connection
+    const { rows } = await this.pool.query<{ token_hash: string; session_id: string }>({
+      name: 'fedgate-sessions-of-tokens',
+      text: 'SELECT token_hash, session_id FROM session_token WHERE token_hash = ANY($1::text[])',
+      values: [[...new Set(hashes)]],
+    });
+    const sessions = new Map(rows.map((r) => [r.token_hash, r.session_id]));
+    return hashes.map((hash) => sessions.get(hash));
   }
 
   /** Deletes the rows past their forget_after; answers how many. */

@@ -1,5 +1,11 @@
-import { overloaded } from '@fedgate/contracts';
+import { GroupedCalls } from '@fedgate/platform';
 import { OPENFGA_MAX_CHECKS_PER_BATCH, OpenFgaRequestError, type OpenFgaHttpClient, type TupleKey } from './openfga-http.client';
+
+interface Question {
+  storeId: string;
+  modelId: string;
+  tuple: TupleKey;
+}
 
 export interface CheckBatcherOptions {
   /** Requests to OpenFGA at once; further checks wait and leave together in the next one. */
@@ -13,14 +19,6 @@ export interface CheckBatcherOptions {
   maxWaiting: number;
 }
 
-interface Waiting {
-  storeId: string;
-  modelId: string;
-  tuple: TupleKey;
-  resolve: (allowed: boolean) => void;
-  reject: (err: Error) => void;
-}
-
 /**
  * Check, coalesced: while `maxInFlight` requests are out, new checks queue and go together as
  * one BatchCheck. A lone check leaves at once as a plain Check, so it waits for nothing; under
@@ -29,71 +27,27 @@ interface Waiting {
  * bounded (`maxWaiting`, default 10 full batches): overflow is shed with `overloaded`.
  */
 export class CheckBatcher {
-  private readonly queue: Waiting[] = [];
-  private inFlight = 0;
-  private readonly options: CheckBatcherOptions;
+  private readonly calls: GroupedCalls<Question, boolean>;
 
-  constructor(
-    private readonly fga: Pick<OpenFgaHttpClient, 'check' | 'batchCheck'>,
-    options: Partial<CheckBatcherOptions> = {},
-  ) {
+  constructor(fga: Pick<OpenFgaHttpClient, 'check' | 'batchCheck'>, options: Partial<CheckBatcherOptions> = {}) {
     const maxBatch = Math.min(options.maxBatch ?? OPENFGA_MAX_CHECKS_PER_BATCH, OPENFGA_MAX_CHECKS_PER_BATCH);
-    this.options = { maxInFlight: options.maxInFlight ?? 2, maxBatch, maxWaiting: options.maxWaiting ?? 10 * maxBatch };
+    this.calls = new GroupedCalls<Question, boolean>(
+      async (questions) => {
+        const { storeId, modelId } = questions[0]!;
+        if (questions.length === 1) return [await fga.check(storeId, modelId, questions[0]!.tuple)];
+        const answers = await fga.batchCheck(storeId, modelId, questions.map((q) => q.tuple));
+        return questions.map((_, i) => answers[i] ?? new OpenFgaRequestError(null, 'OpenFGA gave no answer for this check'));
+      },
+      { maxInFlight: options.maxInFlight ?? 2, maxBatch, maxWaiting: options.maxWaiting ?? 10 * maxBatch, name: 'OpenFGA check queue', groupOf: (q) => `${q.storeId} ${q.modelId}` },
+    );
   }
 
   check(storeId: string, modelId: string, tuple: TupleKey): Promise<boolean> {
-    if (this.queue.length >= this.options.maxWaiting) return Promise.reject(overloaded('OpenFGA check queue'));
-    return new Promise<boolean>((resolve, reject) => {
-      this.queue.push({ storeId, modelId, tuple, resolve, reject });
-      this.drain();
-    });
+    return this.calls.call({ storeId, modelId, tuple });
   }
 
   /** Checks waiting for a free request (for metrics and tests). */
   get waiting(): number {
-    return this.queue.length;
-  }
-
-  private drain(): void {
-    while (this.inFlight < this.options.maxInFlight && this.queue.length > 0) {
-      const batch = this.takeBatch();
-      this.inFlight++;
-      void this.send(batch).finally(() => {
-        this.inFlight--;
-        this.drain();
-      });
-    }
-  }
-
-  /** The oldest waiting checks that share the first one's store and model, at most maxBatch. */
-  private takeBatch(): Waiting[] {
-    const [first] = this.queue;
-    const batch: Waiting[] = [];
-    for (let i = 0; i < this.queue.length && batch.length < this.options.maxBatch; ) {
-      const w = this.queue[i]!;
-      if (w.storeId === first!.storeId && w.modelId === first!.modelId) {
-        batch.push(w);
-        this.queue.splice(i, 1);
-      } else i++;
-    }
-    return batch;
-  }
-
-  private async send(batch: Waiting[]): Promise<void> {
-    const { storeId, modelId } = batch[0]!;
-    try {
-      if (batch.length === 1) {
-        batch[0]!.resolve(await this.fga.check(storeId, modelId, batch[0]!.tuple));
-        return;
-      }
-      const answers = await this.fga.batchCheck(storeId, modelId, batch.map((w) => w.tuple));
-      batch.forEach((w, i) => {
-        const answer = answers[i];
-        if (typeof answer === 'boolean') w.resolve(answer);
-        else w.reject(answer ?? new OpenFgaRequestError(null, 'OpenFGA gave no answer for this check'));
-      });
-    } catch (err) {
-      for (const w of batch) w.reject(err as Error);
-    }
+    return this.calls.waiting;
   }
 }

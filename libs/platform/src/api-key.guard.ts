@@ -39,7 +39,7 @@ export type AuthenticatedRequest = FastifyRequest & { apiClient?: ApiClient };
 
 /**
  * The client a presented `x-fedgate-key` belongs to; a missing, malformed or unknown key is
- * ClientAuthenticationError (401 invalid_client). Used by ApiKeyGuard and the fast JSON routes.
+ * ClientAuthenticationError (401 invalid_client). Used by ApiKeyGuard and OptionalApiKeyGuard.
  */
 export function authenticateApiKey(keys: readonly ConfiguredKey[], presented: string | string[] | undefined): ApiClient {
   if (typeof presented !== 'string' || presented.length === 0 || presented.length > 512) {

@@ -12,6 +12,7 @@ export * from './api-key.guard';
 export * from './role.guard';
 export * from './request-body';
 export * from './load-shedding';
+export * from './grouped-calls';
 export * from './database-failure';
 export * from './oidc-trust';
 export * from './served-routes';

@@ -1,0 +1,97 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { promiseState } from '@fedgate/testing';
+import { GroupedCalls, type GroupedCallsOptions } from './grouped-calls';
+
+/** A dependency whose sends finish only when the test says so; each answers `item * 10`, or fails the items named. */
+function heldDependency() {
+  const sends: Array<{ items: number[]; finish: (failing?: number[]) => void; crash: (err: Error) => void }> = [];
+  const send = (items: number[]) =>
+    new Promise<Array<number | Error>>((resolve, reject) =>
+      sends.push({ items, finish: (failing = []) => resolve(items.map((i) => (failing.includes(i) ? new Error(`no answer for ${i}`) : i * 10))), crash: reject }),
+    );
+  return { sends, send };
+}
+const options = (more: Partial<GroupedCallsOptions<number>> = {}): GroupedCallsOptions<number> => ({ maxInFlight: 1, maxBatch: 10, maxWaiting: 100, name: 'test queue', ...more });
+const tick = () => new Promise((r) => setImmediate(r));
+
+describe('GroupedCalls', () => {
+  it('sends an idle call at once, alone', async () => {
+    const dep = heldDependency();
+    const answer = new GroupedCalls(dep.send, options()).call(1);
+    assert.deepEqual(dep.sends.map((s) => s.items), [[1]]);
+    dep.sends[0]!.finish();
+    assert.equal(await answer, 10);
+  });
+
+  it('groups the calls that arrive while maxInFlight sends are out, at most maxBatch per send, each with its own answer', async () => {
+    const dep = heldDependency();
+    const calls = new GroupedCalls(dep.send, options({ maxInFlight: 2, maxBatch: 3 }));
+    const answers = [1, 2, 3, 4, 5, 6, 7].map((i) => calls.call(i));
+    assert.deepEqual(dep.sends.map((s) => s.items), [[1], [2]], 'two out, the rest wait');
+    assert.equal(calls.waiting, 5);
+    assert.equal(await promiseState(answers[0]!), 'pending', 'no answer before its send finished');
+    dep.sends[0]!.finish();
+    await tick();
+    assert.deepEqual(dep.sends[2]!.items, [3, 4, 5], 'the oldest waiting, one batch');
+    dep.sends[1]!.finish();
+    await tick();
+    assert.deepEqual(dep.sends[3]!.items, [6, 7]);
+    dep.sends[2]!.finish();
+    dep.sends[3]!.finish();
+    assert.deepEqual(await Promise.all(answers), [10, 20, 30, 40, 50, 60, 70]);
+    assert.equal(calls.waiting, 0);
+  });
+
+  it('fails only the call whose outcome is an Error, and every call of a send that throws; the next calls are sent again', async () => {
+    const dep = heldDependency();
+    const calls = new GroupedCalls(dep.send, options());
+    const first = calls.call(1);
+    const group = [2, 3, 4].map((i) => calls.call(i));
+    dep.sends[0]!.finish();
+    await first;
+    dep.sends[1]!.finish([3]);
+    const [two, three, four] = await Promise.allSettled(group);
+    assert.deepEqual([two, four].map((s) => s!.status === 'fulfilled' && s.value), [20, 40]);
+    assert.match(String(three!.status === 'rejected' && three.reason), /no answer for 3/);
+
+    const crashed = [calls.call(5)];
+    dep.sends[2]!.crash(new Error('connection terminated'));
+    await assert.rejects(crashed[0]!, /connection terminated/);
+    const later = calls.call(6);
+    dep.sends[3]!.finish();
+    assert.equal(await later, 60);
+  });
+
+  it('fails a call its send gave no outcome for', async () => {
+    const calls = new GroupedCalls(async () => [], options());
+    await assert.rejects(calls.call(1), /test queue gave no answer/);
+  });
+
+  it('never mixes groups in one send; the oldest call\'s group goes first', async () => {
+    const dep = heldDependency();
+    const calls = new GroupedCalls(dep.send, options({ groupOf: (i) => (i % 2 === 0 ? 'even' : 'odd') }));
+    const answers = [1, 2, 3, 4, 6, 5].map((i) => calls.call(i));
+    dep.sends[0]!.finish();
+    await tick();
+    assert.deepEqual(dep.sends[1]!.items, [2, 4, 6]);
+    dep.sends[1]!.finish();
+    await tick();
+    assert.deepEqual(dep.sends[2]!.items, [3, 5]);
+    dep.sends[2]!.finish();
+    assert.deepEqual(await Promise.all(answers), [10, 20, 30, 40, 60, 50]);
+  });
+
+  it('is bounded: past maxWaiting a call is refused at once with 503 overloaded, not queued, and the dependency is not asked', async () => {
+    const dep = heldDependency();
+    const calls = new GroupedCalls(dep.send, options({ maxBatch: 5, maxWaiting: 3 }));
+    const accepted = [1, 2, 3, 4].map((i) => calls.call(i)); // one out, three waiting
+    await assert.rejects(calls.call(5), { code: 'overloaded', status: 503, message: /test queue/ });
+    assert.equal(calls.waiting, 3, 'the refused call was not queued');
+    dep.sends[0]!.finish();
+    await tick();
+    assert.deepEqual(dep.sends.map((s) => s.items), [[1], [2, 3, 4]], 'the refused call was never sent');
+    dep.sends[1]!.finish();
+    assert.deepEqual(await Promise.all(accepted), [10, 20, 30, 40]);
+  });
+});

@@ -1,0 +1,95 @@
+import { overloaded } from '@fedgate/contracts';
+
+export interface GroupedCallsOptions<T> {
+  /** Sends out at once; calls that arrive while they are out wait and leave together in the next. */
+  maxInFlight: number;
+  /** Calls per send. */
+  maxBatch: number;
+  /**
+   * Most calls waiting for a send. One more is refused at once with 503 `overloaded`: past this
+   * the dependency is not keeping up, and a longer queue would only make every answer later.
+   */
+  maxWaiting: number;
+  /** What is overloaded, named in the refusal (e.g. 'audit outbox writer'). */
+  name: string;
+  /** Calls of different groups never share a send (e.g. two OpenFGA stores); the oldest call's group goes first. */
+  groupOf?: (item: T) => string;
+}
+
+/**
+ * One send for a group of calls. It answers one outcome per call, in order: a value, or an Error
+ * that fails that call alone. A send that throws fails every call of its group.
+ */
+export type GroupSend<T, R> = (items: T[]) => Promise<ReadonlyArray<R | Error>>;
+
+interface Waiting<T, R> {
+  item: T;
+  resolve: (value: R) => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * Group commit for calls to a dependency (an INSERT, an OpenFGA Check, a lookup): while
+ * `maxInFlight` sends are out, new calls queue and leave together in the next send. An idle
+ * call leaves at once, so it waits for nothing; under load the dependency gets fewer, larger
+ * requests, which cost it (and us) less per call. Every call still gets its own answer or its
+ * own failure. The queue is bounded (`maxWaiting`): overflow is shed with `overloaded`, never
+ * an unbounded wait.
+ */
+export class GroupedCalls<T, R> {
+  private queue: Array<Waiting<T, R>> = [];
+  private inFlight = 0;
+
+  constructor(private readonly send: GroupSend<T, R>, private readonly options: GroupedCallsOptions<T>) {}
+
+  call(item: T): Promise<R> {
+    if (this.queue.length >= this.options.maxWaiting) return Promise.reject(overloaded(this.options.name));
+    return new Promise<R>((resolve, reject) => {
+      this.queue.push({ item, resolve, reject });
+      this.drain();
+    });
+  }
+
+  /** Calls waiting for a send (for metrics and tests). */
+  get waiting(): number {
+    return this.queue.length;
+  }
+
+  private drain(): void {
+    while (this.inFlight < this.options.maxInFlight && this.queue.length > 0) {
+      this.inFlight++;
+      void this.sendGroup(this.takeGroup());
+    }
+  }
+
+  /** The oldest waiting calls, at most maxBatch, all of the first one's group. */
+  private takeGroup(): Array<Waiting<T, R>> {
+    const { groupOf, maxBatch } = this.options;
+    if (groupOf === undefined) return this.queue.splice(0, maxBatch);
+    const key = groupOf(this.queue[0]!.item);
+    const group: Array<Waiting<T, R>> = [];
+    const rest: Array<Waiting<T, R>> = [];
+    for (const w of this.queue) (group.length < maxBatch && groupOf(w.item) === key ? group : rest).push(w);
+    this.queue = rest;
+    return group;
+  }
+
+  private async sendGroup(group: Array<Waiting<T, R>>): Promise<void> {
+    let outcomes: ReadonlyArray<R | Error> | undefined;
+    let failure: unknown;
+    try {
+      outcomes = await this.send(group.map((w) => w.item));
+    } catch (err) {
+      failure = err;
+    }
+    // the next group leaves before these callers go on, as a group commit's next write would
+    this.inFlight--;
+    this.drain();
+    group.forEach((w, i) => {
+      if (outcomes === undefined) return w.reject(failure);
+      const outcome = i < outcomes.length ? outcomes[i] : new Error(`${this.options.name} gave no answer for this call`);
+      if (outcome instanceof Error) w.reject(outcome);
+      else w.resolve(outcome as R);
+    });
+  }
+}
