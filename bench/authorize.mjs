@@ -114,6 +114,10 @@ async function main() {
   const rateCount = Math.round(rate * rateSeconds);
   const rateQs = questions.slice(500, 500 + rateCount);
   const uncachedQs = questions.slice(500 + rateCount);
+  // with too few questions an uncached phase would ask nothing (or cached questions again)
+  if ((phases.has('uncached') || phases.has('rate-uncached')) && uncachedQs.length === 0) {
+    throw new Error(`--runs ${opts.runs} gives ${questions.length} distinct questions: the uncached phases need more than 500 (warm-up) + ${rateCount} (the open loop); use more --runs`);
+  }
   const toOpenFga = questions.map(checkAtOpenFga);
   const [warmToFedgate, uncachedToFedgate, rateToFedgate] = [warmQs.map(asked), uncachedQs.map(asked), rateQs.map(asked)];
   const one = { flwr_aid: owner, relation: 'can_view', object: `run:${runs[0]}` };
@@ -222,7 +226,7 @@ async function main() {
         `\n        — ${uncached.rate.toFixed(0)} decisions/s used ${(sumCpu(uncached.cpu) - sumCpu(uncached.cpu, ['bench'])).toFixed(0)}% of ${cores}% (this stack, without the bench's client); OpenFGA alone answered ${fga.rate.toFixed(0)} Checks/s`,
       split.fedgate <= cpuLimit && uncached.errors === 0 && !uncachedRanOut,
     ],
-    ...openLoopVerdicts({ rate, cached: atRateCached, uncached: atRateUncached, openfga: atRateOpenFga, nothing: atRateNothing, cachedP99Ms: TARGETS.cachedP99Ms, overOpenFgaMs: TARGETS.uncachedP99OverOpenFgaMs }),
+    ...openLoopVerdicts({ rate, cached: atRateCached, uncached: atRateUncached, openfga: atRateOpenFga, nothing: atRateNothing, cachedP99Ms: TARGETS.cachedP99Ms, overOpenFgaMs: TARGETS.uncachedP99OverOpenFgaMs, cores }),
   ];
   line('');
   line(`targets (nproc ${os.availableParallelism()}):`);

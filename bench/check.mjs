@@ -163,7 +163,7 @@ async function main() {
         ((sumCpu(repeated.cpu) / repeated.rate) * repeatedNeed > cores ? ': out of reach at these costs' : ''),
       repeated.rate >= repeatedNeed && repeated.errors === 0,
     ],
-    ...openLoopVerdicts({ rate, cached: atRateRepeated, uncached: atRateUncached, openfga: atRateOpenFga, nothing: atRateNothing, cachedP99Ms: TARGETS.cachedP99Ms, overOpenFgaMs: TARGETS.uncachedP99OverOpenFgaMs }),
+    ...openLoopVerdicts({ rate, cached: atRateRepeated, uncached: atRateUncached, openfga: atRateOpenFga, nothing: atRateNothing, cachedP99Ms: TARGETS.cachedP99Ms, overOpenFgaMs: TARGETS.uncachedP99OverOpenFgaMs, cores }),
   ];
   line('');
   line('targets:');
