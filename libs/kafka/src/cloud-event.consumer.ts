@@ -4,6 +4,7 @@ import type { FedgateEvent } from '@fedgate/contracts';
 import { ensureTopics } from './topics';
 import { fromKafkaValue } from './cloud-event.serializer';
 import { KafkaSettings, kafkaClientConfig, kafkaLogCreator } from './kafka-settings';
+import { StallWatch } from './stall-watch';
 
 export interface ReceivedEvent {
   event: FedgateEvent;
@@ -36,7 +37,11 @@ export interface CloudEventConsumerOptions {
    */
   maxBytesPerPartition?: number;
   maxBytes?: number;
+  /** Silence (no fetch, heartbeat, join or batch) after which the consumer is started again; default 60 s. */
+  stallMs?: number;
 }
+
+const DEFAULT_STALL_MS = 60_000;
 
 /**
  * A kafkajs consumer of Fedgate CloudEvents. Messages that are not valid CloudEvents are
@@ -47,6 +52,8 @@ export interface CloudEventConsumerOptions {
  * error marked non-retriable) it leaves it stopped for good, silently: the audit log and the
  * projections would stop following until a restart. So a crash kafkajs does not restart is
  * restarted here, with a fresh kafkajs consumer, until it runs again or `stop()` is called.
+ * So is one that hangs without a crash (`StallWatch`: no fetch, heartbeat or join for
+ * `stallMs`), as kafkajs can after the process was paused past its session.
  */
 export class CloudEventConsumer {
   private readonly logger: Logger;
@@ -54,10 +61,17 @@ export class CloudEventConsumer {
   private consumer: Consumer;
   private stopped = false;
   private restarting: Promise<void> | null = null;
+  private readonly watch: StallWatch;
+  private restartCount = 0;
 
   constructor(private readonly settings: KafkaSettings, private readonly options: CloudEventConsumerOptions) {
     this.logger = new Logger(`CloudEventConsumer:${options.groupId}`);
     this.kafka = new Kafka({ ...kafkaClientConfig(settings), logLevel: logLevel.WARN, logCreator: kafkaLogCreator });
+    this.watch = new StallWatch(options.stallMs ?? DEFAULT_STALL_MS, (silentMs) => {
+      if (this.stopped) return;
+      this.logger.warn({ silent_ms: silentMs }, 'the Kafka consumer has not fetched, heartbeated or joined its group for a while; starting it again');
+      this.restartSoon();
+    });
     this.consumer = this.newConsumer();
   }
 
@@ -73,15 +87,25 @@ export class CloudEventConsumer {
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       if (payload.restart || this.stopped || consumer !== this.consumer) return;
       this.logger.warn({ reason: payload.error.message }, 'the Kafka consumer stopped on an error the client does not retry; starting it again');
-      this.restarting ??= this.restartUntilRunning().finally(() => (this.restarting = null));
+      this.restartSoon();
     });
+    for (const sign of [consumer.events.FETCH_START, consumer.events.HEARTBEAT, consumer.events.GROUP_JOIN]) {
+      consumer.on(sign, () => {
+        if (consumer === this.consumer) this.watch.sign();
+      });
+    }
     return consumer;
+  }
+
+  private restartSoon(): void {
+    this.restarting ??= this.restartUntilRunning().finally(() => (this.restarting = null));
   }
 
   private async restartUntilRunning(): Promise<void> {
     await retryUntilStopped(
       async () => {
-        await this.consumer.disconnect().catch(() => undefined);
+        // a hung consumer may never finish disconnecting: it is replaced after 5 s regardless
+        await Promise.race([this.consumer.disconnect().catch(() => undefined), new Promise((r) => setTimeout(r, 5000).unref())]);
         this.consumer = this.newConsumer();
         await this.start();
       },
@@ -91,7 +115,15 @@ export class CloudEventConsumer {
     );
     // stop() came while it started: it may have disconnected the consumer before it ran
     if (this.stopped) await this.consumer.disconnect().catch(() => undefined);
-    else this.logger.log('the Kafka consumer runs again');
+    else {
+      this.restartCount++;
+      this.logger.log('the Kafka consumer runs again');
+    }
+  }
+
+  /** Times it was started again after a crash kafkajs did not restart, or a silence (for tests and metrics). */
+  get restarts(): number {
+    return this.restartCount;
   }
 
   async start(): Promise<void> {
@@ -111,16 +143,18 @@ export class CloudEventConsumer {
           }
         }
         if (!isRunning() || isStale()) return;
-        if (events.length > 0) await this.options.handle(events);
+        if (events.length > 0) await this.watch.whileBusy(() => this.options.handle(events));
         const last = batch.messages.at(-1);
         if (last) resolveOffset(last.offset);
         await heartbeat();
       },
     });
+    this.watch.start();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.watch.stop();
     await this.consumer.disconnect();
   }
 }

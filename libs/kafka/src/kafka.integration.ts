@@ -6,7 +6,7 @@ import { Pool } from 'pg';
 import { KafkaJSNonRetriableError } from 'kafkajs';
 import { OutboxStore, PrismaClient, ProcessedEventStore, createPrismaClient } from '@fedgate/database';
 import { repoRoot, runProjectScript, uniqueSuffix, waitFor } from '@fedgate/testing';
-import { CloudEventConsumer, ReceivedEvent } from './cloud-event.consumer';
+import { CloudEventConsumer, type CloudEventConsumerOptions, ReceivedEvent } from './cloud-event.consumer';
 import { ConsumedPositions, topicEndOffsets } from './end-offsets';
 import { CloudEventPublisher } from './cloud-event.publisher';
 import { onceInDatabase } from './idempotency';
@@ -29,9 +29,10 @@ function systemEvents(nonce: string, count: number): FedgateEvent[] {
 }
 
 /** A consumer (new group, from the beginning) that keeps only this run's events. */
-async function startCollector(nonce: string, handle?: (events: ReceivedEvent[]) => Promise<void>) {
+async function startCollector(nonce: string, handle?: (events: ReceivedEvent[]) => Promise<void>, options: Partial<CloudEventConsumerOptions> = {}) {
   const received: ReceivedEvent[] = [];
   const consumer = new CloudEventConsumer(settings, {
+    ...options,
     groupId: `fedgate-tests-${nonce}`,
     topics: [TOPICS.system],
     fromBeginning: true,
@@ -90,6 +91,30 @@ describe('Kafka: a consumer that kafkajs gives up on', () => {
       await publisher.publish(TOPICS.system, later);
       // the failed batch is redelivered (its offset was never committed), then the rest
       await waitFor('every event handled after the crash', () => [...first, ...later].every((e) => received.filter((r) => r.event.id === e.id).length >= (e === first[0] ? 2 : 1)), 30_000);
+    } finally {
+      await consumer.stop();
+    }
+  });
+});
+
+describe('Kafka: a consumer whose process was paused past its session', () => {
+  const publisher = new CloudEventPublisher(settings);
+  after(() => publisher.onModuleDestroy());
+
+  it('notices that it went silent, starts again and delivers what came meanwhile', { timeout: 90_000 }, async () => {
+    const nonce = uniqueSuffix();
+    const { consumer, received } = await startCollector(nonce, undefined, { sessionTimeoutMs: 6000, stallMs: 4000 });
+    try {
+      const first = systemEvents(nonce, 1);
+      await publisher.publish(TOPICS.system, first);
+      await waitFor('the first event', () => received.length >= 1, 30_000);
+      // the whole process stops for longer than the session, as under SIGSTOP or a frozen VM:
+      // the broker drops the member, and kafkajs may never rejoin on its own
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 12_000);
+      const later = systemEvents(nonce, 3);
+      await publisher.publish(TOPICS.system, later);
+      await waitFor('every event after the pause', () => later.every((e) => received.some((r) => r.event.id === e.id)), 45_000);
+      assert.ok(consumer.restarts >= 1, 'the silence was noticed and the consumer started again');
     } finally {
       await consumer.stop();
     }
