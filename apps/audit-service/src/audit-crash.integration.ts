@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { IntegrityResponse } from '@fedgate/contracts';
+import { auditServiceConfigSchema } from '@fedgate/service-config';
 import { findStackFile, readStackFile } from '@fedgate/stack';
 import { TOPICS } from '@fedgate/contracts';
 import { processAlive, runProjectScript, uniqueSuffix, waitFor, withPg } from '@fedgate/testing';
@@ -20,8 +21,8 @@ const TOTAL = 10_000;
 const CHUNK = 500;
 // the audit service's consumer group (FEDGATE_AUDIT_CONSUMER_GROUP's default)
 const AUDIT_GROUP = 'audit-service';
-// FEDGATE_AUDIT_SESSION_TIMEOUT_MS's default, which the stack runs with
-const SESSION_TIMEOUT_MS = 6000;
+// the session the stack's audit-service runs with: FEDGATE_AUDIT_SESSION_TIMEOUT_MS's default (the stack does not set it)
+const SESSION_TIMEOUT_MS = auditServiceConfigSchema.shape.FEDGATE_AUDIT_SESSION_TIMEOUT_MS.parse(undefined);
 
 /** Whether the audit consumer group has committed every offset of the system topic: nothing is left to redeliver. */
 async function committedToTheEnd(): Promise<boolean> {
