@@ -4,8 +4,9 @@
 // with synchronous_commit off (the dev stack) and on (production). CPU is the PostgreSQL backend's
 // own (/proc/<pg_backend_pid()>/stat) plus this client's, per event; the scratch tables are
 // dropped at the end. Not the whole pipeline (Kafka, the audit-service's ingest): bench/authorize
-// and bench/check split those by process.
-//   node bench/outbox-cost.cjs [events]
+// and bench/check split those by process. Last, the INSERT's event parameter: a jsonb[] (each event
+// escaped into an array literal) against one JSON array zipped in by ROWS FROM (what the outbox does).
+//   node bench/outbox-cost.cjs [events] [--only-parameter]
 const { readFileSync } = require('node:fs');
 const path = require('node:path');
 const { randomUUID } = require('node:crypto');
@@ -13,7 +14,8 @@ const root = path.resolve(__dirname, '..');
 const state = process.env.FEDGATE_STATE_DIR ?? path.join(root, '.fedgate');
 const { Client } = require(path.join(root, 'node_modules/pg'));
 const stack = JSON.parse(readFileSync(path.join(state, 'stack.json'), 'utf8'));
-const N = Number(process.argv[2] ?? 6000);
+const N = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 6000);
+const onlyParameter = process.argv.includes('--only-parameter');
 const HZ = 100;
 
 const eventJson = () =>
@@ -36,6 +38,37 @@ async function measure(db, backend, fn) {
   return { backendMs: ((ticks(backend) - b0) / HZ) * 1000, clientMs: (c.user + c.system) / 1000, wall };
 }
 
+/** The group INSERT with the events as a jsonb[] parameter and as one JSON array, three rounds each at groups 1 and 16. */
+async function compareEventParameter(db, pid, table) {
+  const forms = {
+    'jsonb[]': { text: `INSERT INTO ${table} (id, topic, key, event) SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[])`, events: (strings) => strings },
+    'one JSON array': {
+      text: `INSERT INTO ${table} (id, topic, key, event) SELECT * FROM ROWS FROM (unnest($1::uuid[]), unnest($2::text[]), unnest($3::text[]), jsonb_array_elements($4::jsonb))`,
+      events: (strings) => `[${strings.join(',')}]`,
+    },
+  };
+  console.log('# the event parameter of the group INSERT (prepared, synchronous_commit off)');
+  for (let round = 0; round < 3; round++) {
+    for (const group of [1, 16]) {
+      for (const [label, form] of Object.entries(forms)) {
+        const events = Array.from({ length: N }, () => JSON.parse(eventJson()));
+        const ins = await measure(db, pid, async () => {
+          for (let i = 0; i < N; i += group) {
+            const part = events.slice(i, i + group);
+            const values = [part.map((e) => e.id), part.map(() => 'fedgate.authz.decisions'), part.map(() => 'run:superlink/1'), form.events(part.map((e) => JSON.stringify(e)))];
+            await db.query({ name: `param-${label}`, text: form.text, values });
+          }
+        });
+        // the same rows either way: each event in the row of its own id
+        const { rows: [check] } = await db.query(`SELECT count(*)::int AS n, bool_and(event->>'id' = id::text) AS aligned FROM ${table}`);
+        if (check.n !== N || !check.aligned) throw new Error(`${label}: ${check.n} rows, aligned ${check.aligned}`);
+        await db.query(`TRUNCATE ${table}`);
+        console.log(`round ${round + 1} group ${String(group).padStart(2)} ${label.padEnd(14)}: ${(((ins.backendMs + ins.clientMs) * 1000) / N).toFixed(0).padStart(4)} µs per event (pg ${((ins.backendMs * 1000) / N).toFixed(0).padStart(3)}, client ${((ins.clientMs * 1000) / N).toFixed(0).padStart(3)})`);
+      }
+    }
+  }
+}
+
 (async () => {
   const db = new Client({ connectionString: stack.postgres.url });
   await db.connect();
@@ -48,7 +81,7 @@ async function measure(db, backend, fn) {
     const { rows: idx } = await db.query(`SELECT indexname FROM pg_indexes WHERE tablename = 'bench_outbox_b' AND indexdef LIKE '%UNIQUE%(seq)%'`);
     for (const { indexname } of idx) await db.query(`DROP INDEX ${indexname}`);
     console.log(`# outbox cost per event, ${N} events per cell; PostgreSQL backend CPU + this client's CPU (µs per event); wall ms per event`);
-    for (const sync of ['off', 'on']) {
+    for (const sync of onlyParameter ? [] : ['off', 'on']) {
       await db.query(`SET synchronous_commit = ${sync}`);
       for (const [label, table] of Object.entries(tables)) {
         for (const [group, prepared] of [[1, false], [1, true], [16, false], [16, true], [128, false]]) {
@@ -78,6 +111,8 @@ async function measure(db, backend, fn) {
         }
       }
     }
+    await db.query('SET synchronous_commit = off');
+    await compareEventParameter(db, pid, 'bench_outbox_a');
   } finally {
     await db.query('DROP TABLE IF EXISTS bench_outbox_a, bench_outbox_b');
     await db.end();

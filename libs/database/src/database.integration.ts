@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { Pool } from 'pg';
-import { createCloudEvent } from '@fedgate/contracts';
+import { TOPICS, createCloudEvent } from '@fedgate/contracts';
 import { databaseUrlNamed, repoRoot, uniqueSuffix, withPg } from '@fedgate/testing';
 import { createPrismaClient } from './prisma.service';
 import { OutboxStore } from './outbox.store';
@@ -67,6 +67,28 @@ describe('Prisma on the real PostgreSQL', () => {
       await client.$disconnect();
       await pool.end();
       await withPg(databaseUrl, (c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
+    }
+  });
+
+  it('stores each event of a group exactly as given, in the row of its own id, topic and key (text that needs escaping included)', async () => {
+    const pool = new Pool({ connectionString: databaseUrl, max: 1 });
+    try {
+      const nonce = `escape-${uniqueSuffix()}`;
+      const texts = ['plain', 'a "quoted" word', 'back\\slash \\" and \\\\', 'line\nbreak\ttab', 'unicode é 名 😀 \u2028', '{"looks":["like",1,"json"]}', '[", {"]'];
+      const events = [
+        ...texts.map((message) => createCloudEvent({ type: 'fedgate.system.test.v1', source: '/fedgate/tests', data: { message, nonce } })),
+        createCloudEvent({ type: 'fedgate.system.test.v1', source: '/fedgate/tests', data: { message: 'other key', nonce: `${nonce}-b` } }),
+      ];
+      await new OutboxStore(pool).appendNow(events);
+      const { rows } = await pool.query<{ id: string; topic: string; key: string; event: unknown }>('SELECT id, topic, key, event FROM outbox_event WHERE key = ANY($1::text[])', [[`system:${nonce}`, `system:${nonce}-b`]]);
+      assert.equal(rows.length, events.length);
+      for (const event of events) {
+        const row = rows.find((r) => r.id === event.id);
+        assert.deepEqual(row, { id: event.id, topic: TOPICS.system, key: event.subject, event: JSON.parse(JSON.stringify(event)) });
+      }
+      await pool.query('DELETE FROM outbox_event WHERE key = ANY($1::text[])', [[`system:${nonce}`, `system:${nonce}-b`]]);
+    } finally {
+      await pool.end();
     }
   });
 
