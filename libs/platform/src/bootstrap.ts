@@ -57,7 +57,8 @@ export async function createServiceApp(appModule: Type<unknown> | DynamicModule,
     metrics.recordHttp(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
     done();
   });
-  app.enableShutdownHooks();
+  // process.exit rather than dying by the signal again: the exit hook writes the log lines still buffered
+  app.enableShutdownHooks(undefined, { useProcessExit: true });
   return app;
 }
 
