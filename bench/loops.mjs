@@ -1,6 +1,7 @@
 // The load loops of bench/check and bench/authorize: closed loop (N in flight, back to back) and
 // open loop (a fixed rate, latency from each request's scheduled send time), with the CPU split
 // by part of the stack (machine.mjs) over the phase.
+import { writeFileSync } from 'node:fs';
 import { cpuByPart, cpuSplit, describeCpuSplit } from './machine.mjs';
 
 /** `inFlight` loops sending back to back for `seconds`; `send(i)` → { status }. */
@@ -50,6 +51,9 @@ export async function openLoop(send, perSecond, seconds) {
     setTimeout(tick, 5);
   });
   const elapsed = (performance.now() - t0) / 1000;
+  // every request's latency by its send slot, for bench/thread-wait.mjs report
+  const dump = process.env.FEDGATE_BENCH_LATENCY_DUMP;
+  if (dump) writeFileSync(dump, JSON.stringify({ t0: performance.timeOrigin + t0, interval, latencies }));
   return { ...summarize(latencies, elapsed, errors), cpu: cpuSplit(cpu0, cpuByPart(), elapsed) };
 }
 
