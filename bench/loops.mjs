@@ -1,7 +1,7 @@
 // The load loops of bench/check and bench/authorize: closed loop (N in flight, back to back) and
 // open loop (a fixed rate, latency from each request's scheduled send time), with the CPU split
 // by part of the stack (machine.mjs) over the phase.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { cpuByPart, cpuSplit, describeCpuSplit } from './machine.mjs';
 
 /** `inFlight` loops sending back to back for `seconds`; `send(i)` → { status }. */
@@ -32,6 +32,7 @@ export async function openLoop(send, perSecond, seconds) {
   let errors = 0;
   let sent = 0;
   const cpu0 = cpuByPart();
+  const threads0 = serviceMainThreads(cpu0);
   const t0 = performance.now() + 5;
   await new Promise((resolveAll) => {
     let done = 0;
@@ -54,7 +55,36 @@ export async function openLoop(send, perSecond, seconds) {
   // every request's latency by its send slot, for bench/thread-wait.mjs report
   const dump = process.env.FEDGATE_BENCH_LATENCY_DUMP;
   if (dump) writeFileSync(dump, JSON.stringify({ t0: performance.timeOrigin + t0, interval, latencies }));
-  return { ...summarize(latencies, elapsed, errors), cpu: cpuSplit(cpu0, cpuByPart(), elapsed) };
+  const cpu1 = cpuByPart();
+  return { ...summarize(latencies, elapsed, errors), cpu: cpuSplit(cpu0, cpu1, elapsed), mainThread: busiestMainThread(threads0, serviceMainThreads(cpu1), elapsed) };
+}
+
+/** ns each Fedgate service process's main thread has run and waited for a core (schedstat), by pid. */
+function serviceMainThreads(processes) {
+  const threads = new Map();
+  for (const [pid, { part }] of processes ?? []) {
+    if (!/-service$/.test(part)) continue;
+    try {
+      const [run, wait] = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ').map(Number);
+      threads.set(pid, { part, run, wait });
+    } catch {
+      // exited, or no schedstat on this kernel
+    }
+  }
+  return threads;
+}
+
+/** The service main thread that ran most between two snapshots (at least 5% of the loop): % of the loop it ran and waited for a core. */
+function busiestMainThread(before, after, seconds) {
+  let busiest;
+  for (const [pid, { part, run, wait }] of after) {
+    const start = before.get(pid);
+    if (!start) continue;
+    const ranPct = (run - start.run) / 1e7 / seconds;
+    if (!busiest || ranPct > busiest.ranPct) busiest = { pid, part, ranPct, waitedPct: (wait - start.wait) / 1e7 / seconds };
+  }
+  // a loop that did not load a service (OpenFGA directly, the do-nothing server) has none to show
+  return busiest && busiest.ranPct >= 5 ? busiest : undefined;
 }
 
 export function summarize(latencies, elapsed, errors) {
@@ -65,7 +95,9 @@ export function summarize(latencies, elapsed, errors) {
 /** "title: N requests in s → r req/s, p50 … p99 … max …, errors" and its cpu: line. */
 export function describePhase(title, x) {
   const head = `${title}: ${x.requests} requests in ${x.elapsed.toFixed(2)} s → ${x.rate.toFixed(0)} req/s, p50 ${ms(x.p50)} p99 ${ms(x.p99)} max ${ms(x.max)}, errors ${x.errors}`;
-  return x.cpu ? `${head}\n          cpu: ${describeCpuSplit(x.cpu)}` : head;
+  // an open loop's tail: how long the busiest service's event loop was runnable but had no core
+  const main = x.mainThread ? `\n          main thread of ${x.mainThread.part} (pid ${x.mainThread.pid}): ran ${x.mainThread.ranPct.toFixed(0)}% of the loop, waited ${x.mainThread.waitedPct.toFixed(0)}% for a core` : '';
+  return x.cpu ? `${head}\n          cpu: ${describeCpuSplit(x.cpu)}${main}` : head + main;
 }
 
 /** Parts of a CPU split that are not this stack's work: other stacks on the machine, the benches' own limit servers. */
