@@ -186,7 +186,7 @@ async function insertEvents(db: Pick<Pool, 'query'>, events: readonly FedgateEve
   // the INSERT's CPU (bench/outbox-cost.cjs: 300–420 µs per event alone, 170–195 µs prepared).
   // The events go as one JSON array, zipped with the other columns by ROWS FROM: as a jsonb[]
   // parameter, pg escaped every quote of every event into an array literal and PostgreSQL
-  // unescaped it again (bench/outbox-cost.cjs: 40–49 µs per event at groups of 16, 24–29 this way).
+  // unescaped it again (bench/outbox-cost.cjs --only-parameter: 36–39 µs per event at groups of 16, 28–35 this way).
   await db.query({
     name: 'fedgate-outbox-insert',
     text: `INSERT INTO outbox_event (id, topic, key, event)
