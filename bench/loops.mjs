@@ -1,8 +1,8 @@
 // The load loops of bench/check and bench/authorize: closed loop (N in flight, back to back) and
 // open loop (a fixed rate, latency from each request's scheduled send time), with the CPU split
 // by part of the stack (machine.mjs) over the phase.
-import { readFileSync, writeFileSync } from 'node:fs';
-import { cpuByPart, cpuSplit, describeCpuSplit } from './machine.mjs';
+import { writeFileSync } from 'node:fs';
+import { cpuByPart, cpuSplit, describeCpuSplit, threadSchedstat } from './machine.mjs';
 
 /** `inFlight` loops sending back to back for `seconds`; `send(i)` → { status }. */
 export async function closedLoop(send, seconds, inFlight) {
@@ -64,12 +64,8 @@ function serviceMainThreads(processes) {
   const threads = new Map();
   for (const [pid, { part }] of processes ?? []) {
     if (!/-service$/.test(part)) continue;
-    try {
-      const [run, wait] = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ').map(Number);
-      threads.set(pid, { part, run, wait });
-    } catch {
-      // exited, or no schedstat on this kernel
-    }
+    const stat = threadSchedstat(pid);
+    if (stat) threads.set(pid, { part, ...stat });
   }
   return threads;
 }

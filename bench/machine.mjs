@@ -26,6 +26,16 @@ export function machineTicks() {
   }
 }
 
+/** ns a thread has run on a CPU and waited on a run queue (/proc/PID/task/TID/schedstat); undefined once it ended. */
+export function threadSchedstat(pid, tid = pid) {
+  try {
+    const [run, wait] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ').map(Number);
+    return { run, wait };
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Waits (at most 120 s) until this stack (its services, PostgreSQL, OpenFGA, Kafka; not other
  * stacks on the shared machine, nor this bench) uses under 30% of one core (what it takes idle: Kafka clients, the paced chain check) for a second: the

@@ -9,6 +9,7 @@
 // Node's threads are all called "node": the main thread is the one whose id is the PID, the V8
 // platform workers (GC helpers) come next, the libuv pool (file writes) last.
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { threadSchedstat } from './machine.mjs';
 
 const [command, ...args] = process.argv.slice(2);
 
@@ -22,12 +23,8 @@ if (command === 'record') {
   const sample = () => {
     const at = performance.timeOrigin + performance.now();
     rows.push([at, ...tids.map((tid) => {
-      try {
-        const [run, wait] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ').map(Number);
-        return [run, wait];
-      } catch {
-        return [0, 0]; // the thread ended
-      }
+      const stat = threadSchedstat(pid, tid);
+      return stat ? [stat.run, stat.wait] : [0, 0]; // the thread ended
     })]);
     if (Date.now() < end) setTimeout(sample, 10);
     else writeFileSync(out, JSON.stringify({ threads, rows }));
