@@ -57,7 +57,9 @@ const rate = Number(opts.rate);
 const rateSeconds = Number(opts['rate-seconds']);
 const PERMISSIONS = ['can_view', 'can_stop', 'can_read_logs', 'can_pull_artifacts'];
 // the service's verification rules (libs/token-verification), from the built library when present
-const { tryRequire, algorithms: ALGORITHMS, clockTolerance: CLOCK_TOLERANCE } = builtLibraries(ROOT, 'authz-service');
+const { require: requireBuilt, tryRequire, algorithms: ALGORITHMS, clockTolerance: CLOCK_TOLERANCE } = builtLibraries(ROOT, 'authz-service');
+// how Fedgate names a run in OpenFGA: run:<service>/<id>, the service of the key that asks
+const { serviceRunObject } = requireBuilt('@fedgate/contracts');
 
 main().catch((err) => {
   console.error(`bench/authorize: ${err.stack ?? err}`);
@@ -95,7 +97,8 @@ async function main() {
 
   // questions: every (account, permission, run) once; the owner's and viewer's are partly allowed
   const questions = [];
-  for (const account of accounts) for (const runId of runs) for (const relation of PERMISSIONS) questions.push({ flwr_aid: account, relation, object: `run:${runId}` });
+  // object: as the SuperLink asks Fedgate; stored: as Fedgate asks OpenFGA (the stack key's service)
+  for (const account of accounts) for (const runId of runs) for (const relation of PERMISSIONS) questions.push({ flwr_aid: account, relation, object: `run:${runId}`, stored: serviceRunObject(stack.service_name, runId) });
   shuffle(questions);
   const models = await openfga.call('GET', `/stores/${stack.openfga.store_id}/authorization-models?page_size=1`);
   const modelId = models.body.authorization_models[0].id;
@@ -106,7 +109,7 @@ async function main() {
   const asked = (q) => authorize(accountToken.get(q.flwr_aid), q);
   const checkAtOpenFga = (q) =>
     rawRequest(openfgaUrl, 'POST', `/stores/${stack.openfga.store_id}/check`, { authorization: `Bearer ${stack.openfga.api_key}` }, {
-      tuple_key: { user: `flwr_aid:${q.flwr_aid}`, relation: q.relation, object: q.object },
+      tuple_key: { user: `flwr_aid:${q.flwr_aid}`, relation: q.relation, object: q.stored },
       authorization_model_id: modelId,
     });
   // Fedgate's questions never repeat across its phases: warm-up, uncached, open loop
@@ -120,7 +123,7 @@ async function main() {
   }
   const toOpenFga = questions.map(checkAtOpenFga);
   const [warmToFedgate, uncachedToFedgate, rateToFedgate] = [warmQs.map(asked), uncachedQs.map(asked), rateQs.map(asked)];
-  const one = { flwr_aid: owner, relation: 'can_view', object: `run:${runs[0]}` };
+  const one = { flwr_aid: owner, relation: 'can_view', object: `run:${runs[0]}`, stored: serviceRunObject(stack.service_name, runs[0]) };
   const cachedRequest = asked(one);
   const distinctRequests = distinctTokens.map((token) => authorize(token, one));
   const warmTokenRequests = warmTokens.map((token) => authorize(token, one));
@@ -132,6 +135,9 @@ async function main() {
   const first = await send(pool, cachedRequest, true);
   if (first.status !== 200 || first.body?.allowed !== true || first.body?.account?.flwr_aid !== owner) throw new Error(`the bench's question is not allowed at Fedgate: ${first.status} ${JSON.stringify(first.body)}`);
   line(`check: ${JSON.stringify(first.body)}`);
+  // OpenFGA asked directly must find the same run, or its limits would time questions about nothing
+  const direct = await send(openfgaPool, checkAtOpenFga(one), true);
+  if (direct.status !== 200 || direct.body?.allowed !== true) throw new Error(`OpenFGA asked directly does not allow the bench's question (${one.stored}): ${direct.status} ${JSON.stringify(direct.body)}`);
   line('');
 
   // a phase left out by --phases: NaN figures, no CPU, never a PASS

@@ -27,7 +27,7 @@ import { Pool, jsonClient, rawRequest, send, withNullServer } from './http-pool.
 import { parseArgs, shuffle } from './cli.mjs';
 import { settle } from './machine.mjs';
 import { registerRuns } from './runs.mjs';
-import { idpKeys, signTokens, tokenShape } from './tokens.mjs';
+import { builtLibraries, idpKeys, signTokens, tokenShape } from './tokens.mjs';
 import { OPENFGA_PARTS, closedLoop, costSplit, describeCostSplit, describePhase, ms, openLoop, openLoopVerdicts, sumCpu } from './loops.mjs';
 import path from 'node:path';
 
@@ -41,6 +41,9 @@ const ca = readFileSync(stack.ca_cert);
 const concurrency = Number(opts.concurrency);
 const rate = Number(opts.rate);
 const PERMISSIONS = ['can_view', 'can_stop', 'can_read_logs', 'can_pull_artifacts'];
+// how Fedgate names a run in OpenFGA: run:<service>/<id>, the service of the key that asks
+const { serviceRunObject } = builtLibraries(path.resolve(import.meta.dirname, '..'), 'authz-service').require('@fedgate/contracts');
+const storedObject = (object) => serviceRunObject(stack.service_name, object.slice('run:'.length));
 
 main().catch((err) => {
   console.error(`bench/check: ${err.stack ?? err}`);
@@ -73,7 +76,7 @@ async function main() {
   for (const account of [owner, viewer, stranger]) for (const runId of runs) for (const relation of PERMISSIONS) questions.push({ flwr_aid: account, relation, object: `run:${runId}` });
   shuffle(questions);
   const [baselineQs, warmQs, uncachedQs, rateQs] = splitQuestions(questions);
-  const asOpenFga = (q) => ({ tuple_key: { user: `flwr_aid:${q.flwr_aid}`, relation: q.relation, object: q.object }, authorization_model_id: modelId });
+  const asOpenFga = (q) => ({ tuple_key: { user: `flwr_aid:${q.flwr_aid}`, relation: q.relation, object: storedObject(q.object) }, authorization_model_id: modelId });
   // the measured requests, built before any phase; each pool opens its connections before measuring
   const fedgateUrl = new URL(stack.services.authz);
   const openfgaUrl = new URL(stack.openfga.url);
@@ -89,6 +92,10 @@ async function main() {
   const fedgatePool = new Pool(fedgateUrl, concurrency + 8, { ca });
   const openfgaPool = new Pool(openfgaUrl, concurrency + 8);
   await Promise.all([fedgatePool.prewarm(concurrency), openfgaPool.prewarm(concurrency)]);
+  // OpenFGA asked directly must find the same runs as Fedgate, or the baseline times questions about nothing
+  const sample = { flwr_aid: owner, relation: 'can_view', object: `run:${runs[0]}` };
+  const direct = await send(openfgaPool, checkAtOpenFga(sample), true);
+  if (direct.status !== 200 || direct.body?.allowed !== true) throw new Error(`OpenFGA asked directly does not allow the owner's view of ${storedObject(sample.object)}: ${direct.status} ${JSON.stringify(direct.body)}`);
   line(`questions: ${questions.length} distinct (3 accounts × ${runs.length} runs × ${PERMISSIONS.length} permissions), ${concurrency} in flight, keep-alive`);
 
   // ---- baseline: OpenFGA's HTTP Check directly -------------------------------------------------
