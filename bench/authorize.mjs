@@ -31,7 +31,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Pool, jsonClient, rawRequest, send, withBareVerifier, withNullServer } from './http-pool.mjs';
-import { OPENFGA_PARTS, closedLoop, costSplit, describeCostSplit, describePhase, ms, openLoop, openLoopVerdicts, sumCpu } from './loops.mjs';
+import { OPENFGA_PARTS, closedLoop, costSplit, describeCostSplit, describePhase, ms, openLoop, openLoopVerdicts, sumCpu, uncachedCpuFloor } from './loops.mjs';
 import { parseArgs, shuffle } from './cli.mjs';
 import { settle } from './machine.mjs';
 import { registerRuns } from './runs.mjs';
@@ -229,7 +229,8 @@ async function main() {
     [
       `uncached CPU ≤ ${TARGETS.cpuOfOpenFga} × OpenFGA's`,
       `Fedgate's own ${split.fedgate.toFixed(3)} ms CPU per decision; limit ${TARGETS.cpuOfOpenFga} × ${openfgaPerCheck.toFixed(3)} = ${cpuLimit.toFixed(3)} ms (${(split.fedgate / openfgaPerCheck).toFixed(2)} ×)${uncachedRanOut ? ' (not counted: questions ran out)' : ''}` +
-        `\n        — ${uncached.rate.toFixed(0)} decisions/s used ${(sumCpu(uncached.cpu) - sumCpu(uncached.cpu, ['bench'])).toFixed(0)}% of ${cores}% (this stack, without the bench's client); OpenFGA alone answered ${fga.rate.toFixed(0)} Checks/s`,
+        `\n        — ${uncached.rate.toFixed(0)} decisions/s used ${(sumCpu(uncached.cpu) - sumCpu(uncached.cpu, ['bench'])).toFixed(0)}% of ${cores}% (this stack, without the bench's client); OpenFGA alone answered ${fga.rate.toFixed(0)} Checks/s` +
+        uncachedCpuFloor(cached, 'authz-service', cpuLimit),
       split.fedgate <= cpuLimit && uncached.errors === 0 && !uncachedRanOut,
     ],
     ...openLoopVerdicts({ rate, cached: atRateCached, uncached: atRateUncached, openfga: atRateOpenFga, nothing: atRateNothing, cachedP99Ms: TARGETS.cachedP99Ms, overOpenFgaMs: TARGETS.uncachedP99OverOpenFgaMs, cores }),

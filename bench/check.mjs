@@ -28,7 +28,7 @@ import { parseArgs, shuffle } from './cli.mjs';
 import { settle } from './machine.mjs';
 import { registerRuns } from './runs.mjs';
 import { builtLibraries, idpKeys, signTokens, tokenShape } from './tokens.mjs';
-import { OPENFGA_PARTS, closedLoop, costSplit, describeCostSplit, describePhase, ms, openLoop, openLoopVerdicts, sumCpu } from './loops.mjs';
+import { OPENFGA_PARTS, closedLoop, costSplit, describeCostSplit, describePhase, ms, openLoop, openLoopVerdicts, sumCpu, uncachedCpuFloor } from './loops.mjs';
 import path from 'node:path';
 
 const STATE = process.env.FEDGATE_STATE_DIR ?? path.join(process.cwd(), '.fedgate');
@@ -160,7 +160,7 @@ async function main() {
     [
       `uncached CPU ≤ ${TARGETS.cpuOfOpenFga} × OpenFGA's`,
       `Fedgate's own ${split.fedgate.toFixed(3)} ms per decision; limit ${TARGETS.cpuOfOpenFga} × ${openfgaPerCheck.toFixed(3)} = ${cpuLimit.toFixed(3)} ms (${(split.fedgate / openfgaPerCheck).toFixed(2)} ×)${uncachedRanOut ? ' (not counted: some answers were cached)' : ''}` +
-        `\n        — ${uncached.rate.toFixed(0)} decisions/s (${(uncached.rate / base.rate).toFixed(2)} × OpenFGA alone, ${base.rate.toFixed(0)} Checks/s)`,
+        `\n        — ${uncached.rate.toFixed(0)} decisions/s (${(uncached.rate / base.rate).toFixed(2)} × OpenFGA alone, ${base.rate.toFixed(0)} Checks/s)` + uncachedCpuFloor(repeated, 'authz-service', cpuLimit),
       split.fedgate <= cpuLimit && uncached.errors === 0 && !uncachedRanOut,
     ],
     [

@@ -127,6 +127,20 @@ export const describeCostSplit = (split, service) =>
   `PostgreSQL, Kafka, outbox relays, audit-service), OpenFGA + its database ${split.openfga.toFixed(3)}, this bench's client ${split.client.toFixed(3)}`;
 
 /**
+ * The uncached CPU target's floor from the same run: an uncached decision does everything a
+ * cached answer does (HTTP, token, the audit event and its pipeline) and asks OpenFGA too, so
+ * Fedgate's own CPU per cached answer bounds it from below. Over the limit: out of reach at these costs.
+ */
+export function uncachedCpuFloor(cachedPhase, service, limitMs) {
+  if (cachedPhase.skipped || !(cachedPhase.rate > 0)) return '';
+  const floor = costSplit(cachedPhase, service).fedgate;
+  return (
+    `\n        — its floor, the cached phase's own ${floor.toFixed(3)} ms per answer (all an uncached decision does but the Check): ` +
+    `${(floor / limitMs).toFixed(2)} × the limit${floor > limitMs ? ': out of reach at these costs' : ''}`
+  );
+}
+
+/**
  * The two open-loop targets of bench/check and bench/authorize, as [name, value, pass] verdicts:
  * cached p99 ≤ `cachedP99Ms` (beside the do-nothing server's p99 in the same loop), uncached p99 ≤
  * OpenFGA-alone p99 + `overOpenFgaMs` (every uncached decision waits for one OpenFGA Check).
