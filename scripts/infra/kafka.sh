@@ -210,7 +210,8 @@ cmd_start() {
   format_storage
   mapfile -t opts < <(java_opts)
   log "kafka: starting on 127.0.0.1:$KAFKA_PORT (log $KLOG)"
-  spawn "$PIDFILE" "$KLOG" "$JAVA" "${opts[@]}" -cp "$LIBS/*" "$MAIN_CLASS" "$PROPS"
+  # background work: see BACKGROUND_NICE in infra/stack.env
+  SPAWN_NICE=${BACKGROUND_NICE:-0} spawn "$PIDFILE" "$KLOG" "$JAVA" "${opts[@]}" -cp "$LIBS/*" "$MAIN_CLASS" "$PROPS"
   WAIT_PIDFILE=$PIDFILE wait_for ready 120 || rc=$?
   if [ "$rc" != 0 ]; then
     show_log_tail "$KLOG"

@@ -165,13 +165,19 @@ stop_pidfile() {
 # stdin from /dev/null, stdout+stderr to LOGFILE (previous log kept as LOGFILE.1 so
 # readiness greps never match an old run). The child writes its own pid before exec,
 # which stays correct even if setsid has to fork.
+# With SPAWN_NICE=N in its environment the process runs at nice N: its own new session is its
+# own autogroup, where the kernel has one (then a process's nice only ranks it among its own
+# session's, so the group's nice is set too), and nice(1) covers kernels without.
 spawn() {
   local pidfile=$1 logfile=$2 i
   shift 2
   rm -f "$pidfile"
   [ -f "$logfile" ] && mv -f "$logfile" "$logfile.1"
   # shellcheck disable=SC2016 # expanded by the child shell on purpose
-  setsid bash -c 'echo $$ >"$0"; exec "$@"' "$pidfile" "$@" </dev/null >>"$logfile" 2>&1 &
+  SPAWN_NICE=${SPAWN_NICE:-0} setsid bash -c 'echo $$ >"$0"
+    [ "$SPAWN_NICE" = 0 ] || { [ ! -w /proc/self/autogroup ] || echo "$SPAWN_NICE" >/proc/self/autogroup; set -- nice -n "$SPAWN_NICE" "$@"; }
+    unset SPAWN_NICE
+    exec "$@"' "$pidfile" "$@" </dev/null >>"$logfile" 2>&1 &
   for ((i = 0; i < 50; i++)); do
     [ -s "$pidfile" ] && return 0
     sleep 0.1

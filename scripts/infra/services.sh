@@ -12,6 +12,8 @@ SERVICES=(login token authz audit)
 port_of() { local var=${1^^}_PORT; echo "${!var}"; }
 workers_of() { local var=${1^^}_WORKERS; echo "${!var:-1}"; }
 # each service connects as its own database role (service-env.sh), never as the owner
+# the audit-service answers no authorization request: background work (BACKGROUND_NICE in infra/stack.env)
+nice_of() { if [ "$1" = audit ]; then echo "${BACKGROUND_NICE:-0}"; else echo 0; fi; }
 database_url_of() { local var=FEDGATE_${1^^}_DATABASE_URL; echo "${!var}"; }
 
 cmd_start() {
@@ -23,7 +25,8 @@ cmd_start() {
     require_free_port "$svc-service" "$port"
     # each service is its own Kafka principal (README "Kafka security")
     FEDGATE_KAFKA_USERNAME=$svc-service FEDGATE_KAFKA_PASSWORD=$(kafka_password_of "$svc-service") \
-      FEDGATE_PORT=$port FEDGATE_WORKERS=$(workers_of "$svc") FEDGATE_DATABASE_URL=$(database_url_of "$svc") spawn "$pidfile" "$RUN/$svc-service.log" node "$ROOT/dist/apps/$svc-service/src/main.js"
+      FEDGATE_PORT=$port FEDGATE_WORKERS=$(workers_of "$svc") FEDGATE_DATABASE_URL=$(database_url_of "$svc") SPAWN_NICE=$(nice_of "$svc") \
+      spawn "$pidfile" "$RUN/$svc-service.log" node "$ROOT/dist/apps/$svc-service/src/main.js"
   done
   # started together, then waited for: they boot in parallel
   for svc in "${SERVICES[@]}"; do

@@ -84,6 +84,7 @@ interface ComposeService {
   volumes?: Array<string | { type?: string; source?: string; target: string; read_only?: boolean }>;
   depends_on?: string[] | Record<string, { condition?: string; required?: boolean }>;
   healthcheck?: { test?: string | string[]; disable?: boolean };
+  cpu_shares?: number;
 }
 interface ComposeFile {
   name?: string;
@@ -404,6 +405,18 @@ describe('docker-compose.yml', () => {
   it('has every part of the native stack', () => {
     const names = Object.keys(load().compose.services);
     assert.deepEqual(ALL_SERVICES.filter((s) => !names.includes(s)), [], 'missing services');
+  });
+
+  it('gives Kafka and the audit-service the CPU weight of BACKGROUND_NICE, as the native stack runs them at that nice value (stack.integration.ts)', () => {
+    const { stackEnv } = load();
+    // the kernel's weight of each nice value (sched_prio_to_weight); nice 0 = 1024 = no cpu_shares
+    const weightOfNice: Record<string, number> = { 0: 1024, 5: 335, 10: 110, 15: 36, 19: 15 };
+    const weight = weightOfNice[stackEnv.BACKGROUND_NICE ?? ''];
+    assert.ok(weight !== undefined, `BACKGROUND_NICE=${stackEnv.BACKGROUND_NICE} has no weight in this test's table`);
+    for (const name of Object.keys(load().compose.services)) {
+      const background = name === 'kafka' || name === 'audit-service';
+      assert.equal(service(name).cpu_shares, background && weight !== 1024 ? weight : undefined, `${name}: cpu_shares`);
+    }
   });
 
   it('runs the official images at the stack.env versions', () => {

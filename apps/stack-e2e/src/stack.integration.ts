@@ -77,6 +77,21 @@ describe('the local stack (npm run stack)', () => {
     await assertHealthy();
   });
 
+  it('runs Kafka and the audit-service at BACKGROUND_NICE, the services that answer requests at nice 0', () => {
+    const background = Number(env.BACKGROUND_NICE);
+    assert.ok(background > 0, 'infra/stack.env sets BACKGROUND_NICE');
+    // nice is field 19 of /proc/PID/stat; with autogroups the session's own nice is what ranks it
+    const niceOf = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[16]);
+    const groupNiceOf = (pid: number) => (existsSync(`/proc/${pid}/autogroup`) ? Number(/nice (-?\d+)/.exec(readFileSync(`/proc/${pid}/autogroup`, 'utf8'))![1]) : undefined);
+    const pidOf = (name: string) => Number(readFileSync(path.join(state, 'run', `${name}.pid`), 'utf8').trim());
+    for (const [name, expected] of [['kafka', background], ['audit-service', background], ['authz-service', 0], ['token-service', 0], ['login-service', 0]] as const) {
+      const pid = pidOf(name);
+      assert.equal(niceOf(pid), expected, `${name}: nice`);
+      const group = groupNiceOf(pid);
+      if (group !== undefined) assert.equal(group, expected, `${name}: its autogroup's nice`);
+    }
+  });
+
   it('does not speak plain HTTP', async () => {
     const base = new URL(readStackFile().services.login);
     const outcome = await new Promise<string>((resolve) => {
