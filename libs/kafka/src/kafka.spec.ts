@@ -75,6 +75,23 @@ describe('OutboxRelay', () => {
     assert.equal(outbox.pending.length, 0);
   });
 
+  it('splits a run of one topic into sends of at most 32 KiB (the default), in order; a larger event goes alone', async () => {
+    const outbox = new MemoryOutbox();
+    // about 1 KiB each, and one of 40 KiB (below maxEventBytes, above a send; larger than the
+    // test event's schema allows, so its data is set after the event is made)
+    const messages = Array.from({ length: 100 }, (_, i) => (i === 50 ? 'L' : String(i)).padEnd(i === 50 ? 40_000 : 1000, '.'));
+    const made = (m: string) => (m.length > 1000 ? { ...event('L'), data: { message: m, nonce: 'n1' } } : event(m)) as FedgateEvent;
+    outbox.pending = messages.map((m, i) => ({ id: String(i), seq: BigInt(i), topic: 't', key: 'k', event: made(m) }));
+    const sends: Array<readonly FedgateEvent[]> = [];
+    const publisher = { publish: async (_t: string, es: readonly FedgateEvent[]) => void sends.push(es) };
+    const relay = new OutboxRelay(outbox as unknown as OutboxStore, publisher as unknown as CloudEventPublisher);
+    assert.equal(await relay.relayOnce(), 100);
+    const bytes = (es: readonly FedgateEvent[]) => es.reduce((sum, e) => sum + Buffer.byteLength(JSON.stringify(e)), 0);
+    assert.deepEqual(sends.flat().map((e) => (e.data as { message: string }).message), messages, 'every event once, in outbox order');
+    assert.deepEqual(sends.filter((es) => bytes(es) > 32 * 1024).map((es) => es.length), [1], 'only the 40 KiB event exceeds a send, alone');
+    assert.ok(sends.length >= 4, `${sends.length} sends`);
+  });
+
   it('dead-letters an event too large to send and one the broker refuses for good; the others are sent in order', async () => {
     const outbox = new MemoryOutbox();
     const entry = (i: number, message: string) => ({ id: String(i), seq: BigInt(i), topic: 't', key: 'k', event: event(message) });
