@@ -11,9 +11,10 @@ ensure_secrets
 SERVICES=(login token authz audit)
 port_of() { local var=${1^^}_PORT; echo "${!var}"; }
 workers_of() { local var=${1^^}_WORKERS; echo "${!var:-1}"; }
-# each service connects as its own database role (service-env.sh), never as the owner
-# the audit-service answers no authorization request: background work (BACKGROUND_NICE in infra/stack.env)
+# the audit-service answers no authorization or verification request: background work
+# (BACKGROUND_NICE in infra/stack.env)
 nice_of() { if [ "$1" = audit ]; then echo "${BACKGROUND_NICE:-0}"; else echo 0; fi; }
+# each service connects as its own database role (service-env.sh), never as the owner
 database_url_of() { local var=FEDGATE_${1^^}_DATABASE_URL; echo "${!var}"; }
 
 cmd_start() {
