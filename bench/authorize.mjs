@@ -34,7 +34,7 @@ import { Pool, jsonClient, rawRequest, send, withBareVerifier, withNullServer } 
 import { OPENFGA_PARTS, closedLoop, costSplit, describeCostSplit, describePhase, ms, openLoop, openLoopVerdicts, sumCpu, uncachedCpuFloor } from './loops.mjs';
 import { parseArgs, shuffle } from './cli.mjs';
 import { settle } from './machine.mjs';
-import { registerRuns } from './runs.mjs';
+import { registerRuns, requireOpenFgaAllows, storedRun } from './runs.mjs';
 import { builtLibraries, idpKeys, signTokens, tokenShape, verifyOptionsOf } from './tokens.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -57,9 +57,7 @@ const rate = Number(opts.rate);
 const rateSeconds = Number(opts['rate-seconds']);
 const PERMISSIONS = ['can_view', 'can_stop', 'can_read_logs', 'can_pull_artifacts'];
 // the service's verification rules (libs/token-verification), from the built library when present
-const { require: requireBuilt, tryRequire, algorithms: ALGORITHMS, clockTolerance: CLOCK_TOLERANCE } = builtLibraries(ROOT, 'authz-service');
-// how Fedgate names a run in OpenFGA: run:<service>/<id>, the service of the key that asks
-const { serviceRunObject } = requireBuilt('@fedgate/contracts');
+const { tryRequire, algorithms: ALGORITHMS, clockTolerance: CLOCK_TOLERANCE } = builtLibraries(ROOT, 'authz-service');
 
 main().catch((err) => {
   console.error(`bench/authorize: ${err.stack ?? err}`);
@@ -98,7 +96,7 @@ async function main() {
   // questions: every (account, permission, run) once; the owner's and viewer's are partly allowed
   const questions = [];
   // object: as the SuperLink asks Fedgate; stored: as Fedgate asks OpenFGA (the stack key's service)
-  for (const account of accounts) for (const runId of runs) for (const relation of PERMISSIONS) questions.push({ flwr_aid: account, relation, object: `run:${runId}`, stored: serviceRunObject(stack.service_name, runId) });
+  for (const account of accounts) for (const runId of runs) for (const relation of PERMISSIONS) questions.push({ flwr_aid: account, relation, object: `run:${runId}`, stored: storedRun(stack, runId) });
   shuffle(questions);
   const models = await openfga.call('GET', `/stores/${stack.openfga.store_id}/authorization-models?page_size=1`);
   const modelId = models.body.authorization_models[0].id;
@@ -123,7 +121,7 @@ async function main() {
   }
   const toOpenFga = questions.map(checkAtOpenFga);
   const [warmToFedgate, uncachedToFedgate, rateToFedgate] = [warmQs.map(asked), uncachedQs.map(asked), rateQs.map(asked)];
-  const one = { flwr_aid: owner, relation: 'can_view', object: `run:${runs[0]}`, stored: serviceRunObject(stack.service_name, runs[0]) };
+  const one = { flwr_aid: owner, relation: 'can_view', object: `run:${runs[0]}`, stored: storedRun(stack, runs[0]) };
   const cachedRequest = asked(one);
   const distinctRequests = distinctTokens.map((token) => authorize(token, one));
   const warmTokenRequests = warmTokens.map((token) => authorize(token, one));
@@ -135,9 +133,7 @@ async function main() {
   const first = await send(pool, cachedRequest, true);
   if (first.status !== 200 || first.body?.allowed !== true || first.body?.account?.flwr_aid !== owner) throw new Error(`the bench's question is not allowed at Fedgate: ${first.status} ${JSON.stringify(first.body)}`);
   line(`check: ${JSON.stringify(first.body)}`);
-  // OpenFGA asked directly must find the same run, or its limits would time questions about nothing
-  const direct = await send(openfgaPool, checkAtOpenFga(one), true);
-  if (direct.status !== 200 || direct.body?.allowed !== true) throw new Error(`OpenFGA asked directly does not allow the bench's question (${one.stored}): ${direct.status} ${JSON.stringify(direct.body)}`);
+  requireOpenFgaAllows(await send(openfgaPool, checkAtOpenFga(one), true), one.stored);
   line('');
 
   // a phase left out by --phases: NaN figures, no CPU, never a PASS

@@ -26,8 +26,8 @@ import os from 'node:os';
 import { Pool, jsonClient, rawRequest, send, withNullServer } from './http-pool.mjs';
 import { parseArgs, shuffle } from './cli.mjs';
 import { settle } from './machine.mjs';
-import { registerRuns } from './runs.mjs';
-import { builtLibraries, idpKeys, signTokens, tokenShape } from './tokens.mjs';
+import { registerRuns, requireOpenFgaAllows, storedRun } from './runs.mjs';
+import { idpKeys, signTokens, tokenShape } from './tokens.mjs';
 import { OPENFGA_PARTS, closedLoop, costSplit, describeCostSplit, describePhase, ms, openLoop, openLoopVerdicts, sumCpu, uncachedCpuFloor } from './loops.mjs';
 import path from 'node:path';
 
@@ -41,9 +41,8 @@ const ca = readFileSync(stack.ca_cert);
 const concurrency = Number(opts.concurrency);
 const rate = Number(opts.rate);
 const PERMISSIONS = ['can_view', 'can_stop', 'can_read_logs', 'can_pull_artifacts'];
-// how Fedgate names a run in OpenFGA: run:<service>/<id>, the service of the key that asks
-const { serviceRunObject } = builtLibraries(path.resolve(import.meta.dirname, '..'), 'authz-service').require('@fedgate/contracts');
-const storedObject = (object) => serviceRunObject(stack.service_name, object.slice('run:'.length));
+// the questions name runs as the SuperLink does (run:<id>); OpenFGA is asked about them as stored
+const storedObject = (object) => storedRun(stack, object.slice('run:'.length));
 
 main().catch((err) => {
   console.error(`bench/check: ${err.stack ?? err}`);
@@ -92,10 +91,8 @@ async function main() {
   const fedgatePool = new Pool(fedgateUrl, concurrency + 8, { ca });
   const openfgaPool = new Pool(openfgaUrl, concurrency + 8);
   await Promise.all([fedgatePool.prewarm(concurrency), openfgaPool.prewarm(concurrency)]);
-  // OpenFGA asked directly must find the same runs as Fedgate, or the baseline times questions about nothing
   const sample = { flwr_aid: owner, relation: 'can_view', object: `run:${runs[0]}` };
-  const direct = await send(openfgaPool, checkAtOpenFga(sample), true);
-  if (direct.status !== 200 || direct.body?.allowed !== true) throw new Error(`OpenFGA asked directly does not allow the owner's view of ${storedObject(sample.object)}: ${direct.status} ${JSON.stringify(direct.body)}`);
+  requireOpenFgaAllows(await send(openfgaPool, checkAtOpenFga(sample), true), storedObject(sample.object));
   line(`questions: ${questions.length} distinct (3 accounts × ${runs.length} runs × ${PERMISSIONS.length} permissions), ${concurrency} in flight, keep-alive`);
 
   // ---- baseline: OpenFGA's HTTP Check directly -------------------------------------------------

@@ -1,6 +1,22 @@
 // The set-up of bench/check and bench/authorize: real runs and shares through Fedgate's own write
 // path (POST /v1/runs with the owner's token, PUT …/members with the owner's bearer token), then
 // a wait until OpenFGA holds them.
+import path from 'node:path';
+import { builtLibraries } from './tokens.mjs';
+
+// contracts' own naming, from the built library the services run
+const { serviceRunObject } = builtLibraries(path.resolve(import.meta.dirname, '..'), 'authz-service').require('@fedgate/contracts');
+
+/** Run `runId` as Fedgate asks OpenFGA about it: run:<service>/<id>, in the service of the stack's key. */
+export const storedRun = (stack, runId) => serviceRunObject(stack.service_name, runId);
+
+/**
+ * Stops the bench unless OpenFGA, asked directly about `object` (`direct`: its answer to one
+ * Check, with body), allows it as Fedgate does: else its limits would time questions about nothing.
+ */
+export function requireOpenFgaAllows(direct, object) {
+  if (direct.status !== 200 || direct.body?.allowed !== true) throw new Error(`OpenFGA asked directly does not allow the bench's question about ${object}: ${direct.status} ${JSON.stringify(direct.body)}`);
+}
 
 /**
  * Registers `count` runs owned by the subject of `ownerToken` and shares every fifth with
