@@ -1,3 +1,5 @@
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { approveDeviceLogin } from '@fedgate/dev-idp';
 import type { StackFile, TokenSetResponse } from '@fedgate/contracts';
 
@@ -21,13 +23,33 @@ export async function fetchRetryingClosedSocket(url: string, init: RequestInit):
  * POSTs to a Fedgate service with the stack's API key (`apiKey: null` sends none); a string
  * body goes as it is (malformed JSON, forms), anything else as JSON. Answers status and parsed body.
  */
-export async function postJson(stack: StackFile, url: string, body: unknown, init: { apiKey?: string | null; contentType?: string } = {}) {
+export async function postJson(stack: StackFile, url: string, body: unknown, init: { apiKey?: string | null; contentType?: string; newConnection?: boolean } = {}) {
   const headers: Record<string, string> = { 'content-type': init.contentType ?? 'application/json' };
   const apiKey = init.apiKey === undefined ? stack.api_key : init.apiKey;
   if (apiKey !== null) headers['x-fedgate-key'] = apiKey;
-  const res = await fetchRetryingClosedSocket(url, { method: 'POST', headers, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  const payload = typeof body === 'string' ? body : JSON.stringify(body);
+  const res = init.newConnection ? await postOnNewConnection(url, headers, payload) : await fetchRetryingClosedSocket(url, { method: 'POST', headers, body: payload });
   const text = await res.text();
   return { status: res.status, headers: res.headers, body: (text ? JSON.parse(text) : undefined) as Record<string, any> };
+}
+
+/**
+ * A POST over a connection of its own, closed after the answer. fetch keeps connections alive,
+ * and node:cluster hands each new connection to the next worker: a test that must hear every
+ * worker behind one port sends each request on a new connection.
+ */
+function postOnNewConnection(url: string, headers: Record<string, string>, body: string): Promise<Response> {
+  const send = url.startsWith('https:') ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const req = send(url, { method: 'POST', agent: false, headers: { ...headers, connection: 'close' } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve(new Response(chunks.length ? Buffer.concat(chunks) : null, { status: res.statusCode, headers: res.headers as Record<string, string> })));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 /**

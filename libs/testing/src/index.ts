@@ -47,6 +47,28 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ''}`);
 }
 
+/**
+ * Polls `probe` until it holds `streak` times in a row (e.g. once per worker behind one port,
+ * which each learn a fact on their own) and returns when that streak began: the first moment
+ * every answer held from then on.
+ */
+export async function waitForStreak(what: string, probe: () => Promise<boolean>, streak: number, timeoutMs = 30_000, intervalMs = 100): Promise<number> {
+  let since: number | undefined;
+  let held = 0;
+  return waitFor(`${what} (${streak} times in a row)`, async () => {
+    const at = Date.now();
+    let holds = false;
+    try {
+      holds = await probe();
+    } finally {
+      if (!holds) held = 0;
+    }
+    if (!holds) return undefined;
+    if (held++ === 0) since = at;
+    return held >= streak ? since : undefined;
+  }, timeoutMs, intervalMs);
+}
+
 /** A TCP port free on loopback right now, for a server a test starts itself. */
 export async function freePort(): Promise<number> {
   const server = createServer();
