@@ -10,9 +10,9 @@ import { deviceLogin, postJson, runProjectScript, startServiceProcess, waitFor, 
 
 const stack = readStackFile();
 const login = stack.services.login;
-const verify = (base: string, token: string) => postJson(stack, `${base}/v1/verify`, { access_token: token });
+const verify = (base: string, token: string, init: { newConnection?: boolean } = {}) => postJson(stack, `${base}/v1/verify`, { access_token: token }, init);
 /** A verification on a new connection: node:cluster hands each to the next worker. */
-const verifyAtNextWorker = (base: string, token: string) => postJson(stack, `${base}/v1/verify`, { access_token: token }, { newConnection: true });
+const verifyAtNextWorker = (base: string, token: string) => verify(base, token, { newConnection: true });
 
 function kafka(action: 'start' | 'stop'): void {
   const result = runProjectScript('scripts/infra/kafka.sh', [action]);

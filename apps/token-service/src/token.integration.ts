@@ -16,9 +16,9 @@ const tokenService = stack.services.token;
 const SECOND_PORT = 17_012;
 const secondInstance = `https://127.0.0.1:${SECOND_PORT}`;
 
-const verify = (base: string, token: unknown) => postJson(stack, `${base}/v1/verify`, { access_token: token });
+const verify = (base: string, token: unknown, init: { newConnection?: boolean } = {}) => postJson(stack, `${base}/v1/verify`, { access_token: token }, init);
 /** A verification on a new connection: node:cluster hands each to the next worker. */
-const verifyAtNextWorker = (base: string, token: string) => postJson(stack, `${base}/v1/verify`, { access_token: token }, { newConnection: true });
+const verifyAtNextWorker = (base: string, token: string) => verify(base, token, { newConnection: true });
 
 const events: FedgateEvent[] = [];
 const consumer = new CloudEventConsumer(
