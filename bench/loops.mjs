@@ -144,33 +144,40 @@ export function uncachedCpuFloor(cachedPhase, service, limitMs) {
  * The two open-loop targets of bench/check and bench/authorize, as [name, value, pass] verdicts:
  * cached p99 ≤ `cachedP99Ms` (beside the do-nothing server's p99 in the same loop), uncached p99 ≤
  * OpenFGA-alone p99 + `overOpenFgaMs` (every uncached decision waits for one OpenFGA Check).
- * With `cores` (%), the uncached target gets a budget line, as the throughput targets do: the
- * CPU `rate` uncached decisions a second take at the loop's measured CPU per answer (this stack
- * and the client), beside OpenFGA's own loop at that rate. Over the cores, the machine cannot
- * keep up with `rate`, so the queue and p99 grow for the whole loop: out of reach at these costs.
+ * With `cores` (%), each target gets a budget line, as the throughput targets do: the CPU `rate`
+ * answers a second take at the loop's measured CPU per answer (this stack and the client), beside
+ * the limit's own loop at that rate (the do-nothing server's, OpenFGA's). Over the cores, the
+ * machine cannot keep up with `rate`, so the queue and p99 grow for the whole loop: out of reach
+ * at these costs. Under them, it shows how busy the loop kept the cores: an answer's process
+ * waits for a core more often the busier they are.
  */
 export function openLoopVerdicts({ rate, cached, uncached, openfga, nothing, cachedP99Ms, overOpenFgaMs, cores }) {
   const uncachedLimit = openfga.p99 + overOpenFgaMs;
-  const perAnswer = sumCpu(uncached.cpu ?? []) / uncached.rate; // % of a core per answer/s
+  // % of a core per answer/s, of this stack and the client; a limit's loop counts its own parts and the client
+  const budget = (loop, limit) => {
+    if (cores === undefined || !(loop.rate > 0)) return '';
+    const perAnswer = sumCpu(loop.cpu ?? []) / loop.rate;
+    return (
+      `\n        — at ${rate} req/s: ${(perAnswer * rate).toFixed(0)}% of ${cores}% CPU at this loop's ${(perAnswer * 10).toFixed(3)} ms per answer` +
+      ` (${limit})${perAnswer * rate > cores ? ': out of reach at these costs' : ''}`
+    );
+  };
+  const nothingLoop = sumCpu(nothing.cpu ?? [], ['limit server', 'bench']);
   const openfgaLoop = sumCpu(openfga.cpu ?? [], [...OPENFGA_PARTS, 'bench']);
-  const uncachedBudget =
-    cores === undefined
-      ? ''
-      : `\n        — at ${rate} req/s: ${(perAnswer * rate).toFixed(0)}% of ${cores}% CPU at this loop's ${(perAnswer * 10).toFixed(3)} ms per answer` +
-        ` (OpenFGA alone in its loop: ${openfgaLoop.toFixed(0)}%, its database and the client included)${perAnswer * rate > cores ? ': out of reach at these costs' : ''}`;
   const answered = (x) => `(${x.rate.toFixed(0)} answered/s, errors ${x.errors})`;
   return [
     [
       `cached p99 ≤ ${cachedP99Ms} ms at ${rate}/s`,
       `p99 ${ms(cached.p99)} ${answered(cached)}; limit ${cachedP99Ms} ms; a do-nothing HTTPS server in the same loop: p99 ${ms(nothing.p99)}` +
-        (nothing.p99 > cachedP99Ms ? ' — out of reach here now: the do-nothing server alone misses it' : ''),
+        (nothing.p99 > cachedP99Ms ? ' — out of reach here now: the do-nothing server alone misses it' : '') +
+        budget(cached, `the do-nothing server in its loop: ${nothingLoop.toFixed(0)}%, the client included`),
       cached.p99 <= cachedP99Ms && cached.errors === 0,
     ],
     [
       `uncached p99 ≤ OpenFGA p99 + ${overOpenFgaMs} ms`,
       `p99 ${ms(uncached.p99)} ${answered(uncached)}; limit ${ms(openfga.p99)} + ${overOpenFgaMs} = ${ms(uncachedLimit)}` +
         (openfga.rate < 0.98 * rate ? `\n        — OpenFGA alone answered only ${openfga.rate.toFixed(0)}/s of ${rate}/s: saturated, so its p99 is its queue` : '') +
-        uncachedBudget,
+        budget(uncached, `OpenFGA alone in its loop: ${openfgaLoop.toFixed(0)}%, its database and the client included`),
       uncached.p99 <= uncachedLimit && uncached.errors === 0,
     ],
   ];
