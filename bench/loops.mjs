@@ -29,6 +29,9 @@ export async function openLoop(send, perSecond, seconds) {
   const count = Math.round(perSecond * seconds);
   const interval = 1000 / perSecond;
   const latencies = new Array(count);
+  // how late the client itself sent each request: on a busy machine the bench is descheduled
+  // too, and that delay is inside the latency above (counted from the scheduled time)
+  const sendLags = new Float64Array(count);
   let errors = 0;
   let sent = 0;
   const cpu0 = cpuByPart();
@@ -41,6 +44,7 @@ export async function openLoop(send, perSecond, seconds) {
       while (sent < count && t0 + sent * interval <= now + 1) {
         const scheduled = t0 + sent * interval;
         const index = sent++;
+        sendLags[index] = performance.now() - scheduled;
         send(index).then(({ status }) => {
           latencies[index] = performance.now() - Math.min(scheduled, performance.now());
           if (status !== 200) errors++;
@@ -56,7 +60,12 @@ export async function openLoop(send, perSecond, seconds) {
   const dump = process.env.FEDGATE_BENCH_LATENCY_DUMP;
   if (dump) writeFileSync(dump, JSON.stringify({ t0: performance.timeOrigin + t0, interval, latencies }));
   const cpu1 = cpuByPart();
-  return { ...summarize(latencies, elapsed, errors), cpu: cpuSplit(cpu0, cpu1, elapsed), mainThread: busiestMainThread(threads0, serviceMainThreads(cpu1), elapsed) };
+  return {
+    ...summarize(latencies, elapsed, errors),
+    sendLag99: pct(sendLags.sort(), 0.99),
+    cpu: cpuSplit(cpu0, cpu1, elapsed),
+    mainThread: busiestMainThread(threads0, serviceMainThreads(cpu1), elapsed),
+  };
 }
 
 /** ns each Fedgate service process's main thread has run and waited for a core (schedstat), by pid. */
@@ -93,7 +102,9 @@ export function describePhase(title, x) {
   const head = `${title}: ${x.requests} requests in ${x.elapsed.toFixed(2)} s → ${x.rate.toFixed(0)} req/s, p50 ${ms(x.p50)} p99 ${ms(x.p99)} max ${ms(x.max)}, errors ${x.errors}`;
   // an open loop's tail: how long the busiest service's event loop was runnable but had no core
   const main = x.mainThread ? `\n          main thread of ${x.mainThread.part} (pid ${x.mainThread.pid}): ran ${x.mainThread.ranPct.toFixed(0)}% of the loop, waited ${x.mainThread.waitedPct.toFixed(0)}% for a core` : '';
-  return x.cpu ? `${head}\n          cpu: ${describeCpuSplit(x.cpu)}${main}` : head + main;
+  // an open loop's own part of that tail: the client sending late
+  const lag = x.sendLag99 === undefined ? '' : `\n          this bench's sends: p99 ${ms(x.sendLag99)} behind their scheduled time (inside the latencies above)`;
+  return (x.cpu ? `${head}\n          cpu: ${describeCpuSplit(x.cpu)}${main}` : head + main) + lag;
 }
 
 /** Parts of a CPU split that are not this stack's work: other stacks on the machine, the benches' own limit servers. */
