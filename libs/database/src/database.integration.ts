@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { Pool } from 'pg';
 import { TOPICS, createCloudEvent } from '@fedgate/contracts';
-import { databaseUrlNamed, repoRoot, uniqueSuffix, withPg } from '@fedgate/testing';
+import { databaseUrlNamed, dropDatabase, repoRoot, uniqueSuffix, withPg } from '@fedgate/testing';
 import { createPrismaClient } from './prisma.service';
 import { OutboxStore } from './outbox.store';
 import { OutboxGroupWriter } from './outbox-group.writer';
@@ -66,7 +66,7 @@ describe('Prisma on the real PostgreSQL', () => {
     } finally {
       await client.$disconnect();
       await pool.end();
-      await withPg(databaseUrl, (c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
+      await dropDatabase(databaseUrl, name);
     }
   });
 

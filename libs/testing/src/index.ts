@@ -111,6 +111,22 @@ export async function withPg<T>(url: string, fn: (c: Client) => Promise<T>): Pro
   }
 }
 
+/**
+ * Drops database `name` on the server of `serverUrl`, closing the sessions still in it. FORCE
+ * refuses when one of them is an autovacuum worker that has just started there (it runs as no
+ * role this one may terminate: 42501); a plain DROP tells autovacuum to leave and waits for it.
+ */
+export async function dropDatabase(serverUrl: string, name: string): Promise<void> {
+  await withPg(serverUrl, async (c) => {
+    try {
+      await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== '42501') throw err;
+      await c.query(`DROP DATABASE IF EXISTS "${name}"`);
+    }
+  });
+}
+
 /** A database URL on the same server as `url`, with another database name. */
 export function databaseUrlNamed(url: string, name: string): string {
   const u = new URL(url);
@@ -125,9 +141,7 @@ export function databaseUrlNamed(url: string, name: string): string {
 export async function createScratchDatabase(serverUrl: string, name: string): Promise<ScratchDatabase> {
   const databaseUrl = databaseUrlNamed(serverUrl, name);
   await withPg(serverUrl, (c) => c.query(`CREATE DATABASE "${name}"`));
-  const drop = async () => {
-    await withPg(serverUrl, (c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
-  };
+  const drop = () => dropDatabase(serverUrl, name);
   const migrate = spawnSync('npx', ['prisma', 'migrate', 'deploy'], { cwd: repoRoot(), encoding: 'utf8', env: { ...process.env, FEDGATE_DATABASE_URL: databaseUrl }, timeout: 180_000 });
   if (migrate.status !== 0) {
     await drop();
