@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it, mock } from 'node:test';
 import { promiseState } from '@fedgate/testing';
 import { GroupedCalls, type GroupedCallsOptions } from './grouped-calls';
 
@@ -80,6 +80,32 @@ describe('GroupedCalls', () => {
     assert.deepEqual(dep.sends[2]!.items, [3, 5]);
     dep.sends[2]!.finish();
     assert.deepEqual(await Promise.all(answers), [10, 20, 30, 40, 60, 50]);
+  });
+
+  it('with minIntervalMs, starts sends at least that far apart: a call after a quiet spell leaves at once, the ones within the interval leave together at its end', async (t) => {
+    mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 1_000_000 });
+    t.after(() => mock.timers.reset());
+    const dep = heldDependency();
+    const calls = new GroupedCalls(dep.send, options({ minIntervalMs: 5 }));
+    const first = calls.call(1);
+    assert.deepEqual(dep.sends.map((s) => s.items), [[1]], 'quiet until now: no wait');
+    dep.sends[0]!.finish();
+    assert.equal(await first, 10);
+    mock.timers.tick(2);
+    const next = [2, 3].map((i) => calls.call(i));
+    assert.equal(dep.sends.length, 1, 'nothing in flight, but the last send began 2 ms ago');
+    assert.equal(calls.waiting, 2);
+    mock.timers.tick(2);
+    assert.equal(dep.sends.length, 1);
+    mock.timers.tick(1);
+    assert.deepEqual(dep.sends.map((s) => s.items), [[1], [2, 3]], '5 ms after the last send began, one send for both');
+    dep.sends[1]!.finish();
+    assert.deepEqual(await Promise.all(next), [20, 30]);
+    mock.timers.tick(5);
+    const later = calls.call(4);
+    assert.equal(dep.sends.length, 3, 'the interval has passed: at once');
+    dep.sends[2]!.finish();
+    assert.equal(await later, 40);
   });
 
   it('is bounded: past maxWaiting a call is refused at once with 503 overloaded, not queued, and the dependency is not asked', async () => {

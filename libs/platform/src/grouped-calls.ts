@@ -12,6 +12,12 @@ export interface GroupedCallsOptions<T> {
   maxWaiting: number;
   /** What is overloaded, named in the refusal (e.g. 'audit outbox writer'). */
   name: string;
+  /**
+   * Least time between the starts of two sends (default 0). A call that finds nothing in flight
+   * waits out the rest of it: under a steady stream a send then carries about rate × interval
+   * calls, each at most that much later, while a call after a quiet spell still leaves at once.
+   */
+  minIntervalMs?: number;
   /** Calls of different groups never share a send (e.g. two OpenFGA stores); the oldest call's group goes first. */
   groupOf?: (item: T) => string;
 }
@@ -32,13 +38,16 @@ interface Waiting<T, R> {
  * Group commit for calls to a dependency (an INSERT, an OpenFGA Check, a lookup): while
  * `maxInFlight` sends are out, new calls queue and leave together in the next send. An idle
  * call leaves at once, so it waits for nothing; under load the dependency gets fewer, larger
- * requests, which cost it (and us) less per call. Every call still gets its own answer or its
- * own failure. The queue is bounded (`maxWaiting`): overflow is shed with `overloaded`, never
- * an unbounded wait.
+ * requests, which cost it (and us) less per call; `minIntervalMs` gathers more per send from a
+ * stream too thin to fill them while one is in flight. Every call still gets its own answer or
+ * its own failure. The queue is bounded (`maxWaiting`): overflow is shed with `overloaded`,
+ * never an unbounded wait.
  */
 export class GroupedCalls<T, R> {
   private queue: Array<Waiting<T, R>> = [];
   private inFlight = 0;
+  private lastSendAt = Number.NEGATIVE_INFINITY;
+  private nextSend: NodeJS.Timeout | null = null;
 
   constructor(private readonly send: GroupSend<T, R>, private readonly options: GroupedCallsOptions<T>) {}
 
@@ -56,7 +65,16 @@ export class GroupedCalls<T, R> {
   }
 
   private drain(): void {
-    while (this.inFlight < this.options.maxInFlight && this.queue.length > 0) {
+    while (this.inFlight < this.options.maxInFlight && this.queue.length > 0 && this.nextSend === null) {
+      const wait = this.lastSendAt + (this.options.minIntervalMs ?? 0) - Date.now();
+      if (wait > 0) {
+        this.nextSend = setTimeout(() => {
+          this.nextSend = null;
+          this.drain();
+        }, wait);
+        return;
+      }
+      this.lastSendAt = Date.now();
       this.inFlight++;
       void this.sendGroup(this.takeGroup());
     }
