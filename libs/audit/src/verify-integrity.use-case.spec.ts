@@ -28,8 +28,10 @@ class FakeStore {
     return this.checkpointList;
   }
 
+  readonly limits: number[] = [];
   async rowsAfter(after: bigint, limit: number) {
     this.rowReads += 1;
+    this.limits.push(limit);
     await this.gate;
     return this.rows.filter((r) => r.seq > after).slice(0, limit).map((r) => ({ ...r }));
   }
@@ -156,6 +158,22 @@ describe('VerifyIntegrity', () => {
       const deadline = Date.now() + 5000;
       while (store.rowReads < readsBefore + 6 + 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       assert.ok(performance.now() - t0 >= 390, `the background run read 50 rows in ${(performance.now() - t0).toFixed(0)} ms`);
+    } finally {
+      await verify.stopBackground();
+    }
+  });
+
+  it('reads a paced run a tenth of a second of rows at a time, so each synchronous stretch is short; an unpaced one in full batches', async () => {
+    const { store, verify } = setup(1200);
+    verify.startBackground({ ...unpaced, rowsPerSecond: 5000, intervalMs: 60_000 });
+    try {
+      const deadline = Date.now() + 5000;
+      while (store.rowReads < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      assert.deepEqual(store.limits, [500, 500, 500], '1,200 rows at 5,000 rows/s: three reads of 500');
+      const forced = await verify.execute({ full: true });
+      assert.equal(forced.ok, true);
+      assert.equal(forced.checked, 1200);
+      assert.equal(store.limits.at(-1), 5000, 'a caller\'s unpaced run reads full batches');
     } finally {
       await verify.stopBackground();
     }
