@@ -108,6 +108,23 @@ describe('GroupedCalls', () => {
     assert.equal(await later, 40);
   });
 
+  it('with minIntervalMs, never holds a call longer than the interval, also when the wall clock was set back', async (t) => {
+    mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 10_000_000 });
+    t.after(() => mock.timers.reset());
+    const dep = heldDependency();
+    const calls = new GroupedCalls(dep.send, options({ minIntervalMs: 5 }));
+    const first = calls.call(1);
+    dep.sends[0]!.finish();
+    await first;
+    mock.timers.setTime(10_000_000 - 3_600_000);
+    const second = calls.call(2);
+    assert.equal(dep.sends.length, 1);
+    mock.timers.tick(5);
+    assert.deepEqual(dep.sends.map((s) => s.items), [[1], [2]], 'sent after the interval, not an hour later');
+    dep.sends[1]!.finish();
+    assert.equal(await second, 20);
+  });
+
   it('is bounded: past maxWaiting a call is refused at once with 503 overloaded, not queued, and the dependency is not asked', async () => {
     const dep = heldDependency();
     const calls = new GroupedCalls(dep.send, options({ maxBatch: 5, maxWaiting: 3 }));

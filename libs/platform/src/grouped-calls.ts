@@ -66,10 +66,13 @@ export class GroupedCalls<T, R> {
 
   private drain(): void {
     while (this.inFlight < this.options.maxInFlight && this.queue.length > 0 && this.nextSend === null) {
-      const wait = this.lastSendAt + (this.options.minIntervalMs ?? 0) - Date.now();
+      const interval = this.options.minIntervalMs ?? 0;
+      // at most the interval, also when the wall clock was set back since the last send
+      const wait = Math.min(interval, this.lastSendAt + interval - Date.now());
       if (wait > 0) {
         this.nextSend = setTimeout(() => {
           this.nextSend = null;
+          this.lastSendAt = Number.NEGATIVE_INFINITY; // waited out
           this.drain();
         }, wait);
         return;
