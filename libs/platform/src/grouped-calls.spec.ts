@@ -15,6 +15,19 @@ function heldDependency() {
 const options = (more: Partial<GroupedCallsOptions<number>> = {}): GroupedCallsOptions<number> => ({ maxInFlight: 1, maxBatch: 10, maxWaiting: 100, name: 'test queue', ...more });
 const tick = () => new Promise((r) => setImmediate(r));
 
+/** Mocked timers and clock at `now`, and GroupedCalls with a 5 ms minIntervalMs whose first call has been answered. */
+async function afterOneCall(t: { after: (fn: () => void) => void }, now: number) {
+  mock.timers.enable({ apis: ['setTimeout', 'Date'], now });
+  t.after(() => mock.timers.reset());
+  const dep = heldDependency();
+  const calls = new GroupedCalls(dep.send, options({ minIntervalMs: 5 }));
+  const first = calls.call(1);
+  assert.deepEqual(dep.sends.map((s) => s.items), [[1]], 'quiet until now: no wait');
+  dep.sends[0]!.finish();
+  assert.equal(await first, 10);
+  return { dep, calls };
+}
+
 describe('GroupedCalls', () => {
   it('sends an idle call at once, alone', async () => {
     const dep = heldDependency();
@@ -83,14 +96,7 @@ describe('GroupedCalls', () => {
   });
 
   it('with minIntervalMs, starts sends at least that far apart: a call after a quiet spell leaves at once, the ones within the interval leave together at its end', async (t) => {
-    mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 1_000_000 });
-    t.after(() => mock.timers.reset());
-    const dep = heldDependency();
-    const calls = new GroupedCalls(dep.send, options({ minIntervalMs: 5 }));
-    const first = calls.call(1);
-    assert.deepEqual(dep.sends.map((s) => s.items), [[1]], 'quiet until now: no wait');
-    dep.sends[0]!.finish();
-    assert.equal(await first, 10);
+    const { dep, calls } = await afterOneCall(t, 1_000_000);
     mock.timers.tick(2);
     const next = [2, 3].map((i) => calls.call(i));
     assert.equal(dep.sends.length, 1, 'nothing in flight, but the last send began 2 ms ago');
@@ -109,13 +115,7 @@ describe('GroupedCalls', () => {
   });
 
   it('with minIntervalMs, never holds a call longer than the interval, also when the wall clock was set back', async (t) => {
-    mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 10_000_000 });
-    t.after(() => mock.timers.reset());
-    const dep = heldDependency();
-    const calls = new GroupedCalls(dep.send, options({ minIntervalMs: 5 }));
-    const first = calls.call(1);
-    dep.sends[0]!.finish();
-    await first;
+    const { dep, calls } = await afterOneCall(t, 10_000_000);
     mock.timers.setTime(10_000_000 - 3_600_000);
     const second = calls.call(2);
     assert.equal(dep.sends.length, 1);
