@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { createCloudEvent, type AuditCheckpoint } from '@fedgate/contracts';
+import { waitFor } from '@fedgate/testing';
 import type { AuditEventStore } from './audit-event.store';
 import { EMPTY_CHAIN, chainRows, type AuditRow } from './audit-record';
 import { CheckpointSigner } from './checkpoint-key';
@@ -155,8 +156,7 @@ describe('VerifyIntegrity', () => {
       assert.equal(first.ok, true);
       assert.equal(first.checked, 50);
       assert.ok(performance.now() - t0 < 300, `the caller waited ${(performance.now() - t0).toFixed(0)} ms`);
-      const deadline = Date.now() + 5000;
-      while (store.rowReads < readsBefore + 6 + 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      await waitFor('the background run to read its 5 batches', () => store.rowReads >= readsBefore + 6 + 5, 5000, 20);
       assert.ok(performance.now() - t0 >= 390, `the background run read 50 rows in ${(performance.now() - t0).toFixed(0)} ms`);
     } finally {
       await verify.stopBackground();
@@ -167,8 +167,7 @@ describe('VerifyIntegrity', () => {
     const { store, verify } = setup(1200);
     verify.startBackground({ ...unpaced, rowsPerSecond: 5000, intervalMs: 60_000 });
     try {
-      const deadline = Date.now() + 5000;
-      while (store.rowReads < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      await waitFor('the paced run to read 3 batches', () => store.rowReads >= 3, 5000, 20);
       assert.deepEqual(store.limits, [500, 500, 500], '1,200 rows at 5,000 rows/s: three reads of 500');
       const forced = await verify.execute({ full: true });
       assert.equal(forced.ok, true);

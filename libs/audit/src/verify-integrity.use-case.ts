@@ -190,7 +190,7 @@ export class VerifyIntegrity {
     const started = performance.now();
     let read = 0;
     // a batch is verified in one synchronous stretch: paced, a tenth of a second's rows at a time,
-    // so the stretch stays short (5,000 rows held the event loop, ingest and queries, ~130-400 ms)
+    // so the stretch stays short (5,000 rows held the event loop, ingest and queries, 100–250 ms)
     const batchSize = pace ? Math.min(this.batchSize, Math.max(PACED_BATCH_MIN, Math.round(pace.rowsPerSecond / 10))) : this.batchSize;
     for (;;) {
       const rows = await this.store.rowsAfter(cursor, batchSize);
