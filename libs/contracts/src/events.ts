@@ -588,12 +588,12 @@ export interface EventKafkaMessage {
 }
 
 export function toKafkaMessage(event: FedgateEvent): EventKafkaMessage {
-  return {
-    topic: topicOf(event.type),
-    key: event.subject,
-    value: JSON.stringify(event),
-    headers: { 'content-type': CLOUDEVENTS_JSON_CONTENT_TYPE },
-  };
+  return { topic: topicOf(event.type), ...serializedKafkaMessage(event.subject, JSON.stringify(event)) };
+}
+
+/** The key, value and headers of an event already serialized (the outbox relays its stored text as it is). */
+export function serializedKafkaMessage(subject: string, json: string): Omit<EventKafkaMessage, 'topic'> {
+  return { key: subject, value: json, headers: { 'content-type': CLOUDEVENTS_JSON_CONTENT_TYPE } };
 }
 
 /** What the audit log records about this event (actor, object, action, outcome). */

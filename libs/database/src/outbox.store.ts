@@ -6,13 +6,22 @@ import type { DatabaseTransaction } from './prisma.service';
 // Arbitrary constant naming the relay's advisory locks (one per topic: the second key).
 const OUTBOX_RELAY_LOCK_CLASS = 736_402_511;
 
-/** An event waiting in (or taken from) the outbox. */
+/**
+ * An event taken from the outbox, as stored: the relay publishes its JSON text as it is,
+ * without parsing it and serializing it again (bench/relay-cost.cjs: about a sixth of a relay's
+ * CPU per event).
+ */
 export interface OutboxEntry {
+  /** The event's id (CloudEvents `id`). */
   id: string;
   seq: bigint;
   topic: string;
+  /** The event's subject: its Kafka key. */
   key: string;
-  event: FedgateEvent;
+  /** The event's type (CloudEvents `type`). */
+  type: string;
+  /** The event, as PostgreSQL's jsonb gives it back as text. */
+  json: string;
 }
 
 /** An event Kafka refused for good: it leaves the outbox for the dead-letter table. */
@@ -91,14 +100,14 @@ export class OutboxStore {
         [OUTBOX_RELAY_LOCK_CLASS, sorted],
       );
       const rows = lock?.locked && sorted.length > 0
-        ? (await client.query<{ id: string; seq: string; topic: string; key: string; event: FedgateEvent }>({
-            name: 'fedgate-outbox-relay-take',
-            text: 'SELECT id, seq, topic, key, event FROM outbox_event WHERE published_at IS NULL AND topic = ANY($2::text[]) ORDER BY seq LIMIT $1',
+        ? (await client.query<{ id: string; seq: string; topic: string; key: string; type: string; json: string }>({
+            name: 'fedgate-outbox-relay-take-text',
+            text: "SELECT id, seq, topic, key, event->>'type' AS type, event::text AS json FROM outbox_event WHERE published_at IS NULL AND topic = ANY($2::text[]) ORDER BY seq LIMIT $1",
             values: [limit, sorted],
           })).rows
         : [];
       if (rows.length > 0) {
-        const dead = (await publish(rows.map((r) => ({ id: r.id, seq: BigInt(r.seq), topic: r.topic, key: r.key, event: r.event })))) ?? [];
+        const dead = (await publish(rows.map((r) => ({ id: r.id, seq: BigInt(r.seq), topic: r.topic, key: r.key, type: r.type, json: r.json })))) ?? [];
         if (dead.length > 0) await this.moveToDeadLetters(client, dead);
         // statement_timestamp, not now(): the transaction began before the Kafka send (see pruneCursor)
         await client.query({ name: 'fedgate-outbox-relay-mark', text: 'UPDATE outbox_event SET published_at = statement_timestamp() WHERE id = ANY($1::uuid[])', values: [rows.map((r) => r.id)] });
@@ -127,7 +136,7 @@ export class OutboxStore {
       createCloudEvent({
         type: 'fedgate.outbox.dead_lettered.v1',
         source: OUTBOX_EVENT_SOURCE,
-        data: { event_id: d.entry.id, event_type: d.entry.event.type, topic: d.entry.topic, size_bytes: d.sizeBytes, reason: d.reason.slice(0, 500) },
+        data: { event_id: d.entry.id, event_type: d.entry.type, topic: d.entry.topic, size_bytes: d.sizeBytes, reason: d.reason.slice(0, 500) },
       }),
     );
     await insertEvents(client, alerts);

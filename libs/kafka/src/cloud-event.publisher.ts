@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
-import { Kafka, Partitioners, logLevel, type Producer } from 'kafkajs';
+import { Kafka, Partitioners, logLevel, type Message, type Producer } from 'kafkajs';
 import { DependencyUnavailableError, type FedgateEvent } from '@fedgate/contracts';
-import { cloudEventMessage } from './cloud-event.serializer';
+import { cloudEventMessage, serializedCloudEventMessage, type SerializedCloudEvent } from './cloud-event.serializer';
 import { KAFKA_SETTINGS, KafkaSettings, kafkaClientConfig, kafkaLogCreator } from './kafka-settings';
 
 /** Kafka did not take the events (the catalogue's 503 kafka_unavailable); the outbox keeps them. */
@@ -41,11 +41,20 @@ export class CloudEventPublisher implements OnModuleDestroy {
   constructor(@Inject(KAFKA_SETTINGS) private readonly settings: KafkaSettings) {}
 
   /** Resolves once every event is acknowledged by all in-sync replicas. */
-  async publish(topic: string, events: readonly FedgateEvent[]): Promise<void> {
-    if (events.length === 0) return;
+  publish(topic: string, events: readonly FedgateEvent[]): Promise<void> {
+    return this.send(topic, events.map(cloudEventMessage));
+  }
+
+  /** The same for events already serialized (the outbox relay's stored text), sent as they are. */
+  publishSerialized(topic: string, events: readonly SerializedCloudEvent[]): Promise<void> {
+    return this.send(topic, events.map(serializedCloudEventMessage));
+  }
+
+  private async send(topic: string, messages: Message[]): Promise<void> {
+    if (messages.length === 0) return;
     const producer = await this.connected();
     try {
-      await producer.send({ topic, acks: -1, timeout: 10000, messages: events.map(cloudEventMessage) });
+      await producer.send({ topic, acks: -1, timeout: 10000, messages });
     } catch (err) {
       // an idempotent producer that failed may hold a stale sequence: start afresh next time
       await this.reset();

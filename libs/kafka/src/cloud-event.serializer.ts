@@ -1,5 +1,15 @@
 import type { Message } from 'kafkajs';
-import { FedgateEvent, parseEventJson, toKafkaMessage } from '@fedgate/contracts';
+import { FedgateEvent, parseEventJson, serializedKafkaMessage } from '@fedgate/contracts';
+
+/** An event already serialized (the outbox's stored text), with what its message's key and headers need. */
+export interface SerializedCloudEvent {
+  id: string;
+  type: string;
+  /** The event's subject. */
+  key: string;
+  /** The JSON envelope. */
+  json: string;
+}
 
 /**
  * A Fedgate CloudEvent as the Kafka message it is published as, in structured mode (value =
@@ -7,7 +17,12 @@ import { FedgateEvent, parseEventJson, toKafkaMessage } from '@fedgate/contracts
  * order). `ce_id`/`ce_type` headers let tools filter without parsing.
  */
 export function cloudEventMessage(event: FedgateEvent): Message {
-  const { key, value, headers } = toKafkaMessage(event);
+  return serializedCloudEventMessage({ id: event.id, type: event.type, key: event.subject, json: JSON.stringify(event) });
+}
+
+/** The same message for an event already serialized: its text is the value, as it is. */
+export function serializedCloudEventMessage(event: SerializedCloudEvent): Message {
+  const { key, value, headers } = serializedKafkaMessage(event.key, event.json);
   return { key, value, headers: { ...headers, ce_id: event.id, ce_type: event.type } };
 }
 

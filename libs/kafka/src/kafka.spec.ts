@@ -3,13 +3,17 @@ import { describe, it } from 'node:test';
 import { FedgateEvent, createCloudEvent } from '@fedgate/contracts';
 import type { DeadLetter, OutboxEntry, OutboxPruneOptions, OutboxStore } from '@fedgate/database';
 import { waitFor } from '@fedgate/testing';
-import { cloudEventMessage, fromKafkaValue } from './cloud-event.serializer';
+import { cloudEventMessage, fromKafkaValue, serializedCloudEventMessage, type SerializedCloudEvent } from './cloud-event.serializer';
 import type { CloudEventPublisher } from './cloud-event.publisher';
 import { onceInMemory } from './idempotency';
 import { OutboxRelay } from './outbox.relay';
 
 const event = (message: string, nonce = 'n1'): FedgateEvent =>
   createCloudEvent({ type: 'fedgate.system.test.v1', source: '/fedgate/tests', data: { message, nonce } });
+
+/** An outbox row as the store takes it: the event's stored text. */
+const entry = (i: number | string, e: FedgateEvent, topic = 't'): OutboxEntry => ({ id: String(i), seq: BigInt(i === 'late' ? 1 : i), topic, key: e.subject, type: e.type, json: JSON.stringify(e) });
+const messageOf = (e: SerializedCloudEvent) => (JSON.parse(e.json) as FedgateEvent<'fedgate.system.test.v1'>).data.message;
 
 describe('CloudEvents Kafka binding', () => {
   it('keys a message by subject and round-trips the envelope', () => {
@@ -19,6 +23,18 @@ describe('CloudEvents Kafka binding', () => {
     assert.equal(message.headers?.['ce_id'], e.id);
     assert.match(String(message.headers?.['content-type']), /^application\/cloudevents\+json/);
     assert.deepEqual(fromKafkaValue(Buffer.from(message.value as string)), e);
+  });
+
+  it('sends an event already serialized as its text, with the same key and headers', () => {
+    const e = event('stored');
+    // PostgreSQL's jsonb text: keys reordered, a space after each colon and comma
+    const json = `{"id": "${e.id}", "data": {"nonce": "n1", "message": "stored"}, "time": "${e.time}", "type": "${e.type}", "source": "${e.source}", "subject": "${e.subject}", "specversion": "1.0", "datacontenttype": "application/json"}`;
+    const message = serializedCloudEventMessage({ id: e.id, type: e.type, key: e.subject, json });
+    assert.equal(message.value, json, 'not parsed and serialized again');
+    const { value: _value, ...rest } = cloudEventMessage(e);
+    const { value: _stored, ...storedRest } = message;
+    assert.deepEqual(storedRest, rest);
+    assert.deepEqual(fromKafkaValue(Buffer.from(json)), e);
   });
 
   it('rejects values that are not valid Fedgate events, with a code', () => {
@@ -65,10 +81,9 @@ class MemoryOutbox {
 describe('OutboxRelay', () => {
   it('publishes in outbox order, one send per run of the same topic', async () => {
     const outbox = new MemoryOutbox();
-    const events = ['t1', 't1', 't2', 't1'].map((topic, i) => ({ id: String(i), seq: BigInt(i), topic, key: 'k', event: event(String(i)) }));
-    outbox.pending = [...events];
+    outbox.pending = ['t1', 't1', 't2', 't1'].map((topic, i) => entry(i, event(String(i)), topic));
     const sends: Array<[string, string[]]> = [];
-    const publisher = { publish: async (topic: string, es: readonly FedgateEvent[]) => void sends.push([topic, es.map((e) => (e.data as { message: string }).message)]) };
+    const publisher = { publishSerialized: async (topic: string, es: readonly SerializedCloudEvent[]) => void sends.push([topic, es.map(messageOf)]) };
     const relay = new OutboxRelay(outbox as unknown as OutboxStore, publisher as unknown as CloudEventPublisher, { batchSize: 10 });
     assert.equal(await relay.relayOnce(), 4);
     assert.deepEqual(sends, [['t1', ['0', '1']], ['t2', ['2']], ['t1', ['3']]]);
@@ -81,27 +96,26 @@ describe('OutboxRelay', () => {
     // test event's schema allows, so its data is set after the event is made)
     const messages = Array.from({ length: 100 }, (_, i) => (i === 50 ? 'L' : String(i)).padEnd(i === 50 ? 40_000 : 1000, '.'));
     const made = (m: string) => (m.length > 1000 ? { ...event('L'), data: { message: m, nonce: 'n1' } } : event(m)) as FedgateEvent;
-    outbox.pending = messages.map((m, i) => ({ id: String(i), seq: BigInt(i), topic: 't', key: 'k', event: made(m) }));
-    const sends: Array<readonly FedgateEvent[]> = [];
-    const publisher = { publish: async (_t: string, es: readonly FedgateEvent[]) => void sends.push(es) };
+    outbox.pending = messages.map((m, i) => entry(i, made(m)));
+    const sends: Array<readonly SerializedCloudEvent[]> = [];
+    const publisher = { publishSerialized: async (_t: string, es: readonly SerializedCloudEvent[]) => void sends.push(es) };
     const relay = new OutboxRelay(outbox as unknown as OutboxStore, publisher as unknown as CloudEventPublisher);
     assert.equal(await relay.relayOnce(), 100);
-    const bytes = (es: readonly FedgateEvent[]) => es.reduce((sum, e) => sum + Buffer.byteLength(JSON.stringify(e)), 0);
-    assert.deepEqual(sends.flat().map((e) => (e.data as { message: string }).message), messages, 'every event once, in outbox order');
+    const bytes = (es: readonly SerializedCloudEvent[]) => es.reduce((sum, e) => sum + Buffer.byteLength(e.json), 0);
+    assert.deepEqual(sends.flat().map(messageOf), messages, 'every event once, in outbox order');
     assert.deepEqual(sends.filter((es) => bytes(es) > 32 * 1024).map((es) => es.length), [1], 'only the 40 KiB event exceeds a send, alone');
     assert.ok(sends.length >= 4, `${sends.length} sends`);
   });
 
   it('dead-letters an event too large to send and one the broker refuses for good; the others are sent in order', async () => {
     const outbox = new MemoryOutbox();
-    const entry = (i: number, message: string) => ({ id: String(i), seq: BigInt(i), topic: 't', key: 'k', event: event(message) });
-    outbox.pending = [entry(0, 'a'), entry(1, 'x'.repeat(1000)), entry(2, 'refused'), entry(3, 'b')];
+    outbox.pending = ['a', 'x'.repeat(1000), 'refused', 'b'].map((message, i) => entry(i, event(message)));
     const sent: string[] = [];
     const publisher = {
-      publish: async (_t: string, es: readonly FedgateEvent[]) => {
+      publishSerialized: async (_t: string, es: readonly SerializedCloudEvent[]) => {
         // as kafkajs reports a record the broker will never take
-        if (es.some((e) => (e.data as { message: string }).message === 'refused')) throw new Error('publish failed', { cause: { type: 'MESSAGE_TOO_LARGE' } });
-        sent.push(...es.map((e) => (e.data as { message: string }).message));
+        if (es.some((e) => messageOf(e) === 'refused')) throw new Error('publish failed', { cause: { type: 'MESSAGE_TOO_LARGE' } });
+        sent.push(...es.map(messageOf));
       },
     };
     const counted: string[] = [];
@@ -114,8 +128,8 @@ describe('OutboxRelay', () => {
 
   it('never dead-letters while Kafka is merely unreachable', async () => {
     const outbox = new MemoryOutbox();
-    outbox.pending = [{ id: '0', seq: 0n, topic: 't', key: 'k', event: event('a') }];
-    const publisher = { publish: async () => Promise.reject(new Error('publish failed', { cause: { type: 'NETWORK', retriable: true } })) };
+    outbox.pending = [entry(0, event('a'))];
+    const publisher = { publishSerialized: async () => Promise.reject(new Error('publish failed', { cause: { type: 'NETWORK', retriable: true } })) };
     const relay = new OutboxRelay(outbox as unknown as OutboxStore, publisher as unknown as CloudEventPublisher);
     await assert.rejects(relay.relayOnce());
     assert.equal(outbox.dead.length, 0);
@@ -124,11 +138,11 @@ describe('OutboxRelay', () => {
 
   it('keeps retrying while Kafka refuses, then drains without losing anything', async () => {
     const outbox = new MemoryOutbox();
-    outbox.pending = [0, 1, 2].map((i) => ({ id: String(i), seq: BigInt(i), topic: 't', key: 'k', event: event(String(i)) }));
+    outbox.pending = [0, 1, 2].map((i) => entry(i, event(String(i))));
     let failuresLeft = 3;
     const delivered: string[] = [];
     const publisher = {
-      publish: async (_t: string, es: readonly FedgateEvent[]) => {
+      publishSerialized: async (_t: string, es: readonly SerializedCloudEvent[]) => {
         if (failuresLeft-- > 0) throw new Error('broker down');
         delivered.push(...es.map((e) => e.id));
       },
@@ -146,12 +160,12 @@ describe('OutboxRelay', () => {
   it('prunes on its interval with its retention; a failed prune neither stops pruning nor publishing', async () => {
     const outbox = new MemoryOutbox();
     outbox.pruneFailures = 2;
-    const publisher = { publish: async () => undefined };
+    const publisher = { publishSerialized: async () => undefined };
     const relay = new OutboxRelay(outbox as unknown as OutboxStore, publisher as unknown as CloudEventPublisher, { idleMs: 5, pruneIntervalMs: 20, retentionMs: 1234, pruneBatchSize: 7 });
     relay.start();
     try {
       await waitFor('prunes after failures', () => outbox.prunes.length >= 4, 5000, 10);
-      outbox.pending = [{ id: 'late', seq: 1n, topic: 't', key: 'k', event: event('late') }];
+      outbox.pending = [entry('late', event('late'))];
       await waitFor('publishing still running', () => outbox.pending.length === 0, 5000, 10);
     } finally {
       await relay.stop();
@@ -163,7 +177,7 @@ describe('OutboxRelay', () => {
 
   it('prunes once at start, then not before the interval; stop does not wait for it', async () => {
     const outbox = new MemoryOutbox();
-    const relay = new OutboxRelay(outbox as unknown as OutboxStore, { publish: async () => undefined } as unknown as CloudEventPublisher, { idleMs: 5 });
+    const relay = new OutboxRelay(outbox as unknown as OutboxStore, { publishSerialized: async () => undefined } as unknown as CloudEventPublisher, { idleMs: 5 });
     relay.start();
     await waitFor('first prune', () => outbox.prunes.length === 1, 5000, 10);
     await new Promise((r) => setTimeout(r, 100));
@@ -176,7 +190,7 @@ describe('OutboxRelay', () => {
 
   it('does not prune when the interval is 0', async () => {
     const outbox = new MemoryOutbox();
-    const relay = new OutboxRelay(outbox as unknown as OutboxStore, { publish: async () => undefined } as unknown as CloudEventPublisher, { idleMs: 5, pruneIntervalMs: 0 });
+    const relay = new OutboxRelay(outbox as unknown as OutboxStore, { publishSerialized: async () => undefined } as unknown as CloudEventPublisher, { idleMs: 5, pruneIntervalMs: 0 });
     relay.start();
     await new Promise((r) => setTimeout(r, 50));
     await relay.stop();

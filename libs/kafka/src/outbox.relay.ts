@@ -158,7 +158,7 @@ export class OutboxRelay {
       runBytes = 0;
     };
     for (const entry of entries) {
-      const bytes = Buffer.byteLength(JSON.stringify(entry.event));
+      const bytes = Buffer.byteLength(entry.json);
       if (bytes > this.options.maxEventBytes) {
         await flush();
         this.deadLetter(dead, { entry, sizeBytes: bytes, reason: `EVENT_TOO_LARGE: ${bytes} bytes, more than the ${this.options.maxEventBytes} Kafka is sent` });
@@ -175,7 +175,7 @@ export class OutboxRelay {
   /** One send; when the broker refuses records for good, each is sent alone to find which. */
   private async send(run: ReadonlyArray<{ entry: OutboxEntry; bytes: number }>, dead: DeadLetter[]): Promise<void> {
     try {
-      await this.publisher.publish(run[0]!.entry.topic, run.map((r) => r.entry.event));
+      await this.publisher.publishSerialized(run[0]!.entry.topic, run.map((r) => r.entry));
     } catch (err) {
       const refusal = permanentRefusalOf(err);
       if (refusal === undefined) throw err;
@@ -185,7 +185,7 @@ export class OutboxRelay {
   }
 
   private deadLetter(dead: DeadLetter[], letter: DeadLetter): void {
-    this.logger.error({ event_id: letter.entry.id, event_type: letter.entry.event.type, topic: letter.entry.topic, size_bytes: letter.sizeBytes, reason: letter.reason }, 'Kafka refuses an event for good; moving it to the dead-letter table');
+    this.logger.error({ event_id: letter.entry.id, event_type: letter.entry.type, topic: letter.entry.topic, size_bytes: letter.sizeBytes, reason: letter.reason }, 'Kafka refuses an event for good; moving it to the dead-letter table');
     dead.push(letter);
     this.options.onDeadLetter?.(letter);
   }
