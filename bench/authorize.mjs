@@ -267,21 +267,26 @@ async function main() {
       `\n        — at ${needed.toFixed(0)} req/s: ${total.toFixed(0)}% of ${cores}% CPU at this phase's ${(per * 10).toFixed(3)} ms per request` +
       ` (${limitName} with the same client: ${(limitPer * 10).toFixed(3)} ms, ${floor.toFixed(0)}%)` +
       (floor > cores ? ': out of reach on this machine, even for the limit' : total > cores ? ': out of reach at these costs' : '') +
-      pipelineShare(phase, needed, limitPer, limitName)
+      pipelineShare(phase, needed, limit, limitPer, limitName)
     );
   }
 
   /**
    * How much of that budget the audit event alone takes: everything of this stack but the
-   * authz-service (PostgreSQL, Kafka, the outbox relays, the audit-service) per answer, added to
-   * the limit's own cost per request (the HTTPS work and client any server pays). Over the cores:
-   * out of reach with any authz-service, as long as an answer's audit event costs this much.
+   * authz-service (PostgreSQL, Kafka, the outbox relays, the audit-service) per answer, less
+   * what those parts used while the limit ran (no request reached them then: the audit chain's
+   * paced re-verification, timers), added to the limit's own cost per request (the HTTPS work and
+   * client any server pays). Over the cores: out of reach with any authz-service, as long as an
+   * answer's audit event costs this much.
    */
-  function pipelineShare(phase, needed, limitPer, limitName) {
+  function pipelineShare(phase, needed, limit, limitPer, limitName) {
     const { pipeline } = costSplit(phase, 'authz-service');
-    const least = (pipeline / 10 + limitPer) * needed;
+    const background = sumCpu(limit.cpu) - sumCpu(limit.cpu, ['bench', 'authz-service', ...OPENFGA_PARTS]);
+    const perAnswer = Math.max(0, pipeline - (background / phase.rate) * 10);
+    const least = (perAnswer / 10 + limitPer) * needed;
     return (
-      `\n        — of it, the audit pipeline and other services ${pipeline.toFixed(3)} ms per answer; with ${limitName}'s own cost: ${least.toFixed(0)}% of ${cores}%` +
+      `\n        — of it, the audit pipeline and other services ${perAnswer.toFixed(3)} ms per answer (less their ${background.toFixed(0)}% while ${limitName} ran); ` +
+      `with ${limitName}'s own cost: ${least.toFixed(0)}% of ${cores}%` +
       (least > cores ? ': out of reach with any authz-service at this audit event cost' : '')
     );
   }

@@ -5,8 +5,9 @@
 // own (/proc/<pg_backend_pid()>/stat) plus this client's, per event; the scratch tables are
 // dropped at the end. Not the whole pipeline (Kafka, the audit-service's ingest): bench/authorize
 // and bench/check split those by process. Last, the INSERT's event parameter: a jsonb[] (each event
-// escaped into an array literal) against one JSON array zipped in by ROWS FROM (what the outbox does).
-//   node bench/outbox-cost.cjs [events] [--only-parameter]
+// escaped into an array literal) against one JSON array zipped in by ROWS FROM (what the outbox does);
+// and that INSERT against COPY FROM STDIN (pg-copy-streams) at the group sizes the outbox sees.
+//   node bench/outbox-cost.cjs [events] [--only-parameter | --only-copy]
 const { readFileSync } = require('node:fs');
 const path = require('node:path');
 const { randomUUID } = require('node:crypto');
@@ -16,6 +17,10 @@ const { Client } = require(path.join(root, 'node_modules/pg'));
 const stack = JSON.parse(readFileSync(path.join(state, 'stack.json'), 'utf8'));
 const N = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 6000);
 const onlyParameter = process.argv.includes('--only-parameter');
+const onlyCopy = process.argv.includes('--only-copy');
+const { from: copyFrom } = require(path.join(root, 'node_modules/pg-copy-streams'));
+const { pipeline } = require('node:stream/promises');
+const { Readable } = require('node:stream');
 const HZ = 100;
 
 const eventJson = () =>
@@ -69,6 +74,38 @@ async function compareEventParameter(db, pid, table) {
   }
 }
 
+/**
+ * The outbox's group INSERT (prepared, the events as one JSON array) against COPY FROM STDIN (text
+ * format: one line per row, the JSON's backslashes doubled) at groups of 1, 3 (1,000 answers/s with
+ * the 2 ms interval), 16 and 128 (closed loops), three rounds, synchronous_commit off.
+ */
+async function compareCopy(db, pid, table) {
+  const insert = `INSERT INTO ${table} (id, topic, key, event) SELECT * FROM ROWS FROM (unnest($1::uuid[]), unnest($2::text[]), unnest($3::text[]), jsonb_array_elements($4::jsonb))`;
+  const ways = {
+    'INSERT (prepared)': (part) => db.query({ name: 'copy-cmp-insert', text: insert, values: [part.map((e) => e.id), part.map(() => 'fedgate.authz.decisions'), part.map(() => 'run:superlink/1'), JSON.stringify(part)] }),
+    'COPY FROM STDIN': (part) =>
+      pipeline(
+        Readable.from([part.map((e) => `${e.id}\tfedgate.authz.decisions\trun:superlink/1\t${JSON.stringify(e).replaceAll('\\', '\\\\')}\n`).join('')]),
+        db.query(copyFrom(`COPY ${table} (id, topic, key, event) FROM STDIN`)),
+      ),
+  };
+  console.log('# the group INSERT against COPY (synchronous_commit off)');
+  for (let round = 0; round < 3; round++) {
+    for (const group of [1, 3, 16, 128]) {
+      for (const [label, write] of Object.entries(ways)) {
+        const events = Array.from({ length: N }, () => JSON.parse(eventJson()));
+        const ins = await measure(db, pid, async () => {
+          for (let i = 0; i < N; i += group) await write(events.slice(i, i + group));
+        });
+        const { rows: [check] } = await db.query(`SELECT count(*)::int AS n, bool_and(event->>'id' = id::text) AS aligned, bool_and(event = $1::jsonb OR event->>'id' <> $2) AS same FROM ${table}`, [JSON.stringify(events[0]), events[0].id]);
+        if (check.n !== N || !check.aligned || !check.same) throw new Error(`${label}: ${check.n} rows, aligned ${check.aligned}, first event intact ${check.same}`);
+        await db.query(`TRUNCATE ${table}`);
+        console.log(`round ${round + 1} group ${String(group).padStart(3)} ${label.padEnd(18)}: ${(((ins.backendMs + ins.clientMs) * 1000) / N).toFixed(0).padStart(4)} µs per event (pg ${((ins.backendMs * 1000) / N).toFixed(0).padStart(3)}, client ${((ins.clientMs * 1000) / N).toFixed(0).padStart(3)}), ${((ins.wall * 1000) / N).toFixed(0).padStart(4)} µs wall`);
+      }
+    }
+  }
+}
+
 (async () => {
   const db = new Client({ connectionString: stack.postgres.url });
   await db.connect();
@@ -81,7 +118,7 @@ async function compareEventParameter(db, pid, table) {
     const { rows: idx } = await db.query(`SELECT indexname FROM pg_indexes WHERE tablename = 'bench_outbox_b' AND indexdef LIKE '%UNIQUE%(seq)%'`);
     for (const { indexname } of idx) await db.query(`DROP INDEX ${indexname}`);
     console.log(`# outbox cost per event, ${N} events per cell; PostgreSQL backend CPU + this client's CPU (µs per event); wall ms per event`);
-    for (const sync of onlyParameter ? [] : ['off', 'on']) {
+    for (const sync of onlyParameter || onlyCopy ? [] : ['off', 'on']) {
       await db.query(`SET synchronous_commit = ${sync}`);
       for (const [label, table] of Object.entries(tables)) {
         for (const [group, prepared] of [[1, false], [1, true], [16, false], [16, true], [128, false]]) {
@@ -112,7 +149,8 @@ async function compareEventParameter(db, pid, table) {
       }
     }
     await db.query('SET synchronous_commit = off');
-    await compareEventParameter(db, pid, 'bench_outbox_a');
+    if (!onlyCopy) await compareEventParameter(db, pid, 'bench_outbox_a');
+    if (!onlyParameter) await compareCopy(db, pid, 'bench_outbox_a');
   } finally {
     await db.query('DROP TABLE IF EXISTS bench_outbox_a, bench_outbox_b');
     await db.end();
