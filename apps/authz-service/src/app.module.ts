@@ -68,7 +68,11 @@ export class AuthzServiceModule {
       module: AuthzServiceModule,
       imports: [
         DatabaseModule.forRoot({ databaseUrl: config.FEDGATE_DATABASE_URL }),
-        KafkaModule.forRoot({ settings: kafkaSettingsFromConfig('authz-service', config), service: 'authz-service', outboxRelay: true }),
+        // its relay pauses 2 s, not 0.5: the token- and login-service's relays then take the decisions
+        // topic they share nearly always, so this answering thread seldom encodes Kafka sends (a
+        // shorter cached tail at 1,000 req/s: bench/README.md, session 18). Its ownership writes
+        // wake it at once; with the others down it still relays every 2 s.
+        KafkaModule.forRoot({ settings: kafkaSettingsFromConfig('authz-service', config), service: 'authz-service', outboxRelay: { idleMs: 2000 } }),
         PlatformModule.forRoot({
           serviceName: 'authz-service',
           apiKeys: config.FEDGATE_API_KEYS,

@@ -5,7 +5,7 @@ import { ServiceMetrics, type ReadinessCheck } from '@fedgate/platform';
 import { OutboxStore } from '@fedgate/database';
 import { CloudEventPublisher } from './cloud-event.publisher';
 import { KAFKA_SETTINGS, KafkaSettings, kafkaClientConfig, kafkaLogCreator } from './kafka-settings';
-import { OutboxRelay } from './outbox.relay';
+import { OutboxRelay, type OutboxRelayOptions } from './outbox.relay';
 import { ensureTopics } from './topics';
 
 @Injectable()
@@ -57,8 +57,18 @@ export interface KafkaModuleOptions {
   settings: KafkaSettings;
   /** Whose topics: those it writes (the only ones its relay publishes) and those it reads (TOPIC_CATALOGUE). */
   service: KafkaServicePrincipal;
-  /** Run the outbox relay in this service (needs DatabaseModule). */
-  outboxRelay?: boolean;
+  /**
+   * Run the outbox relay in this service (needs DatabaseModule); `{ idleMs }` sets its pause when
+   * the outbox is empty (OutboxRelayOptions.idleMs; 500 ms by default).
+   */
+  outboxRelay?: boolean | { idleMs: number };
+}
+
+/** The options of a service's outbox relay: only its own topics, and the pause its module asks for. */
+export function outboxRelayOptions(service: KafkaServicePrincipal, relay: true | { idleMs: number }): Pick<OutboxRelayOptions, 'topics'> & Partial<OutboxRelayOptions> {
+  // only its own topics: the events of the others are theirs to publish (and Kafka would refuse them)
+  const topics = topicsProducedBy(service);
+  return relay === true ? { topics } : { topics, idleMs: relay.idleMs };
 }
 
 /**
@@ -72,13 +82,13 @@ export class KafkaModule {
     const { settings, service } = options;
     const produced = topicsProducedBy(service);
     const topics = [...new Set([...produced, ...topicsConsumedBy(service)])];
-    const relayProviders = options.outboxRelay
+    const relay = options.outboxRelay;
+    const relayProviders = relay
       ? [
           {
             provide: OutboxRelay,
-            // only its own topics: the events of the others are theirs to publish (and Kafka would refuse them)
             useFactory: (store: OutboxStore, publisher: CloudEventPublisher, metrics: ServiceMetrics) =>
-              new OutboxRelay(store, publisher, { topics: produced, onDeadLetter: (dead) => metrics.outboxDeadLetters.inc({ topic: dead.entry.topic }) }),
+              new OutboxRelay(store, publisher, { ...outboxRelayOptions(service, relay), onDeadLetter: (dead) => metrics.outboxDeadLetters.inc({ topic: dead.entry.topic }) }),
             inject: [OutboxStore, CloudEventPublisher, ServiceMetrics],
           },
           OutboxRelayLifecycle,

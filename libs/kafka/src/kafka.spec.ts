@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { FedgateEvent, createCloudEvent } from '@fedgate/contracts';
+import { FedgateEvent, createCloudEvent, topicsProducedBy } from '@fedgate/contracts';
 import type { DeadLetter, OutboxEntry, OutboxPruneOptions, OutboxStore } from '@fedgate/database';
 import { waitFor } from '@fedgate/testing';
 import { cloudEventMessage, fromKafkaValue, serializedCloudEventMessage, type SerializedCloudEvent } from './cloud-event.serializer';
 import type { CloudEventPublisher } from './cloud-event.publisher';
 import { onceInMemory } from './idempotency';
+import { outboxRelayOptions } from './kafka.module';
 import { OutboxRelay } from './outbox.relay';
 
 const event = (message: string, nonce = 'n1'): FedgateEvent =>
@@ -195,6 +196,13 @@ describe('OutboxRelay', () => {
     await new Promise((r) => setTimeout(r, 50));
     await relay.stop();
     assert.equal(outbox.prunes.length, 0);
+  });
+});
+
+describe('outboxRelayOptions', () => {
+  it("relays only the service's own topics, with the default pause unless the module sets one", () => {
+    assert.deepEqual(outboxRelayOptions('token-service', true), { topics: topicsProducedBy('token-service') });
+    assert.deepEqual(outboxRelayOptions('authz-service', { idleMs: 2000 }), { topics: topicsProducedBy('authz-service'), idleMs: 2000 });
   });
 });
 
