@@ -591,6 +591,18 @@ export function toKafkaMessage(event: FedgateEvent): EventKafkaMessage {
   return { topic: topicOf(event.type), ...serializedKafkaMessage(event.subject, JSON.stringify(event)) };
 }
 
+/** An event already serialized (the outbox's stored text), with what its Kafka key and headers need. */
+export interface SerializedCloudEvent {
+  /** CloudEvents `id`. */
+  id: string;
+  /** CloudEvents `type`. */
+  type: string;
+  /** The event's subject: its Kafka key. */
+  key: string;
+  /** The JSON envelope. */
+  json: string;
+}
+
 /** The key, value and headers of an event already serialized (the outbox relays its stored text as it is). */
 export function serializedKafkaMessage(subject: string, json: string): Omit<EventKafkaMessage, 'topic'> {
   return { key: subject, value: json, headers: { 'content-type': CLOUDEVENTS_JSON_CONTENT_TYPE } };

@@ -1,5 +1,5 @@
 import { Prisma } from './generated/prisma/client';
-import { EVENT_SOURCED_TOPICS, FedgateEvent, TOPIC_NAMES, createCloudEvent, topicOf } from '@fedgate/contracts';
+import { EVENT_SOURCED_TOPICS, FedgateEvent, TOPIC_NAMES, createCloudEvent, topicOf, type SerializedCloudEvent } from '@fedgate/contracts';
 import type { Pool, PoolClient } from 'pg';
 import type { DatabaseTransaction } from './prisma.service';
 
@@ -7,21 +7,13 @@ import type { DatabaseTransaction } from './prisma.service';
 const OUTBOX_RELAY_LOCK_CLASS = 736_402_511;
 
 /**
- * An event taken from the outbox, as stored: the relay publishes its JSON text as it is,
- * without parsing it and serializing it again (bench/relay-cost.cjs: 7–9 µs of about 50 of a
- * relay's CPU per event).
+ * An event taken from the outbox, as stored (`json`: the text PostgreSQL's jsonb gives back):
+ * the relay publishes it as it is, without parsing it and serializing it again
+ * (bench/relay-cost.cjs: 7–9 µs of about 50 of a relay's CPU per event).
  */
-export interface OutboxEntry {
-  /** The event's id (CloudEvents `id`). */
-  id: string;
+export interface OutboxEntry extends SerializedCloudEvent {
   seq: bigint;
   topic: string;
-  /** The event's subject: its Kafka key. */
-  key: string;
-  /** The event's type (CloudEvents `type`). */
-  type: string;
-  /** The event, as PostgreSQL's jsonb gives it back as text. */
-  json: string;
 }
 
 /** An event Kafka refused for good: it leaves the outbox for the dead-letter table. */

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { Kafka, Partitioners, logLevel, type Message, type Producer } from 'kafkajs';
-import { DependencyUnavailableError, type FedgateEvent } from '@fedgate/contracts';
-import { cloudEventMessage, serializedCloudEventMessage, type SerializedCloudEvent } from './cloud-event.serializer';
+import { DependencyUnavailableError, type FedgateEvent, type SerializedCloudEvent } from '@fedgate/contracts';
+import { cloudEventMessage, serializedCloudEventMessage } from './cloud-event.serializer';
 import { KAFKA_SETTINGS, KafkaSettings, kafkaClientConfig, kafkaLogCreator } from './kafka-settings';
 
 /** Kafka did not take the events (the catalogue's 503 kafka_unavailable); the outbox keeps them. */

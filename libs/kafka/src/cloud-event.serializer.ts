@@ -1,15 +1,5 @@
 import type { Message } from 'kafkajs';
-import { FedgateEvent, parseEventJson, serializedKafkaMessage } from '@fedgate/contracts';
-
-/** An event already serialized (the outbox's stored text), with what its message's key and headers need. */
-export interface SerializedCloudEvent {
-  id: string;
-  type: string;
-  /** The event's subject. */
-  key: string;
-  /** The JSON envelope. */
-  json: string;
-}
+import { FedgateEvent, parseEventJson, serializedKafkaMessage, type SerializedCloudEvent } from '@fedgate/contracts';
 
 /**
  * A Fedgate CloudEvent as the Kafka message it is published as, in structured mode (value =

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { FedgateEvent, createCloudEvent, topicsProducedBy } from '@fedgate/contracts';
+import { FedgateEvent, createCloudEvent, topicsProducedBy, type SerializedCloudEvent } from '@fedgate/contracts';
 import type { DeadLetter, OutboxEntry, OutboxPruneOptions, OutboxStore } from '@fedgate/database';
 import { waitFor } from '@fedgate/testing';
-import { cloudEventMessage, fromKafkaValue, serializedCloudEventMessage, type SerializedCloudEvent } from './cloud-event.serializer';
+import { cloudEventMessage, fromKafkaValue, serializedCloudEventMessage } from './cloud-event.serializer';
 import type { CloudEventPublisher } from './cloud-event.publisher';
 import { onceInMemory } from './idempotency';
 import { outboxRelayOptions } from './kafka.module';
