@@ -31,7 +31,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Pool, jsonClient, rawRequest, send, withBareVerifier, withNullServer } from './http-pool.mjs';
-import { OPENFGA_PARTS, closedLoop, costSplit, describeCostSplit, describePhase, ms, openLoop, openLoopVerdicts, sumCpu, uncachedCpuFloor } from './loops.mjs';
+import { OPENFGA_PARTS, closedLoop, costSplit, describeCostSplit, describePhase, ms, openLoop, openLoopVerdicts, sumCpu, throughputBudget, uncachedCpuFloor } from './loops.mjs';
 import { parseArgs, shuffle } from './cli.mjs';
 import { settle } from './machine.mjs';
 import { registerRuns, requireOpenFgaAllows, storedRun } from './runs.mjs';
@@ -213,13 +213,13 @@ async function main() {
   const verdicts = [
     [
       `cached ≥ ${TARGETS.cachedOfCeiling} × ceiling`,
-      `${cached.rate.toFixed(0)} req/s; limit ${TARGETS.cachedOfCeiling} × ${ceiling.rate.toFixed(0)} = ${cachedNeed.toFixed(0)} req/s (${(cached.rate / ceiling.rate).toFixed(3)} ×)` + budget(cached, cachedNeed, ceiling, 'the ceiling'),
+      `${cached.rate.toFixed(0)} req/s; limit ${TARGETS.cachedOfCeiling} × ${ceiling.rate.toFixed(0)} = ${cachedNeed.toFixed(0)} req/s (${(cached.rate / ceiling.rate).toFixed(3)} ×)` + throughputBudget({ phase: cached, needed: cachedNeed, limit: ceiling, limitName: 'the ceiling', service: 'authz-service', cores }),
       cached.rate >= cachedNeed && cached.errors === 0,
     ],
     [
       `distinct ≥ ${TARGETS.distinctOfBare} × bare verifier`,
       `${distinct.rate.toFixed(0)} req/s; limit ${TARGETS.distinctOfBare} × ${bare.rate.toFixed(0)} = ${distinctNeed.toFixed(0)} req/s (${(distinct.rate / bare.rate).toFixed(3)} ×)${distinctRanOut ? ' (not counted: tokens ran out)' : ''}` +
-        budget(distinct, distinctNeed, bare, 'the bare verifier'),
+        throughputBudget({ phase: distinct, needed: distinctNeed, limit: bare, limitName: 'the bare verifier', service: 'authz-service', cores }),
       distinct.rate >= distinctNeed && distinct.errors === 0 && !distinctRanOut,
     ],
     [
@@ -253,43 +253,6 @@ async function main() {
   openfgaPool.close();
   process.exitCode = verdicts.every((v) => v[2]) ? 0 : 2;
 
-  /**
-   * The CPU `needed` req/s would take at the phase's measured CPU per request (this stack, the
-   * bench's client included), beside the limit's own (its server and the client): over the cores
-   * means the target is out of reach here at these costs.
-   */
-  function budget(phase, needed, limit, limitName) {
-    const per = sumCpu(phase.cpu) / phase.rate;
-    const limitPer = (sumCpu(limit.cpu, ['limit server', 'bench'])) / limit.rate;
-    const total = per * needed;
-    const floor = limitPer * needed;
-    return (
-      `\n        — at ${needed.toFixed(0)} req/s: ${total.toFixed(0)}% of ${cores}% CPU at this phase's ${(per * 10).toFixed(3)} ms per request` +
-      ` (${limitName} with the same client: ${(limitPer * 10).toFixed(3)} ms, ${floor.toFixed(0)}%)` +
-      (floor > cores ? ': out of reach on this machine, even for the limit' : total > cores ? ': out of reach at these costs' : '') +
-      pipelineShare(phase, needed, limit, limitPer, limitName)
-    );
-  }
-
-  /**
-   * How much of that budget the audit event alone takes: everything of this stack but the
-   * authz-service (PostgreSQL, Kafka, the outbox relays, the audit-service) per answer, less
-   * what those parts used while the limit ran (no request reached them then: the audit chain's
-   * paced re-verification, timers), added to the limit's own cost per request (the HTTPS work and
-   * client any server pays). Over the cores: out of reach with any authz-service, as long as an
-   * answer's audit event costs this much.
-   */
-  function pipelineShare(phase, needed, limit, limitPer, limitName) {
-    const { pipeline } = costSplit(phase, 'authz-service');
-    const background = sumCpu(limit.cpu) - sumCpu(limit.cpu, ['bench', 'authz-service', ...OPENFGA_PARTS]);
-    const perAnswer = Math.max(0, pipeline - (background / phase.rate) * 10);
-    const least = (perAnswer / 10 + limitPer) * needed;
-    return (
-      `\n        — of it, the audit pipeline and other services ${perAnswer.toFixed(3)} ms per answer (less their ${background.toFixed(0)}% while ${limitName} ran); ` +
-      `with ${limitName}'s own cost: ${least.toFixed(0)}% of ${cores}%` +
-      (least > cores ? ': out of reach with any authz-service at this audit event cost' : '')
-    );
-  }
 }
 
 

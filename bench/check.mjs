@@ -28,7 +28,7 @@ import { parseArgs, shuffle } from './cli.mjs';
 import { settle } from './machine.mjs';
 import { registerRuns, requireOpenFgaAllows, storedRun } from './runs.mjs';
 import { idpKeys, signTokens, tokenShape } from './tokens.mjs';
-import { OPENFGA_PARTS, closedLoop, costSplit, describeCostSplit, describePhase, ms, openLoop, openLoopVerdicts, sumCpu, uncachedCpuFloor } from './loops.mjs';
+import { OPENFGA_PARTS, closedLoop, costSplit, describeCostSplit, describePhase, ms, openLoop, openLoopVerdicts, sumCpu, throughputBudget, uncachedCpuFloor } from './loops.mjs';
 import path from 'node:path';
 
 const STATE = process.env.FEDGATE_STATE_DIR ?? path.join(process.cwd(), '.fedgate');
@@ -163,8 +163,7 @@ async function main() {
     [
       `repeated ≥ ${TARGETS.repeatedOfCeiling} × ceiling`,
       `${repeated.rate.toFixed(0)} req/s; limit ${TARGETS.repeatedOfCeiling} × ${ceiling.rate.toFixed(0)} = ${repeatedNeed.toFixed(0)} req/s (${(repeated.rate / ceiling.rate).toFixed(3)} ×)` +
-        `\n        — at ${repeatedNeed.toFixed(0)} req/s: ${((sumCpu(repeated.cpu) / repeated.rate) * repeatedNeed).toFixed(0)}% of ${cores}% CPU at this phase's ${((sumCpu(repeated.cpu) / repeated.rate) * 10).toFixed(3)} ms per request` +
-        ((sumCpu(repeated.cpu) / repeated.rate) * repeatedNeed > cores ? ': out of reach at these costs' : ''),
+        throughputBudget({ phase: repeated, needed: repeatedNeed, limit: ceiling, limitName: 'the ceiling', service: 'authz-service', cores }),
       repeated.rate >= repeatedNeed && repeated.errors === 0,
     ],
     ...openLoopVerdicts({ rate, cached: atRateRepeated, uncached: atRateUncached, openfga: atRateOpenFga, nothing: atRateNothing, cachedP99Ms: TARGETS.cachedP99Ms, overOpenFgaMs: TARGETS.uncachedP99OverOpenFgaMs, cores }),

@@ -138,6 +138,37 @@ export const describeCostSplit = (split, service) =>
   `PostgreSQL, Kafka, outbox relays, audit-service), OpenFGA + its database ${split.openfga.toFixed(3)}, this bench's client ${split.client.toFixed(3)}`;
 
 /**
+ * A throughput target's CPU budget, from the same run: the CPU `needed` req/s would take at the
+ * phase's measured CPU per request (this stack, the bench's client included), beside the limit's
+ * own (its server and the client). Over the cores: out of reach at these costs. Then how much of
+ * that the audit event alone takes: everything of this stack but `service` and OpenFGA
+ * (PostgreSQL, Kafka, the outbox relays, the audit-service, other services) per answer, less what
+ * those parts used while the limit ran (no request reached them then: the audit chain's paced
+ * re-verification, timers), added to the limit's own cost per request (the HTTPS work and client
+ * any server pays). Over the cores: out of reach for any `service` at this audit event cost.
+ * `phase` and `limit` carry a cpuSplit as `cpu`; `cores` is a % (100 per core).
+ */
+export function throughputBudget({ phase, needed, limit, limitName, service, cores }) {
+  if (!(phase.rate > 0) || !(limit?.rate > 0) || !Number.isFinite(needed)) return '';
+  const per = sumCpu(phase.cpu) / phase.rate;
+  const limitPer = sumCpu(limit.cpu, ['limit server', 'bench']) / limit.rate;
+  const total = per * needed;
+  const floor = limitPer * needed;
+  const { pipeline } = costSplit(phase, service);
+  const background = sumCpu(limit.cpu) - sumCpu(limit.cpu, ['bench', service, ...OPENFGA_PARTS]);
+  const pipelinePer = Math.max(0, pipeline - (background / phase.rate) * 10);
+  const least = (pipelinePer / 10 + limitPer) * needed;
+  return (
+    `\n        — at ${needed.toFixed(0)} req/s: ${total.toFixed(0)}% of ${cores}% CPU at this phase's ${(per * 10).toFixed(3)} ms per request` +
+    ` (${limitName} with the same client: ${(limitPer * 10).toFixed(3)} ms, ${floor.toFixed(0)}%)` +
+    (floor > cores ? ': out of reach on this machine, even for the limit' : total > cores ? ': out of reach at these costs' : '') +
+    `\n        — of it, the audit pipeline and other services ${pipelinePer.toFixed(3)} ms per answer (less their ${background.toFixed(0)}% while ${limitName} ran); ` +
+    `with ${limitName}'s own cost: ${least.toFixed(0)}% of ${cores}%` +
+    (least > cores ? `: out of reach with any ${service} at this audit event cost` : '')
+  );
+}
+
+/**
  * The uncached CPU target's floor from the same run: an uncached decision does everything a
  * cached answer does (HTTP, token, the audit event and its pipeline) and asks OpenFGA too, so
  * Fedgate's own CPU per cached answer bounds it from below. Over the limit: out of reach at these costs.

@@ -19,7 +19,8 @@
 // closed loop against a do-nothing HTTPS server, which bounds the ratio targets) and the `floor`
 // line (the rate phase against it); --phases: run only some phases (for profiling).
 import { Pool, send, withBareVerifier, withNullServer } from './http-pool.mjs';
-import { machineTicks, settle } from './machine.mjs';
+import { cpuByPart, cpuSplit, machineTicks, settle } from './machine.mjs';
+import { throughputBudget } from './loops.mjs';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -207,20 +208,10 @@ async function main() {
     [`repeated ≥ ${TARGETS.repeatedOfCeiling} × ceiling`, `${r.rate.toFixed(0)} req/s; limit ${TARGETS.repeatedOfCeiling} × ${ceiling?.rate.toFixed(0)} = ${rNeed.toFixed(0)} req/s (${(r.rate / ceiling?.rate).toFixed(3)} ×)`, r.rate >= rNeed && r.errors === 0, budget(r, rNeed, ceiling)],
     [`p99 ≤ ${TARGETS.p99Ms} ms at ${rate} req/s`, `p99 ${ms(o.p99)}; limit ${TARGETS.p99Ms} ms`, o.p99 <= TARGETS.p99Ms && o.errors === 0 && rate >= TARGETS.rate, floor ? ` (a do-nothing HTTPS server in the same loop: p99 ${ms(floor.p99)}${floor.p99 > TARGETS.p99Ms ? ' — out of reach here now: the do-nothing server alone misses it' : ''})` : ''],
   ];
-  /**
-   * The CPU `needed` req/s would take: the token-service at the phase's CPU per request, beside
-   * the limit server's own (with the same client); over the cores = out of reach at these costs.
-   */
+  // the CPU budget of each throughput target, the audit pipeline's share included (bench/loops.mjs)
   function budget(phase, needed, limit) {
-    if (!limit || phase.serverCpu === undefined || limit.serverCpu === undefined || Number.isNaN(needed)) return '';
-    const cores = os.availableParallelism() * 100;
-    const per = (phase.serverCpu + phase.clientCpu) / phase.rate;
-    const limitPer = (limit.serverCpu + limit.clientCpu) / limit.rate;
-    return (
-      `\n        — at ${needed.toFixed(0)} req/s: token-service + client ${Math.round(per * needed)}% of ${cores}% at this phase's ${(per * 10).toFixed(3)} ms per request ` +
-      `(the limit server + client: ${(limitPer * 10).toFixed(3)} ms, ${Math.round(limitPer * needed)}%), not counting the audit pipeline` +
-      (per * needed > cores ? ': out of reach at these costs' : '')
-    );
+    if (!limit) return '';
+    return throughputBudget({ phase, needed, limit, limitName: limit === bare ? 'the bare verifier' : 'the ceiling', service: 'token-service', cores: os.availableParallelism() * 100 });
   }
   line('');
   line('targets (nproc ' + os.availableParallelism() + '):');
@@ -400,6 +391,7 @@ function startUsage(serverPid) {
   const self0 = process.cpuUsage();
   const server0 = procTicks(serverPid);
   const machine0 = machineTicks();
+  const parts0 = cpuByPart();
   return {
     stop(elapsed) {
       const self = process.cpuUsage(self0);
@@ -407,6 +399,8 @@ function startUsage(serverPid) {
       const machine1 = machineTicks();
       const hz = 100; // USER_HZ
       return {
+        // by part of the stack (services, PostgreSQL, Kafka, the bench, its limit servers)
+        cpu: cpuSplit(parts0, cpuByPart(), elapsed),
         clientCpu: Math.round(((self.user + self.system) / 1e6 / elapsed) * 100),
         serverCpu: server0 === undefined || server1 === undefined ? undefined : Math.round(((server1 - server0) / hz / elapsed) * 100),
         machineBusy: machine0 && machine1 ? Math.round((1 - (machine1.idle - machine0.idle) / (machine1.total - machine0.total)) * 100) : undefined,
