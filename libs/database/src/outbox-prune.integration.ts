@@ -154,6 +154,28 @@ describe('OutboxStore.prunePublished (scratch database)', () => {
     assert.deepEqual(taken.slice(2), idsOf(system));
   });
 
+  it("leaves a topic another relay is publishing to it, and publishes the relay's other topics at once", async () => {
+    await clear();
+    const store = new OutboxStore(pool);
+    const system = systemEvents(2);
+    const ownership = ownershipEvents(2);
+    await store.appendNow([system[0], ownership[0], system[1], ownership[1]]);
+    const taken: string[] = [];
+    const other: string[] = [];
+    // one relay sends the system topic (as the token-service's relay sends decisions) while the
+    // authz-service's relay, woken by an ownership write, polls both
+    assert.equal(
+      await store.relayBatch(10, async (entries) => {
+        assert.equal(await store.relayBatch(10, async (es) => void other.push(...es.map((e) => e.id)), [TOPICS.system, TOPICS.ownership]), 2);
+        taken.push(...entries.map((e) => e.id));
+      }, [TOPICS.system]),
+      2,
+    );
+    assert.deepEqual(other, idsOf(ownership), 'the ownership events now, and none of the system topic another relay holds');
+    assert.deepEqual(taken, idsOf(system));
+    assert.equal((await pool.query('SELECT count(*)::int AS n FROM outbox_event WHERE published_at IS NULL')).rows[0].n, 0, 'every event published once');
+  });
+
   it('refuses options that would not bound or not make sense', async () => {
     const store = new OutboxStore(pool);
     await assert.rejects(store.prunePublished({ retentionMs: HOUR, batchSize: 0 }), RangeError);

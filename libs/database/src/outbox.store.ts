@@ -75,27 +75,30 @@ export class OutboxStore {
    * Takes the oldest unpublished events of `topics` (in write order), hands them to `publish`,
    * and marks them published, all in one transaction holding a transaction-scoped advisory
    * lock per topic: one relay publishes a topic at a time, so its order is kept across relay
-   * instances (each service relays the topics it may write). If `publish` throws, nothing is
+   * instances (each service relays the topics it may write). A topic whose lock another relay
+   * holds is skipped this time; the others are taken. If `publish` throws, nothing is
    * marked and the same events are taken again next time.
    * The events `publish` answers as dead letters (refused by Kafka for good) move, in the same
    * transaction, to `outbox_dead_letter`, each with a `fedgate.outbox.dead_lettered.v1` alert
    * appended to the outbox: one bad event never holds up the others.
-   * Answers how many were taken (0 also when another relay holds a lock).
+   * Answers how many were taken (0 also when other relays hold every topic's lock).
    */
   async relayBatch(limit: number, publish: (entries: OutboxEntry[]) => Promise<DeadLetter[] | void>, topics: readonly string[] = TOPIC_NAMES): Promise<number> {
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
-      const sorted = [...new Set(topics)].sort();
-      const { rows: [lock] } = await client.query<{ locked: boolean }>(
-        'SELECT coalesce(bool_and(pg_try_advisory_xact_lock($1::int, hashtext(t))), true) AS locked FROM unnest($2::text[]) AS t',
-        [OUTBOX_RELAY_LOCK_CLASS, sorted],
+      // Each topic's lock on its own: a topic another relay is publishing is left to it, and this
+      // relay publishes the rest now (an ownership event must not wait for the next poll because
+      // another service's relay holds the decisions topic).
+      const { rows: held } = await client.query<{ topic: string }>(
+        'SELECT t AS topic FROM unnest($2::text[]) AS t WHERE pg_try_advisory_xact_lock($1::int, hashtext(t))',
+        [OUTBOX_RELAY_LOCK_CLASS, [...new Set(topics)].sort()],
       );
-      const rows = lock?.locked && sorted.length > 0
+      const rows = held.length > 0
         ? (await client.query<{ id: string; seq: string; topic: string; key: string; type: string; json: string }>({
             name: 'fedgate-outbox-relay-take-text',
             text: "SELECT id, seq, topic, key, event->>'type' AS type, event::text AS json FROM outbox_event WHERE published_at IS NULL AND topic = ANY($2::text[]) ORDER BY seq LIMIT $1",
-            values: [limit, sorted],
+            values: [limit, held.map((h) => h.topic)],
           })).rows
         : [];
       if (rows.length > 0) {

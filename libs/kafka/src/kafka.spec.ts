@@ -189,6 +189,36 @@ describe('OutboxRelay', () => {
     assert.equal(outbox.prunes[0].retentionMs, 3_600_000, 'an hour by default');
   });
 
+  it('keeps a wake that comes while a batch is published: the events appended meanwhile go at once, not after the idle pause', async () => {
+    const outbox = new MemoryOutbox();
+    outbox.pending = [entry(0, event('first'))];
+    const sent: string[] = [];
+    let releaseFirst!: () => void;
+    const firstHeld = new Promise<void>((resolve) => (releaseFirst = resolve));
+    let sending = false;
+    const publisher = {
+      publishSerialized: async (_t: string, es: readonly SerializedCloudEvent[]) => {
+        sending = true;
+        if (sent.length === 0) await firstHeld;
+        sent.push(...es.map(messageOf));
+      },
+    };
+    // an hour's pause: only the kept wake can publish the second event within the wait below
+    const relay = new OutboxRelay(outbox as unknown as OutboxStore, publisher as unknown as CloudEventPublisher, { idleMs: 3_600_000, pruneIntervalMs: 0 });
+    relay.start();
+    try {
+      await waitFor('the first batch being sent', () => sending, 5000, 5);
+      // an ownership write lands while its relay is still sending the batch it took before
+      outbox.pending.push(entry(1, event('appended meanwhile')));
+      relay.wake();
+      releaseFirst();
+      await waitFor('the event appended meanwhile published', () => sent.length === 2, 5000, 5);
+      assert.deepEqual(sent, ['first', 'appended meanwhile']);
+    } finally {
+      await relay.stop();
+    }
+  });
+
   it('does not prune when the interval is 0', async () => {
     const outbox = new MemoryOutbox();
     const relay = new OutboxRelay(outbox as unknown as OutboxStore, { publishSerialized: async () => undefined } as unknown as CloudEventPublisher, { idleMs: 5, pruneIntervalMs: 0 });

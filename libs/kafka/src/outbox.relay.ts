@@ -79,6 +79,8 @@ export class OutboxRelay {
   private pruning: Promise<void> | null = null;
   private stopPruning: AbortController | null = null;
   private wakeSleeper: (() => void) | null = null;
+  /** A wake arrived while a batch was being taken or published: poll again before any pause. */
+  private woken = false;
 
   constructor(private readonly store: OutboxStore, private readonly publisher: CloudEventPublisher, options: Partial<OutboxRelayOptions> = {}) {
     this.options = { ...defaults, ...options };
@@ -104,8 +106,13 @@ export class OutboxRelay {
     this.stopPruning = null;
   }
 
-  /** Cuts the idle pause short, e.g. right after events were appended. */
+  /**
+   * Cuts the idle pause short, e.g. right after events were appended. A wake during a batch is
+   * kept: the batch may have been taken before those events were written, so the relay polls
+   * again at once instead of pausing.
+   */
   wake(): void {
+    this.woken = true;
     this.wakeSleeper?.();
   }
 
@@ -119,11 +126,12 @@ export class OutboxRelay {
     let failing = false;
     while (this.running) {
       try {
+        this.woken = false;
         const published = await this.relayOnce();
         if (failing) this.logger.log({ published }, 'outbox relay recovered');
         failing = false;
         backoff = 0;
-        if (published < this.options.batchSize) await this.sleep(this.options.idleMs);
+        if (published < this.options.batchSize && !this.woken) await this.sleep(this.options.idleMs);
       } catch (err) {
         backoff = Math.min(this.options.maxBackoffMs, backoff ? backoff * 2 : 200);
         if (!failing) this.logger.warn({ reason: (err as Error).message, retry_in_ms: backoff }, 'outbox relay cannot publish; will retry');
