@@ -5,6 +5,7 @@ import { FedgateError } from './errors';
 import {
   EVENT_CATALOGUE,
   EVENT_SOURCED_TOPICS,
+  TOPICS_READ_BY_SERVICES,
   EVENT_TYPES,
   InvalidEventError,
   KAFKA_SERVICE_PRINCIPAL_NAMES,
@@ -123,6 +124,8 @@ describe('topic catalogue', () => {
     assert.deepEqual([...EVENT_TYPES].sort(), Object.keys(expected).sort());
     for (const [type, topic] of Object.entries(expected)) assert.equal(topicOf(type as EventType), topic, type);
     assert.deepEqual(EVENT_SOURCED_TOPICS, [TOPICS.ownership]);
+    // published first by a relay: the projector and the revocation listeners wait for these
+    assert.deepEqual(TOPICS_READ_BY_SERVICES, [TOPICS.login, TOPICS.ownership]);
   });
 });
 

@@ -143,6 +143,13 @@ const topicDefinitions = Object.values(TOPIC_CATALOGUE) as readonly TopicDefinit
 /** Topics whose events are the source of truth: infinite retention, no compaction (`retention.ms=-1`). */
 export const EVENT_SOURCED_TOPICS: readonly TopicName[] = topicDefinitions.filter((t) => t.eventSourced).map((t) => t.name as TopicName);
 
+/**
+ * Topics a service acts on beyond the audit log (ownership projections, session revocations): a
+ * relay publishes their events before the audit-only ones it took in the same batch, since
+ * readers wait for them (consistency tokens, revoked sessions). Kafka keeps no order across topics.
+ */
+export const TOPICS_READ_BY_SERVICES: readonly TopicName[] = topicDefinitions.filter((t) => t.consumers.some((c) => c !== 'audit-service')).map((t) => t.name as TopicName);
+
 /** Every topic whose messages are kept forever, created with `retention.ms=-1`. */
 export const TOPICS_KEPT_FOREVER: readonly string[] = [...EVENT_SOURCED_TOPICS, AUDIT_CHECKPOINT_TOPIC];
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { FedgateEvent, createCloudEvent, topicsProducedBy, type SerializedCloudEvent } from '@fedgate/contracts';
+import { FedgateEvent, TOPICS, createCloudEvent, topicsProducedBy, type SerializedCloudEvent } from '@fedgate/contracts';
 import type { DeadLetter, OutboxEntry, OutboxPruneOptions, OutboxStore } from '@fedgate/database';
 import { waitFor } from '@fedgate/testing';
 import { cloudEventMessage, fromKafkaValue, serializedCloudEventMessage } from './cloud-event.serializer';
@@ -89,6 +89,23 @@ describe('OutboxRelay', () => {
     assert.equal(await relay.relayOnce(), 4);
     assert.deepEqual(sends, [['t1', ['0', '1']], ['t2', ['2']], ['t1', ['3']]]);
     assert.equal(outbox.pending.length, 0);
+  });
+
+  it('sends the events services act on (ownership, login) before the audit-only ones of the same batch, each topic in order', async () => {
+    const outbox = new MemoryOutbox();
+    const topics = [TOPICS.authz, TOPICS.authz, TOPICS.ownership, TOPICS.authz, TOPICS.login, TOPICS.ownership, TOPICS.token];
+    outbox.pending = topics.map((topic, i) => entry(i, event(String(i)), topic));
+    const sends: Array<[string, string[]]> = [];
+    const publisher = { publishSerialized: async (topic: string, es: readonly SerializedCloudEvent[]) => void sends.push([topic, es.map(messageOf)]) };
+    const relay = new OutboxRelay(outbox as unknown as OutboxStore, publisher as unknown as CloudEventPublisher, { batchSize: 10 });
+    assert.equal(await relay.relayOnce(), 7);
+    assert.deepEqual(sends, [
+      [TOPICS.ownership, ['2']],
+      [TOPICS.login, ['4']],
+      [TOPICS.ownership, ['5']],
+      [TOPICS.authz, ['0', '1', '3']],
+      [TOPICS.token, ['6']],
+    ]);
   });
 
   it('splits a run of one topic into sends of at most 32 KiB (the default), in order; a larger event goes alone', async () => {

@@ -1,6 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { Logger } from '@nestjs/common';
-import { TOPIC_NAMES, type TopicName } from '@fedgate/contracts';
+import { TOPIC_NAMES, TOPICS_READ_BY_SERVICES, type TopicName } from '@fedgate/contracts';
 import type { DeadLetter, OutboxEntry, OutboxStore } from '@fedgate/database';
 import { permanentRefusalOf, type CloudEventPublisher } from './cloud-event.publisher';
 
@@ -48,6 +48,8 @@ export interface OutboxRelayOptions {
 // a batch then leaves in several sends with the event loop free between them. At 1,000 answers/s
 // that halved the authz-service's cached p99 (bench/README.md, session 13: six alternating pairs),
 // for more produce requests to Kafka, which runs at the background's lower CPU weight.
+const ACTED_ON: ReadonlySet<string> = new Set(TOPICS_READ_BY_SERVICES);
+
 const defaults: OutboxRelayOptions = {
   batchSize: 2000,
   idleMs: 500,
@@ -154,9 +156,13 @@ export class OutboxRelay {
     }
   }
 
-  // Consecutive events of one topic go in one send (at most maxSendBytes); topic changes keep
-  // the outbox order. Answers the events refused for good.
-  private async publishInOrder(entries: OutboxEntry[]): Promise<DeadLetter[]> {
+  // Consecutive events of one topic go in one send (at most maxSendBytes); each topic's events keep
+  // the outbox order. Events that services act on go before the audit-only ones taken with them
+  // (TOPICS_READ_BY_SERVICES): an ownership write then waits for no decision taken before it.
+  // Answers the events refused for good.
+  private async publishInOrder(taken: OutboxEntry[]): Promise<DeadLetter[]> {
+    const acted = taken.filter((e) => ACTED_ON.has(e.topic));
+    const entries = acted.length === 0 || acted.length === taken.length ? taken : [...acted, ...taken.filter((e) => !ACTED_ON.has(e.topic))];
     const dead: DeadLetter[] = [];
     let run: Array<{ entry: OutboxEntry; bytes: number }> = [];
     let runBytes = 0;
