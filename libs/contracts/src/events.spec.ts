@@ -5,11 +5,11 @@ import { FedgateError } from './errors';
 import {
   EVENT_CATALOGUE,
   EVENT_SOURCED_TOPICS,
-  TOPICS_READ_BY_SERVICES,
   EVENT_TYPES,
   InvalidEventError,
   KAFKA_SERVICE_PRINCIPAL_NAMES,
   TOPICS,
+  TOPICS_READ_BY_SERVICES,
   TOPIC_NAMES,
   UnknownEventTypeError,
   auditFactsOf,

@@ -37,6 +37,9 @@ export interface OutboxRelayOptions {
   onDeadLetter?: (dead: DeadLetter) => void;
 }
 
+// Topics whose readers wait for their events (publishInOrder sends them first).
+const ACTED_ON: ReadonlySet<string> = new Set(TOPICS_READ_BY_SERVICES);
+
 // Pruning settings are code defaults, not configuration: an hour of published events is
 // plenty to look at (Kafka holds the history) and a minute keeps each prune small.
 // Batch and pause: every send, fetch and ingest costs the broker and the audit-service about the
@@ -48,8 +51,6 @@ export interface OutboxRelayOptions {
 // a batch then leaves in several sends with the event loop free between them. At 1,000 answers/s
 // that halved the authz-service's cached p99 (bench/README.md, session 13: six alternating pairs),
 // for more produce requests to Kafka, which runs at the background's lower CPU weight.
-const ACTED_ON: ReadonlySet<string> = new Set(TOPICS_READ_BY_SERVICES);
-
 const defaults: OutboxRelayOptions = {
   batchSize: 2000,
   idleMs: 500,
