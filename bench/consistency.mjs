@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from './cli.mjs';
 import { jsonClient } from './http-pool.mjs';
 import { pct } from './loops.mjs';
+import { checkOnceApplied, newRunId } from './runs.mjs';
 import { builtLibraries, idpKeys, signTokens, tokenShape } from './tokens.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -49,17 +50,13 @@ const writes = [];
 const visible = [];
 let timeouts = 0;
 for (let i = 0; i < count; i++) {
-  const runId = `${Date.now()}${String(i).padStart(5, '0')}`.slice(0, 19);
+  const runId = newRunId(i);
   const t0 = performance.now();
   const reg = await fedgate.call('POST', '/v1/runs', { run_id: runId, access_token: token });
   if (reg.status !== 201) throw new Error(`register: ${reg.status} ${JSON.stringify(reg.body)}`);
   const t1 = performance.now();
-  let check;
-  for (let attempt = 0; attempt < 12; attempt++) {
-    check = await fedgate.call('POST', '/v1/check', { flwr_aid: owner, relation: 'can_view', object: `run:${runId}`, consistency_token: reg.body.consistency_token });
-    if (check.body.error !== 'consistency_timeout') break;
-    timeouts++;
-  }
+  const { check, timeouts: timedOut } = await checkOnceApplied(fedgate, { owner, runId, consistency: reg.body.consistency_token, attempts: 12 });
+  timeouts += timedOut;
   if (check.status !== 200 || check.body.allowed !== true) throw new Error(`check: ${check.status} ${JSON.stringify(check.body)}`);
   writes.push(t1 - t0);
   visible.push(performance.now() - t1);

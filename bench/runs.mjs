@@ -27,7 +27,7 @@ export async function registerRuns(fedgate, { count, owner, ownerToken, viewer }
   const runs = [];
   let consistency;
   for (let i = 0; i < count; i++) {
-    const runId = `${Date.now()}${String(i).padStart(5, '0')}`.slice(0, 19);
+    const runId = newRunId(i);
     const reg = await fedgate.call('POST', '/v1/runs', { run_id: runId, access_token: ownerToken });
     if (reg.status !== 201) throw new Error(`register: ${reg.status} ${JSON.stringify(reg.body)}`);
     consistency = reg.body.consistency_token;
@@ -39,11 +39,26 @@ export async function registerRuns(fedgate, { count, owner, ownerToken, viewer }
     runs.push(runId);
   }
   // a large setup can take the projector longer than one check waits (5 s): retry with the same token
-  let applied;
-  for (let attempt = 0; attempt < 60; attempt++) {
-    applied = await fedgate.call('POST', '/v1/check', { flwr_aid: owner, relation: 'can_view', object: `run:${runs.at(-1)}`, consistency_token: consistency });
-    if (applied.body.error !== 'consistency_timeout') break;
-  }
+  const { check: applied } = await checkOnceApplied(fedgate, { owner, runId: runs.at(-1), consistency, attempts: 60 });
   if (applied.status !== 200 || applied.body.allowed !== true) throw new Error(`setup not applied: ${JSON.stringify(applied.body)}`);
   return runs;
+}
+
+/** A run id not used before (digits, as Flower's are): the time and `i`. */
+export const newRunId = (i) => `${Date.now()}${String(i).padStart(5, '0')}`.slice(0, 19);
+
+/**
+ * The owner's can_view check of `runId` with a write's consistency token, asked again while it
+ * answers consistency_timeout (each waits FEDGATE_AUTHZ_CONSISTENCY_WAIT_MS), at most `attempts`
+ * times: the last answer, and how many timed out.
+ */
+export async function checkOnceApplied(fedgate, { owner, runId, consistency, attempts }) {
+  let check;
+  let timeouts = 0;
+  for (let attempt = 0; attempt < attempts; attempt++) {
+    check = await fedgate.call('POST', '/v1/check', { flwr_aid: owner, relation: 'can_view', object: `run:${runId}`, consistency_token: consistency });
+    if (check.body.error !== 'consistency_timeout') break;
+    timeouts++;
+  }
+  return { check, timeouts };
 }
