@@ -12,7 +12,8 @@
 // once: distinct account × relation × run) and repeated (one question, the decision cache);
 // p50/p99 of each; an open loop at --rate req/s (latency from the scheduled send time) with
 // distinct questions and with the repeated one, beside the same open loop against OpenFGA alone
-// and against a do-nothing HTTPS server. Every Fedgate decision is audited (outbox write before
+// and against a do-nothing HTTPS server, bare and writing each answer's audit event through the
+// outbox as the services do (bench/audited-server.mjs). Every Fedgate decision is audited (outbox write before
 // the answer), as in production. The measured phases use bench/http-pool.mjs (raw HTTP/1.1,
 // requests built before the phase) for Fedgate and OpenFGA alike, so the client takes as
 // little of the shared cores as it can; a `ceiling` line runs the repeated phase's closed loop
@@ -28,7 +29,7 @@ import { parseArgs, shuffle } from './cli.mjs';
 import { settle } from './machine.mjs';
 import { registerRuns, requireOpenFgaAllows, storedRun } from './runs.mjs';
 import { idpKeys, signTokens, tokenShape } from './tokens.mjs';
-import { OPENFGA_PARTS, closedLoop, costSplit, describeCostSplit, describePhase, ms, openLoop, openLoopVerdicts, sumCpu, throughputBudget, uncachedCpuFloor } from './loops.mjs';
+import { OPENFGA_PARTS, auditedOpenLoop, closedLoop, costSplit, describeCostSplit, describePhase, ms, openLoop, openLoopVerdicts, sumCpu, throughputBudget, uncachedCpuFloor } from './loops.mjs';
 import path from 'node:path';
 
 const STATE = process.env.FEDGATE_STATE_DIR ?? path.join(process.cwd(), '.fedgate');
@@ -140,6 +141,14 @@ async function main() {
     return openLoop(() => send(nothing, oneToFedgate), rate, seconds);
   });
   print(`rate      open loop at ${rate} req/s for ${seconds} s, a do-nothing HTTPS server (bench/null-server.mjs)`, atRateNothing);
+  // the same server keeping the audit guarantee: a cached /v1/check's decision event, durable before the answer
+  const auditedEvent = {
+    flwr_aid: owner, relation: one.relation, object: storedObject(one.object), allowed: true, endpoint: 'check', cached: true, client_id: stack.service_name,
+    authorization_model_id: modelId, projector_position: '1:1000', origin: { client_id: stack.service_name, source_ip: '127.0.0.1' },
+  };
+  const atRateAudited = await auditedOpenLoop({ ca, concurrency, databaseUrl: stack.postgres.url, data: auditedEvent, request: oneToFedgate, rate, seconds });
+  print(`rate      open loop at ${rate} req/s for ${seconds} s, the do-nothing server writing each answer's audit event (bench/audited-server.mjs)`, atRateAudited);
+  await settle(); // its events' backlog (relay, ingest) is not the next loop's
   let r = 0;
   const atRateUncached = await openLoop(() => send(fedgatePool, rateToFedgate[r++ % rateToFedgate.length]), rate, seconds);
   print(`rate      open loop at ${rate} req/s for ${seconds} s, distinct questions (uncached)`, atRateUncached);
@@ -166,7 +175,7 @@ async function main() {
         throughputBudget({ phase: repeated, needed: repeatedNeed, limit: ceiling, limitName: 'the ceiling', service: 'authz-service', cores }),
       repeated.rate >= repeatedNeed && repeated.errors === 0,
     ],
-    ...openLoopVerdicts({ rate, cached: atRateRepeated, uncached: atRateUncached, openfga: atRateOpenFga, nothing: atRateNothing, cachedP99Ms: TARGETS.cachedP99Ms, overOpenFgaMs: TARGETS.uncachedP99OverOpenFgaMs, cores }),
+    ...openLoopVerdicts({ rate, cached: atRateRepeated, uncached: atRateUncached, openfga: atRateOpenFga, nothing: atRateNothing, audited: atRateAudited, cachedP99Ms: TARGETS.cachedP99Ms, overOpenFgaMs: TARGETS.uncachedP99OverOpenFgaMs, cores }),
   ];
   line('');
   line('targets:');

@@ -183,6 +183,12 @@ export const withNullServer = (options, fn) => withServer('./null-server.mjs', u
  */
 export const withBareVerifier = (config, options, fn) => withServer('./bare-verifier.mjs', config, options, fn);
 
+/**
+ * bench/audited-server.mjs: the null server plus each answer's audit event, appended through the
+ * services' OutboxGroupWriter and durable before the answer, with `config` = { databaseUrl, data }.
+ */
+export const withAuditedServer = (config, options, fn) => withServer('./audited-server.mjs', config, options, fn);
+
 /** JSON over node:http(s) with one keep-alive agent: the set-up calls, which are not measured. */
 export function jsonClient(base, headers, maxSockets, ca) {
   const url = new URL(base);

@@ -2,7 +2,8 @@
 // open loop (a fixed rate, latency from each request's scheduled send time), with the CPU split
 // by part of the stack (machine.mjs) over the phase.
 import { writeFileSync } from 'node:fs';
-import { cpuByPart, cpuSplit, describeCpuSplit, threadSchedstat } from './machine.mjs';
+import { send, withAuditedServer } from './http-pool.mjs';
+import { cpuByPart, cpuSplit, describeCpuSplit, settle, threadSchedstat } from './machine.mjs';
 
 /** `inFlight` loops sending back to back for `seconds`; `send(i)` → { status }. */
 export async function closedLoop(send, seconds, inFlight) {
@@ -138,6 +139,23 @@ export const describeCostSplit = (split, service) =>
   `PostgreSQL, Kafka, outbox relays, audit-service), OpenFGA + its database ${split.openfga.toFixed(3)}, this bench's client ${split.client.toFixed(3)}`;
 
 /**
+ * The cached p99's second limit: an open loop at `rate` against bench/audited-server.mjs (the
+ * do-nothing server appending each answer's audit event through the outbox, `data` being the
+ * decision's data, before it answers; the stack's pipeline carries the events). Warmed for 3 s
+ * first, as a service is long before a bench, and measured once the pipeline has taken the warm-up's events.
+ */
+export function auditedOpenLoop({ ca, concurrency, databaseUrl, data, request, rate, seconds }) {
+  return withAuditedServer({ databaseUrl, data }, { ca, maxSockets: concurrency + 8 }, async (audited) => {
+    await audited.prewarm(concurrency);
+    const sample = await send(audited, request, true);
+    if (sample.status !== 200) throw new Error(`the audited server cannot write its audit event: ${sample.status} ${JSON.stringify(sample.body)}`);
+    await openLoop(() => send(audited, request), rate, 3);
+    await settle();
+    return openLoop(() => send(audited, request), rate, seconds);
+  });
+}
+
+/**
  * A throughput target's CPU budget, from the same run: the CPU `needed` req/s would take at the
  * phase's measured CPU per request (this stack, the bench's client included), beside the limit's
  * own (its server and the client). Over the cores: out of reach at these costs. Then how much of
@@ -184,7 +202,8 @@ export function uncachedCpuFloor(cachedPhase, service, limitMs) {
 
 /**
  * The two open-loop targets of bench/check and bench/authorize, as [name, value, pass] verdicts:
- * cached p99 ≤ `cachedP99Ms` (beside the do-nothing server's p99 in the same loop), uncached p99 ≤
+ * cached p99 ≤ `cachedP99Ms` (beside the do-nothing server's p99 in the same loop and, when given,
+ * `audited`'s: that server writing each answer's audit event as the services do), uncached p99 ≤
  * OpenFGA-alone p99 + `overOpenFgaMs` (every uncached decision waits for one OpenFGA Check).
  * With `cores` (%), each target gets a budget line, as the throughput targets do: the CPU `rate`
  * answers a second take at the loop's measured CPU per answer (this stack and the client), beside
@@ -193,7 +212,7 @@ export function uncachedCpuFloor(cachedPhase, service, limitMs) {
  * at these costs. Under them, it shows how busy the loop kept the cores: an answer's process
  * waits for a core more often the busier they are.
  */
-export function openLoopVerdicts({ rate, cached, uncached, openfga, nothing, cachedP99Ms, overOpenFgaMs, cores }) {
+export function openLoopVerdicts({ rate, cached, uncached, openfga, nothing, audited, cachedP99Ms, overOpenFgaMs, cores }) {
   const uncachedLimit = openfga.p99 + overOpenFgaMs;
   // % of a core per answer/s, of this stack and the client; a limit's loop counts its own parts and the client
   const budget = (loop, limit) => {
@@ -212,6 +231,10 @@ export function openLoopVerdicts({ rate, cached, uncached, openfga, nothing, cac
       `cached p99 ≤ ${cachedP99Ms} ms at ${rate}/s`,
       `p99 ${ms(cached.p99)} ${answered(cached)}; limit ${cachedP99Ms} ms; a do-nothing HTTPS server in the same loop: p99 ${ms(nothing.p99)}` +
         (nothing.p99 > cachedP99Ms ? ' — out of reach here now: the do-nothing server alone misses it' : '') +
+        (audited === undefined || audited.skipped
+          ? ''
+          : `\n        — the do-nothing server writing each answer's audit event the same way, the stack's pipeline carrying them, in its loop: p99 ${ms(audited.p99)} ${answered(audited)}` +
+            (audited.p99 > cachedP99Ms && nothing.p99 <= cachedP99Ms ? ': out of reach here now for any service at this audit event cost' : '')) +
         budget(cached, `the do-nothing server in its loop: ${nothingLoop.toFixed(0)}%, the client included`),
       cached.p99 <= cachedP99Ms && cached.errors === 0,
     ],
