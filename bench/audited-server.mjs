@@ -1,13 +1,14 @@
 // The "audited do-nothing server" limit of the open-loop targets: bench/null-server.mjs plus what
-// every Fedgate answer must do before it is sent, and nothing else: append one audit event (a
-// decision, as large as a cached /v1/authorize's) through the services' own OutboxGroupWriter
+// every Fedgate answer must do before it is sent, and nothing else: append one audit event (of
+// the type and data the bench's answers record) through the services' own OutboxGroupWriter
 // (group commit, one INSERT in flight, 2 ms apart) and answer once it is durable. Downstream, the
 // stack's real pipeline carries the events (relays, Kafka, the audit-service's ingest), as it does
 // a service's. Its p99 at a rate is what any service that keeps the audit guarantee reaches here
 // beside that pipeline; the answers' own work (framework, token, decision) is not in it.
 // The events say where they come from (source /fedgate/bench/audited-server), so the audit log
 // never shows them as a service's decisions. Forked by bench/http-pool.mjs `withAuditedServer`,
-// which sends { databaseUrl, data } (the decision's data) as the first IPC message.
+// which sends { databaseUrl, type, data } (the event's type and data; a decision gets a fresh
+// decision_id each time) as the first IPC message.
 import https from 'node:https';
 import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
@@ -20,7 +21,7 @@ const state = process.env.FEDGATE_STATE_DIR ?? path.join(root, '.fedgate');
 const port = Number(process.argv[2] ?? 0);
 export const AUDITED_SERVER_SOURCE = '/fedgate/bench/audited-server';
 
-process.once('message', ({ databaseUrl, data }) => {
+process.once('message', ({ databaseUrl, type, data }) => {
   const { require } = builtLibraries(root, 'authz-service');
   const { OutboxStore, OutboxGroupWriter } = require('@fedgate/database');
   const { createCloudEvent } = require('@fedgate/contracts');
@@ -28,13 +29,14 @@ process.once('message', ({ databaseUrl, data }) => {
   const pool = new Pool({ connectionString: databaseUrl, max: 2 });
   const audit = new OutboxGroupWriter(new OutboxStore(pool));
   const ok = JSON.stringify({ allowed: true, account: data.account ?? { flwr_aid: data.flwr_aid } });
+  const eventData = type === 'fedgate.authz.decision.v1' ? () => ({ ...data, decision_id: randomUUID() }) : () => data;
   const server = https.createServer({ key: readFileSync(path.join(state, 'tls/server-key.pem')), cert: readFileSync(path.join(state, 'tls/server.pem')) }, (req, res) => {
     req.resume();
     req.on('end', async () => {
       let status = 200;
       let body = ok;
       try {
-        await audit.append(createCloudEvent({ type: 'fedgate.authz.decision.v1', source: AUDITED_SERVER_SOURCE, data: { ...data, decision_id: randomUUID() } }));
+        await audit.append(createCloudEvent({ type, source: AUDITED_SERVER_SOURCE, data: eventData() }));
       } catch (err) {
         status = 503;
         body = JSON.stringify({ error: 'unavailable', error_description: String(err.message) });

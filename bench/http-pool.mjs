@@ -185,7 +185,7 @@ export const withBareVerifier = (config, options, fn) => withServer('./bare-veri
 
 /**
  * bench/audited-server.mjs: the null server plus each answer's audit event, appended through the
- * services' OutboxGroupWriter and durable before the answer, with `config` = { databaseUrl, data }.
+ * services' OutboxGroupWriter and durable before the answer, with `config` = { databaseUrl, type, data }.
  */
 export const withAuditedServer = (config, options, fn) => withServer('./audited-server.mjs', config, options, fn);
 

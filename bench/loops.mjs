@@ -140,12 +140,12 @@ export const describeCostSplit = (split, service) =>
 
 /**
  * The cached p99's second limit: an open loop at `rate` against bench/audited-server.mjs (the
- * do-nothing server appending each answer's audit event through the outbox, `data` being the
- * decision's data, before it answers; the stack's pipeline carries the events). Warmed for 3 s
+ * do-nothing server appending each answer's audit event through the outbox, a decision with
+ * `data`, before it answers; the stack's pipeline carries the events). Warmed for 3 s
  * first, as a service is long before a bench, and measured once the pipeline has taken the warm-up's events.
  */
 export function auditedOpenLoop({ ca, concurrency, databaseUrl, data, request, rate, seconds }) {
-  return withAuditedServer({ databaseUrl, data }, { ca, maxSockets: concurrency + 8 }, async (audited) => {
+  return withAuditedServer({ databaseUrl, type: 'fedgate.authz.decision.v1', data }, { ca, maxSockets: concurrency + 8 }, async (audited) => {
     await audited.prewarm(concurrency);
     const sample = await send(audited, request, true);
     if (sample.status !== 200) throw new Error(`the audited server cannot write its audit event: ${sample.status} ${JSON.stringify(sample.body)}`);
