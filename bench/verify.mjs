@@ -196,7 +196,7 @@ async function main() {
       await settle(); // the warm-up's events through the pipeline first
       return openLoop(auditedPool, atRate, rate, pid);
     });
-    line(`audited   the same open loop against that server writing each answer's audit event through the outbox (bench/audited-server.mjs), the stack's pipeline carrying them: p50 ${ms(audited.p50)} p99 ${ms(audited.p99)} max ${ms(audited.max)}; bench send lag p99 ${ms(audited.lag99)}; ${cpuText(audited, 'audited server')}`);
+    line(`audited   the same open loop against that server writing each answer's audit event through the outbox (bench/audited-server.mjs), the stack's pipeline carrying them: p50 ${ms(audited.p50)} p99 ${ms(audited.p99)} max ${ms(audited.max)}, errors ${audited.errors}${fmtErrors(audited)}; bench send lag p99 ${ms(audited.lag99)}; ${cpuText(audited, 'audited server')}`);
     await settle();
   }
   if (phases.has('rate')) {
