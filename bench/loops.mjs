@@ -234,7 +234,7 @@ export function openLoopVerdicts({ rate, cached, uncached, openfga, nothing, aud
         (audited === undefined || audited.skipped
           ? ''
           : `\n        — the do-nothing server writing each answer's audit event the same way, the stack's pipeline carrying them, in its loop: p99 ${ms(audited.p99)} ${answered(audited)}` +
-            (audited.p99 > cachedP99Ms && nothing.p99 <= cachedP99Ms ? ': out of reach here now for any service at this audit event cost' : '')) +
+            (audited.p99 > cachedP99Ms && nothing.p99 <= cachedP99Ms && audited.errors === 0 ? ': out of reach here now for any service at this audit event cost' : '')) +
         budget(cached, `the do-nothing server in its loop: ${nothingLoop.toFixed(0)}%, the client included`),
       cached.p99 <= cachedP99Ms && cached.errors === 0,
     ],
