@@ -19,7 +19,7 @@ import { builtLibraries } from './tokens.mjs';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const state = process.env.FEDGATE_STATE_DIR ?? path.join(root, '.fedgate');
 const port = Number(process.argv[2] ?? 0);
-export const AUDITED_SERVER_SOURCE = '/fedgate/bench/audited-server';
+const AUDITED_SERVER_SOURCE = '/fedgate/bench/audited-server';
 
 process.once('message', ({ databaseUrl, type, data }) => {
   const { require } = builtLibraries(root, 'authz-service');
