@@ -211,8 +211,6 @@ async function main() {
   };
   const atRateAudited = await phase('rate-limits', () => auditedOpenLoop({ ca, concurrency, databaseUrl: stack.postgres.url, data: auditedEvent, request: cachedRequest, rate, seconds: rateSeconds }));
   print(`rate      open loop at ${rate} req/s for ${rateSeconds} s, the do-nothing server writing each answer's audit event (bench/audited-server.mjs)`, atRateAudited);
-  // its events' backlog (relay, ingest) is not the next loop's
-  if (phases.has('rate-limits')) await settle();
   const atRateCached = await phase('rate-cached', () => openLoop(() => send(pool, cachedRequest), rate, rateSeconds));
   print(`rate      open loop at ${rate} req/s for ${rateSeconds} s, Fedgate cached (one token, one question)`, atRateCached);
   if (phases.has('rate-uncached')) await settle();

@@ -148,7 +148,6 @@ async function main() {
   };
   const atRateAudited = await auditedOpenLoop({ ca, concurrency, databaseUrl: stack.postgres.url, data: auditedEvent, request: oneToFedgate, rate, seconds });
   print(`rate      open loop at ${rate} req/s for ${seconds} s, the do-nothing server writing each answer's audit event (bench/audited-server.mjs)`, atRateAudited);
-  await settle(); // its events' backlog (relay, ingest) is not the next loop's
   let r = 0;
   const atRateUncached = await openLoop(() => send(fedgatePool, rateToFedgate[r++ % rateToFedgate.length]), rate, seconds);
   print(`rate      open loop at ${rate} req/s for ${seconds} s, distinct questions (uncached)`, atRateUncached);
