@@ -176,6 +176,26 @@ describe('OutboxStore.prunePublished (scratch database)', () => {
     assert.equal((await pool.query('SELECT count(*)::int AS n FROM outbox_event WHERE published_at IS NULL')).rows[0].n, 0, 'every event published once');
   });
 
+  it('gathers audit-only events until the oldest is gatherMs old, and takes the topics services read at once', async () => {
+    await clear();
+    const store = new OutboxStore(pool);
+    const young = systemEvents(2);
+    const ownership = ownershipEvents(1);
+    await store.appendNow([young[0], ownership[0], young[1]]);
+    const taken: string[] = [];
+    const take = () => store.relayBatch(10, async (entries) => void taken.push(...entries.map((e) => e.id)), [TOPICS.system, TOPICS.ownership], 60_000);
+    assert.equal(await take(), 1);
+    assert.deepEqual(taken, idsOf(ownership), 'the ownership event now; the system events wait');
+    assert.equal(await take(), 0, 'still gathering: no system event is a minute old');
+    // a minute passes: the oldest waiting event comes of age, and every waiting one goes, in order
+    await pool.query("UPDATE outbox_event SET created_at = created_at - interval '61 seconds' WHERE id = ANY($1::uuid[])", [idsOf(young)]);
+    const later = systemEvents(1);
+    await store.appendNow(later);
+    assert.equal(await take(), 3);
+    assert.deepEqual(taken.slice(1), idsOf([...young, ...later]));
+    assert.equal(await take(), 0);
+  });
+
   it('refuses options that would not bound or not make sense', async () => {
     const store = new OutboxStore(pool);
     await assert.rejects(store.prunePublished({ retentionMs: HOUR, batchSize: 0 }), RangeError);

@@ -1,5 +1,5 @@
 import { Prisma } from './generated/prisma/client';
-import { EVENT_SOURCED_TOPICS, FedgateEvent, TOPIC_NAMES, createCloudEvent, topicOf, type SerializedCloudEvent } from '@fedgate/contracts';
+import { EVENT_SOURCED_TOPICS, FedgateEvent, TOPIC_NAMES, TOPICS_READ_BY_SERVICES, createCloudEvent, topicOf, type SerializedCloudEvent } from '@fedgate/contracts';
 import type { Pool, PoolClient } from 'pg';
 import type { DatabaseTransaction } from './prisma.service';
 
@@ -81,9 +81,11 @@ export class OutboxStore {
    * The events `publish` answers as dead letters (refused by Kafka for good) move, in the same
    * transaction, to `outbox_dead_letter`, each with a `fedgate.outbox.dead_lettered.v1` alert
    * appended to the outbox: one bad event never holds up the others.
+   * With `gatherMs` > 0, the audit-only topics (no service reads them: not TOPICS_READ_BY_SERVICES)
+   * are taken only once the oldest event waiting in them is that old; until then only the others are.
    * Answers how many were taken (0 also when other relays hold every topic's lock).
    */
-  async relayBatch(limit: number, publish: (entries: OutboxEntry[]) => Promise<DeadLetter[] | void>, topics: readonly string[] = TOPIC_NAMES): Promise<number> {
+  async relayBatch(limit: number, publish: (entries: OutboxEntry[]) => Promise<DeadLetter[] | void>, topics: readonly string[] = TOPIC_NAMES, gatherMs = 0): Promise<number> {
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
@@ -94,11 +96,20 @@ export class OutboxStore {
         'SELECT t AS topic FROM unnest($2::text[]) AS t WHERE pg_try_advisory_xact_lock($1::int, hashtext(t))',
         [OUTBOX_RELAY_LOCK_CLASS, [...new Set(topics)].sort()],
       );
+      // The audit-only topics (those no service reads) are taken once their oldest waiting event is
+      // gatherMs old, whichever relay looks: their events then leave in one batch per gatherMs, not
+      // one per poll of each relay taking turns. Topics services read are taken at every poll.
+      // Oldest by the (published_at, seq) index's order: one probe, no sort.
       const rows = held.length > 0
         ? (await client.query<{ id: string; seq: string; topic: string; key: string; type: string; json: string }>({
-            name: 'fedgate-outbox-relay-take-text',
-            text: "SELECT id, seq, topic, key, event->>'type' AS type, event::text AS json FROM outbox_event WHERE published_at IS NULL AND topic = ANY($2::text[]) ORDER BY seq LIMIT $1",
-            values: [limit, held.map((h) => h.topic)],
+            name: 'fedgate-outbox-relay-take-gathered',
+            text: `SELECT id, seq, topic, key, event->>'type' AS type, event::text AS json FROM outbox_event
+              WHERE published_at IS NULL AND topic = ANY($2::text[])
+                AND ($4::float8 <= 0 OR topic = ANY($3::text[]) OR (
+                  SELECT o.created_at FROM outbox_event o WHERE o.published_at IS NULL AND o.topic = ANY($2::text[]) AND o.topic <> ALL($3::text[])
+                  ORDER BY o.published_at, o.seq LIMIT 1) <= statement_timestamp() - $4::float8 * interval '1 millisecond')
+              ORDER BY seq LIMIT $1`,
+            values: [limit, held.map((h) => h.topic), TOPICS_READ_BY_SERVICES, gatherMs],
           })).rows
         : [];
       if (rows.length > 0) {
