@@ -68,11 +68,12 @@ export class AuthzServiceModule {
       module: AuthzServiceModule,
       imports: [
         DatabaseModule.forRoot({ databaseUrl: config.FEDGATE_DATABASE_URL }),
-        // its relay pauses 2 s, not 0.5: the token- and login-service's relays then take the decisions
-        // topic they share nearly always, so this answering thread seldom encodes Kafka sends (a
-        // shorter cached tail at 1,000 req/s: bench/README.md, session 18). Its ownership writes
-        // wake it at once; with the others down it still relays every 2 s.
-        KafkaModule.forRoot({ settings: kafkaSettingsFromConfig('authz-service', config), service: 'authz-service', outboxRelay: { idleMs: 2000 } }),
+        // its relay pauses 2 s, not 0.5, and takes the audit-only topics it shares (decisions, system)
+        // only once their events are 10 s old, not 2: the token- and login-service's relays take them
+        // first, so this answering thread does not encode decision batches (a shorter cached tail at
+        // 1,000 req/s: bench/README.md, sessions 18 and 21), and an ownership write, which wakes it at
+        // once, never waits behind one. With the others down it still relays them, 10 s late.
+        KafkaModule.forRoot({ settings: kafkaSettingsFromConfig('authz-service', config), service: 'authz-service', outboxRelay: { idleMs: 2000, gatherMs: 10_000 } }),
         PlatformModule.forRoot({
           serviceName: 'authz-service',
           apiKeys: config.FEDGATE_API_KEYS,

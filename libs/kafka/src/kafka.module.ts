@@ -58,18 +58,22 @@ export interface KafkaModuleOptions {
   /** Whose topics: those it writes (the only ones its relay publishes) and those it reads (TOPIC_CATALOGUE). */
   service: KafkaServicePrincipal;
   /**
-   * Run the outbox relay in this service (needs DatabaseModule); `{ idleMs }` sets its pause when
-   * the outbox is empty (OutboxRelayOptions.idleMs; 500 ms by default).
+   * Run the outbox relay in this service (needs DatabaseModule); `{ idleMs, gatherMs }` set its pause
+   * when the outbox is empty and how old audit-only events grow before it takes them
+   * (OutboxRelayOptions; 500 ms and 2 s by default).
    */
-  outboxRelay?: boolean | { idleMs: number };
+  outboxRelay?: boolean | ServiceRelayOptions;
 }
 
 /** The options of a service's outbox relay: only its own topics, and the pause its module asks for. */
-export function outboxRelayOptions(service: KafkaServicePrincipal, relay: true | { idleMs: number }): Pick<OutboxRelayOptions, 'topics'> & Partial<OutboxRelayOptions> {
+export function outboxRelayOptions(service: KafkaServicePrincipal, relay: true | ServiceRelayOptions): Pick<OutboxRelayOptions, 'topics'> & Partial<OutboxRelayOptions> {
   // only its own topics: the events of the others are theirs to publish (and Kafka would refuse them)
   const topics = topicsProducedBy(service);
-  return relay === true ? { topics } : { topics, idleMs: relay.idleMs };
+  return relay === true ? { topics } : { ...relay, topics };
 }
+
+/** What a service's module may set of its relay's options. */
+export type ServiceRelayOptions = Partial<Pick<OutboxRelayOptions, 'idleMs' | 'gatherMs'>>;
 
 /**
  * One Nest module owning Kafka for every service: settings, the idempotent CloudEvent

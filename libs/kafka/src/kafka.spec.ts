@@ -247,9 +247,9 @@ describe('OutboxRelay', () => {
 });
 
 describe('outboxRelayOptions', () => {
-  it("relays only the service's own topics, with the default pause unless the module sets one", () => {
+  it("relays only the service's own topics, with the default pause and gathering unless the module sets them", () => {
     assert.deepEqual(outboxRelayOptions('token-service', true), { topics: topicsProducedBy('token-service') });
-    assert.deepEqual(outboxRelayOptions('authz-service', { idleMs: 2000 }), { topics: topicsProducedBy('authz-service'), idleMs: 2000 });
+    assert.deepEqual(outboxRelayOptions('authz-service', { idleMs: 2000, gatherMs: 10_000 }), { topics: topicsProducedBy('authz-service'), idleMs: 2000, gatherMs: 10_000 });
   });
 });
 
