@@ -160,9 +160,21 @@ export function auditedOpenLoop({ ca, concurrency, databaseUrl, data, request, r
 
 /**
  * Whether the audited do-nothing server's open loop rules a p99 target out: it missed `targetMs`
- * without an error while the bare do-nothing server met it (so the audit event, not the machine, did).
+ * without an error while the bare do-nothing server met it (so the audit event, not the machine, did),
+ * and the bench's own sends kept to their schedule within `targetMs` at p99 (a loop whose client
+ * was stalled measured the stall; bench/verify's loops call it `lag99`).
  */
-export const auditedRulesOut = (audited, nothing, targetMs) => audited.p99 > targetMs && nothing.p99 <= targetMs && audited.errors === 0;
+const auditedRulesOut = (audited, nothing, targetMs) =>
+  audited.p99 > targetMs && nothing.p99 <= targetMs && audited.errors === 0 && clientLag(audited) <= targetMs;
+
+const clientLag = (loop) => loop.sendLag99 ?? loop.lag99;
+
+/** What the audited loop says of a p99 target, as the tail of its line. */
+export function auditedVerdict(audited, nothing, targetMs) {
+  if (auditedRulesOut(audited, nothing, targetMs)) return ': out of reach here now for any service at this audit event cost';
+  if (audited.p99 > targetMs && clientLag(audited) > targetMs) return `: rules nothing out, the bench's own sends ran ${clientLag(audited).toFixed(2)} ms late at p99 in that loop`;
+  return '';
+}
 
 /**
  * A throughput target's CPU budget, from the same run: the CPU `needed` req/s would take at the
@@ -243,7 +255,7 @@ export function openLoopVerdicts({ rate, cached, uncached, openfga, nothing, aud
         (audited === undefined || audited.skipped
           ? ''
           : `\n        — the do-nothing server writing each answer's audit event the same way, the stack's pipeline carrying them, in its loop: p99 ${ms(audited.p99)} ${answered(audited)}` +
-            (auditedRulesOut(audited, nothing, cachedP99Ms) ? ': out of reach here now for any service at this audit event cost' : '')) +
+            auditedVerdict(audited, nothing, cachedP99Ms)) +
         budget(cached, `the do-nothing server in its loop: ${nothingLoop.toFixed(0)}%, the client included`),
       cached.p99 <= cachedP99Ms && cached.errors === 0,
     ],
