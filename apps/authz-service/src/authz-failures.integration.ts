@@ -1,11 +1,14 @@
 // authz-service when its dependencies fail, on the real stack: OpenFGA stopped → 503, never an
-// allow; Kafka stopped during 1,000 checks → every decision event arrives once it is back.
+// allow; Kafka stopped during 1,000 checks → every decision event arrives once it is back; the
+// other services' relays stopped → its own relay still publishes its decisions.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Pool } from 'pg';
 import { TOPICS } from '@fedgate/contracts';
 import { CloudEventConsumer, ConsumedPositions, operatorKafkaSettings, topicEndOffsets } from '@fedgate/kafka';
-import { readStackFile } from '@fedgate/stack';
+import { findStackFile, readStackFile } from '@fedgate/stack';
 import { runProjectScript, stackAdmin, uniqueSuffix, waitFor } from '@fedgate/testing';
 import { authzApi, freshRunId, projectorWorks } from './authz-client.testing';
 
@@ -17,6 +20,16 @@ const admin = stackAdmin(stack);
 function infra(script: 'openfga' | 'kafka', action: 'start' | 'stop'): void {
   const result = runProjectScript(`scripts/infra/${script}.sh`, [action]);
   assert.equal(result.status, 0, `${script} ${action}: ${result.stderr}`);
+}
+
+/** Whether a process runs (signal 0 only asks). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 const ready = () => waitFor('authz-service ready', async () => (await fetch(`${stack.services.authz}/readyz`)).ok, 120_000, 250);
@@ -67,6 +80,32 @@ describe('authz-service fails closed', { timeout: 300_000 }, () => {
       infra('openfga', 'start');
     }
     await waitFor('decisions again', async () => (await api.check(who, 'has_access', service)).status === 200, 60_000, 250);
+  });
+
+  it("publishes its decisions with the token- and login-service's relays stopped, which otherwise take them first", { timeout: 240_000 }, async () => {
+    // the decisions topic is relayed by all three; the authz-service's relay takes it only once its
+    // events are 10 s old (gatherMs), so with the other two down it must still do so
+    const runDir = path.join(path.dirname(findStackFile()), 'run');
+    const pids = ['token-service', 'login-service'].map((name) => Number(readFileSync(path.join(runDir, `${name}.pid`), 'utf8').trim()));
+    const pool = new Pool({ connectionString: stack.postgres.url, max: 1 });
+    try {
+      for (const pid of pids) process.kill(pid, 'SIGTERM');
+      await waitFor('the token- and login-service stopped', () => pids.every((pid) => !alive(pid)), 60_000, 100);
+      const res = await api.check(`relay-${uniqueSuffix()}`, 'has_access', service);
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      const published = await waitFor('the decision published by the authz-service alone', async () => {
+        const { rows } = await pool.query<{ waited_ms: number | null }>(
+          `SELECT (extract(epoch FROM published_at - created_at) * 1000)::float8 AS waited_ms FROM outbox_event WHERE topic = $1 AND event->'data'->>'decision_id' = $2`,
+          [TOPICS.authz, res.body.decision_id],
+        );
+        return rows[0]?.waited_ms ?? undefined;
+      }, 60_000, 250);
+      assert.ok(published < 30_000, `published ${published} ms after it was written`);
+    } finally {
+      await pool.end();
+      const start = runProjectScript('scripts/infra/services.sh', ['start']);
+      assert.equal(start.status, 0, start.stderr);
+    }
   });
 
   it('records all of 1,000 decisions answered while Kafka is stopped: each arrives once Kafka is back, none twice', { timeout: 300_000 }, async () => {
