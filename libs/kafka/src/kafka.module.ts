@@ -65,7 +65,7 @@ export interface KafkaModuleOptions {
   outboxRelay?: boolean | ServiceRelayOptions;
 }
 
-/** The options of a service's outbox relay: only its own topics, and the pause its module asks for. */
+/** The options of a service's outbox relay: only its own topics, and the pause and gathering its module asks for. */
 export function outboxRelayOptions(service: KafkaServicePrincipal, relay: true | ServiceRelayOptions): Pick<OutboxRelayOptions, 'topics'> & Partial<OutboxRelayOptions> {
   // only its own topics: the events of the others are theirs to publish (and Kafka would refuse them)
   const topics = topicsProducedBy(service);
