@@ -60,7 +60,7 @@ const ACTED_ON: ReadonlySet<string> = new Set(TOPICS_READ_BY_SERVICES);
 // Gathering audit-only events for 2 s: four relays (the token-service's workers, the login- and
 // authz-service) publish the decisions topic, each polling on its own, so a poll's batch was a
 // quarter of a pause's events. Taken once 2 s old, a batch holds 2 s of them whoever polls: the
-// pipeline behind the outbox (relays, Kafka, audit ingest, PostgreSQL) cost 0.41–0.50 ms of CPU
+// pipeline behind the outbox (relays, Kafka, audit ingest, PostgreSQL) cost 0.41–0.54 ms of CPU
 // per event instead of 0.60–0.69 at 1,000 events/s (bench/README.md, session 21). The price is
 // about 2 s more before a decision reaches the audit log; its durability is the outbox's, as before.
 const defaults: OutboxRelayOptions = {
