@@ -9,7 +9,7 @@ import { Pool } from 'pg';
 import { TOPICS } from '@fedgate/contracts';
 import { CloudEventConsumer, ConsumedPositions, operatorKafkaSettings, topicEndOffsets } from '@fedgate/kafka';
 import { findStackFile, readStackFile } from '@fedgate/stack';
-import { runProjectScript, stackAdmin, uniqueSuffix, waitFor } from '@fedgate/testing';
+import { processAlive, runProjectScript, stackAdmin, uniqueSuffix, waitFor } from '@fedgate/testing';
 import { authzApi, freshRunId, projectorWorks } from './authz-client.testing';
 
 const stack = readStackFile();
@@ -20,16 +20,6 @@ const admin = stackAdmin(stack);
 function infra(script: 'openfga' | 'kafka', action: 'start' | 'stop'): void {
   const result = runProjectScript(`scripts/infra/${script}.sh`, [action]);
   assert.equal(result.status, 0, `${script} ${action}: ${result.stderr}`);
-}
-
-/** Whether a process runs (signal 0 only asks). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 const ready = () => waitFor('authz-service ready', async () => (await fetch(`${stack.services.authz}/readyz`)).ok, 120_000, 250);
@@ -90,7 +80,7 @@ describe('authz-service fails closed', { timeout: 300_000 }, () => {
     const pool = new Pool({ connectionString: stack.postgres.url, max: 1 });
     try {
       for (const pid of pids) process.kill(pid, 'SIGTERM');
-      await waitFor('the token- and login-service stopped', () => pids.every((pid) => !alive(pid)), 60_000, 100);
+      await waitFor('the token- and login-service stopped', () => pids.every((pid) => !processAlive(pid)), 60_000, 100);
       const res = await api.check(`relay-${uniqueSuffix()}`, 'has_access', service);
       assert.equal(res.status, 200, JSON.stringify(res.body));
       const published = await waitFor('the decision published by the authz-service alone', async () => {
