@@ -169,10 +169,19 @@ const auditedRulesOut = (audited, nothing, targetMs) =>
 
 const clientLag = (loop) => loop.sendLag99 ?? loop.lag99;
 
-/** What the audited loop says of a p99 target, as the tail of its line. */
-export function auditedVerdict(audited, nothing, targetMs) {
-  if (auditedRulesOut(audited, nothing, targetMs)) return ': out of reach here now for any service at this audit event cost';
-  if (audited.p99 > targetMs && clientLag(audited) > targetMs) return `: rules nothing out, the bench's own sends ran ${clientLag(audited).toFixed(2)} ms late at p99 in that loop`;
+/** `text` after `prefix`, or '' when there is no text. */
+export const prefixed = (prefix, text) => (text ? prefix + text : '');
+
+/**
+ * What the audited loop says of a p99 target (a phrase for the caller to append, '' when nothing):
+ * `met` is whether the service met the target in its own loop, in which case a miss of the audited
+ * loop measured a disturbance of that loop, not a limit.
+ */
+export function auditedVerdict(audited, nothing, targetMs, met) {
+  if (audited.p99 <= targetMs) return '';
+  if (met) return 'missed it in that loop while the service met it in its own: a disturbed loop, not a limit';
+  if (auditedRulesOut(audited, nothing, targetMs)) return 'out of reach here now for any service at this audit event cost';
+  if (clientLag(audited) > targetMs) return `rules nothing out, the bench's own sends ran ${clientLag(audited).toFixed(2)} ms late at p99 in that loop`;
   return '';
 }
 
@@ -255,7 +264,7 @@ export function openLoopVerdicts({ rate, cached, uncached, openfga, nothing, aud
         (audited === undefined || audited.skipped
           ? ''
           : `\n        — the do-nothing server writing each answer's audit event the same way, the stack's pipeline carrying them, in its loop: p99 ${ms(audited.p99)} ${answered(audited)}` +
-            auditedVerdict(audited, nothing, cachedP99Ms)) +
+            prefixed(': ', auditedVerdict(audited, nothing, cachedP99Ms, cached.p99 <= cachedP99Ms && cached.errors === 0))) +
         budget(cached, `the do-nothing server in its loop: ${nothingLoop.toFixed(0)}%, the client included`),
       cached.p99 <= cachedP99Ms && cached.errors === 0,
     ],
