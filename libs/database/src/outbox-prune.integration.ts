@@ -2,10 +2,12 @@
 // age and delete rows, so they never touch the stack's own outbox.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Pool, type QueryResult } from 'pg';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { Pool, QueryResult } from 'pg';
 import { FedgateEvent, TOPICS, createCloudEvent } from '@fedgate/contracts';
-import { ScratchDatabase, createScratchDatabase, uniqueSuffix } from '@fedgate/testing';
+import { ScratchDatabase, createScratchDatabase, uniqueSuffix, waitFor } from '@fedgate/testing';
 import { OutboxStore } from './outbox.store';
+import { createResilientPool } from './prisma.service';
 
 const HOUR = 3_600_000;
 
@@ -23,7 +25,8 @@ describe('OutboxStore.prunePublished (scratch database)', () => {
 
   before(async () => {
     scratch = await createScratchDatabase(process.env.FEDGATE_DATABASE_URL ?? '', `fedgate_prune_${uniqueSuffix()}`);
-    pool = new Pool({ connectionString: scratch.databaseUrl, max: 4 });
+    // the services' pool: a session PostgreSQL ends (the stall timeout below) must not end the process
+    pool = createResilientPool({ connectionString: scratch.databaseUrl, max: 4 });
   }, { timeout: 180_000 });
 
   after(async () => {
@@ -126,7 +129,7 @@ describe('OutboxStore.prunePublished (scratch database)', () => {
     const events = [...systemEvents(3), ...ownershipEvents(1)];
     await store.appendNow(events);
     const published: string[] = [];
-    assert.equal(await store.relayBatch(10, async (entries) => void published.push(...entries.map((e) => e.id))), 4);
+    assert.equal(await store.relayBatch(async (entries) => void published.push(...entries.map((e) => e.id)), { limit: 10 }), 4);
     assert.deepEqual(published, idsOf(events));
     assert.equal(await store.prunePublished({ retentionMs: HOUR, batchSize: 10 }), 0, 'published just now');
     assert.equal(await store.prunePublished({ retentionMs: 0, batchSize: 10 }), 3);
@@ -140,15 +143,15 @@ describe('OutboxStore.prunePublished (scratch database)', () => {
     const ownership = ownershipEvents(2);
     await store.appendNow([system[0], ownership[0], system[1], ownership[1], system[2]]);
     const taken: string[] = [];
-    assert.equal(await store.relayBatch(10, async (entries) => void taken.push(...entries.map((e) => e.id)), [TOPICS.ownership]), 2);
+    assert.equal(await store.relayBatch(async (entries) => void taken.push(...entries.map((e) => e.id)), { limit: 10, topics: [TOPICS.ownership] }), 2);
     assert.deepEqual(taken, idsOf(ownership), 'the ownership events, in order, and nothing else');
-    assert.equal(await store.relayBatch(10, async (entries) => void taken.push(...entries.map((e) => e.id)), [TOPICS.ownership]), 0);
+    assert.equal(await store.relayBatch(async (entries) => void taken.push(...entries.map((e) => e.id)), { limit: 10, topics: [TOPICS.ownership] }), 0);
     // while one relay publishes a topic, another relay of that topic takes nothing (its order is kept)
     assert.equal(
-      await store.relayBatch(10, async (entries) => {
-        assert.equal(await store.relayBatch(10, async () => assert.fail('a second relay of the topic must wait'), [TOPICS.system]), 0);
+      await store.relayBatch(async (entries) => {
+        assert.equal(await store.relayBatch(async () => assert.fail('a second relay of the topic must wait'), { limit: 10, topics: [TOPICS.system] }), 0);
         taken.push(...entries.map((e) => e.id));
-      }, [TOPICS.system]),
+      }, { limit: 10, topics: [TOPICS.system] }),
       3,
     );
     assert.deepEqual(taken.slice(2), idsOf(system));
@@ -165,10 +168,10 @@ describe('OutboxStore.prunePublished (scratch database)', () => {
     // one relay sends the system topic (as the token-service's relay sends decisions) while the
     // authz-service's relay, woken by an ownership write, polls both
     assert.equal(
-      await store.relayBatch(10, async (entries) => {
-        assert.equal(await store.relayBatch(10, async (es) => void other.push(...es.map((e) => e.id)), [TOPICS.system, TOPICS.ownership]), 2);
+      await store.relayBatch(async (entries) => {
+        assert.equal(await store.relayBatch(async (es) => void other.push(...es.map((e) => e.id)), { limit: 10, topics: [TOPICS.system, TOPICS.ownership] }), 2);
         taken.push(...entries.map((e) => e.id));
-      }, [TOPICS.system]),
+      }, { limit: 10, topics: [TOPICS.system] }),
       2,
     );
     assert.deepEqual(other, idsOf(ownership), 'the ownership events now, and none of the system topic another relay holds');
@@ -183,7 +186,7 @@ describe('OutboxStore.prunePublished (scratch database)', () => {
     const ownership = ownershipEvents(1);
     await store.appendNow([young[0], ownership[0], young[1]]);
     const taken: string[] = [];
-    const take = () => store.relayBatch(10, async (entries) => void taken.push(...entries.map((e) => e.id)), [TOPICS.system, TOPICS.ownership], 60_000);
+    const take = () => store.relayBatch(async (entries) => void taken.push(...entries.map((e) => e.id)), { limit: 10, topics: [TOPICS.system, TOPICS.ownership], gatherMs: 60_000 });
     assert.equal(await take(), 1);
     assert.deepEqual(taken, idsOf(ownership), 'the ownership event now; the system events wait');
     assert.equal(await take(), 0, 'still gathering: no system event is a minute old');
@@ -194,6 +197,51 @@ describe('OutboxStore.prunePublished (scratch database)', () => {
     assert.equal(await take(), 3);
     assert.deepEqual(taken.slice(1), idsOf([...young, ...later]));
     assert.equal(await take(), 0);
+  });
+
+  it('a relay frozen mid-batch holds its topics only stallTimeoutMs: then the next relay takes them', async () => {
+    await clear();
+    const store = new OutboxStore(pool);
+    const events = ownershipEvents(2);
+    await store.appendNow(events);
+    // the frozen relay took the batch and never finishes its send: to PostgreSQL, a stopped process
+    let tookIt!: () => void;
+    let thaw!: () => void;
+    const took = new Promise<void>((resolve) => (tookIt = resolve));
+    const thawed = new Promise<void>((resolve) => (thaw = resolve));
+    const frozen = store.relayBatch(async () => {
+      tookIt();
+      await thawed;
+    }, { limit: 10, topics: [TOPICS.ownership], stallTimeoutMs: 2000 });
+    await took;
+    const taken: string[] = [];
+    const next = () => store.relayBatch(async (entries) => void taken.push(...entries.map((e) => e.id)), { limit: 10, topics: [TOPICS.ownership] });
+    assert.equal(await next(), 0, 'the frozen relay holds the topic');
+    // without the stall timeout the lock stays until TCP gives up on the connection (hours)
+    await waitFor('the next relay to take the frozen relay\'s topic', async () => (await next()) > 0 || undefined, 20_000, 200);
+    assert.deepEqual(taken, idsOf(events), 'the events, in order');
+    thaw();
+    await assert.rejects(frozen, 'the frozen relay, woken, cannot mark what it sent: its session is gone');
+    const { rows } = await pool.query<{ unpublished: number }>('SELECT count(*) FILTER (WHERE published_at IS NULL)::int AS unpublished FROM outbox_event WHERE id = ANY($1::uuid[])', [idsOf(events)]);
+    assert.equal(rows[0]!.unpublished, 0);
+  });
+
+  it('keeps the batch of a live relay whose sends together take longer than stallTimeoutMs', async () => {
+    await clear();
+    const store = new OutboxStore(pool);
+    const events = ownershipEvents(1);
+    await store.appendNow(events);
+    // six slow sends of 0.5 s, the relay saying it is alive after each: 3 s in all against 2 s
+    const taken = await store.relayBatch(async (_entries, alive) => {
+      for (let send = 0; send < 6; send++) {
+        await delay(500);
+        await alive();
+      }
+    }, { limit: 10, topics: [TOPICS.ownership], stallTimeoutMs: 2000 });
+    assert.equal(taken, 1);
+    assert.equal((await remaining(events)).size, 1);
+    const { rows } = await pool.query<{ published: boolean }>('SELECT published_at IS NOT NULL AS published FROM outbox_event WHERE id = $1', [events[0]!.id]);
+    assert.equal(rows[0]!.published, true);
   });
 
   it('refuses options that would not bound or not make sense', async () => {

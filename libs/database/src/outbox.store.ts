@@ -36,6 +36,29 @@ export interface OutboxPruneOptions {
   signal?: AbortSignal;
 }
 
+/** How `OutboxStore.relayBatch` takes a batch. */
+export interface RelayBatchOptions {
+  /** Most events taken. */
+  limit: number;
+  /** The topics this relay publishes (all by default). */
+  topics?: readonly string[];
+  /**
+   * With > 0, the audit-only topics (no service reads them: not TOPICS_READ_BY_SERVICES) are
+   * taken only once the oldest event waiting in them is this old; until then only the others are.
+   */
+  gatherMs?: number;
+  /**
+   * Longest the batch's transaction may sit idle between two statements, i.e. during one send
+   * (PostgreSQL's idle_in_transaction_session_timeout, for this transaction only; 0: the server's).
+   * A relay frozen mid-batch (a stopped process, a paused VM, a lost network) then loses its
+   * session, and with it its topics' locks, after this; the next relay takes the topics. Without
+   * it they stay locked until TCP gives up on the connection, hours later, and a revocation or an
+   * ownership change waits that long. A live relay calls `alive` between sends, so only one send
+   * longer than this ends its batch (which is then taken again: at-least-once, as on a crash).
+   */
+  stallTimeoutMs?: number;
+}
+
 /**
  * The transactional outbox table. `append` takes the caller's transaction so an event is
  * stored if and only if the state change it describes is committed. The hot paths
@@ -81,14 +104,17 @@ export class OutboxStore {
    * The events `publish` answers as dead letters (refused by Kafka for good) move, in the same
    * transaction, to `outbox_dead_letter`, each with a `fedgate.outbox.dead_lettered.v1` alert
    * appended to the outbox: one bad event never holds up the others.
-   * With `gatherMs` > 0, the audit-only topics (no service reads them: not TOPICS_READ_BY_SERVICES)
-   * are taken only once the oldest event waiting in them is that old; until then only the others are.
+   * `publish` calls `alive` between its sends: the transaction may sit idle only `stallTimeoutMs`
+   * at a time (see RelayBatchOptions).
    * Answers how many were taken (0 also when other relays hold every topic's lock).
    */
-  async relayBatch(limit: number, publish: (entries: OutboxEntry[]) => Promise<DeadLetter[] | void>, topics: readonly string[] = TOPIC_NAMES, gatherMs = 0): Promise<number> {
+  async relayBatch(publish: (entries: OutboxEntry[], alive: () => Promise<void>) => Promise<DeadLetter[] | void>, options: RelayBatchOptions): Promise<number> {
+    const { limit, topics = TOPIC_NAMES, gatherMs = 0, stallTimeoutMs = 0 } = options;
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
+      // for this transaction only (is_local): 0 leaves the server's setting
+      if (stallTimeoutMs > 0) await client.query({ name: 'fedgate-outbox-relay-stall-timeout', text: "SELECT set_config('idle_in_transaction_session_timeout', $1, true)", values: [String(stallTimeoutMs)] });
       // Each topic's lock on its own: a topic another relay is publishing is left to it, and this
       // relay publishes the rest now (an ownership event must not wait for the next poll because
       // another service's relay holds the decisions topic).
@@ -113,7 +139,8 @@ export class OutboxStore {
           })).rows
         : [];
       if (rows.length > 0) {
-        const dead = (await publish(rows.map((r) => ({ id: r.id, seq: BigInt(r.seq), topic: r.topic, key: r.key, type: r.type, json: r.json })))) ?? [];
+        const alive = async () => void (await client.query({ name: 'fedgate-outbox-relay-alive', text: 'SELECT 1' }));
+        const dead = (await publish(rows.map((r) => ({ id: r.id, seq: BigInt(r.seq), topic: r.topic, key: r.key, type: r.type, json: r.json })), alive)) ?? [];
         if (dead.length > 0) await this.moveToDeadLetters(client, dead);
         // statement_timestamp, not now(): the transaction began before the Kafka send (see pruneCursor)
         await client.query({ name: 'fedgate-outbox-relay-mark', text: 'UPDATE outbox_event SET published_at = statement_timestamp() WHERE id = ANY($1::uuid[])', values: [rows.map((r) => r.id)] });

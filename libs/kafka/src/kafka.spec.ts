@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FedgateEvent, TOPICS, createCloudEvent, topicsProducedBy, type SerializedCloudEvent } from '@fedgate/contracts';
-import type { DeadLetter, OutboxEntry, OutboxPruneOptions, OutboxStore } from '@fedgate/database';
+import type { DeadLetter, OutboxEntry, OutboxPruneOptions, OutboxStore, RelayBatchOptions } from '@fedgate/database';
 import { waitFor } from '@fedgate/testing';
 import { cloudEventMessage, fromKafkaValue, serializedCloudEventMessage } from './cloud-event.serializer';
 import type { CloudEventPublisher } from './cloud-event.publisher';
@@ -70,10 +70,11 @@ class MemoryOutbox {
     return 0;
   }
   dead: DeadLetter[] = [];
-  async relayBatch(limit: number, publish: (entries: OutboxEntry[]) => Promise<DeadLetter[] | void>): Promise<number> {
-    const batch = this.pending.slice(0, limit);
+  alive = 0;
+  async relayBatch(publish: (entries: OutboxEntry[], alive: () => Promise<void>) => Promise<DeadLetter[] | void>, options: RelayBatchOptions): Promise<number> {
+    const batch = this.pending.slice(0, options.limit);
     if (batch.length === 0) return 0;
-    this.dead.push(...((await publish(batch)) ?? []));
+    this.dead.push(...((await publish(batch, async () => void this.alive++)) ?? []));
     this.pending = this.pending.slice(batch.length);
     return batch.length;
   }
@@ -89,6 +90,7 @@ describe('OutboxRelay', () => {
     assert.equal(await relay.relayOnce(), 4);
     assert.deepEqual(sends, [['t1', ['0', '1']], ['t2', ['2']], ['t1', ['3']]]);
     assert.equal(outbox.pending.length, 0);
+    assert.equal(outbox.alive, 3, 'the transaction is told the relay is alive after each send');
   });
 
   it('sends the events services act on (ownership, login) before the audit-only ones of the same batch, each topic in order', async () => {

@@ -39,6 +39,12 @@ export interface OutboxRelayOptions {
    * of the relays taking turns at it. Topics services read are taken at every poll.
    */
   gatherMs: number;
+  /**
+   * Longest a batch's transaction may wait on one send (RelayBatchOptions.stallTimeoutMs): a relay
+   * frozen mid-batch releases its topics to the other relays after this. Above the longest send
+   * kafkajs makes before it gives up (4 tries of at most 10 s, backoff between them).
+   */
+  stallTimeoutMs: number;
   /** Told about each event moved to the dead-letter table (a metric). */
   onDeadLetter?: (dead: DeadLetter) => void;
 }
@@ -74,6 +80,7 @@ const defaults: OutboxRelayOptions = {
   maxSendBytes: 32 * 1024,
   topics: TOPIC_NAMES,
   gatherMs: 2000,
+  stallTimeoutMs: 60_000,
 };
 
 /**
@@ -134,7 +141,8 @@ export class OutboxRelay {
 
   /** Publishes one batch now; throws when Kafka does not take it. */
   relayOnce(): Promise<number> {
-    return this.store.relayBatch(this.options.batchSize, (entries) => this.publishInOrder(entries), this.options.topics, this.options.gatherMs);
+    const { batchSize: limit, topics, gatherMs, stallTimeoutMs } = this.options;
+    return this.store.relayBatch((entries, alive) => this.publishInOrder(entries, alive), { limit, topics, gatherMs, stallTimeoutMs });
   }
 
   private async run(): Promise<void> {
@@ -173,15 +181,19 @@ export class OutboxRelay {
   // Consecutive events of one topic go in one send (at most maxSendBytes); each topic's events keep
   // the outbox order. Events that services act on go before the audit-only ones taken with them
   // (TOPICS_READ_BY_SERVICES): an ownership write then waits for no decision taken before it.
-  // Answers the events refused for good.
-  private async publishInOrder(taken: OutboxEntry[]): Promise<DeadLetter[]> {
+  // Answers the events refused for good. `alive` after each send: the batch's transaction is not idle
+  // for longer than one send (stallTimeoutMs).
+  private async publishInOrder(taken: OutboxEntry[], alive: () => Promise<void>): Promise<DeadLetter[]> {
     const acted = taken.filter((e) => ACTED_ON.has(e.topic));
     const entries = acted.length === 0 || acted.length === taken.length ? taken : [...acted, ...taken.filter((e) => !ACTED_ON.has(e.topic))];
     const dead: DeadLetter[] = [];
     let run: Array<{ entry: OutboxEntry; bytes: number }> = [];
     let runBytes = 0;
     const flush = async () => {
-      if (run.length > 0) await this.send(run, dead);
+      if (run.length > 0) {
+        await this.send(run, dead);
+        await alive();
+      }
       run = [];
       runBytes = 0;
     };
