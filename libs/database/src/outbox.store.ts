@@ -53,8 +53,9 @@ export interface RelayBatchOptions {
    * A relay frozen mid-batch (a stopped process, a paused VM, a lost network) then loses its
    * session, and with it its topics' locks, after this; the next relay takes the topics. Without
    * it they stay locked until TCP gives up on the connection, hours later, and a revocation or an
-   * ownership change waits that long. A live relay calls `alive` between sends, so only one send
-   * longer than this ends its batch (which is then taken again: at-least-once, as on a crash).
+   * ownership change waits that long. A live relay calls `alive` between sends (a round trip once
+   * a tenth of this has passed), so only a single send of nearly this long ends its batch (which is
+   * then taken again: at-least-once, as on a crash).
    */
   stallTimeoutMs?: number;
 }
@@ -139,7 +140,14 @@ export class OutboxStore {
           })).rows
         : [];
       if (rows.length > 0) {
-        const alive = async () => void (await client.query({ name: 'fedgate-outbox-relay-alive', text: 'SELECT 1' }));
+        // a round trip only once a tenth of the timeout has passed since the last statement: a
+        // healthy batch's sends take milliseconds and pay none, a slow one is never idle past the timeout
+        let lastStatement = performance.now();
+        const alive = async () => {
+          if (stallTimeoutMs <= 0 || performance.now() - lastStatement < stallTimeoutMs / 10) return;
+          await client.query({ name: 'fedgate-outbox-relay-alive', text: 'SELECT 1' });
+          lastStatement = performance.now();
+        };
         const dead = (await publish(rows.map((r) => ({ id: r.id, seq: BigInt(r.seq), topic: r.topic, key: r.key, type: r.type, json: r.json })), alive)) ?? [];
         if (dead.length > 0) await this.moveToDeadLetters(client, dead);
         // statement_timestamp, not now(): the transaction began before the Kafka send (see pruneCursor)
