@@ -32,6 +32,9 @@ process.once('message', ({ jwks, options }) => {
       res.end(body);
     });
   });
+  // idle keep-alive connections stay open as long as the services' (Fastify's default, 72 s; node's
+  // is 5 s): a loop after a settle would otherwise send on connections the server closed
+  server.keepAliveTimeout = 72_000;
   server.listen(port, '127.0.0.1', () => process.send({ port: server.address().port }));
   process.on('SIGTERM', () => server.close(() => process.exit(0)));
 });

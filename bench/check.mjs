@@ -26,11 +26,12 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { Pool, jsonClient, rawRequest, send, withNullServer } from './http-pool.mjs';
 import { parseArgs, shuffle } from './cli.mjs';
-import { settle } from './machine.mjs';
+import { outboxBacklog, settle } from './machine.mjs';
 import { registerRuns, requireOpenFgaAllows, storedRun } from './runs.mjs';
-import { idpKeys, signTokens, tokenShape } from './tokens.mjs';
-import { OPENFGA_PARTS, auditedOpenLoop, closedLoop, costSplit, describeCostSplit, describePhase, ms, openLoop, openLoopVerdicts, sumCpu, throughputBudget, uncachedCpuFloor } from './loops.mjs';
+import { builtLibraries, idpKeys, signTokens, tokenShape } from './tokens.mjs';
+import { OPENFGA_PARTS, auditedOpenLoop, closedLoop, costSplit, drainedLoop, describeCostSplit, describePhase, ms, openLoop, openLoopVerdicts, sumCpu, throughputBudget, uncachedCpuFloor } from './loops.mjs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const STATE = process.env.FEDGATE_STATE_DIR ?? path.join(process.cwd(), '.fedgate');
 // re-based on same-run limits (issue 19): the ceiling (a do-nothing HTTPS server, same client) and
@@ -105,13 +106,15 @@ async function main() {
   // ---- Fedgate -------------------------------------------------------------------------------------
   await closedLoop((i) => send(fedgatePool, warmToFedgate[i % warmToFedgate.length]), 2, concurrency);
   let next = 0;
-  const uncached = await closedLoop(() => send(fedgatePool, uncachedToFedgate[next++ % uncachedToFedgate.length]), Number(opts.seconds), concurrency);
+  // each Fedgate phase starts on an empty outbox and carries its own events' pipeline work (drainedLoop)
+  const backlog = outboxBacklog(builtLibraries(fileURLToPath(new URL('..', import.meta.url)), 'authz-service').require, stack.postgres.url);
+  const uncached = await drainedLoop(() => closedLoop(() => send(fedgatePool, uncachedToFedgate[next++ % uncachedToFedgate.length]), Number(opts.seconds), concurrency), backlog.pending);
   print(`uncached  Fedgate /v1/check over HTTPS, every question once (audit on)`, uncached);
   const uncachedRanOut = next > uncachedQs.length;
   if (uncachedRanOut) line(`          note: questions ran out (${next} asked, ${uncachedQs.length} distinct): some answers were cached; use more --runs`);
   const one = { flwr_aid: owner, relation: 'can_view', object: `run:${runs[0]}` };
   const oneToFedgate = checkAtFedgate(one);
-  const repeated = await closedLoop(() => send(fedgatePool, oneToFedgate), Number(opts['repeated-seconds']), concurrency);
+  const repeated = await drainedLoop(() => closedLoop(() => send(fedgatePool, oneToFedgate), Number(opts['repeated-seconds']), concurrency), backlog.pending);
   print('repeated  Fedgate /v1/check, one question (decision cache; audit on)', repeated);
   const ceiling = await withNullServer({ ca, maxSockets: concurrency + 8 }, async (nothing) => {
     await nothing.prewarm(concurrency);
@@ -122,7 +125,7 @@ async function main() {
 
   // the phases before leave a backlog (outbox relay, audit ingest of every decision): let the
   // machine digest it, or the open loop measures the backlog
-  const settled = await settle();
+  const settled = await settle({ pending: backlog.pending });
   line(`settle    waited ${settled.seconds.toFixed(0)} s for the machine to go quiet after the closed-loop phases (last second: this stack ${settled.stack}% of a core, the machine ${settled.busy}% busy)`);
   // OpenFGA's rate moves from run to run here: measure it again and hold Fedgate to the higher one
   const baseAgain = await measureBaseline();
@@ -189,6 +192,7 @@ async function main() {
   openfga.close();
   fedgatePool.close();
   openfgaPool.close();
+  await backlog.close();
   process.exitCode = verdicts.every((v) => v[2]) ? 0 : 2;
 }
 

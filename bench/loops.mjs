@@ -25,6 +25,29 @@ export async function closedLoop(send, seconds, inFlight) {
   return { ...summarize(latencies, elapsed, errors), cpu: cpuSplit(cpu0, cpuByPart(), elapsed) };
 }
 
+/**
+ * A closed loop (`loop()`) whose CPU split carries the whole cost of its own audit events: the
+ * stack is settled with its outbox empty before it starts, so no earlier phase's backlog runs in
+ * it, and the CPU after it, until the outbox is empty and the stack quiet again (relays, Kafka,
+ * the audit-service taking this loop's events: audit-only events wait up to 2 s in the outbox), is
+ * added, less the stack's idle rate over that drain (the quiet second it ended with). Still % of
+ * a core over the loop's own seconds, so CPU per answer is cpu / rate as before.
+ */
+export async function drainedLoop(loop, pending) {
+  await settle({ pending });
+  const x = await loop();
+  const before = cpuByPart();
+  const t0 = performance.now();
+  const quiet = await settle({ pending });
+  const drainSeconds = (performance.now() - t0) / 1000;
+  const cpu = new Map(x.cpu);
+  for (const [part, p] of cpuSplit(before, cpuByPart(), x.elapsed)) {
+    const idle = ((quiet.split.get(part) ?? 0) * drainSeconds) / x.elapsed;
+    cpu.set(part, (cpu.get(part) ?? 0) + Math.max(0, p - idle));
+  }
+  return { ...x, cpu, drainSeconds };
+}
+
 /** One request every 1/perSecond s whatever the answers do; latency from the scheduled time. */
 export async function openLoop(send, perSecond, seconds) {
   const count = Math.round(perSecond * seconds);
@@ -105,7 +128,9 @@ export function describePhase(title, x) {
   const main = x.mainThread ? `\n          main thread of ${x.mainThread.part} (pid ${x.mainThread.pid}): ran ${x.mainThread.ranPct.toFixed(0)}% of the loop, waited ${x.mainThread.waitedPct.toFixed(0)}% for a core` : '';
   // an open loop's own part of that tail: the client sending late
   const lag = x.sendLag99 === undefined ? '' : `\n          this bench's sends: p99 ${ms(x.sendLag99)} behind their scheduled time (inside the latencies above)`;
-  return (x.cpu ? `${head}\n          cpu: ${describeCpuSplit(x.cpu)}${main}` : head + main) + lag;
+  // a drained loop's CPU holds the pipeline's work on its events after it
+  const drain = x.drainSeconds === undefined ? '' : ` (with the ${x.drainSeconds.toFixed(1)} s after the loop in which the pipeline took its events)`;
+  return (x.cpu ? `${head}\n          cpu: ${describeCpuSplit(x.cpu)}${drain}${main}` : head + main) + lag;
 }
 
 /** Parts of a CPU split that are not this stack's work: other stacks on the machine, the benches' own limit servers. */

@@ -40,12 +40,15 @@ export function threadSchedstat(pid, tid = pid) {
  * Waits (at most 120 s) until this stack (its services, PostgreSQL, OpenFGA, Kafka; not other
  * stacks on the shared machine, nor this bench) uses under 30% of one core (what it takes idle: Kafka clients, the paced chain check) for a second: the
  * backlog of the phases before (outbox relays, the audit-service's ingest) is digested.
- * `busy`: the whole machine's % in that last second, for the record.
+ * With `pending` (outboxBacklog's), also until no event waits unpublished in the outbox.
+ * `busy`: the whole machine's % in that last second, for the record; `split`: that second's cpuSplit.
  */
-export async function settle() {
+export async function settle({ pending } = {}) {
   const t0 = performance.now();
   let busy = 100;
   let stack = 100;
+  let split = new Map();
+  let waiting = 0;
   while (performance.now() - t0 < 120_000) {
     const a = machineTicks();
     const parts = cpuByPart();
@@ -53,11 +56,26 @@ export async function settle() {
     const b = machineTicks();
     if (!a || !b || !parts) break;
     busy = Math.round((1 - (b.idle - a.idle) / (b.total - a.total)) * 100);
-    const split = cpuSplit(parts, cpuByPart(), 1);
+    split = cpuSplit(parts, cpuByPart(), 1);
     stack = Math.round([...split].filter(([part]) => !['outside this stack', 'limit server', 'bench'].includes(part)).reduce((sum, [, p]) => sum + p, 0));
-    if (stack < 30) break;
+    // a quiet stack may still hold events in the outbox (audit-only ones wait there up to gatherMs)
+    waiting = pending ? await pending() : 0;
+    if (stack < 30 && waiting === 0) break;
   }
-  return { seconds: (performance.now() - t0) / 1000, busy, stack };
+  return { seconds: (performance.now() - t0) / 1000, busy, stack, split, waiting };
+}
+
+/**
+ * How many events wait in the stack's outbox, unpublished (for `settle`'s `pending`), on a small
+ * pg pool of the built services' `pg`; `close()` ends it.
+ */
+export function outboxBacklog(require, databaseUrl) {
+  const { Pool } = require('pg');
+  const pool = new Pool({ connectionString: databaseUrl, max: 1 });
+  return {
+    pending: async () => (await pool.query('SELECT count(*)::int AS n FROM outbox_event WHERE published_at IS NULL')).rows[0].n,
+    close: () => pool.end(),
+  };
 }
 
 /**

@@ -19,6 +19,9 @@ const server = https.createServer({ key: readFileSync(path.join(state, 'tls/serv
     res.end(body);
   });
 });
+// idle keep-alive connections stay open as long as the services' (Fastify's default, 72 s; node's
+// is 5 s): a loop after a settle would otherwise send on connections the server closed
+server.keepAliveTimeout = 72_000;
 server.listen(port, '127.0.0.1', () => {
   const { port: bound } = server.address();
   if (process.send) process.send({ port: bound });

@@ -19,8 +19,8 @@
 // closed loop against a do-nothing HTTPS server, which bounds the ratio targets) and the `floor`
 // line (the rate phase against it); --phases: run only some phases (for profiling).
 import { Pool, send, withAuditedServer, withBareVerifier, withNullServer } from './http-pool.mjs';
-import { cpuByPart, cpuSplit, machineTicks, settle } from './machine.mjs';
-import { auditedVerdict, prefixed, throughputBudget } from './loops.mjs';
+import { cpuByPart, cpuSplit, machineTicks, outboxBacklog, settle } from './machine.mjs';
+import { auditedVerdict, drainedLoop, prefixed, throughputBudget } from './loops.mjs';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -140,13 +140,15 @@ async function main() {
     await agent.prewarm(concurrency);
     await closedLoop(agent, warm, concurrency, 60, null); // JIT, connections
   }
-  const d = phases.has('distinct') ? await closedLoop(agent, distinct, concurrency, seconds, serverPid) : skipped;
+  // each phase starts on an empty outbox and its cost split carries its own events' pipeline work (drainedLoop)
+  const backlog = outboxBacklog(require, stack.postgres.url);
+  const d = phases.has('distinct') ? await drainedLoop(() => closedLoop(agent, distinct, concurrency, seconds, serverPid), backlog.pending) : skipped;
   if (!d.skipped) printRun(`distinct  HTTPS keep-alive, ${concurrency} in flight, every token once`, d);
   if (!d.skipped && d.exhausted && d.elapsed < 3) line(`          note: the tokens ran out after ${d.elapsed.toFixed(1)} s; use --distinct-tokens ${Math.ceil(d.rate * seconds)} for a ${seconds} s phase`);
   const repeatedRequest = verifyRequest(repeated);
   const repeatList = { length: Infinity, at: () => repeatedRequest };
   if (phases.has('repeated')) await postVerify(agent, repeated); // cached from now on: every measured request is a hit
-  const r = phases.has('repeated') ? await closedLoop(agent, repeatList, concurrency, Number(args['repeated-seconds']), serverPid) : skipped;
+  const r = phases.has('repeated') ? await drainedLoop(() => closedLoop(agent, repeatList, concurrency, Number(args['repeated-seconds']), serverPid), backlog.pending) : skipped;
   if (!r.skipped) printRun(`repeated  HTTPS keep-alive, ${concurrency} in flight, one token (cache hit)`, r);
 
   // ---- 3b. the HTTPS ceiling: the same closed loop against a server that does nothing ---------
@@ -176,7 +178,7 @@ async function main() {
   // The phases before leave a backlog (outbox relay, the audit-service ingesting every event):
   // measuring the floor or the rate while the machine digests it would measure the backlog.
   if (phases.has('rate')) {
-    const settled = await settle();
+    const settled = await settle({ pending: backlog.pending });
     line(`settle    waited ${settled.seconds.toFixed(0)} s for the machine to go quiet after the earlier phases (last second: this stack ${settled.stack}% of a core, the machine ${settled.busy}% busy)`);
   }
   let floor;
@@ -193,11 +195,11 @@ async function main() {
     const verified = { account: check.body.account, access_token_hash: createHash('sha256').update(atRate[0]).digest('hex'), scope: check.body.scope ?? '', expires_at: check.body.expires_at, method: 'jwt', cached: false, origin: { client_id: stack.service_name, source_ip: '127.0.0.1' } };
     audited = await withAuditedServer({ databaseUrl: stack.postgres.url, type: 'fedgate.token.verified.v1', data: verified }, { ca, maxSockets: 256 }, async (auditedPool, { pid }) => {
       await openLoop(auditedPool, rateWarm, rate, null);
-      await settle(); // the warm-up's events through the pipeline first
+      await settle({ pending: backlog.pending }); // the warm-up's events through the pipeline first
       return openLoop(auditedPool, atRate, rate, pid);
     });
     line(`audited   the same open loop against that server writing each answer's audit event through the outbox (bench/audited-server.mjs), the stack's pipeline carrying them: p50 ${ms(audited.p50)} p99 ${ms(audited.p99)} max ${ms(audited.max)}, errors ${audited.errors}${fmtErrors(audited)}; bench send lag p99 ${ms(audited.lag99)}; ${cpuText(audited, 'audited server')}`);
-    await settle();
+    await settle({ pending: backlog.pending });
   }
   if (phases.has('rate')) {
     await openLoop(agent, rateWarm, rate, null);
@@ -235,6 +237,7 @@ async function main() {
       `${rate}/s p99 ${ms(o.p99)} | errors ${d.errors + r.errors + o.errors} | ${passed}/3 targets pass | nproc ${os.availableParallelism()} node ${process.version} | CPU steal ${whole.steal ?? '?'}% | ${((performance.now() - startedAt) / 1000).toFixed(0)} s`,
   );
   agent.close();
+  await backlog.close();
   process.exitCode = passed === 3 ? 0 : 2;
 }
 
@@ -449,7 +452,8 @@ function defaultServerPid() {
 function printRun(title, x, server = 'token-service') {
   line(
     `${title}: ${x.requests} requests in ${x.elapsed.toFixed(2)} s${x.exhausted && Number.isFinite(x.requests) ? ' (all tokens used)' : ''} → ` +
-      `${fmtRate(x.rate)} req/s, p50 ${ms(x.p50)} p99 ${ms(x.p99)} max ${ms(x.max)}, errors ${x.errors}${fmtErrors(x)}, ${cpuText(x, server)}`,
+      `${fmtRate(x.rate)} req/s, p50 ${ms(x.p50)} p99 ${ms(x.p99)} max ${ms(x.max)}, errors ${x.errors}${fmtErrors(x)}, ${cpuText(x, server)}` +
+      (x.drainSeconds === undefined ? '' : `\n          (the budget lines count its events' pipeline work in the ${x.drainSeconds.toFixed(1)} s after it too)`),
   );
 }
 
