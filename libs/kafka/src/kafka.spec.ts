@@ -273,4 +273,36 @@ describe('kafkajs, as patched (patches/kafkajs+2.2.4.patch)', () => {
     clearTimeout(timer as NodeJS.Timeout); // unpatched, the loop would keep this test's process alive
     assert.equal(timer, null);
   });
+
+  // The Encoder takes unzeroed buffers (Buffer.allocUnsafe: 15 µs a record became 9). Unzeroed memory
+  // may hold anything the process had there; none of it may reach Kafka. Encoded once over buffers
+  // full of 0xAA, a whole produce request must be byte for byte the one encoded over zeroed buffers.
+  it('an encoded produce request holds only the bytes written, whatever the buffers held before', async () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const produce = require('kafkajs/src/protocol/requests/produce/v3/request') as (r: object) => { encode(): Promise<unknown> };
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const frame = require('kafkajs/src/protocol/request') as (r: object) => Promise<{ buffer: Buffer }>;
+    const event = createCloudEvent({ type: 'fedgate.system.test.v1', source: '/fedgate/tests', data: { message: 'é'.repeat(700) } });
+    const messages = Array.from({ length: 40 }, (_, i) => ({ ...serializedCloudEventMessage({ id: String(i), type: event.type, key: `subject-${i}`, json: JSON.stringify(event) }), timestamp: 1_700_000_000_000 + i }));
+    const request = () => produce({ acks: -1, timeout: 10_000, topicData: [{ topic: 't', partitions: [{ partition: 0, firstSequence: 0, messages }] }] });
+    const encodeOver = async (fill: number) => {
+      const allocUnsafe = Buffer.allocUnsafe;
+      let calls = 0;
+      Buffer.allocUnsafe = (size: number) => {
+        calls++;
+        return Buffer.alloc(size, fill);
+      };
+      try {
+        const { buffer } = await frame({ correlationId: 7, clientId: 'test', request: request() });
+        return { bytes: Buffer.from(buffer), calls };
+      } finally {
+        Buffer.allocUnsafe = allocUnsafe;
+      }
+    };
+    const zeroed = await encodeOver(0);
+    const dirty = await encodeOver(0xaa);
+    assert.ok(dirty.calls > 40, `the Encoder takes its buffers from Buffer.allocUnsafe (${dirty.calls} calls)`);
+    assert.ok(zeroed.bytes.length > 40 * 700);
+    assert.ok(dirty.bytes.equals(zeroed.bytes), 'no byte of the buffers before the encoding is in the request');
+  });
 });
