@@ -5,18 +5,15 @@
 // membership): 6 s after the kill (FEDGATE_AUDIT_SESSION_TIMEOUT_MS's default), however fast
 // the restart was.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { IntegrityResponse } from '@fedgate/contracts';
 import { auditServiceConfigSchema } from '@fedgate/service-config';
 import { findStackFile, readStackFile } from '@fedgate/stack';
 import { TOPICS } from '@fedgate/contracts';
-import { processAlive, runProjectScript, uniqueSuffix, waitFor, withPg } from '@fedgate/testing';
+import { processAlive, runProjectScript, stackPid, uniqueSuffix, waitFor, withPg } from '@fedgate/testing';
 import { getJson, publishEvents, systemTestEvents, testAdmin, testProducer } from './audit-test-support';
 
 const stack = readStackFile();
-const pidFile = path.join(path.dirname(findStackFile()), 'run', 'audit-service.pid');
 const TOTAL = 10_000;
 const CHUNK = 500;
 // the audit service's consumer group (FEDGATE_AUDIT_CONSUMER_GROUP's default)
@@ -66,7 +63,7 @@ describe('audit-service killed during ingest', () => {
         }
       })();
       await waitFor('ingest to be under way', async () => (await stored(subject)).rows >= 1000, 60_000, 20);
-      const pid = Number(readFileSync(pidFile, 'utf8').trim());
+      const pid = stackPid(findStackFile(), 'audit-service');
       process.kill(pid, 'SIGKILL');
       const killedAt = Date.now();
       killed = true;

@@ -2,14 +2,12 @@
 // allow; Kafka stopped during 1,000 checks → every decision event arrives once it is back; the
 // other services' relays stopped → its own relay still publishes its decisions.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Pool } from 'pg';
 import { TOPICS } from '@fedgate/contracts';
 import { CloudEventConsumer, ConsumedPositions, operatorKafkaSettings, topicEndOffsets } from '@fedgate/kafka';
 import { findStackFile, readStackFile } from '@fedgate/stack';
-import { processAlive, runProjectScript, stackAdmin, uniqueSuffix, waitFor } from '@fedgate/testing';
+import { processAlive, runProjectScript, stackAdmin, stackPid, uniqueSuffix, waitFor } from '@fedgate/testing';
 import { authzApi, freshRunId, projectorWorks } from './authz-client.testing';
 
 const stack = readStackFile();
@@ -75,8 +73,7 @@ describe('authz-service fails closed', { timeout: 300_000 }, () => {
   it("publishes its decisions with the token- and login-service's relays stopped, which otherwise take them first", { timeout: 240_000 }, async () => {
     // the decisions topic is relayed by all three; the authz-service's relay takes it only once its
     // events are 10 s old (gatherMs), so with the other two down it must still do so
-    const runDir = path.join(path.dirname(findStackFile()), 'run');
-    const pids = ['token-service', 'login-service'].map((name) => Number(readFileSync(path.join(runDir, `${name}.pid`), 'utf8').trim()));
+    const pids = ['token-service', 'login-service'].map((name) => stackPid(findStackFile(), name));
     const pool = new Pool({ connectionString: stack.postgres.url, max: 1 });
     try {
       for (const pid of pids) process.kill(pid, 'SIGTERM');

@@ -4,16 +4,13 @@
 // answered 200 is in the audit log.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { after, describe, it } from 'node:test';
 import { sha256Hex } from '@fedgate/contracts';
 import { findStackFile, readStackFile } from '@fedgate/stack';
-import { deviceLogin, postJson, processAlive, runProjectScript, uniqueSuffix, waitFor, withPg } from '@fedgate/testing';
+import { deviceLogin, postJson, processAlive, runProjectScript, stackPid, uniqueSuffix, waitFor, withPg } from '@fedgate/testing';
 
 const stack = readStackFile();
-const runDir = path.join(path.dirname(findStackFile()), 'run');
 const TOTAL = 1500;
 const OUTAGE_AFTER = 300;
 const OUTAGE_MS = 10_000;
@@ -27,7 +24,7 @@ function postgres(action: 'start' | 'stop'): void {
 function stackProcesses(): Map<string, number> {
   const pids = new Map<string, number>();
   for (const name of ['login-service', 'token-service', 'authz-service', 'audit-service', 'dev-idp', 'kafka', 'openfga']) {
-    const pid = Number(readFileSync(path.join(runDir, `${name}.pid`), 'utf8').trim());
+    const pid = stackPid(findStackFile(), name);
     pids.set(name, pid);
     let children = '';
     try {

@@ -8,7 +8,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { readStackFile } from '@fedgate/stack';
-import { parseEnvFile, repoRoot, waitFor } from '@fedgate/testing';
+import { parseEnvFile, repoRoot, stackPid, waitFor } from '@fedgate/testing';
 
 const root = repoRoot();
 const state = process.env.FEDGATE_STATE_DIR ?? path.join(root, '.fedgate');
@@ -83,9 +83,8 @@ describe('the local stack (npm run stack)', () => {
     // nice is field 19 of /proc/PID/stat; with autogroups the session's own nice is what ranks it
     const niceOf = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[16]);
     const groupNiceOf = (pid: number) => (existsSync(`/proc/${pid}/autogroup`) ? Number(/nice (-?\d+)/.exec(readFileSync(`/proc/${pid}/autogroup`, 'utf8'))![1]) : undefined);
-    const pidOf = (name: string) => Number(readFileSync(path.join(state, 'run', `${name}.pid`), 'utf8').trim());
     for (const [name, expected] of [['kafka', background], ['audit-service', background], ['authz-service', 0], ['token-service', 0], ['login-service', 0]] as const) {
-      const pid = pidOf(name);
+      const pid = stackPid(path.join(state, 'stack.json'), name);
       assert.equal(niceOf(pid), expected, `${name}: nice`);
       const group = groupNiceOf(pid);
       if (group !== undefined) assert.equal(group, expected, `${name}: its autogroup's nice`);

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createServer, type AddressInfo } from 'node:net';
 import { Client } from 'pg';
@@ -191,6 +191,11 @@ export async function startServiceProcess(service: 'login-service' | 'token-serv
     }
   }
   return { base, stop };
+}
+
+/** The pid of a process the stack runs (a service, `kafka`, `openfga`, `dev-idp`): its pid file in the run directory beside `stackFile` (findStackFile()). */
+export function stackPid(stackFile: string, name: string): number {
+  return Number(readFileSync(path.join(path.dirname(stackFile), 'run', `${name}.pid`), 'utf8').trim());
 }
 
 /** Whether a process with this pid exists (signal 0). */
