@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { FedgateEvent, TOPICS, createCloudEvent, topicsProducedBy, type SerializedCloudEvent } from '@fedgate/contracts';
 import type { DeadLetter, OutboxEntry, OutboxPruneOptions, OutboxStore, RelayBatchOptions } from '@fedgate/database';
@@ -304,6 +305,25 @@ describe('kafkajs, as patched (patches/kafkajs+2.2.4.patch)', () => {
     assert.ok(dirty.calls > 40, `the Encoder takes its buffers from Buffer.allocUnsafe (${dirty.calls} calls)`);
     assert.ok(zeroed.bytes.length > 40 * 700);
     assert.ok(dirty.bytes.equals(zeroed.bytes), 'no byte of the buffers before the encoding is in the request');
+  });
+
+  // The patches change how kafkajs builds a request, never its bytes: a fixed produce request must
+  // encode exactly as unpatched kafkajs 2.2.4 encodes it (36,516 bytes, this SHA-256).
+  it('encodes a produce request byte for byte as unpatched kafkajs 2.2.4 does', async () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const produce = require('kafkajs/src/protocol/requests/produce/v3/request') as (r: object) => { encode(): Promise<unknown> };
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const frame = require('kafkajs/src/protocol/request') as (r: object) => Promise<{ buffer: Buffer }>;
+    const json = JSON.stringify({ specversion: '1.0', id: '0b8f7a8e-5d0c-4a43-9a6e-3f1d2c4b5a69', source: '/fedgate/tests', type: 'fedgate.system.test.v1', time: '2026-12-07T00:00:00.000Z', subject: 's', data: { message: 'é'.repeat(300) } });
+    const messages = Array.from({ length: 40 }, (_, i) => ({
+      key: `subject-${i}`,
+      value: json,
+      headers: { 'content-type': 'application/cloudevents+json; charset=UTF-8', ce_id: String(i), ce_type: 'fedgate.system.test.v1' },
+      timestamp: 1_700_000_000_000 + i * 997,
+    }));
+    const { buffer } = await frame({ correlationId: 7, clientId: 'test', request: produce({ acks: -1, timeout: 10_000, topicData: [{ topic: 't', partitions: [{ partition: 0, firstSequence: 0, messages }] }] }) });
+    assert.equal(buffer.length, 36_516);
+    assert.equal(createHash('sha256').update(buffer).digest('hex'), 'f7a17d2b62008408c969ec175d689ec2ec2039942b4d018e63cdfdb24d423341');
   });
 
   // The key's partition (murmur2, as Java clients) is what keeps one subject's events in order. The patch
