@@ -9,15 +9,13 @@
 // never shows them as a service's decisions. Forked by bench/http-pool.mjs `withAuditedServer`,
 // which sends { databaseUrl, type, data } (the event's type and data; a decision gets a fresh
 // decision_id each time) as the first IPC message.
-import https from 'node:https';
-import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { builtLibraries } from './tokens.mjs';
+import { createLimitServer } from './limit-server.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const state = process.env.FEDGATE_STATE_DIR ?? path.join(root, '.fedgate');
 const port = Number(process.argv[2] ?? 0);
 const AUDITED_SERVER_SOURCE = '/fedgate/bench/audited-server';
 
@@ -30,7 +28,7 @@ process.once('message', ({ databaseUrl, type, data }) => {
   const audit = new OutboxGroupWriter(new OutboxStore(pool));
   const ok = JSON.stringify({ allowed: true, account: data.account ?? { flwr_aid: data.flwr_aid } });
   const eventData = type === 'fedgate.authz.decision.v1' ? () => ({ ...data, decision_id: randomUUID() }) : () => data;
-  const server = https.createServer({ key: readFileSync(path.join(state, 'tls/server-key.pem')), cert: readFileSync(path.join(state, 'tls/server.pem')) }, (req, res) => {
+  const server = createLimitServer((req, res) => {
     req.resume();
     req.on('end', async () => {
       let status = 200;
@@ -45,9 +43,6 @@ process.once('message', ({ databaseUrl, type, data }) => {
       res.end(body);
     });
   });
-  // idle keep-alive connections stay open as long as the services' (Fastify's default, 72 s; node's
-  // is 5 s): a loop after a settle would otherwise send on connections the server closed
-  server.keepAliveTimeout = 72_000;
   server.listen(port, '127.0.0.1', () => process.send({ port: server.address().port }));
   process.on('SIGTERM', () => server.close(() => pool.end().then(() => process.exit(0))));
 });

@@ -64,7 +64,7 @@ const rate = Number(opts.rate);
 const rateSeconds = Number(opts['rate-seconds']);
 const PERMISSIONS = ['can_view', 'can_stop', 'can_read_logs', 'can_pull_artifacts'];
 // the service's verification rules (libs/token-verification), from the built library when present
-const { require: requireBuilt, tryRequire, algorithms: ALGORITHMS, clockTolerance: CLOCK_TOLERANCE } = builtLibraries(ROOT, 'authz-service');
+const { tryRequire, algorithms: ALGORITHMS, clockTolerance: CLOCK_TOLERANCE } = builtLibraries(ROOT, 'authz-service');
 
 main().catch((err) => {
   console.error(`bench/authorize: ${err.stack ?? err}`);
@@ -178,7 +178,7 @@ async function main() {
   // ---- Fedgate ------------------------------------------------------------------------------------
   await closedLoop((i) => send(pool, warmToFedgate[i % warmToFedgate.length]), 2, concurrency);
   // each Fedgate phase starts on an empty outbox and carries its own events' pipeline work (drainedLoop)
-  const backlog = outboxBacklog(requireBuilt, stack.postgres.url);
+  const backlog = outboxBacklog(stack.postgres.url);
   const cached = await phase('cached', () => drainedLoop(() => closedLoop(() => send(pool, cachedRequest), Number(opts['cached-seconds']), concurrency), backlog.pending));
   print('cached    Fedgate /v1/authorize, one token, one question (token and decision cached; audit on)', cached);
   let d = 0;

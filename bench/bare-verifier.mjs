@@ -4,17 +4,13 @@
 // framework, no cache, no audit: what HTTPS + one signature check per request reach here with
 // the same client. Forked by bench/http-pool.mjs `withBareVerifier`, which sends { jwks, options }
 // as the first IPC message and is told the port.
-import https from 'node:https';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createLocalJWKSet, jwtVerify } from 'jose';
+import { createLimitServer } from './limit-server.mjs';
 
-const state = process.env.FEDGATE_STATE_DIR ?? path.join(path.dirname(fileURLToPath(import.meta.url)), '../.fedgate');
 const port = Number(process.argv[2] ?? 0);
 process.once('message', ({ jwks, options }) => {
   const keys = createLocalJWKSet(jwks);
-  const server = https.createServer({ key: readFileSync(path.join(state, 'tls/server-key.pem')), cert: readFileSync(path.join(state, 'tls/server.pem')) }, (req, res) => {
+  const server = createLimitServer((req, res) => {
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
     req.on('end', async () => {
@@ -32,9 +28,6 @@ process.once('message', ({ jwks, options }) => {
       res.end(body);
     });
   });
-  // idle keep-alive connections stay open as long as the services' (Fastify's default, 72 s; node's
-  // is 5 s): a loop after a settle would otherwise send on connections the server closed
-  server.keepAliveTimeout = 72_000;
   server.listen(port, '127.0.0.1', () => process.send({ port: server.address().port }));
   process.on('SIGTERM', () => server.close(() => process.exit(0)));
 });

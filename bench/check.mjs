@@ -28,10 +28,9 @@ import { Pool, jsonClient, rawRequest, send, withNullServer } from './http-pool.
 import { parseArgs, shuffle } from './cli.mjs';
 import { outboxBacklog, settle } from './machine.mjs';
 import { registerRuns, requireOpenFgaAllows, storedRun } from './runs.mjs';
-import { builtLibraries, idpKeys, signTokens, tokenShape } from './tokens.mjs';
+import { idpKeys, signTokens, tokenShape } from './tokens.mjs';
 import { OPENFGA_PARTS, auditedOpenLoop, closedLoop, costSplit, drainedLoop, describeCostSplit, describePhase, ms, openLoop, openLoopVerdicts, sumCpu, throughputBudget, uncachedCpuFloor } from './loops.mjs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 const STATE = process.env.FEDGATE_STATE_DIR ?? path.join(process.cwd(), '.fedgate');
 // re-based on same-run limits (issue 19): the ceiling (a do-nothing HTTPS server, same client) and
@@ -107,7 +106,7 @@ async function main() {
   await closedLoop((i) => send(fedgatePool, warmToFedgate[i % warmToFedgate.length]), 2, concurrency);
   let next = 0;
   // each Fedgate phase starts on an empty outbox and carries its own events' pipeline work (drainedLoop)
-  const backlog = outboxBacklog(builtLibraries(fileURLToPath(new URL('..', import.meta.url)), 'authz-service').require, stack.postgres.url);
+  const backlog = outboxBacklog(stack.postgres.url);
   const uncached = await drainedLoop(() => closedLoop(() => send(fedgatePool, uncachedToFedgate[next++ % uncachedToFedgate.length]), Number(opts.seconds), concurrency), backlog.pending);
   print(`uncached  Fedgate /v1/check over HTTPS, every question once (audit on)`, uncached);
   const uncachedRanOut = next > uncachedQs.length;

@@ -1,6 +1,7 @@
 // Whole-machine CPU figures for the benches (Linux /proc/stat), shared by bench/verify and bench/check.
 import { readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
 import path from 'node:path';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 // The worktree whose stack the benches load: every process of it runs in it (services, PostgreSQL
@@ -67,10 +68,10 @@ export async function settle({ pending } = {}) {
 
 /**
  * How many events wait in the stack's outbox, unpublished (for `settle`'s `pending`), on a small
- * pg pool of the built services' `pg`; `close()` ends it.
+ * pg pool (the repository's `pg`); `close()` ends it.
  */
-export function outboxBacklog(require, databaseUrl) {
-  const { Pool } = require('pg');
+export function outboxBacklog(databaseUrl) {
+  const { Pool } = createRequire(import.meta.url)('pg');
   const pool = new Pool({ connectionString: databaseUrl, max: 1 });
   return {
     pending: async () => (await pool.query('SELECT count(*)::int AS n FROM outbox_event WHERE published_at IS NULL')).rows[0].n,

@@ -141,7 +141,7 @@ async function main() {
     await closedLoop(agent, warm, concurrency, 60, null); // JIT, connections
   }
   // each phase starts on an empty outbox and its cost split carries its own events' pipeline work (drainedLoop)
-  const backlog = outboxBacklog(require, stack.postgres.url);
+  const backlog = outboxBacklog(stack.postgres.url);
   const d = phases.has('distinct') ? await drainedLoop(() => closedLoop(agent, distinct, concurrency, seconds, serverPid), backlog.pending) : skipped;
   if (!d.skipped) printRun(`distinct  HTTPS keep-alive, ${concurrency} in flight, every token once`, d);
   if (!d.skipped && d.exhausted && d.elapsed < 3) line(`          note: the tokens ran out after ${d.elapsed.toFixed(1)} s; use --distinct-tokens ${Math.ceil(d.rate * seconds)} for a ${seconds} s phase`);
