@@ -257,6 +257,16 @@ describe('outboxRelayOptions', () => {
 });
 
 describe('kafkajs, as patched (patches/kafkajs+2.2.4.patch)', () => {
+  /** A produce request of `messages` to partition 0 of topic t, framed as kafkajs sends it on the wire. */
+  async function framedProduceRequest(messages: object[]): Promise<Buffer> {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const produce = require('kafkajs/src/protocol/requests/produce/v3/request') as (r: object) => { encode(): Promise<unknown> };
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const frame = require('kafkajs/src/protocol/request') as (r: object) => Promise<{ buffer: Buffer }>;
+    const request = produce({ acks: -1, timeout: 10_000, topicData: [{ topic: 't', partitions: [{ partition: 0, firstSequence: 0, messages }] }] });
+    return (await frame({ correlationId: 7, clientId: 'test', request })).buffer;
+  }
+
   // kafkajs 2.2.4 re-armed a 0 ms timer forever on every idle broker connection (tulios/kafkajs#1556):
   // ~5% of a core per idle service process. The patch schedules a check only when a request waits.
   it('an idle request queue schedules no timer', () => {
@@ -279,13 +289,8 @@ describe('kafkajs, as patched (patches/kafkajs+2.2.4.patch)', () => {
   // may hold anything the process had there; none of it may reach Kafka. Encoded once over buffers
   // full of 0xAA, a whole produce request must be byte for byte the one encoded over zeroed buffers.
   it('an encoded produce request holds only the bytes written, whatever the buffers held before', async () => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const produce = require('kafkajs/src/protocol/requests/produce/v3/request') as (r: object) => { encode(): Promise<unknown> };
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const frame = require('kafkajs/src/protocol/request') as (r: object) => Promise<{ buffer: Buffer }>;
     const event = createCloudEvent({ type: 'fedgate.system.test.v1', source: '/fedgate/tests', data: { message: 'é'.repeat(700) } });
     const messages = Array.from({ length: 40 }, (_, i) => ({ ...serializedCloudEventMessage({ id: String(i), type: event.type, key: `subject-${i}`, json: JSON.stringify(event) }), timestamp: 1_700_000_000_000 + i }));
-    const request = () => produce({ acks: -1, timeout: 10_000, topicData: [{ topic: 't', partitions: [{ partition: 0, firstSequence: 0, messages }] }] });
     const encodeOver = async (fill: number) => {
       const allocUnsafe = Buffer.allocUnsafe;
       let calls = 0;
@@ -294,8 +299,7 @@ describe('kafkajs, as patched (patches/kafkajs+2.2.4.patch)', () => {
         return Buffer.alloc(size, fill);
       };
       try {
-        const { buffer } = await frame({ correlationId: 7, clientId: 'test', request: request() });
-        return { bytes: Buffer.from(buffer), calls };
+        return { bytes: Buffer.from(await framedProduceRequest(messages)), calls };
       } finally {
         Buffer.allocUnsafe = allocUnsafe;
       }
@@ -310,10 +314,6 @@ describe('kafkajs, as patched (patches/kafkajs+2.2.4.patch)', () => {
   // The patches change how kafkajs builds a request, never its bytes: a fixed produce request must
   // encode exactly as unpatched kafkajs 2.2.4 encodes it (36,516 bytes, this SHA-256).
   it('encodes a produce request byte for byte as unpatched kafkajs 2.2.4 does', async () => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const produce = require('kafkajs/src/protocol/requests/produce/v3/request') as (r: object) => { encode(): Promise<unknown> };
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const frame = require('kafkajs/src/protocol/request') as (r: object) => Promise<{ buffer: Buffer }>;
     const json = JSON.stringify({ specversion: '1.0', id: '0b8f7a8e-5d0c-4a43-9a6e-3f1d2c4b5a69', source: '/fedgate/tests', type: 'fedgate.system.test.v1', time: '2026-12-07T00:00:00.000Z', subject: 's', data: { message: 'é'.repeat(300) } });
     const messages = Array.from({ length: 40 }, (_, i) => ({
       key: `subject-${i}`,
@@ -321,7 +321,7 @@ describe('kafkajs, as patched (patches/kafkajs+2.2.4.patch)', () => {
       headers: { 'content-type': 'application/cloudevents+json; charset=UTF-8', ce_id: String(i), ce_type: 'fedgate.system.test.v1' },
       timestamp: 1_700_000_000_000 + i * 997,
     }));
-    const { buffer } = await frame({ correlationId: 7, clientId: 'test', request: produce({ acks: -1, timeout: 10_000, topicData: [{ topic: 't', partitions: [{ partition: 0, firstSequence: 0, messages }] }] }) });
+    const buffer = await framedProduceRequest(messages);
     assert.equal(buffer.length, 36_516);
     assert.equal(createHash('sha256').update(buffer).digest('hex'), 'f7a17d2b62008408c969ec175d689ec2ec2039942b4d018e63cdfdb24d423341');
   });
