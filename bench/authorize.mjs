@@ -40,7 +40,7 @@ import { fileURLToPath } from 'node:url';
 import { Pool, jsonClient, rawRequest, send, withBareVerifier, withNullServer } from './http-pool.mjs';
 import { OPENFGA_PARTS, auditedOpenLoop, closedLoop, costSplit, drainedLoop, describeCostSplit, describePhase, ms, openLoop, openLoopVerdicts, sumCpu, throughputBudget, uncachedCpuFloor } from './loops.mjs';
 import { parseArgs, shuffle } from './cli.mjs';
-import { outboxBacklog, settle } from './machine.mjs';
+import { outboxBacklog, settle, settleLine } from './machine.mjs';
 import { registerRuns, requireOpenFgaAllows, storedRun } from './runs.mjs';
 import { builtLibraries, idpKeys, signTokens, tokenShape, verifyOptionsOf } from './tokens.mjs';
 
@@ -198,7 +198,7 @@ async function main() {
   const rated = ['rate-limits', 'rate-cached', 'rate-uncached'].some((p) => phases.has(p));
   if (rated) {
     const settled = await settle({ pending: backlog.pending });
-    line(`settle    waited ${settled.seconds.toFixed(0)} s for the machine to go quiet (last second: this stack ${settled.stack}% of a core, the machine ${settled.busy}% busy)`);
+    line(settleLine(settled));
   }
   let o = 0;
   const atRateOpenFga = await phase('rate-limits', () => openLoop(() => send(openfgaPool, toOpenFga[o++ % toOpenFga.length]), rate, rateSeconds));

@@ -26,7 +26,7 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { Pool, jsonClient, rawRequest, send, withNullServer } from './http-pool.mjs';
 import { parseArgs, shuffle } from './cli.mjs';
-import { outboxBacklog, settle } from './machine.mjs';
+import { outboxBacklog, settle, settleLine } from './machine.mjs';
 import { registerRuns, requireOpenFgaAllows, storedRun } from './runs.mjs';
 import { idpKeys, signTokens, tokenShape } from './tokens.mjs';
 import { OPENFGA_PARTS, auditedOpenLoop, closedLoop, costSplit, drainedLoop, describeCostSplit, describePhase, ms, openLoop, openLoopVerdicts, sumCpu, throughputBudget, uncachedCpuFloor } from './loops.mjs';
@@ -125,7 +125,7 @@ async function main() {
   // the phases before leave a backlog (outbox relay, audit ingest of every decision): let the
   // machine digest it, or the open loop measures the backlog
   const settled = await settle({ pending: backlog.pending });
-  line(`settle    waited ${settled.seconds.toFixed(0)} s for the machine to go quiet after the closed-loop phases (last second: this stack ${settled.stack}% of a core, the machine ${settled.busy}% busy)`);
+  line(settleLine(settled, ' after the closed-loop phases'));
   // OpenFGA's rate moves from run to run here: measure it again and hold Fedgate to the higher one
   const baseAgain = await measureBaseline();
   print('baseline  again, after the Fedgate phases', baseAgain);

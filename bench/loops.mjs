@@ -34,7 +34,7 @@ export async function closedLoop(send, seconds, inFlight) {
  * a core over the loop's own seconds, so CPU per answer is cpu / rate as before.
  */
 export async function drainedLoop(loop, pending) {
-  await settle({ pending });
+  const ready = await settle({ pending });
   const x = await loop();
   const before = cpuByPart();
   const t0 = performance.now();
@@ -45,7 +45,10 @@ export async function drainedLoop(loop, pending) {
     const idle = ((quiet.split.get(part) ?? 0) * drainSeconds) / x.elapsed;
     cpu.set(part, (cpu.get(part) ?? 0) + Math.max(0, p - idle));
   }
-  return { ...x, cpu, drainSeconds };
+  // a settle that gave up (a stack still busy after 120 s, e.g. the audit-service's first full
+  // verification after a restart) leaves other work in this phase: say so beside its numbers
+  const unsettled = [[ready, 'before'], [quiet, 'after']].filter(([s]) => !s.settled).map(([s, when]) => `${when} it: this stack ${s.stack}% of a core, ${s.waiting} events waiting in the outbox`);
+  return { ...x, cpu, drainSeconds, unsettled };
 }
 
 /** One request every 1/perSecond s whatever the answers do; latency from the scheduled time. */
@@ -130,8 +133,11 @@ export function describePhase(title, x) {
   const lag = x.sendLag99 === undefined ? '' : `\n          this bench's sends: p99 ${ms(x.sendLag99)} behind their scheduled time (inside the latencies above)`;
   // a drained loop's CPU holds the pipeline's work on its events after it
   const drain = x.drainSeconds === undefined ? '' : ` (with the ${x.drainSeconds.toFixed(1)} s after the loop in which the pipeline took its events)`;
-  return (x.cpu ? `${head}\n          cpu: ${describeCpuSplit(x.cpu)}${drain}${main}` : head + main) + lag;
+  return (x.cpu ? `${head}\n          cpu: ${describeCpuSplit(x.cpu)}${drain}${main}` : head + main) + lag + unsettledNote(x);
 }
+
+/** A drained loop whose settle gave up, before or after it: a line saying so (else ''). */
+export const unsettledNote = (x) => (x.unsettled?.length ? `\n          NOT QUIET after 120 s of settling ${x.unsettled.join('; ')}: this phase's CPU split holds other work` : '');
 
 /** Parts of a CPU split that are not this stack's work: other stacks on the machine, the benches' own limit servers. */
 export const NOT_THE_STACK = ['outside this stack', 'limit server'];

@@ -61,9 +61,16 @@ export async function settle({ pending } = {}) {
     stack = Math.round([...split].filter(([part]) => !['outside this stack', 'limit server', 'bench'].includes(part)).reduce((sum, [, p]) => sum + p, 0));
     // a quiet stack may still hold events in the outbox (audit-only ones wait there up to gatherMs)
     waiting = pending ? await pending() : 0;
-    if (stack < 30 && waiting === 0) break;
+    if (stack < 30 && waiting === 0) return { seconds: (performance.now() - t0) / 1000, busy, stack, split, waiting, settled: true };
   }
-  return { seconds: (performance.now() - t0) / 1000, busy, stack, split, waiting };
+  // gave up (or could not read /proc): whoever reads the phase after it must be told
+  return { seconds: (performance.now() - t0) / 1000, busy, stack, split, waiting, settled: false };
+}
+
+/** The `settle` line of a bench: how long it waited for quiet, `after` what, and whether it gave up. */
+export function settleLine(settled, after = '') {
+  const gaveUp = settled.settled ? '' : `; it did not go quiet (${settled.waiting} events waiting in the outbox): the phases after this ran on a busy stack`;
+  return `settle    waited ${settled.seconds.toFixed(0)} s for the machine to go quiet${after} (last second: this stack ${settled.stack}% of a core, the machine ${settled.busy}% busy)${gaveUp}`;
 }
 
 /**

@@ -19,8 +19,8 @@
 // closed loop against a do-nothing HTTPS server, which bounds the ratio targets) and the `floor`
 // line (the rate phase against it); --phases: run only some phases (for profiling).
 import { Pool, send, withAuditedServer, withBareVerifier, withNullServer } from './http-pool.mjs';
-import { cpuByPart, cpuSplit, machineTicks, outboxBacklog, settle } from './machine.mjs';
-import { auditedVerdict, drainedLoop, prefixed, throughputBudget } from './loops.mjs';
+import { cpuByPart, cpuSplit, machineTicks, outboxBacklog, settle, settleLine } from './machine.mjs';
+import { auditedVerdict, drainedLoop, prefixed, throughputBudget, unsettledNote } from './loops.mjs';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -179,7 +179,7 @@ async function main() {
   // measuring the floor or the rate while the machine digests it would measure the backlog.
   if (phases.has('rate')) {
     const settled = await settle({ pending: backlog.pending });
-    line(`settle    waited ${settled.seconds.toFixed(0)} s for the machine to go quiet after the earlier phases (last second: this stack ${settled.stack}% of a core, the machine ${settled.busy}% busy)`);
+    line(settleLine(settled, ' after the earlier phases'));
   }
   let floor;
   let audited;
@@ -453,7 +453,8 @@ function printRun(title, x, server = 'token-service') {
   line(
     `${title}: ${x.requests} requests in ${x.elapsed.toFixed(2)} s${x.exhausted && Number.isFinite(x.requests) ? ' (all tokens used)' : ''} → ` +
       `${fmtRate(x.rate)} req/s, p50 ${ms(x.p50)} p99 ${ms(x.p99)} max ${ms(x.max)}, errors ${x.errors}${fmtErrors(x)}, ${cpuText(x, server)}` +
-      (x.drainSeconds === undefined ? '' : `\n          (the budget lines count its events' pipeline work in the ${x.drainSeconds.toFixed(1)} s after it too)`),
+      (x.drainSeconds === undefined ? '' : `\n          (the budget lines count its events' pipeline work in the ${x.drainSeconds.toFixed(1)} s after it too)`) +
+      unsettledNote(x),
   );
 }
 
