@@ -45,8 +45,8 @@ export async function drainedLoop(loop, pending) {
     const idle = ((quiet.split.get(part) ?? 0) * drainSeconds) / x.elapsed;
     cpu.set(part, (cpu.get(part) ?? 0) + Math.max(0, p - idle));
   }
-  // a settle that gave up (a stack still busy after 120 s, e.g. the audit-service's first full
-  // verification after a restart) leaves other work in this phase: say so beside its numbers
+  // a settle that gave up (a stack still busy after 120 s: a profiler sampling every service,
+  // another job) leaves other work in this phase: say so beside its numbers
   const unsettled = [[ready, 'before'], [quiet, 'after']].filter(([s]) => !s.settled).map(([s, when]) => `${when} it: this stack ${s.stack}% of a core, ${s.waiting} events waiting in the outbox`);
   return { ...x, cpu, drainSeconds, unsettled };
 }
