@@ -214,7 +214,7 @@ async function main() {
     access_token_hash: createHash('sha256').update(accountToken.get(owner)).digest('hex'), client_id: stack.service_name, authorization_model_id: modelId,
     projector_position: '1:1000', origin: { client_id: stack.service_name, source_ip: '127.0.0.1' },
   };
-  const atRateAudited = await phase('rate-limits', () => auditedOpenLoop({ ca, concurrency, databaseUrl: stack.postgres.url, data: auditedEvent, request: cachedRequest, rate, seconds: rateSeconds }));
+  const atRateAudited = await phase('rate-limits', () => auditedOpenLoop({ ca, concurrency, databaseUrl: stack.postgres.url, data: auditedEvent, request: cachedRequest, rate, seconds: rateSeconds, pending: backlog.pending }));
   print(`rate      open loop at ${rate} req/s for ${rateSeconds} s, the do-nothing server writing each answer's audit event (bench/audited-server.mjs)`, atRateAudited);
   const atRateCached = await phase('rate-cached', () => openLoop(() => send(pool, cachedRequest), rate, rateSeconds));
   print(`rate      open loop at ${rate} req/s for ${rateSeconds} s, Fedgate cached (one token, one question)`, atRateCached);

@@ -148,7 +148,7 @@ async function main() {
     flwr_aid: owner, relation: one.relation, object: storedObject(one.object), allowed: true, endpoint: 'check', cached: true, client_id: stack.service_name,
     authorization_model_id: modelId, projector_position: '1:1000', origin: { client_id: stack.service_name, source_ip: '127.0.0.1' },
   };
-  const atRateAudited = await auditedOpenLoop({ ca, concurrency, databaseUrl: stack.postgres.url, data: auditedEvent, request: oneToFedgate, rate, seconds });
+  const atRateAudited = await auditedOpenLoop({ ca, concurrency, databaseUrl: stack.postgres.url, data: auditedEvent, request: oneToFedgate, rate, seconds, pending: backlog.pending });
   print(`rate      open loop at ${rate} req/s for ${seconds} s, the do-nothing server writing each answer's audit event (bench/audited-server.mjs)`, atRateAudited);
   let r = 0;
   const atRateUncached = await openLoop(() => send(fedgatePool, rateToFedgate[r++ % rateToFedgate.length]), rate, seconds);

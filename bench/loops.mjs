@@ -3,7 +3,7 @@
 // by part of the stack (machine.mjs) over the phase.
 import { writeFileSync } from 'node:fs';
 import { send, withAuditedServer } from './http-pool.mjs';
-import { cpuByPart, cpuSplit, describeCpuSplit, outboxBacklog, settle, threadSchedstat } from './machine.mjs';
+import { cpuByPart, cpuSplit, describeCpuSplit, settle, threadSchedstat } from './machine.mjs';
 
 /** `inFlight` loops sending back to back for `seconds`; `send(i)` → { status }. */
 export async function closedLoop(send, seconds, inFlight) {
@@ -176,24 +176,19 @@ export const describeCostSplit = (split, service) =>
  * first, as a service is long before a bench, and measured once the pipeline has taken the warm-up's
  * events; its own events' backlog is taken before it returns, so it is not the next loop's.
  */
-export async function auditedOpenLoop({ ca, concurrency, databaseUrl, data, request, rate, seconds }) {
-  // settled with the outbox empty too: a quiet stack can still hold up to 2 s of gathered
+export function auditedOpenLoop({ ca, concurrency, databaseUrl, data, request, rate, seconds, pending }) {
+  // `pending` (the bench's outboxBacklog): a quiet stack can still hold up to 2 s of gathered
   // decisions, which the relays would take in the middle of the next loop
-  const backlog = outboxBacklog(databaseUrl);
-  try {
-    return await withAuditedServer({ databaseUrl, type: 'fedgate.authz.decision.v1', data }, { ca, maxSockets: concurrency + 8 }, async (audited) => {
-      await audited.prewarm(concurrency);
-      const sample = await send(audited, request, true);
-      if (sample.status !== 200) throw new Error(`the audited server cannot write its audit event: ${sample.status} ${JSON.stringify(sample.body)}`);
-      await openLoop(() => send(audited, request), rate, 3);
-      await settle({ pending: backlog.pending });
-      const loop = await openLoop(() => send(audited, request), rate, seconds);
-      await settle({ pending: backlog.pending });
-      return loop;
-    });
-  } finally {
-    await backlog.close();
-  }
+  return withAuditedServer({ databaseUrl, type: 'fedgate.authz.decision.v1', data }, { ca, maxSockets: concurrency + 8 }, async (audited) => {
+    await audited.prewarm(concurrency);
+    const sample = await send(audited, request, true);
+    if (sample.status !== 200) throw new Error(`the audited server cannot write its audit event: ${sample.status} ${JSON.stringify(sample.body)}`);
+    await openLoop(() => send(audited, request), rate, 3);
+    await settle({ pending });
+    const loop = await openLoop(() => send(audited, request), rate, seconds);
+    await settle({ pending });
+    return loop;
+  });
 }
 
 /**
