@@ -257,7 +257,7 @@ describe('outboxRelayOptions', () => {
 });
 
 describe('kafkajs, as patched (patches/kafkajs+2.2.4.patch)', () => {
-  /** A produce request of `messages` to partition 0 of topic t, framed as kafkajs sends it on the wire. */
+  /** A produce request (v3's fields), framed as kafkajs sends it on the wire. */
   async function framedProduce(produceRequest: object, clientId = 'test', correlationId = 7): Promise<Buffer> {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const produce = require('kafkajs/src/protocol/requests/produce/v3/request') as (r: object) => { encode(): Promise<unknown> };
@@ -265,7 +265,23 @@ describe('kafkajs, as patched (patches/kafkajs+2.2.4.patch)', () => {
     const frame = require('kafkajs/src/protocol/request') as (r: object) => Promise<{ buffer: Buffer }>;
     return (await frame({ correlationId, clientId, request: produce(produceRequest) })).buffer;
   }
+  /** `messages` to partition 0 of topic t, framed. */
   const framedProduceRequest = (messages: object[]) => framedProduce({ acks: -1, timeout: 10_000, topicData: [{ topic: 't', partitions: [{ partition: 0, firstSequence: 0, messages }] }] });
+  /** `count` CloudEvent messages as the relay sends them, each with `message` as its data's text. */
+  const cloudEventMessages = (count: number, message: string) => {
+    const event = createCloudEvent({ type: 'fedgate.system.test.v1', source: '/fedgate/tests', data: { message } });
+    return Array.from({ length: count }, (_, i) => ({ ...serializedCloudEventMessage({ id: String(i), type: event.type, key: `subject-${i}`, json: JSON.stringify(event) }), timestamp: 1_700_000_000_000 + i }));
+  };
+  /** framedProduceRequest(messages) with Buffer.allocUnsafe replaced by `allocUnsafe` (given the original) meanwhile. */
+  async function framedWithAllocUnsafe(messages: object[], allocUnsafe: (size: number, original: typeof Buffer.allocUnsafe) => ReturnType<typeof Buffer.allocUnsafe>): Promise<Buffer> {
+    const original = Buffer.allocUnsafe;
+    Buffer.allocUnsafe = (size: number) => allocUnsafe(size, original);
+    try {
+      return Buffer.from(await framedProduceRequest(messages));
+    } finally {
+      Buffer.allocUnsafe = original;
+    }
+  }
 
   // kafkajs 2.2.4 re-armed a 0 ms timer forever on every idle broker connection (tulios/kafkajs#1556):
   // ~5% of a core per idle service process. The patch schedules a check only when a request waits.
@@ -289,20 +305,14 @@ describe('kafkajs, as patched (patches/kafkajs+2.2.4.patch)', () => {
   // may hold anything the process had there; none of it may reach Kafka. Encoded once over buffers
   // full of 0xAA, a whole produce request must be byte for byte the one encoded over zeroed buffers.
   it('an encoded produce request holds only the bytes written, whatever the buffers held before', async () => {
-    const event = createCloudEvent({ type: 'fedgate.system.test.v1', source: '/fedgate/tests', data: { message: 'é'.repeat(700) } });
-    const messages = Array.from({ length: 40 }, (_, i) => ({ ...serializedCloudEventMessage({ id: String(i), type: event.type, key: `subject-${i}`, json: JSON.stringify(event) }), timestamp: 1_700_000_000_000 + i }));
+    const messages = cloudEventMessages(40, 'é'.repeat(700));
     const encodeOver = async (fill: number) => {
-      const allocUnsafe = Buffer.allocUnsafe;
       let calls = 0;
-      Buffer.allocUnsafe = (size: number) => {
+      const bytes = await framedWithAllocUnsafe(messages, (size) => {
         calls++;
         return Buffer.alloc(size, fill);
-      };
-      try {
-        return { bytes: Buffer.from(await framedProduceRequest(messages)), calls };
-      } finally {
-        Buffer.allocUnsafe = allocUnsafe;
-      }
+      });
+      return { bytes, calls };
     };
     const zeroed = await encodeOver(0);
     const dirty = await encodeOver(0xaa);
@@ -364,23 +374,14 @@ describe('kafkajs, as patched (patches/kafkajs+2.2.4.patch)', () => {
   });
 
   // Unpatched, a send went through an Encoder per record, header and nesting level, each copied into
-  // the next: about seven buffers past 4 KiB per send (each a new ArrayBuffer), and a relaying
+  // the next: twelve buffers past 4 KiB for this send (each a new ArrayBuffer), and a relaying
   // service's old generation filled with them. Now the payload is sized first and written once.
   it('writes a produce request into two buffers past 4 KiB: its payload and its frame', async () => {
-    const event = createCloudEvent({ type: 'fedgate.system.test.v1', source: '/fedgate/tests', data: { message: 'x'.repeat(800) } });
-    const messages = Array.from({ length: 36 }, (_, i) => ({ ...serializedCloudEventMessage({ id: String(i), type: event.type, key: `subject-${i}`, json: JSON.stringify(event) }), timestamp: 1_700_000_000_000 + i }));
-    const allocUnsafe = Buffer.allocUnsafe;
     const large: number[] = [];
-    Buffer.allocUnsafe = (size: number) => {
+    const bytes = await framedWithAllocUnsafe(cloudEventMessages(36, 'x'.repeat(800)), (size, original) => {
       if (size >= 4096) large.push(size);
-      return allocUnsafe(size);
-    };
-    let bytes: Buffer;
-    try {
-      bytes = await framedProduceRequest(messages);
-    } finally {
-      Buffer.allocUnsafe = allocUnsafe;
-    }
+      return original(size);
+    });
     assert.equal(large.length, 2, `buffers past 4 KiB: ${large.join(', ')}`);
     assert.equal(large[1], bytes.length, 'the frame is exactly the request');
     assert.ok(large[0] < bytes.length, 'the payload is exactly what it holds');
